@@ -1,0 +1,257 @@
+//! The one trait every backend implements: [`PullThroughBackend`], and what a backend can
+//! do: [`Capabilities`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use async_trait::async_trait;
+
+use crate::access::{ClientAccess, ClientLogin};
+use crate::error::Error;
+use crate::plan::{Deleted, Ensured, Plan};
+use crate::spec::{CacheKind, CacheName, CacheSpec, NameCase};
+use crate::state::CacheState;
+use crate::upstream::{PackageFormat, UpstreamKind};
+use crate::verify::{Probe, Verification};
+
+/// A registry or repository manager that can hold pull-through caches of Chainguard
+/// upstreams: Artifactory, Google Artifact Registry, Cloudsmith.
+///
+/// Object safe, so tools hold a `Box<dyn PullThroughBackend>` and stay vendor-neutral.
+///
+/// # Contract
+///
+/// - [`check_spec`](Self::check_spec) makes no request; [`plan`](Self::plan) and
+///   [`ensure`](Self::ensure) call it first, so an invalid spec never reaches the network.
+/// - [`plan`](Self::plan) only reads.
+/// - [`ensure`](Self::ensure) is idempotent: a second call with the same spec returns
+///   [`Ensured::Unchanged`] and makes no write. Upstream passwords are written on create
+///   and on [`CredentialWrite::Rotate`](crate::CredentialWrite::Rotate), never to compare.
+/// - [`describe`](Self::describe) returns `Ok(None)` for an absent cache, not an error.
+/// - [`delete`](Self::delete) of an absent cache is [`Deleted::AlreadyAbsent`].
+/// - An upstream the backend cannot front is [`Error::Unsupported`], never a silent no-op.
+///
+/// The `conformance` module (feature `test-util`) checks these rules against any
+/// implementation.
+///
+/// # Example
+///
+/// ```no_run
+/// use pull_through_core::{CacheName, CacheSpec, Ensured, PullThroughBackend, Upstream};
+///
+/// async fn set_up(backend: &dyn PullThroughBackend) -> Result<(), pull_through_core::Error> {
+///     let spec = CacheSpec::remote(CacheName::new("cgr-public")?, Upstream::CgrPublic);
+///     println!("{}", backend.plan(&spec).await?);
+///     match backend.ensure(&spec).await? {
+///         Ensured::Created { .. } => println!("created"),
+///         Ensured::Updated { changes, .. } => println!("{} settings changed", changes.len()),
+///         Ensured::Unchanged { .. } => println!("already as specified"),
+///         _ => {}
+///     }
+///     Ok(())
+/// }
+/// ```
+#[async_trait]
+pub trait PullThroughBackend: Send + Sync + fmt::Debug {
+    /// The vendor's short name (`"artifactory"`, `"gar"`, `"cloudsmith"`).
+    fn vendor(&self) -> &str;
+
+    /// What this backend can front.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Checks a spec against the backend's rules (names, supported upstreams) and the
+    /// rules every backend shares ([`CacheSpec::validate`]). Makes no request.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] or [`Error::Unsupported`].
+    fn check_spec(&self, spec: &CacheSpec) -> Result<(), Error>;
+
+    /// What [`ensure`](Self::ensure) would do, field by field, without writing.
+    async fn plan(&self, spec: &CacheSpec) -> Result<Plan, Error>;
+
+    /// Makes the cache match the spec: creates it, updates what drifted, or leaves it.
+    async fn ensure(&self, spec: &CacheSpec) -> Result<Ensured, Error>;
+
+    /// The cache as it is, or `None` if there is no cache of that name.
+    async fn describe(&self, name: &CacheName) -> Result<Option<CacheState>, Error>;
+
+    /// Every cache the backend holds that this crate can describe (remote and aggregate
+    /// caches of the formats it supports).
+    async fn list(&self) -> Result<Vec<CacheState>, Error>;
+
+    /// Deletes the cache and everything it cached.
+    async fn delete(&self, name: &CacheName) -> Result<Deleted, Error>;
+
+    /// The commands and lines a person uses to pull through the cache, with `login` as the
+    /// person's credentials for the backend when it needs them.
+    fn client_access(
+        &self,
+        state: &CacheState,
+        login: Option<&ClientLogin>,
+    ) -> Result<ClientAccess, Error>;
+
+    /// Pulls through the cache as a client would and reports each step. A failed pull is a
+    /// failed [`Check`](crate::Check) in the result, with the seeds' hint; `Err` is for
+    /// when the verification itself could not run.
+    async fn verify(&self, state: &CacheState, probe: &Probe) -> Result<Verification, Error>;
+}
+
+/// How well a backend supports an upstream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Support {
+    /// Works, as the seeds show.
+    Supported,
+    /// The vendor's API accepts it but nobody has shown it working with Chainguard; plans
+    /// carry the note.
+    Unproven {
+        /// Why it is unproven.
+        note: String,
+    },
+    /// The backend cannot front it.
+    Unsupported {
+        /// Why, and what to use instead.
+        reason: String,
+    },
+}
+
+/// What a backend can front, for callers to check before they plan.
+///
+/// ```
+/// use pull_through_core::{Capabilities, NameCase, Support, UpstreamKind, PackageFormat};
+///
+/// let caps = Capabilities::new("gar", NameCase::Sensitive)
+///     .with_upstream(UpstreamKind::CgrPublic, Support::Supported)
+///     .with_upstream(UpstreamKind::CgrPrivate, Support::Supported);
+/// assert!(matches!(caps.upstream(UpstreamKind::Apk), Support::Unsupported { .. }));
+/// assert!(!caps.supports_aggregate(PackageFormat::Docker));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Capabilities {
+    /// The vendor.
+    pub vendor: String,
+    /// How the backend compares cache names.
+    pub name_case: NameCase,
+    upstreams: BTreeMap<UpstreamKind, Support>,
+    aggregates: Vec<PackageFormat>,
+}
+
+impl Capabilities {
+    /// A backend that supports nothing yet.
+    pub fn new(vendor: impl Into<String>, name_case: NameCase) -> Self {
+        Capabilities {
+            vendor: vendor.into(),
+            name_case,
+            upstreams: BTreeMap::new(),
+            aggregates: Vec::new(),
+        }
+    }
+
+    /// Declares the support for one upstream kind.
+    pub fn with_upstream(mut self, kind: UpstreamKind, support: Support) -> Self {
+        self.upstreams.insert(kind, support);
+        self
+    }
+
+    /// Declares that aggregate caches of this format are supported.
+    pub fn with_aggregate(mut self, format: PackageFormat) -> Self {
+        if !self.aggregates.contains(&format) {
+            self.aggregates.push(format);
+        }
+        self
+    }
+
+    /// The support for an upstream kind; undeclared kinds are unsupported.
+    pub fn upstream(&self, kind: UpstreamKind) -> Support {
+        self.upstreams
+            .get(&kind)
+            .cloned()
+            .unwrap_or_else(|| Support::Unsupported {
+                reason: format!("{} has no remote repository type for {kind}", self.vendor),
+            })
+    }
+
+    /// Whether aggregate caches of this format are supported.
+    pub fn supports_aggregate(&self, format: PackageFormat) -> bool {
+        self.aggregates.contains(&format)
+    }
+
+    /// Refuses a spec this backend cannot hold.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unsupported`] saying what and why.
+    pub fn check(&self, spec: &CacheSpec) -> Result<(), Error> {
+        match &spec.kind {
+            CacheKind::Remote(remote) => match self.upstream(remote.upstream.kind()) {
+                Support::Unsupported { reason } => Err(Error::Unsupported {
+                    vendor: self.vendor.clone(),
+                    what: format!("a cache of {}", remote.upstream),
+                    hint: reason,
+                }),
+                _ => Ok(()),
+            },
+            CacheKind::Aggregate(aggregate) if !self.supports_aggregate(aggregate.format) => {
+                Err(Error::Unsupported {
+                    vendor: self.vendor.clone(),
+                    what: format!("aggregate caches of {} packages", aggregate.format),
+                    hint: "point clients at the member caches directly".to_owned(),
+                })
+            }
+            CacheKind::Aggregate(_) => Ok(()),
+        }
+    }
+
+    /// The note a plan for this spec carries, when its upstream is unproven.
+    pub fn note_for(&self, spec: &CacheSpec) -> Option<String> {
+        let upstream = spec.upstream()?;
+        match self.upstream(upstream.kind()) {
+            Support::Unproven { note } => Some(note),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::upstream::Upstream;
+
+    #[test]
+    fn check_refuses_unsupported_with_typed_errors() {
+        let caps = Capabilities::new("gar", NameCase::Sensitive)
+            .with_upstream(UpstreamKind::CgrPublic, Support::Supported)
+            .with_upstream(
+                UpstreamKind::Wolfi,
+                Support::Unproven {
+                    note: "untested".into(),
+                },
+            );
+        let apk = CacheSpec::remote(
+            CacheName::new("a").unwrap(),
+            "apk.cgr.dev/chainguard".parse().unwrap(),
+        );
+        let err = caps.check(&apk).unwrap_err();
+        assert!(matches!(err, Error::Unsupported { .. }));
+        assert!(err.to_string().contains("apk.cgr.dev/chainguard"), "{err}");
+
+        let agg = CacheSpec::aggregate(
+            CacheName::new("v").unwrap(),
+            PackageFormat::Docker,
+            vec![CacheName::new("a").unwrap()],
+        );
+        assert!(matches!(caps.check(&agg), Err(Error::Unsupported { .. })));
+
+        let wolfi = CacheSpec::remote(CacheName::new("w").unwrap(), Upstream::Wolfi);
+        assert!(caps.check(&wolfi).is_ok());
+        assert_eq!(caps.note_for(&wolfi).as_deref(), Some("untested"));
+    }
+
+    #[test]
+    fn trait_is_object_safe() {
+        fn accepts(_: Option<Box<dyn PullThroughBackend>>) {}
+        accepts(None);
+    }
+}

@@ -1,0 +1,585 @@
+//! The one error type of every pull-through crate.
+//!
+//! Semantic variants say what happened in terms a caller can act on ([`Error::NotFound`],
+//! [`Error::PermissionDenied`], ...); each keeps the vendor's own answer as an [`ApiError`]
+//! (status, message, code, request id, truncated body). Vendor crates teach the HTTP layer
+//! their error envelope through [`ErrorEnvelope`]; bodies no envelope understands fall back
+//! to their raw text.
+//!
+//! ```
+//! use pull_through_core::{Error, ValidationError};
+//!
+//! let err = Error::from(ValidationError::InvalidValue {
+//!     field: "ttl".into(),
+//!     problem: "must be at most 365 days".into(),
+//! });
+//! assert!(err.is_invalid_input());
+//! assert_eq!(err.to_string(), "invalid input: ttl: must be at most 365 days");
+//! ```
+
+use std::fmt;
+use std::time::Duration;
+
+use http::{HeaderMap, Method, StatusCode};
+
+use crate::validation::ValidationError;
+
+/// How much of an error body an [`ApiError`] keeps.
+pub const MAX_ERROR_BODY: usize = 4096;
+
+/// Everything that can go wrong in pull-through.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Bad input, refused before any request was sent.
+    #[error("invalid input: {0}")]
+    InvalidInput(#[from] ValidationError),
+
+    /// The vendor says the thing asked for does not exist.
+    #[error("not found: {0}")]
+    NotFound(Box<ApiError>),
+
+    /// The vendor says the thing being created exists already.
+    #[error("already exists: {0}")]
+    AlreadyExists(Box<ApiError>),
+
+    /// The vendor did not accept the credentials (missing, wrong or expired).
+    #[error("not authenticated: {0}")]
+    Unauthenticated(Box<ApiError>),
+
+    /// The credentials were accepted but lack a permission; the [`ApiError::fix`] says
+    /// which, where it is known.
+    #[error("permission denied: {0}")]
+    PermissionDenied(Box<ApiError>),
+
+    /// The vendor throttled the request and the retry budget could not absorb the wait.
+    #[error("rate limited{}: {error}", retry_after.map(|d| format!(" (retry after {}s)", d.as_secs())).unwrap_or_default())]
+    RateLimited {
+        /// The vendor's answer.
+        error: Box<ApiError>,
+        /// How long the vendor asked to wait, when it said.
+        retry_after: Option<Duration>,
+    },
+
+    /// Any other error answer from the vendor.
+    #[error("{0}")]
+    Api(Box<ApiError>),
+
+    /// The backend cannot do what was asked (e.g. an APK upstream on Google Artifact
+    /// Registry). Never a silent no-op.
+    #[error("{vendor} does not support {what}: {hint}")]
+    Unsupported {
+        /// The backend.
+        vendor: String,
+        /// What was asked.
+        what: String,
+        /// What to do instead.
+        hint: String,
+    },
+
+    /// The request did not get an answer (connection refused, timeout, broken connection).
+    #[error("{0}")]
+    Transport(Box<TransportError>),
+
+    /// An answer whose body did not have the expected shape.
+    #[error("{0}")]
+    Decode(Box<DecodeError>),
+}
+
+/// The coarse class of an [`Error`], for code that branches on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// [`Error::InvalidInput`].
+    InvalidInput,
+    /// [`Error::NotFound`].
+    NotFound,
+    /// [`Error::AlreadyExists`].
+    AlreadyExists,
+    /// [`Error::Unauthenticated`].
+    Unauthenticated,
+    /// [`Error::PermissionDenied`].
+    PermissionDenied,
+    /// [`Error::RateLimited`].
+    RateLimited,
+    /// [`Error::Api`].
+    Api,
+    /// [`Error::Unsupported`].
+    Unsupported,
+    /// [`Error::Transport`].
+    Transport,
+    /// [`Error::Decode`].
+    Decode,
+}
+
+impl Error {
+    /// The class of this error.
+    ///
+    /// ```
+    /// # use pull_through_core::{Error, ErrorKind, ValidationError};
+    /// let err = Error::from(ValidationError::InvalidValue { field: "x".into(), problem: "y".into() });
+    /// assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::InvalidInput(_) => ErrorKind::InvalidInput,
+            Error::NotFound(_) => ErrorKind::NotFound,
+            Error::AlreadyExists(_) => ErrorKind::AlreadyExists,
+            Error::Unauthenticated(_) => ErrorKind::Unauthenticated,
+            Error::PermissionDenied(_) => ErrorKind::PermissionDenied,
+            Error::RateLimited { .. } => ErrorKind::RateLimited,
+            Error::Api(_) => ErrorKind::Api,
+            Error::Unsupported { .. } => ErrorKind::Unsupported,
+            Error::Transport(_) => ErrorKind::Transport,
+            Error::Decode(_) => ErrorKind::Decode,
+        }
+    }
+
+    /// Whether the vendor said the thing does not exist.
+    pub fn is_not_found(&self) -> bool {
+        self.kind() == ErrorKind::NotFound
+    }
+
+    /// Whether the vendor said the thing exists already.
+    pub fn is_already_exists(&self) -> bool {
+        self.kind() == ErrorKind::AlreadyExists
+    }
+
+    /// Whether the input was refused before any request.
+    pub fn is_invalid_input(&self) -> bool {
+        self.kind() == ErrorKind::InvalidInput
+    }
+
+    /// The vendor's answer, for errors that came from one.
+    ///
+    /// ```
+    /// # use pull_through_core::{Error, ValidationError};
+    /// let err = Error::from(ValidationError::InvalidValue { field: "x".into(), problem: "y".into() });
+    /// assert!(err.api().is_none());
+    /// ```
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            Error::NotFound(api)
+            | Error::AlreadyExists(api)
+            | Error::Unauthenticated(api)
+            | Error::PermissionDenied(api)
+            | Error::Api(api)
+            | Error::RateLimited { error: api, .. } => Some(api),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status of the vendor's answer, where there was one.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.api().map(|api| api.status)
+    }
+
+    /// Builds the semantic variant that fits an [`ApiError`]: the envelope's
+    /// [`ApiErrorClass`] when it gave one, otherwise the HTTP status (401, 403, 404, 409,
+    /// 429; anything else is [`Error::Api`]).
+    ///
+    /// ```
+    /// # use pull_through_core::error::{ApiError, Error};
+    /// # use http::{Method, StatusCode};
+    /// let api = ApiError::new("artifactory", Method::GET, "https://example/x", StatusCode::NOT_FOUND, "gone");
+    /// assert!(Error::from_api(api, None).is_not_found());
+    /// ```
+    pub fn from_api(api: ApiError, class: Option<ApiErrorClass>) -> Error {
+        let class = class.unwrap_or(match api.status {
+            StatusCode::UNAUTHORIZED => ApiErrorClass::Unauthenticated,
+            StatusCode::FORBIDDEN => ApiErrorClass::PermissionDenied,
+            StatusCode::NOT_FOUND => ApiErrorClass::NotFound,
+            StatusCode::CONFLICT => ApiErrorClass::AlreadyExists,
+            StatusCode::TOO_MANY_REQUESTS => ApiErrorClass::RateLimited,
+            _ => ApiErrorClass::Other,
+        });
+        let retry_after = api.retry_after;
+        let api = Box::new(api);
+        match class {
+            ApiErrorClass::NotFound => Error::NotFound(api),
+            ApiErrorClass::AlreadyExists => Error::AlreadyExists(api),
+            ApiErrorClass::Unauthenticated => Error::Unauthenticated(api),
+            ApiErrorClass::PermissionDenied => Error::PermissionDenied(api),
+            ApiErrorClass::RateLimited => Error::RateLimited {
+                error: api,
+                retry_after,
+            },
+            ApiErrorClass::Other => Error::Api(api),
+        }
+    }
+}
+
+/// A vendor's error answer, kept whole enough to debug from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// Which vendor answered ("artifactory", "chainguard", ...).
+    pub vendor: String,
+    /// The request's method.
+    pub method: Method,
+    /// The request's URL without userinfo or query.
+    pub url: String,
+    /// The answer's status.
+    pub status: StatusCode,
+    /// The vendor's message, or the body's first line when no envelope matched.
+    pub message: String,
+    /// The vendor's error code, when it gave one.
+    pub code: Option<String>,
+    /// The request id the vendor assigned, when it sent one.
+    pub request_id: Option<String>,
+    /// The body, at most [`MAX_ERROR_BODY`] bytes, with known secret fields redacted.
+    pub body: String,
+    /// What to do about it, where known (e.g. "bind the apk.pull role ...").
+    pub fix: Option<String>,
+    /// The `Retry-After` the vendor sent, parsed.
+    pub retry_after: Option<Duration>,
+}
+
+impl ApiError {
+    /// An error answer with a message and nothing else.
+    pub fn new(
+        vendor: impl Into<String>,
+        method: Method,
+        url: impl Into<String>,
+        status: StatusCode,
+        message: impl Into<String>,
+    ) -> Self {
+        ApiError {
+            vendor: vendor.into(),
+            method,
+            url: url.into(),
+            status,
+            message: message.into(),
+            code: None,
+            request_id: None,
+            body: String::new(),
+            fix: None,
+            retry_after: None,
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} answered {} to {} {}: {}",
+            self.vendor, self.status, self.method, self.url, self.message
+        )?;
+        if let Some(code) = &self.code {
+            write!(f, " (code {code})")?;
+        }
+        if let Some(id) = &self.request_id {
+            write!(f, " [request id {id}]")?;
+        }
+        if let Some(fix) = &self.fix {
+            write!(f, "; {fix}")?;
+        }
+        Ok(())
+    }
+}
+
+/// How an [`ErrorEnvelope`] classifies an answer when the HTTP status alone would mislead
+/// (Artifactory answers 400 for "already exists").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ApiErrorClass {
+    /// Maps to [`Error::NotFound`].
+    NotFound,
+    /// Maps to [`Error::AlreadyExists`].
+    AlreadyExists,
+    /// Maps to [`Error::Unauthenticated`].
+    Unauthenticated,
+    /// Maps to [`Error::PermissionDenied`].
+    PermissionDenied,
+    /// Maps to [`Error::RateLimited`].
+    RateLimited,
+    /// Maps to [`Error::Api`].
+    Other,
+}
+
+/// What a vendor's [`ErrorEnvelope`] read from an error answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct VendorError {
+    /// The human message.
+    pub message: Option<String>,
+    /// The vendor's code (`"NOT_FOUND"`, `"5"`, `"invalid"`, ...).
+    pub code: Option<String>,
+    /// A classification overriding the one from the status.
+    pub class: Option<ApiErrorClass>,
+    /// What to do about it.
+    pub fix: Option<String>,
+}
+
+impl VendorError {
+    /// A parsed error with just a message.
+    ///
+    /// ```
+    /// # use pull_through_core::error::VendorError;
+    /// let parsed = VendorError::message("Repository not found").with_code("404");
+    /// assert_eq!(parsed.code.as_deref(), Some("404"));
+    /// ```
+    pub fn message(message: impl Into<String>) -> Self {
+        VendorError {
+            message: Some(message.into()),
+            ..VendorError::default()
+        }
+    }
+
+    /// Adds the vendor's error code.
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+
+    /// Overrides the status-based classification.
+    pub fn with_class(mut self, class: ApiErrorClass) -> Self {
+        self.class = Some(class);
+        self
+    }
+
+    /// Adds what to do about it.
+    pub fn with_fix(mut self, fix: impl Into<String>) -> Self {
+        self.fix = Some(fix.into());
+        self
+    }
+}
+
+/// A vendor's error body format. Each vendor crate implements it once and hands it to
+/// [`crate::http::HttpClientBuilder::error_envelope`].
+///
+/// Return `None` when the body is not in the vendor's format; the HTTP layer then keeps the
+/// raw text. A parser must never fail.
+///
+/// ```
+/// use pull_through_core::error::{ErrorEnvelope, VendorError};
+/// use http::StatusCode;
+///
+/// /// Artifactory's `{"errors":[{"status":400,"message":"..."}]}`.
+/// #[derive(Debug)]
+/// struct ArtifactoryErrors;
+///
+/// impl ErrorEnvelope for ArtifactoryErrors {
+///     fn parse(&self, _status: StatusCode, body: &str) -> Option<VendorError> {
+///         let value: serde_json::Value = serde_json::from_str(body).ok()?;
+///         let message = value["errors"][0]["message"].as_str()?;
+///         Some(VendorError::message(message))
+///     }
+/// }
+///
+/// let parsed = ArtifactoryErrors.parse(StatusCode::BAD_REQUEST,
+///     r#"{"errors":[{"status":400,"message":"Case insensitive repository key already exists"}]}"#);
+/// assert_eq!(parsed.unwrap().message.unwrap(), "Case insensitive repository key already exists");
+/// ```
+pub trait ErrorEnvelope: Send + Sync + fmt::Debug {
+    /// Reads an error body.
+    fn parse(&self, status: StatusCode, body: &str) -> Option<VendorError>;
+
+    /// Response headers that carry the vendor's request id, in order of preference.
+    fn request_id_headers(&self) -> &[&str] {
+        &["x-request-id", "x-correlation-id", "x-cloud-trace-context"]
+    }
+}
+
+/// The envelope used when a vendor crate names none: only the raw text.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RawText;
+
+impl ErrorEnvelope for RawText {
+    fn parse(&self, _status: StatusCode, _body: &str) -> Option<VendorError> {
+        None
+    }
+}
+
+/// The first line of a body, trimmed and shortened, for use as a message when no envelope
+/// understood it.
+pub(crate) fn fallback_message(status: StatusCode, body: &str) -> String {
+    let line = body.lines().map(str::trim).find(|line| !line.is_empty());
+    match line {
+        Some(line) => truncate(line, 300),
+        None => status
+            .canonical_reason()
+            .unwrap_or("no message")
+            .to_owned(),
+    }
+}
+
+/// Shortens text to at most `max` bytes on a character boundary, marking the cut.
+pub(crate) fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes in all)", &text[..end], text.len())
+}
+
+/// Reads a request id from the first of the named headers that is present.
+pub(crate) fn request_id(headers: &HeaderMap, names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .find_map(|name| headers.get(*name))
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// The request did not get an answer.
+#[derive(Debug, thiserror::Error)]
+#[error("{vendor}: {method} {url} failed after {attempts} attempt(s): {kind}: {message}")]
+#[non_exhaustive]
+pub struct TransportError {
+    /// The vendor being called.
+    pub vendor: String,
+    /// The request's method.
+    pub method: Method,
+    /// The request's URL without userinfo or query.
+    pub url: String,
+    /// What kind of failure.
+    pub kind: TransportErrorKind,
+    /// The underlying error's text, with the URL removed.
+    pub message: String,
+    /// How many attempts were made.
+    pub attempts: u32,
+    /// The underlying error, stripped of its URL.
+    #[source]
+    pub source: Option<reqwest::Error>,
+}
+
+/// The kind of a [`TransportError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransportErrorKind {
+    /// No connection could be made; the request was not sent.
+    Connect,
+    /// No answer in time.
+    Timeout,
+    /// The connection broke or the body could not be read.
+    Io,
+}
+
+impl fmt::Display for TransportErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TransportErrorKind::Connect => "could not connect",
+            TransportErrorKind::Timeout => "timed out",
+            TransportErrorKind::Io => "connection error",
+        })
+    }
+}
+
+/// An answer whose body did not have the expected shape.
+#[derive(Debug, thiserror::Error)]
+#[error("{vendor}: could not read {what}: field `{field}`: {message}")]
+#[non_exhaustive]
+pub struct DecodeError {
+    /// The vendor that answered.
+    pub vendor: String,
+    /// What was being read ("repository configuration").
+    pub what: String,
+    /// The path of the field that failed (`repositories[2].key`), `.` for the whole body.
+    pub field: String,
+    /// The decoder's complaint.
+    pub message: String,
+}
+
+/// Decodes a JSON body, naming the field that failed when it does not fit `T`.
+///
+/// # Errors
+///
+/// [`Error::Decode`] with the path of the offending field.
+///
+/// ```
+/// use pull_through_core::error::decode_json;
+///
+/// #[derive(serde::Deserialize, Debug)]
+/// struct Repo { key: String, #[allow(dead_code)] rclass: String }
+///
+/// let err = decode_json::<Vec<Repo>>("artifactory", "repository list",
+///     br#"[{"key":"a","rclass":"remote"},{"key":"b","rclass":7}]"#).unwrap_err();
+/// assert!(err.to_string().contains("field `[1].rclass`"), "{err}");
+/// ```
+pub fn decode_json<T: serde::de::DeserializeOwned>(
+    vendor: &str,
+    what: &str,
+    body: &[u8],
+) -> Result<T, Error> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let field = err.path().to_string();
+        Error::Decode(Box::new(DecodeError {
+            vendor: vendor.to_owned(),
+            what: what.to_owned(),
+            field,
+            message: err.into_inner().to_string(),
+        }))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(status: StatusCode) -> ApiError {
+        ApiError::new("test", Method::GET, "https://h/x", status, "m")
+    }
+
+    #[test]
+    fn status_classification() {
+        let cases = [
+            (StatusCode::UNAUTHORIZED, ErrorKind::Unauthenticated),
+            (StatusCode::FORBIDDEN, ErrorKind::PermissionDenied),
+            (StatusCode::NOT_FOUND, ErrorKind::NotFound),
+            (StatusCode::CONFLICT, ErrorKind::AlreadyExists),
+            (StatusCode::TOO_MANY_REQUESTS, ErrorKind::RateLimited),
+            (StatusCode::BAD_REQUEST, ErrorKind::Api),
+            (StatusCode::INTERNAL_SERVER_ERROR, ErrorKind::Api),
+        ];
+        for (status, kind) in cases {
+            assert_eq!(Error::from_api(api(status), None).kind(), kind, "{status}");
+        }
+    }
+
+    #[test]
+    fn envelope_class_overrides_status() {
+        let err = Error::from_api(
+            api(StatusCode::BAD_REQUEST),
+            Some(ApiErrorClass::AlreadyExists),
+        );
+        assert!(err.is_already_exists());
+        assert_eq!(err.status(), Some(StatusCode::BAD_REQUEST));
+    }
+
+    #[test]
+    fn display_carries_code_request_id_and_fix() {
+        let mut api = api(StatusCode::FORBIDDEN);
+        api.code = Some("7".into());
+        api.request_id = Some("req-1".into());
+        api.fix = Some("bind apk.pull".into());
+        let text = Error::from_api(api, None).to_string();
+        assert_eq!(
+            text,
+            "permission denied: test answered 403 Forbidden to GET https://h/x: m (code 7) \
+             [request id req-1]; bind apk.pull"
+        );
+    }
+
+    #[test]
+    fn truncation_respects_char_boundaries() {
+        let text = "é".repeat(10);
+        let cut = truncate(&text, 5);
+        assert!(cut.starts_with("éé"));
+        assert!(cut.ends_with("(20 bytes in all)"));
+    }
+
+    #[test]
+    fn fallback_message_uses_first_non_empty_line() {
+        assert_eq!(
+            fallback_message(StatusCode::BAD_GATEWAY, "\n  upstream down \nmore"),
+            "upstream down"
+        );
+        assert_eq!(fallback_message(StatusCode::BAD_GATEWAY, ""), "Bad Gateway");
+    }
+}

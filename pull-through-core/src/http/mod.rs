@@ -1,0 +1,881 @@
+//! The HTTP layer every client crate uses: one `reqwest` client with rustls, timeouts, a
+//! user agent, a base URL that tests override, the retry policy of [`RetryConfig`], one
+//! `tracing` span per attempt, and error answers turned into [`Error`]s through the
+//! vendor's [`ErrorEnvelope`].
+//!
+//! ```no_run
+//! use pull_through_core::http::HttpClient;
+//! use secrecy::SecretString;
+//!
+//! # async fn example() -> Result<(), pull_through_core::Error> {
+//! let client = HttpClient::builder("artifactory", "https://example.jfrog.io/artifactory".parse().unwrap())
+//!     .user_agent(concat!("artifactory-client/", env!("CARGO_PKG_VERSION")))
+//!     .build()?;
+//! let token = SecretString::from("...");
+//! let version: serde_json::Value = client
+//!     .get("api/system/version")
+//!     .bearer_auth(&token)
+//!     .send()
+//!     .await?
+//!     .json("system version")
+//!     .await?;
+//! # Ok(()) }
+//! ```
+
+mod observe;
+mod retry;
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use base64::Engine as _;
+use base64::prelude::BASE64_STANDARD;
+use bytes::Bytes;
+use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER};
+use http::{HeaderMap, Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use tracing::Instrument;
+use url::Url;
+
+pub use observe::{AttemptRecord, HttpObserver, RecordingObserver};
+pub use retry::{RetryConfig, parse_retry_after};
+
+use crate::error::{
+    self, ApiError, Error, ErrorEnvelope, MAX_ERROR_BODY, RawText, TransportError,
+    TransportErrorKind,
+};
+use crate::redact::{self, redact_url};
+use crate::validation::ValidationError;
+
+/// Default time to establish a connection.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time for one attempt, connection to last byte.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Whether a URL points at this machine (`localhost`, 127.0.0.0/8, `::1`), the only place
+/// plain `http` may carry credentials.
+///
+/// ```
+/// use pull_through_core::http::is_loopback;
+/// assert!(is_loopback(&"http://127.0.0.1:8080/".parse().unwrap()));
+/// assert!(is_loopback(&"http://localhost/".parse().unwrap()));
+/// assert!(!is_loopback(&"http://10.0.0.1/".parse().unwrap()));
+/// ```
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+/// Refuses to send credentials to `url` over plain `http` unless it is loopback.
+///
+/// # Errors
+///
+/// [`ValidationError::InsecureTransport`].
+///
+/// ```
+/// use pull_through_core::http::check_credentials_transport;
+/// assert!(check_credentials_transport(&"https://example.jfrog.io".parse().unwrap()).is_ok());
+/// assert!(check_credentials_transport(&"http://127.0.0.1:1".parse().unwrap()).is_ok());
+/// assert!(check_credentials_transport(&"http://example.jfrog.io".parse().unwrap()).is_err());
+/// ```
+pub fn check_credentials_transport(url: &Url) -> Result<(), ValidationError> {
+    if url.scheme() == "https" || is_loopback(url) {
+        Ok(())
+    } else {
+        Err(ValidationError::InsecureTransport {
+            url: redact_url(url),
+        })
+    }
+}
+
+/// Parses and checks a base URL given in configuration: `http` or `https`, a host, no
+/// userinfo (credentials go in their own settings), no query or fragment.
+///
+/// # Errors
+///
+/// [`ValidationError::InvalidUrl`] naming the setting.
+///
+/// ```
+/// use pull_through_core::http::parse_base_url;
+/// assert!(parse_base_url("ARTIFACTORY_URL", "https://example.jfrog.io").is_ok());
+/// let err = parse_base_url("ARTIFACTORY_URL", "https://admin:pw@example.jfrog.io").unwrap_err();
+/// assert!(!err.to_string().contains("pw"));
+/// ```
+pub fn parse_base_url(field: &str, text: &str) -> Result<Url, ValidationError> {
+    let invalid = |given: String, problem: &str| ValidationError::InvalidUrl {
+        field: field.to_owned(),
+        given,
+        problem: problem.to_owned(),
+    };
+    let url = Url::parse(text.trim()).map_err(|err| {
+        invalid(
+            text.split('@').next_back().unwrap_or_default().to_owned(),
+            &format!("{err}; write it as https://host[:port][/path]"),
+        )
+    })?;
+    let shown = redact_url(&url);
+    if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() || url.host().is_none()
+    {
+        return Err(invalid(shown, "use an http or https URL with a host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid(
+            shown,
+            "remove the credentials from the URL and give them in their own setting",
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid(shown, "remove the query and fragment"));
+    }
+    Ok(url)
+}
+
+/// A configured HTTP client for one vendor. Cheap to clone.
+#[derive(Clone)]
+pub struct HttpClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: reqwest::Client,
+    vendor: String,
+    base_url: Url,
+    retry: RetryConfig,
+    envelope: Arc<dyn ErrorEnvelope>,
+    observer: Option<Arc<dyn HttpObserver>>,
+}
+
+impl fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("vendor", &self.inner.vendor)
+            .field("base_url", &redact_url(&self.inner.base_url))
+            .field("retry", &self.inner.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds an [`HttpClient`]. Does no I/O.
+#[derive(Debug)]
+pub struct HttpClientBuilder {
+    vendor: String,
+    base_url: Url,
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    user_agent: String,
+    retry: RetryConfig,
+    envelope: Arc<dyn ErrorEnvelope>,
+    observer: Option<Arc<dyn HttpObserver>>,
+    follow_redirects: bool,
+}
+
+impl HttpClientBuilder {
+    /// Replaces the base URL (tests point it at a mock server).
+    pub fn base_url(mut self, url: Url) -> Self {
+        self.base_url = url;
+        self
+    }
+
+    /// Sets the time allowed to connect. Default [`DEFAULT_CONNECT_TIMEOUT`].
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets the time allowed for one attempt. Default [`DEFAULT_REQUEST_TIMEOUT`].
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Sets the user agent; vendor crates pass `"<crate>/<version>"`.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// Sets the retry policy.
+    pub fn retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sets how the vendor's error bodies are read.
+    pub fn error_envelope(mut self, envelope: Arc<dyn ErrorEnvelope>) -> Self {
+        self.envelope = envelope;
+        self
+    }
+
+    /// Sets an observer that sees every attempt.
+    pub fn observer(mut self, observer: Arc<dyn HttpObserver>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// Whether redirects are followed (default yes; reqwest drops credentials when the
+    /// host changes). Token exchanges turn this off.
+    pub fn follow_redirects(mut self, follow: bool) -> Self {
+        self.follow_redirects = follow;
+        self
+    }
+
+    /// Builds the client.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for a base URL that is not `http(s)` with a host, or that
+    /// carries credentials; [`Error::Transport`] if the TLS backend cannot start.
+    pub fn build(self) -> Result<HttpClient, Error> {
+        let mut base_url = parse_base_url("base URL", self.base_url.as_str())?;
+        let trimmed = base_url.path().trim_end_matches('/').to_owned();
+        base_url.set_path(&trimmed);
+        let redirect = if self.follow_redirects {
+            reqwest::redirect::Policy::limited(10)
+        } else {
+            reqwest::redirect::Policy::none()
+        };
+        let client = reqwest::Client::builder()
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.request_timeout)
+            .user_agent(self.user_agent)
+            .redirect(redirect)
+            .build()
+            .map_err(|err| {
+                Error::Transport(Box::new(TransportError {
+                    vendor: self.vendor.clone(),
+                    method: Method::GET,
+                    url: redact_url(&base_url),
+                    kind: TransportErrorKind::Io,
+                    message: format!("could not build the HTTP client: {err}"),
+                    attempts: 0,
+                    source: Some(err.without_url()),
+                }))
+            })?;
+        Ok(HttpClient {
+            inner: Arc::new(Inner {
+                client,
+                vendor: self.vendor,
+                base_url,
+                retry: self.retry,
+                envelope: self.envelope,
+                observer: self.observer,
+            }),
+        })
+    }
+}
+
+impl HttpClient {
+    /// Starts a builder for `vendor` (used in errors and spans) at `base_url`.
+    ///
+    /// ```
+    /// use pull_through_core::http::HttpClient;
+    /// let client = HttpClient::builder("cloudsmith", "https://api.cloudsmith.io/v1/".parse().unwrap())
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(client.base_url().as_str(), "https://api.cloudsmith.io/v1");
+    /// ```
+    pub fn builder(vendor: impl Into<String>, base_url: Url) -> HttpClientBuilder {
+        HttpClientBuilder {
+            vendor: vendor.into(),
+            base_url,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            user_agent: concat!("pull-through-core/", env!("CARGO_PKG_VERSION")).to_owned(),
+            retry: RetryConfig::default(),
+            envelope: Arc::new(RawText),
+            observer: None,
+            follow_redirects: true,
+        }
+    }
+
+    /// The base URL, without a trailing slash.
+    pub fn base_url(&self) -> &Url {
+        &self.inner.base_url
+    }
+
+    /// The vendor name.
+    pub fn vendor(&self) -> &str {
+        &self.inner.vendor
+    }
+
+    /// A request to `path`, relative to the base URL. `path` is used as written (it may
+    /// hold `/`, as Chainguard ids do); encode untrusted segments with
+    /// [`HttpClient::url_with_segments`] instead.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder<'_> {
+        let mut url = self.inner.base_url.clone();
+        let joined = format!(
+            "{}/{}",
+            url.path().trim_end_matches('/'),
+            path.trim_start_matches('/')
+        );
+        url.set_path(&joined);
+        self.request_url(method, url)
+    }
+
+    /// A request to an absolute URL (a token realm, a download link).
+    pub fn request_url(&self, method: Method, url: Url) -> RequestBuilder<'_> {
+        RequestBuilder {
+            client: self,
+            idempotent: default_idempotent(&method),
+            method,
+            url,
+            headers: HeaderMap::new(),
+            body: None,
+            auth: None,
+            secrets: Vec::new(),
+        }
+    }
+
+    /// The base URL with each segment appended, percent-encoded.
+    ///
+    /// ```
+    /// use pull_through_core::http::HttpClient;
+    /// let client = HttpClient::builder("x", "https://h/artifactory".parse().unwrap()).build().unwrap();
+    /// let url = client.url_with_segments(&["api", "repositories", "a b"]);
+    /// assert_eq!(url.as_str(), "https://h/artifactory/api/repositories/a%20b");
+    /// ```
+    pub fn url_with_segments(&self, segments: &[&str]) -> Url {
+        let mut url = self.inner.base_url.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
+    /// Shorthand for a `GET` of `path`.
+    pub fn get(&self, path: &str) -> RequestBuilder<'_> {
+        self.request(Method::GET, path)
+    }
+
+    /// Shorthand for a `POST` to `path`.
+    pub fn post(&self, path: &str) -> RequestBuilder<'_> {
+        self.request(Method::POST, path)
+    }
+
+    /// Shorthand for a `PUT` to `path`.
+    pub fn put(&self, path: &str) -> RequestBuilder<'_> {
+        self.request(Method::PUT, path)
+    }
+
+    /// Shorthand for a `DELETE` of `path`.
+    pub fn delete(&self, path: &str) -> RequestBuilder<'_> {
+        self.request(Method::DELETE, path)
+    }
+}
+
+fn default_idempotent(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE | Method::TRACE
+    )
+}
+
+enum Auth {
+    Bearer(SecretString),
+    Basic(String, SecretString),
+    Header(HeaderName, SecretString),
+}
+
+/// One request being built. Nothing is sent until [`send`](Self::send).
+pub struct RequestBuilder<'a> {
+    client: &'a HttpClient,
+    method: Method,
+    url: Url,
+    headers: HeaderMap,
+    body: Option<Result<Bytes, String>>,
+    auth: Option<Auth>,
+    secrets: Vec<SecretString>,
+    idempotent: bool,
+}
+
+impl fmt::Debug for RequestBuilder<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestBuilder")
+            .field("method", &self.method)
+            .field("url", &redact_url(&self.url))
+            .field("idempotent", &self.idempotent)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> RequestBuilder<'a> {
+    /// Appends query parameters.
+    pub fn query(mut self, pairs: &[(&str, &str)]) -> Self {
+        self.url.query_pairs_mut().extend_pairs(pairs);
+        self
+    }
+
+    /// Sets a header. Credentials belong in [`bearer_auth`](Self::bearer_auth),
+    /// [`basic_auth`](Self::basic_auth) or [`secret_header`](Self::secret_header), which
+    /// keep them out of errors.
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.insert(name, value);
+        self
+    }
+
+    /// A JSON body. Secrets inside it must also be passed to [`sensitive`](Self::sensitive).
+    pub fn json<T: serde::Serialize + ?Sized>(mut self, body: &T) -> Self {
+        self.body = Some(
+            serde_json::to_vec(body)
+                .map(Bytes::from)
+                .map_err(|err| err.to_string()),
+        );
+        self.headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        self
+    }
+
+    /// An `application/x-www-form-urlencoded` body.
+    pub fn form(mut self, pairs: &[(&str, &str)]) -> Self {
+        let encoded = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        self.body = Some(Ok(Bytes::from(encoded)));
+        self.headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        self
+    }
+
+    /// A raw body with its content type.
+    pub fn body(mut self, body: impl Into<Bytes>, content_type: HeaderValue) -> Self {
+        self.body = Some(Ok(body.into()));
+        self.headers.insert(CONTENT_TYPE, content_type);
+        self
+    }
+
+    /// `Authorization: Bearer <token>`.
+    pub fn bearer_auth(mut self, token: &SecretString) -> Self {
+        self.auth = Some(Auth::Bearer(token.clone()));
+        self
+    }
+
+    /// `Authorization: Basic ...` with the raw username (never percent-encoded).
+    pub fn basic_auth(mut self, username: &str, password: &SecretString) -> Self {
+        self.auth = Some(Auth::Basic(username.to_owned(), password.clone()));
+        self
+    }
+
+    /// A header whose value is a credential (`X-Api-Key`).
+    pub fn secret_header(mut self, name: HeaderName, value: &SecretString) -> Self {
+        self.auth = Some(Auth::Header(name, value.clone()));
+        self
+    }
+
+    /// Registers a secret carried in the body, so that error messages and bodies the server
+    /// echoes it in are scrubbed of it.
+    pub fn sensitive(mut self, secret: &SecretString) -> Self {
+        self.secrets.push(secret.clone());
+        self
+    }
+
+    /// Overrides whether the request may be repeated safely (see [`RetryConfig`]).
+    pub fn idempotent(mut self, idempotent: bool) -> Self {
+        self.idempotent = idempotent;
+        self
+    }
+
+    /// Sends the request, retrying as [`RetryConfig`] says, and returns a success answer.
+    ///
+    /// # Errors
+    ///
+    /// An [`Error`] built from the vendor's error answer, a [`Error::Transport`] when no
+    /// answer came, or [`Error::InvalidInput`] when credentials would travel over plain
+    /// http to a host that is not loopback.
+    pub async fn send(self) -> Result<Response, Error> {
+        let client = self.client;
+        let method = self.method.clone();
+        let url = self.url.clone();
+        let secrets = self.secret_texts();
+        let response = self.send_raw().await?;
+        if response.status().is_success() {
+            Ok(response)
+        } else {
+            Err(client.error_from(method, &url, response, &secrets).await)
+        }
+    }
+
+    /// Sends the request with the same retries, and returns the final answer whatever its
+    /// status, for callers that handle some error statuses themselves (a 401 challenge).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transport`] or [`Error::InvalidInput`], as for [`send`](Self::send).
+    pub async fn send_raw(self) -> Result<Response, Error> {
+        let carries_credentials = self.auth.is_some() || !self.secrets.is_empty();
+        if carries_credentials {
+            check_credentials_transport(&self.url)?;
+        }
+        let body = match self.body {
+            Some(Err(problem)) => {
+                return Err(ValidationError::InvalidValue {
+                    field: "request body".to_owned(),
+                    problem: format!("could not be serialised: {problem}"),
+                }
+                .into());
+            }
+            Some(Ok(body)) => Some(body),
+            None => None,
+        };
+        let mut headers = self.headers;
+        if let Some(auth) = &self.auth {
+            let (name, value) = auth_header(auth)?;
+            headers.insert(name, value);
+        }
+        self.client
+            .execute(Prepared {
+                method: self.method,
+                url: self.url,
+                headers,
+                body,
+                idempotent: self.idempotent,
+            })
+            .await
+    }
+
+    fn secret_texts(&self) -> Vec<String> {
+        let mut texts: Vec<String> = self
+            .secrets
+            .iter()
+            .map(|s| s.expose_secret().to_owned())
+            .collect();
+        match &self.auth {
+            Some(Auth::Bearer(token)) | Some(Auth::Header(_, token)) => {
+                texts.push(token.expose_secret().to_owned())
+            }
+            Some(Auth::Basic(_, password)) => texts.push(password.expose_secret().to_owned()),
+            None => {}
+        }
+        texts
+    }
+}
+
+fn auth_header(auth: &Auth) -> Result<(HeaderName, HeaderValue), Error> {
+    let (name, text) = match auth {
+        Auth::Bearer(token) => (AUTHORIZATION, format!("Bearer {}", token.expose_secret())),
+        Auth::Basic(user, password) => {
+            let pair = format!("{user}:{}", password.expose_secret());
+            (AUTHORIZATION, format!("Basic {}", BASE64_STANDARD.encode(pair)))
+        }
+        Auth::Header(name, value) => (name.clone(), value.expose_secret().to_owned()),
+    };
+    let mut value = HeaderValue::from_str(&text).map_err(|_| ValidationError::InvalidValue {
+        field: "credentials".to_owned(),
+        problem: "contain characters that cannot travel in an HTTP header (control characters \
+                  or line breaks); check for a trailing newline in the token"
+            .to_owned(),
+    })?;
+    value.set_sensitive(true);
+    Ok((name, value))
+}
+
+struct Prepared {
+    method: Method,
+    url: Url,
+    headers: HeaderMap,
+    body: Option<Bytes>,
+    idempotent: bool,
+}
+
+impl HttpClient {
+    async fn execute(&self, request: Prepared) -> Result<Response, Error> {
+        let inner = &self.inner;
+        let shown_url = redact_url(&request.url);
+        let started = Instant::now();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let span = tracing::debug_span!(
+                "http",
+                vendor = %inner.vendor,
+                method = %request.method,
+                url = %shown_url,
+                attempt,
+                status = tracing::field::Empty,
+            );
+            let mut builder = inner
+                .client
+                .request(request.method.clone(), request.url.clone())
+                .headers(request.headers.clone());
+            if let Some(body) = &request.body {
+                builder = builder.body(body.clone());
+            }
+            let attempt_started = Instant::now();
+            let result = builder.send().instrument(span.clone()).await;
+            let elapsed = attempt_started.elapsed();
+            let attempts_left = attempt < inner.retry.max_attempts;
+            let fits_budget = |delay: Duration| started.elapsed() + delay <= inner.retry.budget;
+
+            match result {
+                Ok(response) => {
+                    let status = response.status();
+                    span.record("status", status.as_u16());
+                    let delay = if retry::retryable_status(status, request.idempotent)
+                        && attempts_left
+                    {
+                        self.delay_for(&response, attempt)
+                            .filter(|delay| fits_budget(*delay))
+                    } else {
+                        None
+                    };
+                    self.observe(&request, &shown_url, attempt, Some(status), None, elapsed, delay);
+                    match delay {
+                        Some(delay) => {
+                            span.in_scope(|| {
+                                tracing::debug!(delay_ms = delay.as_millis() as u64, "retrying");
+                            });
+                            tokio::time::sleep(delay).await;
+                        }
+                        None => {
+                            return Ok(Response {
+                                inner: response,
+                                vendor: inner.vendor.clone(),
+                                method: request.method.clone(),
+                                url: shown_url,
+                            });
+                        }
+                    }
+                }
+                Err(err) => {
+                    let err = err.without_url();
+                    let (kind, retryable) = classify_transport(&err, request.idempotent);
+                    let delay = (retryable && attempts_left)
+                        .then(|| inner.retry.backoff(attempt))
+                        .filter(|delay| fits_budget(*delay));
+                    let message = error_chain(&err);
+                    span.in_scope(|| tracing::debug!(%kind, error = %message, "no answer"));
+                    self.observe(&request, &shown_url, attempt, None, Some(&message), elapsed, delay);
+                    match delay {
+                        Some(delay) => tokio::time::sleep(delay).await,
+                        None => {
+                            return Err(Error::Transport(Box::new(TransportError {
+                                vendor: inner.vendor.clone(),
+                                method: request.method.clone(),
+                                url: shown_url,
+                                kind,
+                                message,
+                                attempts: attempt,
+                                source: Some(err),
+                            })));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The wait before the next attempt: the server's `Retry-After` when it sent one (none
+    /// if that is longer than we wait for), else the backoff.
+    fn delay_for(&self, response: &reqwest::Response, attempt: u32) -> Option<Duration> {
+        match retry_after(response.headers()) {
+            Some(wait) if wait > self.inner.retry.max_retry_after => None,
+            Some(wait) => Some(wait),
+            None => Some(self.inner.retry.backoff(attempt)),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn observe(
+        &self,
+        request: &Prepared,
+        url: &str,
+        attempt: u32,
+        status: Option<StatusCode>,
+        failure: Option<&str>,
+        elapsed: Duration,
+        retry_in: Option<Duration>,
+    ) {
+        if let Some(observer) = &self.inner.observer {
+            observer.on_attempt(&AttemptRecord {
+                vendor: self.inner.vendor.clone(),
+                method: request.method.clone(),
+                url: url.to_owned(),
+                attempt,
+                status: status.map(|s| s.as_u16()),
+                failure: failure.map(str::to_owned),
+                elapsed,
+                retry_in,
+            });
+        }
+    }
+
+    async fn error_from(
+        &self,
+        method: Method,
+        url: &Url,
+        response: Response,
+        secrets: &[String],
+    ) -> Error {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let raw = response.inner.bytes().await.unwrap_or_default();
+        let text = String::from_utf8_lossy(&raw);
+        let parsed = self.inner.envelope.parse(status, &text).unwrap_or_default();
+        let scrubbed = |text: &str| redact::scrub(text, secrets.iter().map(String::as_str));
+        let message = parsed
+            .message
+            .unwrap_or_else(|| error::fallback_message(status, &text));
+        let body = match serde_json::from_slice::<serde_json::Value>(&raw) {
+            Ok(mut json) => {
+                redact::redact_json(&mut json);
+                json.to_string()
+            }
+            Err(_) => text.into_owned(),
+        };
+        let api = ApiError {
+            vendor: self.inner.vendor.clone(),
+            method,
+            url: redact_url(url),
+            status,
+            message: scrubbed(&message),
+            code: parsed.code,
+            request_id: error::request_id(&headers, self.inner.envelope.request_id_headers()),
+            body: error::truncate(&scrubbed(&body), MAX_ERROR_BODY),
+            fix: parsed.fix,
+            retry_after: retry_after(&headers),
+        };
+        Error::from_api(api, parsed.class)
+    }
+}
+
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get(RETRY_AFTER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| parse_retry_after(value, SystemTime::now()))
+}
+
+/// Connect failures happen before anything is sent, so they are always safe to retry;
+/// anything after that may have reached the server.
+fn classify_transport(err: &reqwest::Error, idempotent: bool) -> (TransportErrorKind, bool) {
+    if err.is_connect() {
+        (TransportErrorKind::Connect, true)
+    } else if err.is_timeout() {
+        (TransportErrorKind::Timeout, idempotent)
+    } else {
+        (TransportErrorKind::Io, idempotent)
+    }
+}
+
+/// The error and its causes on one line (the caller has removed the URL).
+fn error_chain(err: &reqwest::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// A success answer (or, from [`RequestBuilder::send_raw`], any answer).
+pub struct Response {
+    inner: reqwest::Response,
+    vendor: String,
+    method: Method,
+    url: String,
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.inner.status())
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Response {
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.inner.status()
+    }
+
+    /// The headers.
+    pub fn headers(&self) -> &HeaderMap {
+        self.inner.headers()
+    }
+
+    /// The whole body.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transport`] if the connection broke while reading.
+    pub async fn bytes(self) -> Result<Bytes, Error> {
+        let (vendor, method, url) = (self.vendor, self.method, self.url);
+        self.inner.bytes().await.map_err(|err| {
+            let err = err.without_url();
+            Error::Transport(Box::new(TransportError {
+                vendor,
+                method,
+                url,
+                kind: TransportErrorKind::Io,
+                message: error_chain(&err),
+                attempts: 1,
+                source: Some(err),
+            }))
+        })
+    }
+
+    /// The body decoded as JSON, naming the field that failed if it does not fit.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transport`] or [`Error::Decode`].
+    pub async fn json<T: serde::de::DeserializeOwned>(self, what: &str) -> Result<T, Error> {
+        let vendor = self.vendor.clone();
+        let body = self.bytes().await?;
+        error::decode_json(&vendor, what, &body)
+    }
+
+    /// The underlying `reqwest` response, to stream a large body.
+    pub fn into_inner(self) -> reqwest::Response {
+        self.inner
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_join_onto_the_base() {
+        let client = HttpClient::builder("x", "https://h/artifactory/".parse().unwrap())
+            .build()
+            .unwrap();
+        let request = client.get("/api/repositories");
+        assert_eq!(request.url.as_str(), "https://h/artifactory/api/repositories");
+        let uidp = client.get("iam/v1/identities/0123/abcd");
+        assert_eq!(uidp.url.as_str(), "https://h/artifactory/iam/v1/identities/0123/abcd");
+    }
+
+    #[test]
+    fn idempotency_defaults_by_method() {
+        for method in [Method::GET, Method::HEAD, Method::PUT, Method::DELETE] {
+            assert!(default_idempotent(&method), "{method}");
+        }
+        for method in [Method::POST, Method::PATCH] {
+            assert!(!default_idempotent(&method), "{method}");
+        }
+    }
+
+    #[test]
+    fn base_urls_are_checked() {
+        for bad in ["ftp://h", "not a url", "https://u:p@h", "https://h/?q", "mailto:x@y"] {
+            let err = parse_base_url("URL", bad).unwrap_err();
+            assert!(matches!(err, ValidationError::InvalidUrl { .. }), "{bad}");
+            assert!(!err.to_string().contains(":p@"), "{err}");
+        }
+    }
+}

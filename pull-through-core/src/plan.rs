@@ -1,0 +1,377 @@
+//! What would change, and what did: [`Plan`], [`Ensured`], [`Deleted`], built from
+//! field-level [`FieldChange`]s.
+//!
+//! ```
+//! use pull_through_core::{CacheName, Diff, FieldValue, Plan, PlanAction};
+//!
+//! let changes = Diff::new()
+//!     .field("url", "https://cgr.dev/", Some("https://cgr.dev/chainguard"))
+//!     .field("enableTokenAuthentication", true, Some(true))
+//!     .into_changes();
+//! assert_eq!(changes.len(), 1);
+//! let plan = Plan::update(CacheName::new("cgr-public")?, changes);
+//! assert_eq!(
+//!     plan.to_string(),
+//!     "~ cgr-public\n    url: \"https://cgr.dev/chainguard\" -> \"https://cgr.dev/\""
+//! );
+//! # Ok::<(), pull_through_core::ValidationError>(())
+//! ```
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::spec::CacheName;
+use crate::state::CacheState;
+
+/// A setting's value as a plan shows it. Secrets appear only as [`FieldValue::Secret`],
+/// which carries no value, so a plan can be printed and logged freely.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", content = "value", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum FieldValue {
+    /// Text.
+    Text(String),
+    /// A flag.
+    Bool(bool),
+    /// A whole number.
+    Integer(i64),
+    /// An ordered list.
+    List(Vec<String>),
+    /// A secret that will be written; its value is never shown.
+    Secret,
+}
+
+impl fmt::Display for FieldValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FieldValue::Text(text) => write!(f, "{text:?}"),
+            FieldValue::Bool(flag) => write!(f, "{flag}"),
+            FieldValue::Integer(number) => write!(f, "{number}"),
+            FieldValue::List(items) => write!(f, "{items:?}"),
+            FieldValue::Secret => f.write_str("(sensitive value)"),
+        }
+    }
+}
+
+impl From<&str> for FieldValue {
+    fn from(value: &str) -> Self {
+        FieldValue::Text(value.to_owned())
+    }
+}
+
+impl From<String> for FieldValue {
+    fn from(value: String) -> Self {
+        FieldValue::Text(value)
+    }
+}
+
+impl From<bool> for FieldValue {
+    fn from(value: bool) -> Self {
+        FieldValue::Bool(value)
+    }
+}
+
+impl From<i64> for FieldValue {
+    fn from(value: i64) -> Self {
+        FieldValue::Integer(value)
+    }
+}
+
+impl From<Vec<String>> for FieldValue {
+    fn from(value: Vec<String>) -> Self {
+        FieldValue::List(value)
+    }
+}
+
+/// One setting that differs between what is and what should be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct FieldChange {
+    /// The setting, as the vendor's API names it (`enableTokenAuthentication`).
+    pub field: String,
+    /// What it is now; `None` when unset or when the cache does not exist.
+    pub before: Option<FieldValue>,
+    /// What it will be.
+    pub after: FieldValue,
+}
+
+impl FieldChange {
+    /// A change of one setting.
+    pub fn new(field: impl Into<String>, before: Option<FieldValue>, after: FieldValue) -> Self {
+        FieldChange {
+            field: field.into(),
+            before,
+            after,
+        }
+    }
+}
+
+impl fmt::Display for FieldChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.before {
+            Some(before) => write!(f, "{}: {before} -> {}", self.field, self.after),
+            None => write!(f, "{}: {}", self.field, self.after),
+        }
+    }
+}
+
+/// Collects the settings that differ, in the order they are compared.
+///
+/// Backends normalise the server's noise (letter case, suffixes the server adds) before
+/// comparing; this only compares and records.
+#[derive(Debug, Clone, Default)]
+pub struct Diff {
+    changes: Vec<FieldChange>,
+}
+
+impl Diff {
+    /// An empty diff.
+    pub fn new() -> Self {
+        Diff::default()
+    }
+
+    /// Records `field` if `actual` differs from `desired` (an absent actual always differs).
+    pub fn field<D, A>(mut self, field: &str, desired: D, actual: Option<A>) -> Self
+    where
+        D: Into<FieldValue>,
+        A: Into<FieldValue>,
+    {
+        let desired = desired.into();
+        let actual = actual.map(Into::into);
+        if actual.as_ref() != Some(&desired) {
+            self.changes.push(FieldChange::new(field, actual, desired));
+        }
+        self
+    }
+
+    /// Records a secret that will be written, whatever is stored (stored secrets cannot be
+    /// read back to compare).
+    pub fn secret(mut self, field: &str, stored: bool) -> Self {
+        self.changes.push(FieldChange::new(
+            field,
+            stored.then_some(FieldValue::Secret),
+            FieldValue::Secret,
+        ));
+        self
+    }
+
+    /// Records a change the backend worked out itself.
+    pub fn push(mut self, change: FieldChange) -> Self {
+        self.changes.push(change);
+        self
+    }
+
+    /// Whether nothing differs.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    /// The changes.
+    pub fn into_changes(self) -> Vec<FieldChange> {
+        self.changes
+    }
+}
+
+/// What [`PullThroughBackend::plan`](crate::PullThroughBackend::plan) found to do for one
+/// cache.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum PlanAction {
+    /// The cache does not exist and will be created with these settings.
+    Create {
+        /// Every setting that will be written.
+        fields: Vec<FieldChange>,
+    },
+    /// The cache exists and these settings will change.
+    Update {
+        /// The settings that differ.
+        changes: Vec<FieldChange>,
+    },
+    /// The cache exists as specified.
+    NoChange,
+}
+
+/// What would happen to one cache; nothing has been written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Plan {
+    /// The cache.
+    pub cache: CacheName,
+    /// What would be done.
+    #[serde(flatten)]
+    pub action: PlanAction,
+    /// Things a person should know (an upstream the backend supports but that is unproven,
+    /// a setting the seeds warn about).
+    pub notes: Vec<String>,
+}
+
+impl Plan {
+    /// A plan to create the cache with these settings.
+    pub fn create(cache: CacheName, fields: Vec<FieldChange>) -> Self {
+        Plan {
+            cache,
+            action: PlanAction::Create { fields },
+            notes: Vec::new(),
+        }
+    }
+
+    /// A plan to change these settings; an empty list is [`PlanAction::NoChange`].
+    pub fn update(cache: CacheName, changes: Vec<FieldChange>) -> Self {
+        let action = if changes.is_empty() {
+            PlanAction::NoChange
+        } else {
+            PlanAction::Update { changes }
+        };
+        Plan {
+            cache,
+            action,
+            notes: Vec::new(),
+        }
+    }
+
+    /// Adds a note.
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+
+    /// Whether applying the plan would write anything.
+    pub fn has_changes(&self) -> bool {
+        !matches!(self.action, PlanAction::NoChange)
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (mark, fields) = match &self.action {
+            PlanAction::Create { fields } => ("+", fields.as_slice()),
+            PlanAction::Update { changes } => ("~", changes.as_slice()),
+            PlanAction::NoChange => ("=", &[][..]),
+        };
+        write!(f, "{mark} {}", self.cache)?;
+        for field in fields {
+            write!(f, "\n    {field}")?;
+        }
+        for note in &self.notes {
+            write!(f, "\n    note: {note}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What [`PullThroughBackend::ensure`](crate::PullThroughBackend::ensure) did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Ensured {
+    /// The cache did not exist and was created.
+    Created {
+        /// The cache as it now is.
+        state: CacheState,
+    },
+    /// The cache existed and these settings were changed.
+    Updated {
+        /// The cache as it now is.
+        state: CacheState,
+        /// What was changed.
+        changes: Vec<FieldChange>,
+    },
+    /// The cache existed as specified; nothing was written.
+    Unchanged {
+        /// The cache as it is.
+        state: CacheState,
+    },
+}
+
+impl Ensured {
+    /// The cache as it is after the call.
+    pub fn state(&self) -> &CacheState {
+        match self {
+            Ensured::Created { state }
+            | Ensured::Updated { state, .. }
+            | Ensured::Unchanged { state } => state,
+        }
+    }
+
+    /// Whether anything was written.
+    pub fn wrote(&self) -> bool {
+        !matches!(self, Ensured::Unchanged { .. })
+    }
+}
+
+/// What [`PullThroughBackend::delete`](crate::PullThroughBackend::delete) did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Deleted {
+    /// The cache existed and was deleted.
+    Removed,
+    /// There was no such cache; nothing was done.
+    AlreadyAbsent,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name() -> CacheName {
+        CacheName::new("cg-private").unwrap()
+    }
+
+    #[test]
+    fn diff_records_only_differences() {
+        let changes = Diff::new()
+            .field("a", "x", Some("x"))
+            .field("b", true, None::<bool>)
+            .field("c", vec!["m".to_owned()], Some(vec!["n".to_owned()]))
+            .secret("password", true)
+            .into_changes();
+        let fields: Vec<_> = changes.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(fields, ["b", "c", "password"]);
+        assert_eq!(changes[0].before, None);
+    }
+
+    #[test]
+    fn plan_rendering() {
+        let plan = Plan::create(
+            name(),
+            vec![
+                FieldChange::new("url", None, "https://apk.cgr.dev/example.com".into()),
+                FieldChange::new("password", None, FieldValue::Secret),
+            ],
+        )
+        .with_note("rotate before the pull token expires");
+        assert_eq!(
+            plan.to_string(),
+            "+ cg-private\n    url: \"https://apk.cgr.dev/example.com\"\n    password: (sensitive \
+             value)\n    note: rotate before the pull token expires"
+        );
+        assert!(plan.has_changes());
+        let unchanged = Plan::update(name(), Vec::new());
+        assert!(!unchanged.has_changes());
+        assert_eq!(unchanged.to_string(), "= cg-private");
+    }
+
+    #[test]
+    fn plan_json_is_stable() {
+        let plan = Plan::update(
+            name(),
+            vec![FieldChange::new("disableUrlNormalization", Some(false.into()), true.into())],
+        );
+        assert_eq!(
+            serde_json::to_value(&plan).unwrap(),
+            serde_json::json!({
+                "cache": "cg-private",
+                "action": "update",
+                "changes": [{
+                    "field": "disableUrlNormalization",
+                    "before": {"type": "bool", "value": false},
+                    "after": {"type": "bool", "value": true}
+                }],
+                "notes": []
+            })
+        );
+    }
+}

@@ -1,0 +1,129 @@
+//! What a cache is: [`CacheState`], as a backend read it.
+//!
+//! ```
+//! use pull_through_core::{CacheName, CacheState, PackageFormat};
+//!
+//! let state = CacheState::remote(CacheName::new("cgr-public")?, PackageFormat::Docker, "https://cgr.dev/")
+//!     .with_setting("enableTokenAuthentication", true);
+//! assert_eq!(state.upstream_url(), Some("https://cgr.dev/"));
+//! # Ok::<(), pull_through_core::ValidationError>(())
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::plan::FieldValue;
+use crate::spec::CacheName;
+use crate::upstream::PackageFormat;
+
+/// Whether an existing cache fronts an upstream or aggregates other caches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "role", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CacheRole {
+    /// A cache of one upstream.
+    Remote {
+        /// The upstream URL exactly as the backend stores it.
+        upstream_url: String,
+        /// The username presented to the upstream, if any (the password is never read).
+        username: Option<String>,
+    },
+    /// A cache over other caches.
+    Aggregate {
+        /// The members, in resolution order.
+        members: Vec<CacheName>,
+    },
+}
+
+/// A cache as it exists on a backend. Holds no secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct CacheState {
+    /// The cache's name.
+    pub name: CacheName,
+    /// What it serves.
+    pub format: PackageFormat,
+    /// Remote or aggregate.
+    #[serde(flatten)]
+    pub role: CacheRole,
+    /// The description, without the noise some backends add to it.
+    pub description: Option<String>,
+    /// Where clients reach it, when the backend knows (a registry host and path, a
+    /// repository URL).
+    pub endpoint: Option<String>,
+    /// The vendor-specific settings that matter for the seeds, normalised, by the
+    /// vendor's field name.
+    pub settings: BTreeMap<String, FieldValue>,
+}
+
+impl CacheState {
+    /// A remote cache.
+    pub fn remote(name: CacheName, format: PackageFormat, upstream_url: impl Into<String>) -> Self {
+        CacheState {
+            name,
+            format,
+            role: CacheRole::Remote {
+                upstream_url: upstream_url.into(),
+                username: None,
+            },
+            description: None,
+            endpoint: None,
+            settings: BTreeMap::new(),
+        }
+    }
+
+    /// An aggregate cache.
+    pub fn aggregate(name: CacheName, format: PackageFormat, members: Vec<CacheName>) -> Self {
+        CacheState {
+            name,
+            format,
+            role: CacheRole::Aggregate { members },
+            description: None,
+            endpoint: None,
+            settings: BTreeMap::new(),
+        }
+    }
+
+    /// Sets the username presented to the upstream (remote caches only).
+    pub fn with_username(mut self, name: impl Into<String>) -> Self {
+        if let CacheRole::Remote { username, .. } = &mut self.role {
+            *username = Some(name.into());
+        }
+        self
+    }
+
+    /// Sets the description.
+    pub fn with_description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Sets where clients reach the cache.
+    pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+
+    /// Records a vendor setting.
+    pub fn with_setting(mut self, field: impl Into<String>, value: impl Into<FieldValue>) -> Self {
+        self.settings.insert(field.into(), value.into());
+        self
+    }
+
+    /// The upstream URL, for a remote cache.
+    pub fn upstream_url(&self) -> Option<&str> {
+        match &self.role {
+            CacheRole::Remote { upstream_url, .. } => Some(upstream_url),
+            CacheRole::Aggregate { .. } => None,
+        }
+    }
+
+    /// The members, for an aggregate cache.
+    pub fn members(&self) -> Option<&[CacheName]> {
+        match &self.role {
+            CacheRole::Aggregate { members } => Some(members),
+            CacheRole::Remote { .. } => None,
+        }
+    }
+}
