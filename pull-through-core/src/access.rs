@@ -175,7 +175,8 @@ impl AccessItem {
 fn shell_quote(word: &str) -> String {
     let plain = !word.is_empty()
         && word.chars().all(|c| {
-            c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ':' | '@' | '%' | '+' | '=')
+            c.is_ascii_alphanumeric()
+                || matches!(c, '-' | '_' | '.' | '/' | ':' | '@' | '%' | '+' | '=')
         });
     if plain {
         word.to_owned()
@@ -295,10 +296,16 @@ mod tests {
                 password: Sensitive::new("\"$CHAINGUARD_TOKEN\"", secret),
             },
             AccessItem::ApkRepository {
-                url: Sensitive::new("https://u:*@h/artifactory/k/", format!("https://u:{secret}@h/")),
+                url: Sensitive::new(
+                    "https://u:*@h/artifactory/k/",
+                    format!("https://u:{secret}@h/"),
+                ),
             },
             AccessItem::HttpAuth {
-                value: Sensitive::new("basic:apk.cgr.dev:id:$CHAINGUARD_TOKEN", format!("basic:apk.cgr.dev:id:{secret}")),
+                value: Sensitive::new(
+                    "basic:apk.cgr.dev:id:$CHAINGUARD_TOKEN",
+                    format!("basic:apk.cgr.dev:id:{secret}"),
+                ),
             },
             AccessItem::Snippet {
                 kind: SnippetKind::Shell,

@@ -134,13 +134,19 @@ pub async fn invalid_spec_sends_no_request(
     let before = mark(log).await;
     let refused = |what: &str, result: Result<(), Error>| match result {
         Err(Error::InvalidInput(_)) => {}
-        other => panic!("{what} of invalid spec {:?} must be InvalidInput, got {other:?}", invalid.name),
+        other => panic!(
+            "{what} of invalid spec {:?} must be InvalidInput, got {other:?}",
+            invalid.name
+        ),
     };
     refused("check_spec", backend.check_spec(invalid));
     refused("plan", backend.plan(invalid).await.map(drop));
     refused("ensure", backend.ensure(invalid).await.map(drop));
     let sent = requests_since(log, before).await;
-    assert!(sent.is_empty(), "an invalid spec must send no request, but these were sent: {sent:?}");
+    assert!(
+        sent.is_empty(),
+        "an invalid spec must send no request, but these were sent: {sent:?}"
+    );
 }
 
 /// `plan` of an absent cache is a create, and `plan` writes nothing.
@@ -157,7 +163,11 @@ pub async fn plan_makes_no_write(
         spec.name
     );
     let sent = requests_since(log, before).await;
-    assert!(writes(&sent).is_empty(), "plan must not write, but sent {:?}", writes(&sent));
+    assert!(
+        writes(&sent).is_empty(),
+        "plan must not write, but sent {:?}",
+        writes(&sent)
+    );
     describe_absent_is_none(backend, &spec.name).await;
 }
 
@@ -174,7 +184,11 @@ pub async fn ensure_is_idempotent(
         "first ensure of {} must create, got {first:?}",
         spec.name
     );
-    assert_eq!(first.state().name, spec.name, "ensure returned another cache");
+    assert_eq!(
+        first.state().name,
+        spec.name,
+        "ensure returned another cache"
+    );
 
     let before = mark(log).await;
     let second = backend.ensure(spec).await.expect("second ensure");
@@ -191,14 +205,21 @@ pub async fn ensure_is_idempotent(
     );
 
     let plan = backend.plan(spec).await.expect("plan after ensure");
-    assert!(!plan.has_changes(), "plan after ensure must show no change, got {plan}");
+    assert!(
+        !plan.has_changes(),
+        "plan after ensure must show no change, got {plan}"
+    );
 
     let described = backend
         .describe(&spec.name)
         .await
         .expect("describe after ensure")
         .unwrap_or_else(|| panic!("describe({}) after ensure must find it", spec.name));
-    assert_eq!(described.format, spec.format(), "described format differs from the spec");
+    assert_eq!(
+        described.format,
+        spec.format(),
+        "described format differs from the spec"
+    );
 }
 
 /// `list` includes a cache that exists.
@@ -231,10 +252,16 @@ pub async fn unsupported_is_typed(
     let before = mark(log).await;
     match backend.ensure(spec).await {
         Err(Error::Unsupported { .. }) => {}
-        other => panic!("ensure of unsupported {} must be Unsupported, got {other:?}", spec.name),
+        other => panic!(
+            "ensure of unsupported {} must be Unsupported, got {other:?}",
+            spec.name
+        ),
     }
     let sent = requests_since(log, before).await;
-    assert!(sent.is_empty(), "an unsupported spec must send no request, sent {sent:?}");
+    assert!(
+        sent.is_empty(),
+        "an unsupported spec must send no request, sent {sent:?}"
+    );
 }
 
 /// Runs every check in an order that leaves the backend as it found it.

@@ -398,10 +398,7 @@ pub(crate) fn fallback_message(status: StatusCode, body: &str) -> String {
     let line = body.lines().map(str::trim).find(|line| !line.is_empty());
     match line {
         Some(line) => truncate(line, 300),
-        None => status
-            .canonical_reason()
-            .unwrap_or("no message")
-            .to_owned(),
+        None => status.canonical_reason().unwrap_or("no message").to_owned(),
     }
 }
 

@@ -70,8 +70,7 @@ pub use error::{ApiError, Error, ErrorKind};
 pub use plan::{Deleted, Diff, Ensured, FieldChange, FieldValue, Plan, PlanAction};
 pub use secrecy::{ExposeSecret, SecretString};
 pub use spec::{
-    AggregateSpec, CacheKind, CacheName, CacheSet, CacheSpec, CredentialWrite, NameCase,
-    RemoteSpec,
+    AggregateSpec, CacheKind, CacheName, CacheSet, CacheSpec, CredentialWrite, NameCase, RemoteSpec,
 };
 pub use state::{CacheRole, CacheState};
 pub use upstream::{

@@ -358,7 +358,11 @@ mod tests {
     fn plan_json_is_stable() {
         let plan = Plan::update(
             name(),
-            vec![FieldChange::new("disableUrlNormalization", Some(false.into()), true.into())],
+            vec![FieldChange::new(
+                "disableUrlNormalization",
+                Some(false.into()),
+                true.into(),
+            )],
         );
         assert_eq!(
             serde_json::to_value(&plan).unwrap(),

@@ -42,7 +42,17 @@ const SECRET_WORDS: &[&str] = &[
 /// Endings that make a field name *about* a secret rather than the secret itself
 /// (`token_id`, `token_type`, `passwordSecretVersion`, `jwks_uri`, `expires_in`).
 const NOT_SECRET_ENDINGS: &[&str] = &[
-    "id", "ids", "type", "url", "uri", "version", "expiry", "expiresin", "ttl", "name", "mode",
+    "id",
+    "ids",
+    "type",
+    "url",
+    "uri",
+    "version",
+    "expiry",
+    "expiresin",
+    "ttl",
+    "name",
+    "mode",
 ];
 
 /// Whether a JSON field, form field or query parameter of this name holds a secret.
@@ -268,6 +278,9 @@ mod tests {
     #[test]
     fn scrub_skips_tiny_secrets() {
         assert_eq!(scrub("a b c", ["b"]), "a b c");
-        assert_eq!(scrub("xx-long-secret-xx", ["long-secret"]), "xx-[REDACTED]-xx");
+        assert_eq!(
+            scrub("xx-long-secret-xx", ["long-secret"]),
+            "xx-[REDACTED]-xx"
+        );
     }
 }

@@ -245,8 +245,7 @@ impl CacheSpec {
     pub fn validate(&self) -> Result<(), ValidationError> {
         match &self.kind {
             CacheKind::Remote(remote) => {
-                if let (Some(role), None) = (remote.upstream.required_role(), &remote.credentials)
-                {
+                if let (Some(role), None) = (remote.upstream.required_role(), &remote.credentials) {
                     return Err(ValidationError::MissingCredentials {
                         cache: self.name.to_string(),
                         upstream: remote.upstream.to_string(),
@@ -268,7 +267,9 @@ impl CacheSpec {
                     problem,
                 };
                 if aggregate.members.is_empty() {
-                    return Err(invalid("it has no members; list the caches it serves".into()));
+                    return Err(invalid(
+                        "it has no members; list the caches it serves".into(),
+                    ));
                 }
                 if aggregate.members.contains(&self.name) {
                     return Err(invalid("it lists itself as a member".into()));
@@ -509,7 +510,11 @@ mod tests {
         let wrong_format = CacheSet::new(
             vec![
                 public(),
-                CacheSpec::aggregate(name("apk-virt"), PackageFormat::Apk, vec![name("cgr-public")]),
+                CacheSpec::aggregate(
+                    name("apk-virt"),
+                    PackageFormat::Apk,
+                    vec![name("cgr-public")],
+                ),
             ],
             NameCase::Sensitive,
         );

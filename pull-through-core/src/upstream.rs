@@ -701,8 +701,7 @@ impl UpstreamCredentials {
         if password.expose_secret().is_empty() {
             return Err(ValidationError::InvalidValue {
                 field: "credentials.password".to_owned(),
-                problem: "is empty; for a pull token it is the token (CHAINGUARD_TOKEN)"
-                    .to_owned(),
+                problem: "is empty; for a pull token it is the token (CHAINGUARD_TOKEN)".to_owned(),
             });
         }
         Ok(UpstreamCredentials { username, password })
@@ -795,38 +794,63 @@ mod tests {
     fn refusals_are_typed() {
         use ValidationError as V;
         let cases: Vec<(String, fn(&ValidationError) -> bool)> = vec![
-            ("https://cgr.dev/".into(), |e| matches!(e, V::UpstreamAmbiguous { .. })),
-            ("cgr.dev".into(), |e| matches!(e, V::UpstreamAmbiguous { .. })),
+            ("https://cgr.dev/".into(), |e| {
+                matches!(e, V::UpstreamAmbiguous { .. })
+            }),
+            ("cgr.dev".into(), |e| {
+                matches!(e, V::UpstreamAmbiguous { .. })
+            }),
             ("https://cgr.dev/chainguard/go".into(), |e| {
                 matches!(e, V::UpstreamExtraComponents { .. })
             }),
-            ("http://cgr.dev/chainguard".into(), |e| matches!(e, V::UpstreamUrl { .. })),
-            ("https://user:pw@cgr.dev/chainguard".into(), |e| {
-                matches!(e, V::UpstreamUrl { given, .. } if !given.contains("pw"))
+            ("http://cgr.dev/chainguard".into(), |e| {
+                matches!(e, V::UpstreamUrl { .. })
             }),
-            ("cgr.dev:443/chainguard".into(), |e| matches!(e, V::UpstreamUrl { .. })),
-            ("cgr.dev/chainguard?x=1".into(), |e| matches!(e, V::UpstreamUrl { .. })),
-            ("ghcr.io/chainguard".into(), |e| matches!(e, V::UnknownUpstream { .. })),
-            ("apk.cgr.dev".into(), |e| matches!(e, V::UpstreamIncomplete { .. })),
+            (
+                "https://user:pw@cgr.dev/chainguard".into(),
+                |e| matches!(e, V::UpstreamUrl { given, .. } if !given.contains("pw")),
+            ),
+            ("cgr.dev:443/chainguard".into(), |e| {
+                matches!(e, V::UpstreamUrl { .. })
+            }),
+            ("cgr.dev/chainguard?x=1".into(), |e| {
+                matches!(e, V::UpstreamUrl { .. })
+            }),
+            ("ghcr.io/chainguard".into(), |e| {
+                matches!(e, V::UnknownUpstream { .. })
+            }),
+            ("apk.cgr.dev".into(), |e| {
+                matches!(e, V::UpstreamIncomplete { .. })
+            }),
             ("apk.cgr.dev/example.com/x86_64".into(), |e| {
                 matches!(e, V::UpstreamExtraComponents { .. })
             }),
-            (format!("apk.cgr.dev/{ORG_ID}"), |e| matches!(e, V::OrgNameExpected { .. })),
-            ("virtualapk.cgr.dev/example.com/chainguard".into(), |e| {
-                matches!(e, V::OrgIdExpected { context, .. } if context.contains("virtualapk"))
+            (format!("apk.cgr.dev/{ORG_ID}"), |e| {
+                matches!(e, V::OrgNameExpected { .. })
             }),
-            (format!("virtualapk.cgr.dev/{ORG_ID}"), |e| matches!(e, V::UpstreamIncomplete { .. })),
+            (
+                "virtualapk.cgr.dev/example.com/chainguard".into(),
+                |e| matches!(e, V::OrgIdExpected { context, .. } if context.contains("virtualapk")),
+            ),
+            (format!("virtualapk.cgr.dev/{ORG_ID}"), |e| {
+                matches!(e, V::UpstreamIncomplete { .. })
+            }),
             (format!("virtualapk.cgr.dev/{ORG_ID}/extras"), |e| {
                 matches!(e, V::UpstreamExtraComponents { .. })
             }),
-            (format!("virtualapk.cgr.dev/{ORG_ID}/chainguard/x86_64"), |e| {
-                matches!(e, V::UpstreamExtraComponents { .. })
+            (
+                format!("virtualapk.cgr.dev/{ORG_ID}/chainguard/x86_64"),
+                |e| matches!(e, V::UpstreamExtraComponents { .. }),
+            ),
+            ("packages.wolfi.dev".into(), |e| {
+                matches!(e, V::UpstreamIncomplete { .. })
             }),
-            ("packages.wolfi.dev".into(), |e| matches!(e, V::UpstreamIncomplete { .. })),
             ("packages.wolfi.dev/os/x86_64".into(), |e| {
                 matches!(e, V::UpstreamExtraComponents { .. })
             }),
-            ("cgr.dev/Example.com".into(), |e| matches!(e, V::InvalidName { .. })),
+            ("cgr.dev/Example.com".into(), |e| {
+                matches!(e, V::InvalidName { .. })
+            }),
         ];
         for (input, check) in cases {
             let err = Upstream::parse(&input).expect_err(&input);

@@ -120,8 +120,7 @@ pub fn parse_base_url(field: &str, text: &str) -> Result<Url, ValidationError> {
         )
     })?;
     let shown = redact_url(&url);
-    if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() || url.host().is_none()
-    {
+    if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() || url.host().is_none() {
         return Err(invalid(shown, "use an http or https URL with a host"));
     }
     if !url.username().is_empty() || url.password().is_some() {
@@ -426,10 +425,8 @@ impl<'a> RequestBuilder<'a> {
                 .map(Bytes::from)
                 .map_err(|err| err.to_string()),
         );
-        self.headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
+        self.headers
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         self
     }
 
@@ -511,7 +508,10 @@ impl<'a> RequestBuilder<'a> {
     ///
     /// [`Error::Transport`] or [`Error::InvalidInput`], as for [`send`](Self::send).
     pub async fn send_raw(self) -> Result<Response, Error> {
-        let carries_credentials = self.auth.is_some() || !self.secrets.is_empty();
+        let carries_credentials = self.auth.is_some()
+            || !self.secrets.is_empty()
+            || !self.url.username().is_empty()
+            || self.url.password().is_some();
         if carries_credentials {
             check_credentials_transport(&self.url)?;
         }
@@ -548,6 +548,9 @@ impl<'a> RequestBuilder<'a> {
             .iter()
             .map(|s| s.expose_secret().to_owned())
             .collect();
+        if let Some(password) = self.url.password() {
+            texts.push(password.to_owned());
+        }
         match &self.auth {
             Some(Auth::Bearer(token)) | Some(Auth::Header(_, token)) => {
                 texts.push(token.expose_secret().to_owned())
@@ -564,7 +567,10 @@ fn auth_header(auth: &Auth) -> Result<(HeaderName, HeaderValue), Error> {
         Auth::Bearer(token) => (AUTHORIZATION, format!("Bearer {}", token.expose_secret())),
         Auth::Basic(user, password) => {
             let pair = format!("{user}:{}", password.expose_secret());
-            (AUTHORIZATION, format!("Basic {}", BASE64_STANDARD.encode(pair)))
+            (
+                AUTHORIZATION,
+                format!("Basic {}", BASE64_STANDARD.encode(pair)),
+            )
         }
         Auth::Header(name, value) => (name.clone(), value.expose_secret().to_owned()),
     };
@@ -619,15 +625,22 @@ impl HttpClient {
                 Ok(response) => {
                     let status = response.status();
                     span.record("status", status.as_u16());
-                    let delay = if retry::retryable_status(status, request.idempotent)
-                        && attempts_left
-                    {
-                        self.delay_for(&response, attempt)
-                            .filter(|delay| fits_budget(*delay))
-                    } else {
-                        None
-                    };
-                    self.observe(&request, &shown_url, attempt, Some(status), None, elapsed, delay);
+                    let delay =
+                        if retry::retryable_status(status, request.idempotent) && attempts_left {
+                            self.delay_for(&response, attempt)
+                                .filter(|delay| fits_budget(*delay))
+                        } else {
+                            None
+                        };
+                    self.observe(
+                        &request,
+                        &shown_url,
+                        attempt,
+                        Some(status),
+                        None,
+                        elapsed,
+                        delay,
+                    );
                     match delay {
                         Some(delay) => {
                             span.in_scope(|| {
@@ -653,7 +666,15 @@ impl HttpClient {
                         .filter(|delay| fits_budget(*delay));
                     let message = error_chain(&err);
                     span.in_scope(|| tracing::debug!(%kind, error = %message, "no answer"));
-                    self.observe(&request, &shown_url, attempt, None, Some(&message), elapsed, delay);
+                    self.observe(
+                        &request,
+                        &shown_url,
+                        attempt,
+                        None,
+                        Some(&message),
+                        elapsed,
+                        delay,
+                    );
                     match delay {
                         Some(delay) => tokio::time::sleep(delay).await,
                         None => {
@@ -855,9 +876,15 @@ mod tests {
             .build()
             .unwrap();
         let request = client.get("/api/repositories");
-        assert_eq!(request.url.as_str(), "https://h/artifactory/api/repositories");
+        assert_eq!(
+            request.url.as_str(),
+            "https://h/artifactory/api/repositories"
+        );
         let uidp = client.get("iam/v1/identities/0123/abcd");
-        assert_eq!(uidp.url.as_str(), "https://h/artifactory/iam/v1/identities/0123/abcd");
+        assert_eq!(
+            uidp.url.as_str(),
+            "https://h/artifactory/iam/v1/identities/0123/abcd"
+        );
     }
 
     #[test]
@@ -872,7 +899,13 @@ mod tests {
 
     #[test]
     fn base_urls_are_checked() {
-        for bad in ["ftp://h", "not a url", "https://u:p@h", "https://h/?q", "mailto:x@y"] {
+        for bad in [
+            "ftp://h",
+            "not a url",
+            "https://u:p@h",
+            "https://h/?q",
+            "mailto:x@y",
+        ] {
             let err = parse_base_url("URL", bad).unwrap_err();
             assert!(matches!(err, ValidationError::InvalidUrl { .. }), "{bad}");
             assert!(!err.to_string().contains(":p@"), "{err}");

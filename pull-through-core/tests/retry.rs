@@ -1,0 +1,403 @@
+//! The retry policy, through a real HTTP server (wiremock on loopback).
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use http::Method;
+use pull_through_core::error::TransportErrorKind;
+use pull_through_core::http::{HttpClient, RecordingObserver, RetryConfig};
+use pull_through_core::{Error, SecretString};
+use tracing::span;
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn quick_retry() -> RetryConfig {
+    RetryConfig::default()
+        .with_max_attempts(4)
+        .with_backoff(Duration::from_millis(1), Duration::from_millis(5))
+        .with_budget(Duration::from_secs(20))
+}
+
+fn client(server_uri: &str, retry: RetryConfig) -> (HttpClient, RecordingObserver) {
+    let recorder = RecordingObserver::new();
+    let client = HttpClient::builder("test", server_uri.parse().unwrap())
+        .retry(retry)
+        .request_timeout(Duration::from_millis(500))
+        .observer(Arc::new(recorder.clone()))
+        .build()
+        .unwrap();
+    (client, recorder)
+}
+
+async fn received(server: &MockServer) -> usize {
+    server.received_requests().await.unwrap_or_default().len()
+}
+
+#[tokio::test]
+async fn retry_after_seconds_is_honoured() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/thing"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "2"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/thing"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .mount(&server)
+        .await;
+    let (client, recorder) = client(&server.uri(), quick_retry());
+
+    let body = client
+        .get("thing")
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+
+    assert_eq!(&body[..], b"ok");
+    let records = recorder.records();
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[0].status, Some(429));
+    assert_eq!(
+        records[0].retry_in,
+        Some(Duration::from_secs(2)),
+        "the server's delay, not the backoff"
+    );
+    assert_eq!(records[1].status, Some(200));
+    assert_eq!(records[1].attempt, 2);
+}
+
+#[tokio::test]
+async fn retry_after_http_date_is_honoured() {
+    let server = MockServer::start().await;
+    let at = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(2));
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", at.as_str()))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&server)
+        .await;
+    let (client, recorder) = client(&server.uri(), quick_retry());
+
+    client.get("x").send().await.unwrap();
+
+    let wait = recorder.records()[0]
+        .retry_in
+        .expect("a retry was scheduled");
+    // An HTTP date has one-second resolution, so "in two seconds" lands between 1 and 2.
+    assert!(
+        wait <= Duration::from_secs(2) && wait >= Duration::from_secs(1),
+        "{wait:?}"
+    );
+    assert_eq!(received(&server).await, 2);
+}
+
+#[tokio::test]
+async fn too_long_retry_after_surfaces_as_rate_limited() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("Retry-After", "3600")
+                .set_body_string("slow down"),
+        )
+        .mount(&server)
+        .await;
+    let (client, _) = client(&server.uri(), quick_retry());
+
+    let err = client.get("x").send().await.unwrap_err();
+
+    match err {
+        Error::RateLimited { retry_after, error } => {
+            assert_eq!(retry_after, Some(Duration::from_secs(3600)));
+            assert_eq!(error.message, "slow down");
+        }
+        other => panic!("expected RateLimited, got {other:?}"),
+    }
+    assert_eq!(
+        received(&server).await,
+        1,
+        "no point retrying before the server's delay"
+    );
+}
+
+#[tokio::test]
+async fn service_unavailable_then_ok() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let (client, recorder) = client(&server.uri(), quick_retry());
+
+    let response = client
+        .put("repo")
+        .json(&serde_json::json!({"k": 1}))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 200);
+    let statuses: Vec<_> = recorder.records().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [Some(503), Some(200)]);
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(
+        requests[1].body, br#"{"k":1}"#,
+        "the body is sent again whole"
+    );
+}
+
+#[tokio::test]
+async fn status_500_is_retried_only_when_idempotent() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&server)
+        .await;
+    let (client, recorder) = client(&server.uri(), quick_retry());
+
+    let get = client.get("x").send().await.unwrap_err();
+    assert_eq!(get.status(), Some(http::StatusCode::INTERNAL_SERVER_ERROR));
+    assert_eq!(
+        recorder.records().len(),
+        4,
+        "GET is tried max_attempts times"
+    );
+
+    recorder.clear();
+    client.post("x").send().await.unwrap_err();
+    assert_eq!(
+        recorder.records().len(),
+        1,
+        "a POST that got a 500 is not re-sent"
+    );
+
+    recorder.clear();
+    client.post("x").idempotent(true).send().await.unwrap_err();
+    assert_eq!(
+        recorder.records().len(),
+        4,
+        "unless the caller marks it idempotent"
+    );
+}
+
+#[tokio::test]
+async fn post_that_times_out_is_not_resent() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201).set_delay(Duration::from_secs(3)))
+        .mount(&server)
+        .await;
+    let (client, _) = client(&server.uri(), quick_retry());
+
+    let err = client
+        .post("identities")
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap_err();
+
+    match &err {
+        Error::Transport(transport) => {
+            assert_eq!(transport.kind, TransportErrorKind::Timeout);
+            assert_eq!(transport.attempts, 1);
+        }
+        other => panic!("expected a timeout, got {other:?}"),
+    }
+    assert_eq!(received(&server).await, 1);
+}
+
+#[tokio::test]
+async fn get_that_times_out_is_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(3)))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let (client, recorder) = client(&server.uri(), quick_retry());
+
+    client.get("x").send().await.unwrap();
+
+    let records = recorder.records();
+    assert_eq!(records.len(), 2);
+    assert!(records[0].failure.is_some() && records[0].status.is_none());
+}
+
+#[tokio::test]
+async fn connection_refused_is_retried_even_for_post() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    drop(listener);
+    let (client, recorder) = client(&format!("http://{address}"), quick_retry());
+
+    let err = client.post("x").send().await.unwrap_err();
+
+    match &err {
+        Error::Transport(transport) => {
+            assert_eq!(transport.kind, TransportErrorKind::Connect);
+            assert_eq!(transport.attempts, 4);
+        }
+        other => panic!("expected a connect error, got {other:?}"),
+    }
+    assert_eq!(
+        recorder.records().len(),
+        4,
+        "a refused connection never sent the POST"
+    );
+}
+
+#[tokio::test]
+async fn budget_ends_a_retry_storm() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let storm = RetryConfig::default()
+        .with_max_attempts(1000)
+        .with_backoff(Duration::from_millis(40), Duration::from_millis(40))
+        .with_budget(Duration::from_millis(300));
+    let (client, recorder) = client(&server.uri(), storm);
+
+    let err = client.get("x").send().await.unwrap_err();
+
+    assert_eq!(err.status(), Some(http::StatusCode::SERVICE_UNAVAILABLE));
+    let attempts = recorder.records().len();
+    // Each wait is 20-40 ms, so a 300 ms budget allows at most 16 attempts.
+    assert!((2..=16).contains(&attempts), "{attempts} attempts");
+    assert_eq!(received(&server).await, attempts);
+    assert_eq!(recorder.records().last().unwrap().retry_in, None);
+}
+
+#[tokio::test]
+async fn client_errors_are_not_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(404).set_body_string("Not Found"))
+        .mount(&server)
+        .await;
+    let (client, _) = client(&server.uri(), quick_retry());
+
+    let err = client
+        .get("api/repositories/nope")
+        .send()
+        .await
+        .unwrap_err();
+
+    assert!(err.is_not_found());
+    assert_eq!(received(&server).await, 1);
+    let api = err.api().unwrap();
+    assert_eq!(api.message, "Not Found");
+    assert_eq!(api.method, Method::GET);
+    assert!(api.url.ends_with("/api/repositories/nope"), "{}", api.url);
+}
+
+/// Records the fields of every `http` span.
+#[derive(Clone, Default)]
+struct SpanFields(Arc<Mutex<Vec<Vec<(String, String)>>>>);
+
+struct FieldVisitor<'a>(&'a mut Vec<(String, String)>);
+
+impl tracing::field::Visit for FieldVisitor<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.push((field.name().to_owned(), format!("{value:?}")));
+    }
+}
+
+impl<S> tracing_subscriber::Layer<S> for SpanFields
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, ctx: Context<'_, S>) {
+        if attrs.metadata().name() != "http" {
+            return;
+        }
+        let mut fields = vec![("id".to_owned(), format!("{}", id.into_u64()))];
+        attrs.record(&mut FieldVisitor(&mut fields));
+        let _ = ctx;
+        self.0.lock().unwrap().push(fields);
+    }
+
+    fn on_record(&self, id: &span::Id, values: &span::Record<'_>, _ctx: Context<'_, S>) {
+        let mut spans = self.0.lock().unwrap();
+        if let Some(fields) = spans
+            .iter_mut()
+            .find(|fields| fields[0].1 == format!("{}", id.into_u64()))
+        {
+            values.record(&mut FieldVisitor(fields));
+        }
+    }
+}
+
+#[tokio::test]
+async fn one_span_per_attempt_without_secrets() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(502))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let spans = SpanFields::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(spans.clone())
+        .with(tracing_subscriber::filter::LevelFilter::TRACE);
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let (client, _) = client(&server.uri(), quick_retry());
+    let token = SecretString::from("span-secret-token");
+
+    client
+        .get("v2/chainguard/go/manifests/latest")
+        .query(&[("token", "query-secret")])
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+
+    let spans = spans.0.lock().unwrap().clone();
+    assert_eq!(spans.len(), 2, "{spans:?}");
+    for (index, fields) in spans.iter().enumerate() {
+        let get = |name: &str| {
+            fields
+                .iter()
+                .rev()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.clone())
+                .unwrap_or_default()
+        };
+        assert_eq!(get("method"), "GET");
+        assert_eq!(get("attempt"), (index + 1).to_string());
+        assert_eq!(
+            get("url"),
+            format!("{}/v2/chainguard/go/manifests/latest", server.uri())
+        );
+        assert_eq!(get("status"), if index == 0 { "502" } else { "200" });
+        let all = format!("{fields:?}");
+        assert!(!all.contains("secret"), "{all}");
+    }
+}
