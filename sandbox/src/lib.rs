@@ -1,1 +1,352 @@
-//! wip
+//! In-process fakes of the vendor APIs pull-through talks to, for tests, examples and your
+//! own tools' tests.
+//!
+//! [`Sandbox::builder`] binds each fake to its own random loopback port and wraps it with
+//! what tests need:
+//!
+//! - a [`Journal`] of every request received (method, path, query, headers with
+//!   credentials redacted, body with secret fields redacted), readable in code, dumped as
+//!   JSON lines, or streamed to a file;
+//! - injected latency;
+//! - injected faults ([`FaultKind`]: 5xx, 429 with `Retry-After`, dropped connections),
+//!   random but reproducible from a seed, or targeted with a [`FaultRule`];
+//! - control endpoints on every port: `GET /_sandbox/journal` (JSON lines),
+//!   `POST /_sandbox/reset`, `GET|POST|DELETE /_sandbox/faults`, `GET /_sandbox/services`.
+//!
+//! The vendor fakes themselves (Chainguard, `cgr.dev`, APK repositories, Artifactory,
+//! Google Artifact Registry, Cloudsmith) arrive with their vendor crates; each is one
+//! module implementing [`FakeService`]. Until then the sandbox serves the control
+//! endpoints and whatever fakes you add.
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use pull_through_sandbox::{FakeService, FaultKind, FaultRule, Sandbox, SandboxContext};
+//!
+//! struct Hello;
+//! impl FakeService for Hello {
+//!     fn name(&self) -> &str { "hello" }
+//!     fn router(&self, _: SandboxContext) -> Router {
+//!         Router::new().route("/hello", get(|| async { "hi" }))
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let sandbox = Sandbox::builder().service(Hello).start().await?;
+//! sandbox.faults().add(FaultRule::new(FaultKind::Status { status: 503 }).times(1));
+//! let url = sandbox.url("hello").unwrap().join("hello")?;
+//! assert_eq!(reqwest::get(url.clone()).await?.status(), 503);
+//! assert_eq!(reqwest::get(url).await?.text().await?, "hi");
+//! let entries = sandbox.journal().entries();
+//! assert_eq!(entries.len(), 2);
+//! assert_eq!(entries[0].fault.as_deref(), Some("status 503"));
+//! sandbox.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod env;
+mod faults;
+mod journal;
+mod server;
+mod service;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use url::Url;
+
+/// The axum version fakes are written with, so implementors need no version of their own.
+pub use axum;
+pub use env::write_env_file;
+pub use faults::{FaultKind, FaultRule, Faults, RandomFaults};
+pub use journal::{Journal, JournalEntry, journal_contains};
+pub use service::{FakeService, SandboxContext};
+
+use server::Shared;
+
+/// The name of the control listener in [`Sandbox::endpoints`] and the env file variable
+/// that holds its URL.
+pub const CONTROL_SERVICE: &str = "sandbox";
+
+/// The env file variable with the control endpoint's URL.
+pub const CONTROL_URL_VAR: &str = "PULL_THROUGH_SANDBOX_URL";
+
+/// Why a sandbox could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SandboxError {
+    /// A loopback port could not be bound.
+    #[error("could not bind a loopback port for {service}: {source}")]
+    Bind {
+        /// The service.
+        service: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The journal file could not be created.
+    #[error("could not create the journal file {path}: {source}")]
+    JournalFile {
+        /// The path.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Two services share a name.
+    #[error("two services are named {0:?}; each fake needs its own name")]
+    DuplicateService(String),
+    /// A random fault rate outside 0..=1.
+    #[error("fault rate {0} is outside 0 to 1")]
+    FaultRate(f64),
+}
+
+/// Configures and starts a [`Sandbox`].
+#[must_use = "a builder does nothing until start() is awaited"]
+pub struct SandboxBuilder {
+    services: Vec<Arc<dyn FakeService>>,
+    latency: Duration,
+    random_faults: Option<RandomFaults>,
+    journal_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for SandboxBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxBuilder")
+            .field(
+                "services",
+                &self
+                    .services
+                    .iter()
+                    .map(|s| s.name().to_owned())
+                    .collect::<Vec<_>>(),
+            )
+            .field("latency", &self.latency)
+            .field("random_faults", &self.random_faults)
+            .field("journal_file", &self.journal_file)
+            .finish()
+    }
+}
+
+impl SandboxBuilder {
+    /// Adds a fake.
+    pub fn service(mut self, service: impl FakeService) -> Self {
+        self.services.push(Arc::new(service));
+        self
+    }
+
+    /// Delays every answer by `latency`.
+    pub fn latency(mut self, latency: Duration) -> Self {
+        self.latency = latency;
+        self
+    }
+
+    /// Answers a `rate` (0 to 1) of requests with a fault from [`FaultKind::DEFAULT_MIX`],
+    /// drawn from a generator seeded with `seed`.
+    pub fn random_faults(mut self, rate: f64, seed: u64) -> Self {
+        self.random_faults = Some(RandomFaults {
+            rate,
+            seed,
+            kinds: FaultKind::DEFAULT_MIX.to_vec(),
+        });
+        self
+    }
+
+    /// Like [`random_faults`](Self::random_faults) with a chosen mix of kinds.
+    pub fn random_faults_of(mut self, rate: f64, seed: u64, kinds: Vec<FaultKind>) -> Self {
+        self.random_faults = Some(RandomFaults { rate, seed, kinds });
+        self
+    }
+
+    /// Also appends each journal entry to `path` as a JSON line, as it arrives.
+    pub fn journal_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.journal_file = Some(path.into());
+        self
+    }
+
+    /// Binds the ports and starts serving on the current tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// [`SandboxError`] when a port or the journal file cannot be opened, or the
+    /// configuration is inconsistent.
+    pub async fn start(self) -> Result<Sandbox, SandboxError> {
+        if let Some(random) = &self.random_faults {
+            if !(0.0..=1.0).contains(&random.rate) {
+                return Err(SandboxError::FaultRate(random.rate));
+            }
+        }
+        let mut names = std::collections::BTreeSet::from([CONTROL_SERVICE.to_owned()]);
+        for service in &self.services {
+            if !names.insert(service.name().to_owned()) {
+                return Err(SandboxError::DuplicateService(service.name().to_owned()));
+            }
+        }
+        let journal = match &self.journal_file {
+            Some(path) => Journal::with_sink(path).map_err(|source| SandboxError::JournalFile {
+                path: path.clone(),
+                source,
+            })?,
+            None => Journal::default(),
+        };
+        let shared = Arc::new(Shared {
+            journal,
+            faults: Faults::with_random(self.random_faults),
+            latency: self.latency,
+            services: self.services.clone(),
+            endpoints: std::sync::OnceLock::new(),
+        });
+        let (shutdown, receiver) = watch::channel(false);
+        let context = SandboxContext::default();
+        let mut endpoints = Vec::new();
+        let mut tasks = Vec::new();
+
+        let bind_error = |service: &str| {
+            let service = service.to_owned();
+            move |source| SandboxError::Bind { service, source }
+        };
+        let (control_url, task) = server::serve(
+            CONTROL_SERVICE.to_owned(),
+            None,
+            shared.clone(),
+            receiver.clone(),
+        )
+        .await
+        .map_err(bind_error(CONTROL_SERVICE))?;
+        endpoints.push((CONTROL_SERVICE.to_owned(), control_url));
+        tasks.push(task);
+
+        for service in &self.services {
+            let router = service.router(context.clone());
+            let (url, task) = server::serve(
+                service.name().to_owned(),
+                Some(router),
+                shared.clone(),
+                receiver.clone(),
+            )
+            .await
+            .map_err(bind_error(service.name()))?;
+            for host in service.hosts() {
+                context.register(&host, url.clone());
+            }
+            endpoints.push((service.name().to_owned(), url));
+            tasks.push(task);
+        }
+        let _ = shared.endpoints.set(endpoints.clone());
+        Ok(Sandbox {
+            shared,
+            endpoints,
+            context,
+            shutdown,
+            tasks,
+        })
+    }
+}
+
+/// A running sandbox. Dropping it stops the listeners; [`Sandbox::shutdown`] also waits
+/// for them.
+pub struct Sandbox {
+    shared: Arc<Shared>,
+    endpoints: Vec<(String, Url)>,
+    context: SandboxContext,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("endpoints", &self.endpoints)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sandbox {
+    /// A builder with no fakes, no latency and no faults.
+    pub fn builder() -> SandboxBuilder {
+        SandboxBuilder {
+            services: Vec::new(),
+            latency: Duration::ZERO,
+            random_faults: None,
+            journal_file: None,
+        }
+    }
+
+    /// The control listener's base URL (it serves only `/_sandbox/...`).
+    pub fn control_url(&self) -> &Url {
+        &self.endpoints[0].1
+    }
+
+    /// The base URL of a service by name.
+    pub fn url(&self, service: &str) -> Option<&Url> {
+        self.endpoints
+            .iter()
+            .find(|(name, _)| name == service)
+            .map(|(_, url)| url)
+    }
+
+    /// Every listener, control first, as `(name, base URL)`.
+    pub fn endpoints(&self) -> &[(String, Url)] {
+        &self.endpoints
+    }
+
+    /// Maps real host names onto the fakes that stand for them.
+    pub fn context(&self) -> &SandboxContext {
+        &self.context
+    }
+
+    /// The journal.
+    pub fn journal(&self) -> Journal {
+        self.shared.journal.clone()
+    }
+
+    /// The fault injector.
+    pub fn faults(&self) -> Faults {
+        self.shared.faults.clone()
+    }
+
+    /// Clears the journal and the fault rules and resets every fake's state.
+    pub fn reset(&self) {
+        self.shared.reset();
+    }
+
+    /// The env file's lines: the control URL, then each fake's own.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let mut pairs = vec![(
+            CONTROL_URL_VAR.to_owned(),
+            self.control_url().as_str().trim_end_matches('/').to_owned(),
+        )];
+        for service in &self.shared.services {
+            if let Some(url) = self.url(service.name()) {
+                pairs.extend(service.env(url));
+            }
+        }
+        pairs
+    }
+
+    /// Writes [`Sandbox::env`] to `path` (mode 0600, replaced atomically).
+    ///
+    /// # Errors
+    ///
+    /// The I/O error.
+    pub fn write_env_file(&self, path: &std::path::Path) -> std::io::Result<()> {
+        write_env_file(path, &self.env())
+    }
+
+    /// Stops every listener and waits for them.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks.drain(..) {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}

@@ -1,0 +1,249 @@
+//! Injected faults: random ones reproducible from a seed, and targeted rules.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use serde::{Deserialize, Serialize};
+
+/// A fault the sandbox answers with instead of the fake's real answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum FaultKind {
+    /// An error status (500, 502, 503, 504) with a short text body.
+    Status {
+        /// The status.
+        status: u16,
+    },
+    /// 429 with `Retry-After` in seconds.
+    TooManyRequests {
+        /// The `Retry-After` value.
+        retry_after_secs: u64,
+    },
+    /// The connection is closed without an answer.
+    DropConnection,
+}
+
+impl FaultKind {
+    /// The kinds random faults draw from by default: 500, 502, 503, 429 with
+    /// `Retry-After: 1`, and a dropped connection.
+    pub const DEFAULT_MIX: [FaultKind; 5] = [
+        FaultKind::Status { status: 500 },
+        FaultKind::Status { status: 502 },
+        FaultKind::Status { status: 503 },
+        FaultKind::TooManyRequests {
+            retry_after_secs: 1,
+        },
+        FaultKind::DropConnection,
+    ];
+
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            FaultKind::Status { status } => format!("status {status}"),
+            FaultKind::TooManyRequests { retry_after_secs } => {
+                format!("429 with Retry-After: {retry_after_secs}")
+            }
+            FaultKind::DropConnection => "dropped connection".to_owned(),
+        }
+    }
+}
+
+/// A fault for requests that match: by service, method and path prefix, for a number of
+/// requests or for all of them.
+///
+/// ```
+/// use pull_through_sandbox::{FaultKind, FaultRule};
+/// let rule = FaultRule::new(FaultKind::Status { status: 503 })
+///     .service("artifactory")
+///     .method("PUT")
+///     .path_prefix("/artifactory/api/repositories/cg-private")
+///     .times(2);
+/// assert_eq!(rule.remaining, Some(2));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct FaultRule {
+    /// Only this service, if set.
+    pub service: Option<String>,
+    /// Only this method, if set (upper case).
+    pub method: Option<String>,
+    /// Only paths starting with this.
+    #[serde(default)]
+    pub path_prefix: String,
+    /// What to answer.
+    pub fault: FaultKind,
+    /// How many more requests it applies to; `None` for all.
+    pub remaining: Option<u32>,
+}
+
+impl FaultRule {
+    /// A rule matching every request, forever.
+    pub fn new(fault: FaultKind) -> Self {
+        FaultRule {
+            service: None,
+            method: None,
+            path_prefix: String::new(),
+            fault,
+            remaining: None,
+        }
+    }
+
+    /// Only requests to this service.
+    pub fn service(mut self, service: impl Into<String>) -> Self {
+        self.service = Some(service.into());
+        self
+    }
+
+    /// Only requests with this method.
+    pub fn method(mut self, method: impl Into<String>) -> Self {
+        self.method = Some(method.into().to_ascii_uppercase());
+        self
+    }
+
+    /// Only paths starting with this.
+    pub fn path_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.path_prefix = prefix.into();
+        self
+    }
+
+    /// Only the next `count` matching requests.
+    pub fn times(mut self, count: u32) -> Self {
+        self.remaining = Some(count);
+        self
+    }
+
+    fn matches(&self, service: &str, method: &str, path: &str) -> bool {
+        self.service.as_deref().is_none_or(|s| s == service)
+            && self.method.as_deref().is_none_or(|m| m == method)
+            && path.starts_with(&self.path_prefix)
+    }
+}
+
+/// Random faults: each request draws, in arrival order, from a generator seeded with
+/// `seed`, so the same seed and the same requests give the same faults.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct RandomFaults {
+    /// The probability that a request gets a fault, from 0 to 1.
+    pub rate: f64,
+    /// The seed.
+    pub seed: u64,
+    /// The kinds to draw from.
+    pub kinds: Vec<FaultKind>,
+}
+
+/// The fault injector of a running sandbox. Cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    inner: Arc<Mutex<FaultsInner>>,
+}
+
+#[derive(Debug, Default)]
+struct FaultsInner {
+    rules: Vec<FaultRule>,
+    random: Option<(RandomFaults, fastrand::Rng)>,
+}
+
+impl Faults {
+    pub(crate) fn with_random(random: Option<RandomFaults>) -> Self {
+        let faults = Faults::default();
+        faults.lock().random = random.map(|config| {
+            let rng = fastrand::Rng::with_seed(config.seed);
+            (config, rng)
+        });
+        faults
+    }
+
+    fn lock(&self) -> MutexGuard<'_, FaultsInner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Adds a rule; rules are checked in the order added, before random faults.
+    pub fn add(&self, rule: FaultRule) {
+        self.lock().rules.push(rule);
+    }
+
+    /// Removes every rule (random faults stay).
+    pub fn clear(&self) {
+        self.lock().rules.clear();
+    }
+
+    /// The rules still in force.
+    pub fn rules(&self) -> Vec<FaultRule> {
+        self.lock().rules.clone()
+    }
+
+    /// Decides the fault for one request, if any.
+    pub(crate) fn decide(&self, service: &str, method: &str, path: &str) -> Option<FaultKind> {
+        let mut inner = self.lock();
+        if let Some(index) = inner
+            .rules
+            .iter()
+            .position(|rule| rule.matches(service, method, path))
+        {
+            let rule = &mut inner.rules[index];
+            let fault = rule.fault;
+            if let Some(remaining) = &mut rule.remaining {
+                *remaining -= 1;
+                if *remaining == 0 {
+                    inner.rules.remove(index);
+                }
+            }
+            return Some(fault);
+        }
+        let (config, rng) = inner.random.as_mut()?;
+        // Draw both numbers for every request so that a request's fault depends only on
+        // its position in the sequence, not on earlier outcomes.
+        let roll = rng.f64();
+        let pick = rng.usize(..config.kinds.len().max(1));
+        (roll < config.rate).then(|| config.kinds.get(pick).copied())?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_count_down_and_match_narrowly() {
+        let faults = Faults::default();
+        faults.add(
+            FaultRule::new(FaultKind::Status { status: 503 })
+                .service("a")
+                .method("put")
+                .path_prefix("/x")
+                .times(2),
+        );
+        assert_eq!(faults.decide("b", "PUT", "/x"), None);
+        assert_eq!(faults.decide("a", "GET", "/x"), None);
+        assert_eq!(faults.decide("a", "PUT", "/y"), None);
+        assert_eq!(
+            faults.decide("a", "PUT", "/x/1"),
+            Some(FaultKind::Status { status: 503 })
+        );
+        assert_eq!(
+            faults.decide("a", "PUT", "/x/2"),
+            Some(FaultKind::Status { status: 503 })
+        );
+        assert_eq!(faults.decide("a", "PUT", "/x/3"), None);
+        assert!(faults.rules().is_empty());
+    }
+
+    #[test]
+    fn random_faults_repeat_with_the_seed() {
+        let run = |seed| {
+            let faults = Faults::with_random(Some(RandomFaults {
+                rate: 0.3,
+                seed,
+                kinds: FaultKind::DEFAULT_MIX.to_vec(),
+            }));
+            (0..200)
+                .map(|_| faults.decide("s", "GET", "/"))
+                .collect::<Vec<_>>()
+        };
+        let first = run(7);
+        assert_eq!(first, run(7));
+        assert_ne!(first, run(8));
+        let hits = first.iter().filter(|f| f.is_some()).count();
+        assert!((30..=90).contains(&hits), "{hits} faults at rate 0.3");
+    }
+}

@@ -1,0 +1,249 @@
+//! The listeners: one loopback port per service, each request journaled, delayed and
+//! possibly faulted before it reaches the fake.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderValue, Request, Response, StatusCode};
+use axum::routing::get;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+use tower::ServiceExt;
+use url::Url;
+
+use crate::faults::{FaultKind, FaultRule, Faults};
+use crate::journal::{Journal, JournalEntry};
+use crate::service::FakeService;
+
+/// Largest request body a fake accepts.
+const MAX_BODY: usize = 64 * 1024 * 1024;
+
+/// What every listener of one sandbox shares.
+pub(crate) struct Shared {
+    pub(crate) journal: Journal,
+    pub(crate) faults: Faults,
+    pub(crate) latency: Duration,
+    pub(crate) services: Vec<Arc<dyn FakeService>>,
+    pub(crate) endpoints: std::sync::OnceLock<Vec<(String, Url)>>,
+}
+
+impl Shared {
+    pub(crate) fn reset(&self) {
+        self.journal.clear();
+        self.faults.clear();
+        for service in &self.services {
+            service.reset();
+        }
+    }
+}
+
+struct Listener {
+    name: String,
+    fake: Option<Router>,
+    control: Router,
+    shared: Arc<Shared>,
+}
+
+/// Returned by the request handler to make hyper close the connection without answering.
+#[derive(Debug)]
+struct DropConnection;
+
+impl std::fmt::Display for DropConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("fault injected: dropped connection")
+    }
+}
+
+impl std::error::Error for DropConnection {}
+
+/// Binds a loopback port and serves `fake` (or only the control endpoints) until
+/// `shutdown` turns true.
+pub(crate) async fn serve(
+    name: String,
+    fake: Option<Router>,
+    shared: Arc<Shared>,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<(Url, JoinHandle<()>)> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let url = Url::parse(&format!("http://{address}/")).expect("a socket address makes a URL");
+    let state = Arc::new(Listener {
+        name,
+        fake,
+        control: control_router(shared.clone()),
+        shared,
+    });
+    let task = tokio::spawn(async move {
+        let mut connections = JoinSet::new();
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let Ok((stream, _)) = accepted else { continue };
+                    let state = state.clone();
+                    connections.spawn(async move {
+                        let service = hyper::service::service_fn(move |request| {
+                            handle(request, state.clone())
+                        });
+                        // A connection ending badly (a dropped-connection fault, a client
+                        // hanging up) concerns only that connection.
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                    });
+                }
+                _ = shutdown.changed() => break,
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            }
+        }
+        connections.shutdown().await;
+    });
+    Ok((url, task))
+}
+
+async fn handle(
+    request: Request<Incoming>,
+    listener: Arc<Listener>,
+) -> Result<Response<Body>, DropConnection> {
+    let request = request.map(Body::new);
+    if request.uri().path().starts_with("/_sandbox/") {
+        return Ok(call(listener.control.clone(), request).await);
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return Ok(text(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body too large or broken",
+            ));
+        }
+    };
+    let shared = &listener.shared;
+    let mut entry = JournalEntry::new(
+        &listener.name,
+        &parts.method,
+        &parts.uri,
+        &parts.headers,
+        &bytes,
+    );
+    if !shared.latency.is_zero() {
+        tokio::time::sleep(shared.latency).await;
+    }
+    let fault = shared
+        .faults
+        .decide(&listener.name, parts.method.as_str(), parts.uri.path());
+    let response = match fault {
+        Some(fault) => {
+            entry.fault = Some(fault.describe());
+            match fault {
+                FaultKind::DropConnection => {
+                    shared.journal.push(entry);
+                    return Err(DropConnection);
+                }
+                FaultKind::Status { status } => text(
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                    "fault injected by the sandbox",
+                ),
+                FaultKind::TooManyRequests { retry_after_secs } => {
+                    let mut response = text(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "fault injected by the sandbox",
+                    );
+                    response
+                        .headers_mut()
+                        .insert("retry-after", HeaderValue::from(retry_after_secs));
+                    response
+                }
+            }
+        }
+        None => match &listener.fake {
+            Some(fake) => call(fake.clone(), Request::from_parts(parts, Body::from(bytes))).await,
+            None => text(
+                StatusCode::NOT_FOUND,
+                "no fake serves this port; see GET /_sandbox/services",
+            ),
+        },
+    };
+    entry.status = Some(response.status().as_u16());
+    shared.journal.push(entry);
+    Ok(response)
+}
+
+async fn call(router: Router, request: Request<Body>) -> Response<Body> {
+    match router.oneshot(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response<Body> {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response
+}
+
+fn control_router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/_sandbox/journal", get(journal))
+        .route("/_sandbox/reset", axum::routing::post(reset))
+        .route(
+            "/_sandbox/faults",
+            get(list_faults).post(add_fault).delete(clear_faults),
+        )
+        .route("/_sandbox/services", get(services))
+        .fallback(|| async {
+            text(
+                StatusCode::NOT_FOUND,
+                "control endpoints: GET /_sandbox/journal, POST /_sandbox/reset, \
+                 GET|POST|DELETE /_sandbox/faults, GET /_sandbox/services",
+            )
+        })
+        .with_state(shared)
+}
+
+async fn journal(State(shared): State<Arc<Shared>>) -> Response<Body> {
+    let mut response = Response::new(Body::from(shared.journal.to_json_lines()));
+    response.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static("application/x-ndjson"),
+    );
+    response
+}
+
+async fn reset(State(shared): State<Arc<Shared>>) -> StatusCode {
+    shared.reset();
+    StatusCode::NO_CONTENT
+}
+
+async fn list_faults(State(shared): State<Arc<Shared>>) -> axum::Json<Vec<FaultRule>> {
+    axum::Json(shared.faults.rules())
+}
+
+async fn add_fault(
+    State(shared): State<Arc<Shared>>,
+    axum::Json(rule): axum::Json<FaultRule>,
+) -> StatusCode {
+    shared.faults.add(rule);
+    StatusCode::CREATED
+}
+
+async fn clear_faults(State(shared): State<Arc<Shared>>) -> StatusCode {
+    shared.faults.clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn services(State(shared): State<Arc<Shared>>) -> axum::Json<serde_json::Value> {
+    let endpoints = shared.endpoints.get().cloned().unwrap_or_default();
+    axum::Json(serde_json::Value::Array(
+        endpoints
+            .into_iter()
+            .map(|(name, url)| serde_json::json!({"name": name, "url": url.as_str()}))
+            .collect(),
+    ))
+}
