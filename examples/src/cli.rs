@@ -1,0 +1,109 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Set up, check, rotate and tear down pull-through caches of Chainguard's registry and
+/// APK repositories.
+#[derive(Debug, Parser)]
+#[command(name = "pull-through", version, about, long_about = None)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// How results are printed: for people, or as stable JSON for programs.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Human)]
+    pub(crate) output: OutputFormat,
+
+    /// Write every HTTP request to this file as JSON lines, secrets redacted. For
+    /// `sandbox serve`: every request the sandbox receives.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) journal: Option<PathBuf>,
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OutputFormat {
+    /// Readable text.
+    Human,
+    /// One JSON document on stdout.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// The sandbox: in-process fakes of the vendor APIs.
+    Sandbox {
+        #[command(subcommand)]
+        command: SandboxCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SandboxCommand {
+    /// Run the sandbox in the foreground, print its endpoints, and write an env file.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Write the endpoints and credentials as KEY=value lines (mode 0600) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) env_file: Option<PathBuf>,
+
+    /// Delay every answer by this many milliseconds.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub(crate) latency_ms: u64,
+
+    /// Answer this fraction of requests (0 to 1) with an injected fault: 500, 502, 503,
+    /// 429 with Retry-After, or a dropped connection.
+    #[arg(long, value_name = "F", default_value_t = 0.0, value_parser = parse_rate)]
+    pub(crate) fault_rate: f64,
+
+    /// Seed for the injected faults; the same seed and requests give the same faults.
+    /// Printed when not given, so a run can be repeated.
+    #[arg(long, value_name = "N")]
+    pub(crate) seed: Option<u64>,
+
+    /// Stop after this many seconds instead of waiting for Ctrl-C.
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) stop_after: Option<u64>,
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    let rate: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number; give a fraction from 0 to 1"))?;
+    if (0.0..=1.0).contains(&rate) {
+        Ok(rate)
+    } else {
+        Err(format!(
+            "{rate} is outside 0 to 1; give a fraction such as 0.1"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn rates() {
+        assert_eq!(parse_rate("0.25"), Ok(0.25));
+        assert!(parse_rate("1.5").unwrap_err().contains("outside 0 to 1"));
+        assert!(parse_rate("x").unwrap_err().contains("not a number"));
+    }
+}

@@ -1,0 +1,153 @@
+//! `pull-through sandbox serve`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use pull_through_sandbox::Sandbox;
+use serde::Serialize;
+
+use crate::Failure;
+use crate::cli::{GlobalArgs, ServeArgs};
+use crate::output::emit;
+
+/// What `sandbox serve --output json` prints once the sandbox is up.
+#[derive(Debug, Serialize)]
+struct Serving {
+    endpoints: Vec<Endpoint>,
+    env_file: Option<String>,
+    journal: Option<String>,
+    latency_ms: u64,
+    fault_rate: f64,
+    seed: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct Endpoint {
+    name: String,
+    url: String,
+}
+
+pub(crate) async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), Failure> {
+    check_writable_location("--env-file", args.env_file.as_deref())?;
+    check_writable_location("--journal", global.journal.as_deref())?;
+    let seed = args.seed.unwrap_or_else(time_seed);
+    let mut builder = Sandbox::builder().latency(Duration::from_millis(args.latency_ms));
+    if args.fault_rate > 0.0 {
+        builder = builder.random_faults(args.fault_rate, seed);
+    }
+    if let Some(path) = &global.journal {
+        builder = builder.journal_file(path);
+    }
+    let sandbox = builder
+        .start()
+        .await
+        .map_err(|err| Failure::Step(err.to_string()))?;
+    if let Some(path) = &args.env_file {
+        sandbox.write_env_file(path).map_err(|err| {
+            Failure::Step(format!(
+                "could not write the env file {}: {err}",
+                path.display()
+            ))
+        })?;
+    }
+
+    let serving = Serving {
+        endpoints: sandbox
+            .endpoints()
+            .iter()
+            .map(|(name, url)| Endpoint {
+                name: name.clone(),
+                url: url.to_string(),
+            })
+            .collect(),
+        env_file: args.env_file.as_ref().map(|p| p.display().to_string()),
+        journal: global.journal.as_ref().map(|p| p.display().to_string()),
+        latency_ms: args.latency_ms,
+        fault_rate: args.fault_rate,
+        seed,
+    };
+    emit(global.output, &serving, || human(&serving, args.stop_after))?;
+
+    match args.stop_after {
+        Some(seconds) => tokio::time::sleep(Duration::from_secs(seconds)).await,
+        None => wait_for_signal().await,
+    }
+    sandbox.shutdown().await;
+    Ok(())
+}
+
+/// Refuses, before anything starts, a file path whose folder does not exist.
+fn check_writable_location(flag: &str, path: Option<&Path>) -> Result<(), Failure> {
+    let Some(path) = path else { return Ok(()) };
+    match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() && !folder.is_dir() => {
+            Err(Failure::Usage(format!(
+                "{flag} {}: the folder {} does not exist; create it or choose another path",
+                path.display(),
+                folder.display()
+            )))
+        }
+        _ if path.is_dir() => Err(Failure::Usage(format!(
+            "{flag} {}: is a folder; give a file path",
+            path.display()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn human(serving: &Serving, stop_after: Option<u64>) -> String {
+    let mut text = String::from("pull-through sandbox is serving:\n");
+    for endpoint in &serving.endpoints {
+        text.push_str(&format!("  {:<12} {}\n", endpoint.name, endpoint.url));
+    }
+    text.push_str(
+        "  control endpoints on every port: GET /_sandbox/journal, POST /_sandbox/reset, \
+         GET|POST|DELETE /_sandbox/faults, GET /_sandbox/services\n",
+    );
+    if serving.fault_rate > 0.0 {
+        text.push_str(&format!(
+            "  faults: {} of requests, seed {} (repeat with --seed {})\n",
+            serving.fault_rate, serving.seed, serving.seed
+        ));
+    }
+    if serving.latency_ms > 0 {
+        text.push_str(&format!(
+            "  latency: {} ms per answer\n",
+            serving.latency_ms
+        ));
+    }
+    match &serving.env_file {
+        Some(path) => text.push_str(&format!("  env file: {path} (mode 0600)\n")),
+        None => text.push_str("  no env file written; pass --env-file FILE to write one\n"),
+    }
+    if let Some(path) = &serving.journal {
+        text.push_str(&format!("  journal: {path}\n"));
+    }
+    text.push_str(&match stop_after {
+        Some(seconds) => format!("stopping after {seconds} s"),
+        None => "press Ctrl-C to stop".to_owned(),
+    });
+    text
+}
+
+fn time_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
