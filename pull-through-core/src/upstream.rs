@@ -743,6 +743,8 @@ mod tests {
 
     const ORG_ID: &str = "0123456789abcdef0123456789abcdef01234567";
 
+    type Check = fn(&ValidationError) -> bool;
+
     #[test]
     fn catalogue_round_trips() {
         let names = [
@@ -793,7 +795,7 @@ mod tests {
     #[test]
     fn refusals_are_typed() {
         use ValidationError as V;
-        let cases: Vec<(String, fn(&ValidationError) -> bool)> = vec![
+        let cases: Vec<(String, Check)> = vec![
             ("https://cgr.dev/".into(), |e| {
                 matches!(e, V::UpstreamAmbiguous { .. })
             }),

@@ -314,9 +314,12 @@ async fn client_errors_are_not_retried() {
     assert!(api.url.ends_with("/api/repositories/nope"), "{}", api.url);
 }
 
+/// The fields of one span, as `(name, value)` pairs in the order recorded.
+type Fields = Vec<(String, String)>;
+
 /// Records the fields of every `http` span.
 #[derive(Clone, Default)]
-struct SpanFields(Arc<Mutex<Vec<Vec<(String, String)>>>>);
+struct SpanFields(Arc<Mutex<Vec<Fields>>>);
 
 struct FieldVisitor<'a>(&'a mut Vec<(String, String)>);
 
