@@ -29,6 +29,14 @@ use crate::spec::CacheName;
 
 /// Text that contains a secret: a safe form to show, and the real form behind
 /// [`Sensitive::expose`]. `Debug` and `Display` print the safe form.
+///
+/// ```
+/// use pull_through_core::Sensitive;
+/// let line = Sensitive::new("https://linky%40example.com:*@example.jfrog.io/artifactory/cg-private/",
+///     "https://linky%40example.com:token@example.jfrog.io/artifactory/cg-private/");
+/// assert_eq!(line.to_string(), "https://linky%40example.com:*@example.jfrog.io/artifactory/cg-private/");
+/// assert!(line.expose().contains(":token@"));
+/// ```
 #[derive(Clone)]
 pub struct Sensitive {
     shown: String,
@@ -37,6 +45,12 @@ pub struct Sensitive {
 
 impl Sensitive {
     /// Pairs the form to show with the real text.
+    ///
+    /// ```
+    /// # use pull_through_core::Sensitive;
+    /// let value = Sensitive::new("basic:apk.cgr.dev:user:$TOKEN", "basic:apk.cgr.dev:user:abc");
+    /// assert_eq!(format!("{value:?}"), "Sensitive(\"basic:apk.cgr.dev:user:$TOKEN\")");
+    /// ```
     pub fn new(shown: impl Into<String>, secret: impl Into<SecretString>) -> Self {
         Sensitive {
             shown: shown.into(),
@@ -45,11 +59,21 @@ impl Sensitive {
     }
 
     /// The form that may be shown (names the secret, never contains it).
+    ///
+    /// ```
+    /// # use pull_through_core::Sensitive;
+    /// assert_eq!(Sensitive::new("$TOKEN", "abc").shown(), "$TOKEN");
+    /// ```
     pub fn shown(&self) -> &str {
         &self.shown
     }
 
     /// The real text. Print it only where a person asked for secrets.
+    ///
+    /// ```
+    /// # use pull_through_core::Sensitive;
+    /// assert_eq!(Sensitive::new("$TOKEN", "abc").expose(), "abc");
+    /// ```
     pub fn expose(&self) -> &str {
         self.secret.expose_secret()
     }
@@ -75,6 +99,13 @@ impl fmt::Display for Sensitive {
 }
 
 /// Whether rendering shows secrets or only their names.
+///
+/// ```
+/// use pull_through_core::{AccessItem, Reveal, Sensitive};
+/// let auth = AccessItem::HttpAuth { value: Sensitive::new("basic:apk.cgr.dev:u:$T", "basic:apk.cgr.dev:u:x") };
+/// assert_eq!(auth.render(Reveal::default()), "export HTTP_AUTH='basic:apk.cgr.dev:u:$T'");
+/// assert_eq!(auth.render(Reveal::Secrets), "export HTTP_AUTH=basic:apk.cgr.dev:u:x");
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Reveal {
@@ -86,6 +117,16 @@ pub enum Reveal {
 }
 
 /// What kind of text a [`AccessItem::Snippet`] is.
+///
+/// ```
+/// use pull_through_core::{AccessItem, Reveal, Sensitive, SnippetKind};
+/// let snippet = AccessItem::Snippet {
+///     kind: SnippetKind::Shell,
+///     title: "log in".into(),
+///     text: Sensitive::new("docker login cgr.dev", "docker login cgr.dev"),
+/// };
+/// assert_eq!(snippet.render(Reveal::Names), "# log in\ndocker login cgr.dev");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SnippetKind {
@@ -98,6 +139,19 @@ pub enum SnippetKind {
 }
 
 /// One thing a person uses to reach a cache.
+///
+/// ```
+/// use pull_through_core::{AccessItem, Reveal, Sensitive};
+/// let login = AccessItem::DockerLogin {
+///     registry: "cgr.dev".into(),
+///     username: "0123456789abcdef0123456789abcdef01234567/0123456789abcdef".into(),
+///     password: Sensitive::new("\"$CHAINGUARD_TOKEN\"", "eyJ..."),
+/// };
+/// assert_eq!(
+///     login.render(Reveal::Names),
+///     "docker login cgr.dev --username 0123456789abcdef0123456789abcdef01234567/0123456789abcdef --password \"$CHAINGUARD_TOKEN\""
+/// );
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum AccessItem {
@@ -189,6 +243,14 @@ fn shell_quote(word: &str) -> String {
 /// returns it.
 ///
 /// [`PullThroughBackend::client_access`]: crate::PullThroughBackend::client_access
+///
+/// ```
+/// use pull_through_core::{AccessItem, CacheName, ClientAccess, Reveal};
+/// let access = ClientAccess::new(CacheName::new("cgr-public")?)
+///     .with(AccessItem::DockerPull { reference: "example.jfrog.io/cgr-public/chainguard/go".into() });
+/// assert_eq!(access.render(Reveal::Names), "docker pull example.jfrog.io/cgr-public/chainguard/go");
+/// # Ok::<(), pull_through_core::ValidationError>(())
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ClientAccess {
@@ -200,6 +262,13 @@ pub struct ClientAccess {
 
 impl ClientAccess {
     /// No items yet.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, ClientAccess};
+    /// let access = ClientAccess::new(CacheName::new("cgr-public")?);
+    /// assert!(access.items.is_empty());
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn new(cache: CacheName) -> Self {
         ClientAccess {
             cache,
@@ -208,12 +277,29 @@ impl ClientAccess {
     }
 
     /// Adds an item.
+    ///
+    /// ```
+    /// # use pull_through_core::{AccessItem, CacheName, ClientAccess};
+    /// let access = ClientAccess::new(CacheName::new("cgr-public")?)
+    ///     .with(AccessItem::DockerPull { reference: "h/cgr-public/chainguard/go".into() });
+    /// assert_eq!(access.items.len(), 1);
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn with(mut self, item: AccessItem) -> Self {
         self.items.push(item);
         self
     }
 
     /// Every item rendered, one after another, separated by newlines.
+    ///
+    /// ```
+    /// # use pull_through_core::{AccessItem, CacheName, ClientAccess, Reveal};
+    /// let access = ClientAccess::new(CacheName::new("cgr-virt")?)
+    ///     .with(AccessItem::DockerPull { reference: "h/cgr-virt/chainguard/go".into() })
+    ///     .with(AccessItem::DockerPull { reference: "h/cgr-virt/example.com/chainguard-base:latest".into() });
+    /// assert_eq!(access.render(Reveal::Names).lines().count(), 2);
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn render(&self, reveal: Reveal) -> String {
         self.items
             .iter()
@@ -246,6 +332,12 @@ pub struct ClientLogin {
 
 impl ClientLogin {
     /// A login.
+    ///
+    /// ```
+    /// # use pull_through_core::ClientLogin;
+    /// let login = ClientLogin::new("linky@example.com", "token", "ARTIFACTORY_TOKEN");
+    /// assert_eq!(login.username, "linky@example.com");
+    /// ```
     pub fn new(
         username: impl Into<String>,
         password: impl Into<SecretString>,
@@ -259,6 +351,12 @@ impl ClientLogin {
     }
 
     /// The password as rendered commands show it: `"$VAR"`.
+    ///
+    /// ```
+    /// # use pull_through_core::ClientLogin;
+    /// let login = ClientLogin::new("linky@example.com", "token", "ARTIFACTORY_TOKEN");
+    /// assert_eq!(login.password_reference(), "\"$ARTIFACTORY_TOKEN\"");
+    /// ```
     pub fn password_reference(&self) -> String {
         format!("\"${}\"", self.password_var)
     }

@@ -98,6 +98,15 @@ pub trait PullThroughBackend: Send + Sync + fmt::Debug {
 }
 
 /// How well a backend supports an upstream.
+///
+/// ```
+/// use pull_through_core::{Capabilities, NameCase, Support, UpstreamKind};
+/// let caps = Capabilities::new("cloudsmith", NameCase::Sensitive).with_upstream(
+///     UpstreamKind::Apk,
+///     Support::Unproven { note: "no source shows an Alpine upstream of apk.cgr.dev working".into() },
+/// );
+/// assert!(matches!(caps.upstream(UpstreamKind::Apk), Support::Unproven { .. }));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Support {
@@ -140,6 +149,12 @@ pub struct Capabilities {
 
 impl Capabilities {
     /// A backend that supports nothing yet.
+    ///
+    /// ```
+    /// # use pull_through_core::{Capabilities, NameCase, Support, UpstreamKind};
+    /// let caps = Capabilities::new("artifactory", NameCase::Insensitive);
+    /// assert!(matches!(caps.upstream(UpstreamKind::CgrPublic), Support::Unsupported { .. }));
+    /// ```
     pub fn new(vendor: impl Into<String>, name_case: NameCase) -> Self {
         Capabilities {
             vendor: vendor.into(),
@@ -150,12 +165,25 @@ impl Capabilities {
     }
 
     /// Declares the support for one upstream kind.
+    ///
+    /// ```
+    /// # use pull_through_core::{Capabilities, NameCase, Support, UpstreamKind};
+    /// let caps = Capabilities::new("gar", NameCase::Sensitive)
+    ///     .with_upstream(UpstreamKind::CgrPublic, Support::Supported);
+    /// assert_eq!(caps.upstream(UpstreamKind::CgrPublic), Support::Supported);
+    /// ```
     pub fn with_upstream(mut self, kind: UpstreamKind, support: Support) -> Self {
         self.upstreams.insert(kind, support);
         self
     }
 
     /// Declares that aggregate caches of this format are supported.
+    ///
+    /// ```
+    /// # use pull_through_core::{Capabilities, NameCase, PackageFormat};
+    /// let caps = Capabilities::new("artifactory", NameCase::Insensitive).with_aggregate(PackageFormat::Docker);
+    /// assert!(caps.supports_aggregate(PackageFormat::Docker));
+    /// ```
     pub fn with_aggregate(mut self, format: PackageFormat) -> Self {
         if !self.aggregates.contains(&format) {
             self.aggregates.push(format);
@@ -164,6 +192,13 @@ impl Capabilities {
     }
 
     /// The support for an upstream kind; undeclared kinds are unsupported.
+    ///
+    /// ```
+    /// # use pull_through_core::{Capabilities, NameCase, Support, UpstreamKind};
+    /// let caps = Capabilities::new("gar", NameCase::Sensitive);
+    /// let Support::Unsupported { reason } = caps.upstream(UpstreamKind::Apk) else { unreachable!() };
+    /// assert_eq!(reason, "gar has no remote repository type for apk.cgr.dev/<org name>");
+    /// ```
     pub fn upstream(&self, kind: UpstreamKind) -> Support {
         self.upstreams
             .get(&kind)
@@ -174,6 +209,12 @@ impl Capabilities {
     }
 
     /// Whether aggregate caches of this format are supported.
+    ///
+    /// ```
+    /// # use pull_through_core::{Capabilities, NameCase, PackageFormat};
+    /// let caps = Capabilities::new("gar", NameCase::Sensitive);
+    /// assert!(!caps.supports_aggregate(PackageFormat::Apk));
+    /// ```
     pub fn supports_aggregate(&self, format: PackageFormat) -> bool {
         self.aggregates.contains(&format)
     }
@@ -183,6 +224,16 @@ impl Capabilities {
     /// # Errors
     ///
     /// [`Error::Unsupported`] saying what and why.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, CacheSpec, Capabilities, Error, NameCase, Upstream};
+    /// let caps = Capabilities::new("gar", NameCase::Sensitive);
+    /// let spec = CacheSpec::remote(CacheName::new("wolfi")?, Upstream::Wolfi);
+    /// let err = caps.check(&spec).unwrap_err();
+    /// assert!(matches!(err, Error::Unsupported { .. }));
+    /// assert!(err.to_string().starts_with("gar does not support a cache of packages.wolfi.dev/os"));
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn check(&self, spec: &CacheSpec) -> Result<(), Error> {
         match &spec.kind {
             CacheKind::Remote(remote) => match self.upstream(remote.upstream.kind()) {
@@ -205,6 +256,15 @@ impl Capabilities {
     }
 
     /// The note a plan for this spec carries, when its upstream is unproven.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, CacheSpec, Capabilities, NameCase, Support, Upstream, UpstreamKind};
+    /// let caps = Capabilities::new("cloudsmith", NameCase::Sensitive)
+    ///     .with_upstream(UpstreamKind::Wolfi, Support::Unproven { note: "untested".into() });
+    /// let spec = CacheSpec::remote(CacheName::new("wolfi")?, Upstream::Wolfi);
+    /// assert_eq!(caps.note_for(&spec).as_deref(), Some("untested"));
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn note_for(&self, spec: &CacheSpec) -> Option<String> {
         let upstream = spec.upstream()?;
         match self.upstream(upstream.kind()) {

@@ -31,6 +31,12 @@ use crate::plan::{Deleted, Ensured, PlanAction};
 use crate::spec::{CacheName, CacheSpec};
 
 /// One request a backend made, as the suite counts it.
+///
+/// ```
+/// use pull_through_core::conformance::LoggedRequest;
+/// let put = LoggedRequest::new(http::Method::PUT, "https://h/artifactory/api/repositories/cgr-public");
+/// assert!(put.is_write());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LoggedRequest {
@@ -42,6 +48,12 @@ pub struct LoggedRequest {
 
 impl LoggedRequest {
     /// A logged request.
+    ///
+    /// ```
+    /// # use pull_through_core::conformance::LoggedRequest;
+    /// let get = LoggedRequest::new(http::Method::GET, "https://h/x");
+    /// assert_eq!(get.url, "https://h/x");
+    /// ```
     pub fn new(method: Method, url: impl Into<String>) -> Self {
         LoggedRequest {
             method,
@@ -50,6 +62,12 @@ impl LoggedRequest {
     }
 
     /// Whether it could have changed something.
+    ///
+    /// ```
+    /// # use pull_through_core::conformance::LoggedRequest;
+    /// assert!(!LoggedRequest::new(http::Method::HEAD, "https://h/x").is_write());
+    /// assert!(LoggedRequest::new(http::Method::DELETE, "https://h/x").is_write());
+    /// ```
     pub fn is_write(&self) -> bool {
         !matches!(
             self.method,
@@ -59,6 +77,18 @@ impl LoggedRequest {
 }
 
 /// Where the suite reads the requests a backend made, oldest first.
+///
+/// ```
+/// use pull_through_core::conformance::{LoggedRequest, RequestLog};
+/// use pull_through_core::http::RecordingObserver;
+///
+/// # async fn example() {
+/// // The recorder installed on a backend's HttpClient is a RequestLog.
+/// let recorder = RecordingObserver::new();
+/// let log: &dyn RequestLog = &recorder;
+/// assert!(log.requests().await.is_empty());
+/// # }
+/// ```
 #[async_trait]
 pub trait RequestLog: Send + Sync {
     /// Every request so far.
@@ -76,6 +106,17 @@ impl RequestLog for RecordingObserver {
 }
 
 /// The specs [`run_all`] uses.
+///
+/// ```
+/// use pull_through_core::conformance::Fixtures;
+/// use pull_through_core::{CacheName, CacheSpec, Upstream};
+/// let fixtures = Fixtures::new(
+///     CacheSpec::remote(CacheName::new("conformance-public")?, Upstream::CgrPublic),
+///     CacheSpec::remote(CacheName::new("not_valid_here")?, Upstream::CgrPublic),
+/// );
+/// assert!(fixtures.unsupported.is_none());
+/// # Ok::<(), pull_through_core::ValidationError>(())
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Fixtures {
@@ -89,6 +130,17 @@ pub struct Fixtures {
 
 impl Fixtures {
     /// Fixtures with a valid remote spec and an invalid one.
+    ///
+    /// ```
+    /// # use pull_through_core::conformance::Fixtures;
+    /// # use pull_through_core::{CacheName, CacheSpec, Upstream};
+    /// let fixtures = Fixtures::new(
+    ///     CacheSpec::remote(CacheName::new("a")?, Upstream::CgrPublic),
+    ///     CacheSpec::remote(CacheName::new("b!")?, Upstream::CgrPublic),
+    /// );
+    /// assert_eq!(fixtures.remote.name.as_str(), "a");
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn new(remote: CacheSpec, invalid: CacheSpec) -> Self {
         Fixtures {
             remote,
@@ -98,6 +150,18 @@ impl Fixtures {
     }
 
     /// Adds a spec the backend must refuse as unsupported.
+    ///
+    /// ```
+    /// # use pull_through_core::conformance::Fixtures;
+    /// # use pull_through_core::{CacheName, CacheSpec, Upstream};
+    /// let fixtures = Fixtures::new(
+    ///     CacheSpec::remote(CacheName::new("a")?, Upstream::CgrPublic),
+    ///     CacheSpec::remote(CacheName::new("b!")?, Upstream::CgrPublic),
+    /// )
+    /// .with_unsupported(CacheSpec::remote(CacheName::new("apk")?, "apk.cgr.dev/chainguard".parse()?));
+    /// assert!(fixtures.unsupported.is_some());
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn with_unsupported(mut self, spec: CacheSpec) -> Self {
         self.unsupported = Some(spec);
         self
@@ -117,6 +181,13 @@ fn writes(requests: &[LoggedRequest]) -> Vec<&LoggedRequest> {
 }
 
 /// `describe` of a cache that does not exist is `Ok(None)`, not an error.
+///
+/// ```
+/// # use pull_through_core::{CacheName, PullThroughBackend, conformance};
+/// # async fn example(backend: &dyn PullThroughBackend) {
+/// conformance::describe_absent_is_none(backend, &CacheName::new("never-created").unwrap()).await;
+/// # }
+/// ```
 pub async fn describe_absent_is_none(backend: &dyn PullThroughBackend, name: &CacheName) {
     match backend.describe(name).await {
         Ok(None) => {}
@@ -126,6 +197,16 @@ pub async fn describe_absent_is_none(backend: &dyn PullThroughBackend, name: &Ca
 
 /// An invalid spec is refused by `check_spec`, `plan` and `ensure` with
 /// [`Error::InvalidInput`], and no request reaches the network.
+///
+/// ```
+/// # use pull_through_core::{CacheName, CacheSpec, PullThroughBackend, Upstream, conformance};
+/// # use pull_through_core::http::RecordingObserver;
+/// # async fn example(backend: &dyn PullThroughBackend, log: &RecordingObserver) {
+/// // A key with a character the backend forbids.
+/// let invalid = CacheSpec::remote(CacheName::new("cgr:public").unwrap(), Upstream::CgrPublic);
+/// conformance::invalid_spec_sends_no_request(backend, log, &invalid).await;
+/// # }
+/// ```
 pub async fn invalid_spec_sends_no_request(
     backend: &dyn PullThroughBackend,
     log: &dyn RequestLog,
@@ -150,6 +231,15 @@ pub async fn invalid_spec_sends_no_request(
 }
 
 /// `plan` of an absent cache is a create, and `plan` writes nothing.
+///
+/// ```
+/// # use pull_through_core::{CacheName, CacheSpec, PullThroughBackend, Upstream, conformance};
+/// # use pull_through_core::http::RecordingObserver;
+/// # async fn example(backend: &dyn PullThroughBackend, log: &RecordingObserver) {
+/// let spec = CacheSpec::remote(CacheName::new("conformance-public").unwrap(), Upstream::CgrPublic);
+/// conformance::plan_makes_no_write(backend, log, &spec).await;
+/// # }
+/// ```
 pub async fn plan_makes_no_write(
     backend: &dyn PullThroughBackend,
     log: &dyn RequestLog,
@@ -173,6 +263,15 @@ pub async fn plan_makes_no_write(
 
 /// The first `ensure` creates the cache; the second is `Unchanged` and makes no write;
 /// `plan` afterwards shows no change; `describe` finds the cache.
+///
+/// ```
+/// # use pull_through_core::{CacheName, CacheSpec, PullThroughBackend, Upstream, conformance};
+/// # use pull_through_core::http::RecordingObserver;
+/// # async fn example(backend: &dyn PullThroughBackend, log: &RecordingObserver) {
+/// let spec = CacheSpec::remote(CacheName::new("conformance-public").unwrap(), Upstream::CgrPublic);
+/// conformance::ensure_is_idempotent(backend, log, &spec).await;
+/// # }
+/// ```
 pub async fn ensure_is_idempotent(
     backend: &dyn PullThroughBackend,
     log: &dyn RequestLog,
@@ -223,6 +322,13 @@ pub async fn ensure_is_idempotent(
 }
 
 /// `list` includes a cache that exists.
+///
+/// ```
+/// # use pull_through_core::{CacheName, PullThroughBackend, conformance};
+/// # async fn example(backend: &dyn PullThroughBackend) {
+/// conformance::list_includes(backend, &CacheName::new("conformance-public").unwrap()).await;
+/// # }
+/// ```
 pub async fn list_includes(backend: &dyn PullThroughBackend, name: &CacheName) {
     let all = backend.list().await.expect("list");
     assert!(
@@ -234,6 +340,13 @@ pub async fn list_includes(backend: &dyn PullThroughBackend, name: &CacheName) {
 
 /// `delete` removes an existing cache, `describe` then finds nothing, and a second
 /// `delete` is `AlreadyAbsent`.
+///
+/// ```
+/// # use pull_through_core::{CacheName, PullThroughBackend, conformance};
+/// # async fn example(backend: &dyn PullThroughBackend) {
+/// conformance::delete_then_describe_is_none(backend, &CacheName::new("conformance-public").unwrap()).await;
+/// # }
+/// ```
 pub async fn delete_then_describe_is_none(backend: &dyn PullThroughBackend, name: &CacheName) {
     let first = backend.delete(name).await.expect("delete");
     assert_eq!(first, Deleted::Removed, "delete of existing cache {name}");
@@ -244,6 +357,16 @@ pub async fn delete_then_describe_is_none(backend: &dyn PullThroughBackend, name
 
 /// An upstream the backend cannot front is refused with [`Error::Unsupported`] and no
 /// request.
+///
+/// ```
+/// # use pull_through_core::{CacheName, CacheSpec, PullThroughBackend, conformance};
+/// # use pull_through_core::http::RecordingObserver;
+/// # async fn example(backend: &dyn PullThroughBackend, log: &RecordingObserver) {
+/// // Google Artifact Registry has no APK remote.
+/// let apk = CacheSpec::remote(CacheName::new("cg-chainguard").unwrap(), "apk.cgr.dev/chainguard".parse().unwrap());
+/// conformance::unsupported_is_typed(backend, log, &apk).await;
+/// # }
+/// ```
 pub async fn unsupported_is_typed(
     backend: &dyn PullThroughBackend,
     log: &dyn RequestLog,
@@ -265,6 +388,18 @@ pub async fn unsupported_is_typed(
 }
 
 /// Runs every check in an order that leaves the backend as it found it.
+///
+/// ```
+/// # use pull_through_core::{CacheName, CacheSpec, PullThroughBackend, Upstream, conformance::{self, Fixtures}};
+/// # use pull_through_core::http::RecordingObserver;
+/// # async fn example(backend: &dyn PullThroughBackend, log: &RecordingObserver) {
+/// let fixtures = Fixtures::new(
+///     CacheSpec::remote(CacheName::new("conformance-public").unwrap(), Upstream::CgrPublic),
+///     CacheSpec::remote(CacheName::new("bad:key").unwrap(), Upstream::CgrPublic),
+/// );
+/// conformance::run_all(backend, log, &fixtures).await;
+/// # }
+/// ```
 pub async fn run_all(backend: &dyn PullThroughBackend, log: &dyn RequestLog, fixtures: &Fixtures) {
     describe_absent_is_none(backend, &fixtures.remote.name).await;
     invalid_spec_sends_no_request(backend, log, &fixtures.invalid).await;

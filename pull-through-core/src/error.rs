@@ -25,9 +25,29 @@ use http::{HeaderMap, Method, StatusCode};
 use crate::validation::ValidationError;
 
 /// How much of an error body an [`ApiError`] keeps.
+///
+/// ```
+/// assert_eq!(pull_through_core::error::MAX_ERROR_BODY, 4096);
+/// ```
 pub const MAX_ERROR_BODY: usize = 4096;
 
 /// Everything that can go wrong in pull-through.
+///
+/// ```
+/// use pull_through_core::Error;
+///
+/// fn explain(err: &Error) -> &'static str {
+///     match err {
+///         Error::InvalidInput(_) => "fix the input; nothing was sent",
+///         Error::NotFound(_) => "it does not exist",
+///         Error::PermissionDenied(api) if api.fix.is_some() => "see the fix",
+///         Error::RateLimited { .. } => "wait and retry",
+///         Error::Transport(_) => "check the network",
+///         _ => "see the message",
+///     }
+/// }
+/// # let _ = explain;
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -87,6 +107,14 @@ pub enum Error {
 }
 
 /// The coarse class of an [`Error`], for code that branches on it.
+///
+/// ```
+/// use pull_through_core::{Error, ErrorKind};
+/// use pull_through_core::error::ApiError;
+/// let api = ApiError::new("cloudsmith", http::Method::GET, "https://api.cloudsmith.io/v1/user/self/",
+///     http::StatusCode::UNAUTHORIZED, "Invalid token.");
+/// assert_eq!(Error::from_api(api, None).kind(), ErrorKind::Unauthenticated);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -136,16 +164,34 @@ impl Error {
     }
 
     /// Whether the vendor said the thing does not exist.
+    ///
+    /// ```
+    /// # use pull_through_core::{Error, error::ApiError};
+    /// let api = ApiError::new("artifactory", http::Method::GET, "https://h/x", http::StatusCode::NOT_FOUND, "gone");
+    /// assert!(Error::from_api(api, None).is_not_found());
+    /// ```
     pub fn is_not_found(&self) -> bool {
         self.kind() == ErrorKind::NotFound
     }
 
     /// Whether the vendor said the thing exists already.
+    ///
+    /// ```
+    /// # use pull_through_core::{Error, error::ApiError};
+    /// let api = ApiError::new("gar", http::Method::POST, "https://h/x", http::StatusCode::CONFLICT, "exists");
+    /// assert!(Error::from_api(api, None).is_already_exists());
+    /// ```
     pub fn is_already_exists(&self) -> bool {
         self.kind() == ErrorKind::AlreadyExists
     }
 
     /// Whether the input was refused before any request.
+    ///
+    /// ```
+    /// # use pull_through_core::{Error, ValidationError};
+    /// let err = Error::from(ValidationError::InvalidValue { field: "ttl".into(), problem: "too long".into() });
+    /// assert!(err.is_invalid_input());
+    /// ```
     pub fn is_invalid_input(&self) -> bool {
         self.kind() == ErrorKind::InvalidInput
     }
@@ -170,6 +216,12 @@ impl Error {
     }
 
     /// The HTTP status of the vendor's answer, where there was one.
+    ///
+    /// ```
+    /// # use pull_through_core::{Error, error::ApiError};
+    /// let api = ApiError::new("artifactory", http::Method::PUT, "https://h/x", http::StatusCode::BAD_REQUEST, "bad");
+    /// assert_eq!(Error::from_api(api, None).status(), Some(http::StatusCode::BAD_REQUEST));
+    /// ```
     pub fn status(&self) -> Option<StatusCode> {
         self.api().map(|api| api.status)
     }
@@ -210,6 +262,14 @@ impl Error {
 }
 
 /// A vendor's error answer, kept whole enough to debug from.
+///
+/// ```
+/// use pull_through_core::error::ApiError;
+/// let mut api = ApiError::new("chainguard", http::Method::GET, "https://apk.cgr.dev/example.com/x86_64/APKINDEX.tar.gz",
+///     http::StatusCode::FORBIDDEN, "caller does not have the required capabilities");
+/// api.fix = Some("bind the apk.pull role to the identity, then mint a new token".into());
+/// assert!(api.to_string().ends_with("; bind the apk.pull role to the identity, then mint a new token"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ApiError {
@@ -237,6 +297,12 @@ pub struct ApiError {
 
 impl ApiError {
     /// An error answer with a message and nothing else.
+    ///
+    /// ```
+    /// # use pull_through_core::error::ApiError;
+    /// let api = ApiError::new("gar", http::Method::GET, "https://h/x", http::StatusCode::NOT_FOUND, "not found");
+    /// assert_eq!(api.to_string(), "gar answered 404 Not Found to GET https://h/x: not found");
+    /// ```
     pub fn new(
         vendor: impl Into<String>,
         method: Method,
@@ -281,6 +347,15 @@ impl fmt::Display for ApiError {
 
 /// How an [`ErrorEnvelope`] classifies an answer when the HTTP status alone would mislead
 /// (Artifactory answers 400 for "already exists").
+///
+/// ```
+/// use pull_through_core::error::{ApiError, ApiErrorClass};
+/// use pull_through_core::Error;
+/// // Artifactory answers 400 when a key exists already.
+/// let api = ApiError::new("artifactory", http::Method::PUT, "https://h/x", http::StatusCode::BAD_REQUEST,
+///     "Case insensitive repository key already exists");
+/// assert!(Error::from_api(api, Some(ApiErrorClass::AlreadyExists)).is_already_exists());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ApiErrorClass {
@@ -299,6 +374,15 @@ pub enum ApiErrorClass {
 }
 
 /// What a vendor's [`ErrorEnvelope`] read from an error answer.
+///
+/// ```
+/// use pull_through_core::error::{ApiErrorClass, VendorError};
+/// let parsed = VendorError::message("caller does not have the required capabilities")
+///     .with_code("7")
+///     .with_class(ApiErrorClass::PermissionDenied)
+///     .with_fix("bind apk.pull");
+/// assert_eq!(parsed.fix.as_deref(), Some("bind apk.pull"));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct VendorError {
@@ -328,18 +412,34 @@ impl VendorError {
     }
 
     /// Adds the vendor's error code.
+    ///
+    /// ```
+    /// # use pull_through_core::error::VendorError;
+    /// assert_eq!(VendorError::message("m").with_code("NOT_FOUND").code.as_deref(), Some("NOT_FOUND"));
+    /// ```
     pub fn with_code(mut self, code: impl Into<String>) -> Self {
         self.code = Some(code.into());
         self
     }
 
     /// Overrides the status-based classification.
+    ///
+    /// ```
+    /// # use pull_through_core::error::{ApiErrorClass, VendorError};
+    /// let parsed = VendorError::message("m").with_class(ApiErrorClass::NotFound);
+    /// assert_eq!(parsed.class, Some(ApiErrorClass::NotFound));
+    /// ```
     pub fn with_class(mut self, class: ApiErrorClass) -> Self {
         self.class = Some(class);
         self
     }
 
     /// Adds what to do about it.
+    ///
+    /// ```
+    /// # use pull_through_core::error::VendorError;
+    /// assert_eq!(VendorError::message("m").with_fix("do x").fix.as_deref(), Some("do x"));
+    /// ```
     pub fn with_fix(mut self, fix: impl Into<String>) -> Self {
         self.fix = Some(fix.into());
         self
@@ -383,6 +483,11 @@ pub trait ErrorEnvelope: Send + Sync + fmt::Debug {
 }
 
 /// The envelope used when a vendor crate names none: only the raw text.
+///
+/// ```
+/// use pull_through_core::error::{ErrorEnvelope, RawText};
+/// assert_eq!(RawText.parse(http::StatusCode::BAD_GATEWAY, "<html>bad gateway</html>"), None);
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RawText;
 
@@ -424,6 +529,23 @@ pub(crate) fn request_id(headers: &HeaderMap, names: &[&str]) -> Option<String> 
 }
 
 /// The request did not get an answer.
+///
+/// ```
+/// use pull_through_core::http::{HttpClient, RetryConfig};
+/// use pull_through_core::Error;
+///
+/// # async fn example() {
+/// // Nothing listens on port 9 of loopback, so the connection is refused.
+/// let client = HttpClient::builder("example", "http://127.0.0.1:9".parse().unwrap())
+///     .retry(RetryConfig::none())
+///     .build()
+///     .unwrap();
+/// match client.get("x").send().await {
+///     Err(Error::Transport(err)) => assert_eq!(err.attempts, 1),
+///     other => panic!("{other:?}"),
+/// }
+/// # }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[error("{vendor}: {method} {url} failed after {attempts} attempt(s): {kind}: {message}")]
 #[non_exhaustive]
@@ -446,6 +568,11 @@ pub struct TransportError {
 }
 
 /// The kind of a [`TransportError`].
+///
+/// ```
+/// use pull_through_core::error::TransportErrorKind;
+/// assert_eq!(TransportErrorKind::Connect.to_string(), "could not connect");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TransportErrorKind {
@@ -468,6 +595,13 @@ impl fmt::Display for TransportErrorKind {
 }
 
 /// An answer whose body did not have the expected shape.
+///
+/// ```
+/// use pull_through_core::{Error, error::decode_json};
+/// let err = decode_json::<Vec<u32>>("gar", "repository list", b"[1, \"two\"]").unwrap_err();
+/// let Error::Decode(decode) = err else { unreachable!() };
+/// assert_eq!(decode.field, "[1]");
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[error("{vendor}: could not read {what}: field `{field}`: {message}")]
 #[non_exhaustive]

@@ -81,4 +81,11 @@ pub use validation::{NameRules, ValidationError};
 pub use verify::{Check, CheckOutcome, Probe, Verification};
 
 /// A `Result` whose error is [`Error`].
+///
+/// ```
+/// fn parse(text: &str) -> pull_through_core::Result<pull_through_core::Upstream> {
+///     Ok(text.parse()?)
+/// }
+/// assert!(parse("cgr.dev/chainguard").is_ok());
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;

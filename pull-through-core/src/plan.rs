@@ -26,6 +26,13 @@ use crate::state::CacheState;
 
 /// A setting's value as a plan shows it. Secrets appear only as [`FieldValue::Secret`],
 /// which carries no value, so a plan can be printed and logged freely.
+///
+/// ```
+/// use pull_through_core::FieldValue;
+/// assert_eq!(FieldValue::from("https://cgr.dev/").to_string(), "\"https://cgr.dev/\"");
+/// assert_eq!(FieldValue::from(true).to_string(), "true");
+/// assert_eq!(FieldValue::Secret.to_string(), "(sensitive value)");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", content = "value", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -85,6 +92,12 @@ impl From<Vec<String>> for FieldValue {
 }
 
 /// One setting that differs between what is and what should be.
+///
+/// ```
+/// use pull_through_core::{FieldChange, FieldValue};
+/// let change = FieldChange::new("enableTokenAuthentication", Some(false.into()), true.into());
+/// assert_eq!(change.to_string(), "enableTokenAuthentication: false -> true");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct FieldChange {
@@ -98,6 +111,12 @@ pub struct FieldChange {
 
 impl FieldChange {
     /// A change of one setting.
+    ///
+    /// ```
+    /// # use pull_through_core::{FieldChange, FieldValue};
+    /// let created = FieldChange::new("url", None, FieldValue::from("https://cgr.dev/"));
+    /// assert_eq!(created.to_string(), "url: \"https://cgr.dev/\"");
+    /// ```
     pub fn new(field: impl Into<String>, before: Option<FieldValue>, after: FieldValue) -> Self {
         FieldChange {
             field: field.into(),
@@ -120,6 +139,14 @@ impl fmt::Display for FieldChange {
 ///
 /// Backends normalise the server's noise (letter case, suffixes the server adds) before
 /// comparing; this only compares and records.
+///
+/// ```
+/// use pull_through_core::Diff;
+/// let diff = Diff::new()
+///     .field("url", "https://cgr.dev/", Some("https://cgr.dev/"))
+///     .field("disableUrlNormalization", true, Some(false));
+/// assert_eq!(diff.into_changes()[0].field, "disableUrlNormalization");
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct Diff {
     changes: Vec<FieldChange>,
@@ -127,11 +154,23 @@ pub struct Diff {
 
 impl Diff {
     /// An empty diff.
+    ///
+    /// ```
+    /// # use pull_through_core::Diff;
+    /// assert!(Diff::new().is_empty());
+    /// ```
     pub fn new() -> Self {
         Diff::default()
     }
 
     /// Records `field` if `actual` differs from `desired` (an absent actual always differs).
+    ///
+    /// ```
+    /// # use pull_through_core::Diff;
+    /// // A field the server does not report counts as different.
+    /// let diff = Diff::new().field("includesPattern", "**/*", None::<&str>);
+    /// assert_eq!(diff.into_changes().len(), 1);
+    /// ```
     pub fn field<D, A>(mut self, field: &str, desired: D, actual: Option<A>) -> Self
     where
         D: Into<FieldValue>,
@@ -147,6 +186,13 @@ impl Diff {
 
     /// Records a secret that will be written, whatever is stored (stored secrets cannot be
     /// read back to compare).
+    ///
+    /// ```
+    /// # use pull_through_core::{Diff, FieldValue};
+    /// let rotation = Diff::new().secret("password", true).into_changes();
+    /// assert_eq!(rotation[0].before, Some(FieldValue::Secret));
+    /// assert_eq!(rotation[0].after, FieldValue::Secret);
+    /// ```
     pub fn secret(mut self, field: &str, stored: bool) -> Self {
         self.changes.push(FieldChange::new(
             field,
@@ -157,17 +203,34 @@ impl Diff {
     }
 
     /// Records a change the backend worked out itself.
+    ///
+    /// ```
+    /// # use pull_through_core::{Diff, FieldChange};
+    /// let diff = Diff::new().push(FieldChange::new("repositories", None, vec!["cgr-public".to_owned()].into()));
+    /// assert!(!diff.is_empty());
+    /// ```
     pub fn push(mut self, change: FieldChange) -> Self {
         self.changes.push(change);
         self
     }
 
     /// Whether nothing differs.
+    ///
+    /// ```
+    /// # use pull_through_core::Diff;
+    /// assert!(Diff::new().field("a", 1i64, Some(1i64)).is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
     }
 
     /// The changes.
+    ///
+    /// ```
+    /// # use pull_through_core::Diff;
+    /// let changes = Diff::new().field("a", 1i64, Some(2i64)).into_changes();
+    /// assert_eq!(changes[0].to_string(), "a: 2 -> 1");
+    /// ```
     pub fn into_changes(self) -> Vec<FieldChange> {
         self.changes
     }
@@ -175,6 +238,13 @@ impl Diff {
 
 /// What [`PullThroughBackend::plan`](crate::PullThroughBackend::plan) found to do for one
 /// cache.
+///
+/// ```
+/// use pull_through_core::{CacheName, Plan, PlanAction};
+/// let plan = Plan::update(CacheName::new("cgr-public")?, vec![]);
+/// assert_eq!(plan.action, PlanAction::NoChange);
+/// # Ok::<(), pull_through_core::ValidationError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -194,6 +264,17 @@ pub enum PlanAction {
 }
 
 /// What would happen to one cache; nothing has been written.
+///
+/// ```
+/// use pull_through_core::{CacheName, FieldChange, FieldValue, Plan};
+/// let plan = Plan::create(CacheName::new("cg-private")?, vec![
+///     FieldChange::new("url", None, "https://apk.cgr.dev/example.com".into()),
+///     FieldChange::new("password", None, FieldValue::Secret),
+/// ]);
+/// assert!(plan.has_changes());
+/// assert_eq!(serde_json::to_value(&plan).unwrap()["action"], "create");
+/// # Ok::<(), pull_through_core::ValidationError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Plan {
@@ -209,6 +290,13 @@ pub struct Plan {
 
 impl Plan {
     /// A plan to create the cache with these settings.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, Plan};
+    /// let plan = Plan::create(CacheName::new("cgr-public")?, vec![]);
+    /// assert_eq!(plan.to_string(), "+ cgr-public");
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn create(cache: CacheName, fields: Vec<FieldChange>) -> Self {
         Plan {
             cache,
@@ -218,6 +306,16 @@ impl Plan {
     }
 
     /// A plan to change these settings; an empty list is [`PlanAction::NoChange`].
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, FieldChange, Plan};
+    /// let plan = Plan::update(CacheName::new("cgr-virt")?, vec![
+    ///     FieldChange::new("repositories", Some(vec!["cgr-public".to_owned()].into()),
+    ///         vec!["cgr-public".to_owned(), "cgr-private".to_owned()].into()),
+    /// ]);
+    /// assert!(plan.to_string().starts_with("~ cgr-virt"));
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn update(cache: CacheName, changes: Vec<FieldChange>) -> Self {
         let action = if changes.is_empty() {
             PlanAction::NoChange
@@ -232,12 +330,25 @@ impl Plan {
     }
 
     /// Adds a note.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, Plan};
+    /// let plan = Plan::update(CacheName::new("cg-apk")?, vec![]).with_note("unproven on this backend");
+    /// assert_eq!(plan.notes, ["unproven on this backend"]);
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn with_note(mut self, note: impl Into<String>) -> Self {
         self.notes.push(note.into());
         self
     }
 
     /// Whether applying the plan would write anything.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, Plan};
+    /// assert!(!Plan::update(CacheName::new("x")?, vec![]).has_changes());
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn has_changes(&self) -> bool {
         !matches!(self.action, PlanAction::NoChange)
     }
@@ -262,6 +373,15 @@ impl fmt::Display for Plan {
 }
 
 /// What [`PullThroughBackend::ensure`](crate::PullThroughBackend::ensure) did.
+///
+/// ```
+/// use pull_through_core::{CacheName, CacheState, Ensured, PackageFormat};
+/// let state = CacheState::remote(CacheName::new("cgr-public")?, PackageFormat::Docker, "https://cgr.dev/");
+/// let outcome = Ensured::Unchanged { state };
+/// assert!(!outcome.wrote());
+/// assert_eq!(serde_json::to_value(&outcome).unwrap()["outcome"], "unchanged");
+/// # Ok::<(), pull_through_core::ValidationError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -287,6 +407,13 @@ pub enum Ensured {
 
 impl Ensured {
     /// The cache as it is after the call.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, CacheState, Ensured, PackageFormat};
+    /// let state = CacheState::remote(CacheName::new("cgr-public")?, PackageFormat::Docker, "https://cgr.dev/");
+    /// assert_eq!(Ensured::Created { state }.state().name.as_str(), "cgr-public");
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn state(&self) -> &CacheState {
         match self {
             Ensured::Created { state }
@@ -296,12 +423,24 @@ impl Ensured {
     }
 
     /// Whether anything was written.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, CacheState, Ensured, PackageFormat};
+    /// let state = CacheState::remote(CacheName::new("cgr-public")?, PackageFormat::Docker, "https://cgr.dev/");
+    /// assert!(Ensured::Updated { state, changes: vec![] }.wrote());
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn wrote(&self) -> bool {
         !matches!(self, Ensured::Unchanged { .. })
     }
 }
 
 /// What [`PullThroughBackend::delete`](crate::PullThroughBackend::delete) did.
+///
+/// ```
+/// use pull_through_core::Deleted;
+/// assert_eq!(serde_json::to_string(&Deleted::AlreadyAbsent).unwrap(), "\"already_absent\"");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]

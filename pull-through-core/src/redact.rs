@@ -16,6 +16,10 @@
 use url::Url;
 
 /// What replaces a secret wherever one would have been printed.
+///
+/// ```
+/// assert_eq!(pull_through_core::redact::REDACTED, "[REDACTED]");
+/// ```
 pub const REDACTED: &str = "[REDACTED]";
 
 /// Header names whose values are credentials.

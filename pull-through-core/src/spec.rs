@@ -47,6 +47,12 @@ impl CacheName {
     ///
     /// [`ValidationError::InvalidName`] when the name is empty, too long, or has a
     /// character no backend accepts.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, ValidationError};
+    /// let err = CacheName::new("has/slash").unwrap_err();
+    /// assert!(matches!(err, ValidationError::InvalidName { .. }));
+    /// ```
     pub fn new(name: impl Into<String>) -> Result<Self, ValidationError> {
         let name = name.into();
         let valid = (1..=255).contains(&name.len())
@@ -64,6 +70,12 @@ impl CacheName {
     }
 
     /// The name.
+    ///
+    /// ```
+    /// # use pull_through_core::CacheName;
+    /// assert_eq!(CacheName::new("cgr-public")?.as_str(), "cgr-public");
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -107,6 +119,16 @@ impl From<CacheName> for String {
 /// Cloudsmith not at all), so a backend cannot tell whether the stored password is the one
 /// in the spec. Writing it on every run would make every run a change; instead it is
 /// written when the cache is created and when a rotation is asked for.
+///
+/// ```
+/// use pull_through_core::{CacheKind, CacheName, CacheSpec, CredentialWrite, UpstreamCredentials};
+/// let spec = CacheSpec::remote(CacheName::new("cgr-private")?, "cgr.dev/example.com".parse()?)
+///     .with_credentials(UpstreamCredentials::new("org/identity", "new-token")?)
+///     .rotating_credentials();
+/// let CacheKind::Remote(remote) = &spec.kind else { unreachable!() };
+/// assert_eq!(remote.credential_write, CredentialWrite::Rotate);
+/// # Ok::<(), pull_through_core::ValidationError>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CredentialWrite {
@@ -118,6 +140,14 @@ pub enum CredentialWrite {
 }
 
 /// A cache of one upstream.
+///
+/// ```
+/// use pull_through_core::{CacheKind, CacheName, CacheSpec, Upstream};
+/// let spec = CacheSpec::remote(CacheName::new("cgr-public")?, Upstream::CgrPublic);
+/// let CacheKind::Remote(remote) = &spec.kind else { unreachable!() };
+/// assert!(remote.credentials.is_none());
+/// # Ok::<(), pull_through_core::ValidationError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RemoteSpec {
@@ -131,6 +161,15 @@ pub struct RemoteSpec {
 
 /// A cache that serves the union of other caches, in order (Artifactory's virtual
 /// repositories).
+///
+/// ```
+/// use pull_through_core::{CacheKind, CacheName, CacheSpec, PackageFormat};
+/// let spec = CacheSpec::aggregate(CacheName::new("cg-apk-virt")?, PackageFormat::Apk,
+///     vec![CacheName::new("cg-private")?, CacheName::new("cg-chainguard")?]);
+/// let CacheKind::Aggregate(aggregate) = &spec.kind else { unreachable!() };
+/// assert_eq!(aggregate.members.len(), 2);
+/// # Ok::<(), pull_through_core::ValidationError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AggregateSpec {
@@ -141,6 +180,17 @@ pub struct AggregateSpec {
 }
 
 /// Whether a cache fronts one upstream or aggregates other caches.
+///
+/// ```
+/// use pull_through_core::{CacheKind, CacheName, CacheSpec, Upstream};
+/// let spec = CacheSpec::remote(CacheName::new("cgr-public")?, Upstream::CgrPublic);
+/// match &spec.kind {
+///     CacheKind::Remote(remote) => assert_eq!(remote.upstream, Upstream::CgrPublic),
+///     CacheKind::Aggregate(_) => unreachable!(),
+///     _ => {}
+/// }
+/// # Ok::<(), pull_through_core::ValidationError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CacheKind {
@@ -175,6 +225,13 @@ pub struct CacheSpec {
 
 impl CacheSpec {
     /// A cache of one upstream, without credentials.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, CacheSpec, PackageFormat, Upstream};
+    /// let spec = CacheSpec::remote(CacheName::new("cg-chainguard")?, Upstream::Wolfi);
+    /// assert_eq!(spec.format(), PackageFormat::Apk);
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn remote(name: CacheName, upstream: Upstream) -> Self {
         CacheSpec {
             name,
@@ -188,6 +245,14 @@ impl CacheSpec {
     }
 
     /// A cache over other caches, in resolution order.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, CacheSpec, PackageFormat};
+    /// let spec = CacheSpec::aggregate(CacheName::new("cgr-virt")?, PackageFormat::Docker,
+    ///     vec![CacheName::new("cgr-public")?]);
+    /// assert!(spec.upstream().is_none());
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn aggregate(name: CacheName, format: PackageFormat, members: Vec<CacheName>) -> Self {
         CacheSpec {
             name,
@@ -197,6 +262,14 @@ impl CacheSpec {
     }
 
     /// Sets the credentials presented to the upstream. No effect on aggregates.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, CacheSpec, UpstreamCredentials};
+    /// let spec = CacheSpec::remote(CacheName::new("cg-private")?, "apk.cgr.dev/example.com".parse()?)
+    ///     .with_credentials(UpstreamCredentials::new("org/identity", "token")?);
+    /// spec.validate()?;
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn with_credentials(mut self, credentials: UpstreamCredentials) -> Self {
         if let CacheKind::Remote(remote) = &mut self.kind {
             remote.credentials = Some(credentials);
@@ -206,6 +279,16 @@ impl CacheSpec {
 
     /// Asks the backend to write the credentials even if the cache exists. No effect on
     /// aggregates.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, CacheSpec, Upstream, ValidationError};
+    /// let err = CacheSpec::remote(CacheName::new("cgr-public")?, Upstream::CgrPublic)
+    ///     .rotating_credentials()
+    ///     .validate()
+    ///     .unwrap_err();
+    /// assert!(matches!(err, ValidationError::RotationWithoutCredentials { .. }));
+    /// # Ok::<(), ValidationError>(())
+    /// ```
     pub fn rotating_credentials(mut self) -> Self {
         if let CacheKind::Remote(remote) = &mut self.kind {
             remote.credential_write = CredentialWrite::Rotate;
@@ -214,12 +297,26 @@ impl CacheSpec {
     }
 
     /// Sets the description.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, CacheSpec, Upstream};
+    /// let spec = CacheSpec::remote(CacheName::new("cgr-public")?, Upstream::CgrPublic)
+    ///     .with_description("Chainguard public images");
+    /// assert_eq!(spec.description.as_deref(), Some("Chainguard public images"));
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn with_description(mut self, description: impl Into<String>) -> Self {
         self.description = Some(description.into());
         self
     }
 
     /// What the cache serves.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, CacheSpec, PackageFormat, Upstream};
+    /// assert_eq!(CacheSpec::remote(CacheName::new("p")?, Upstream::CgrPublic).format(), PackageFormat::Docker);
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn format(&self) -> PackageFormat {
         match &self.kind {
             CacheKind::Remote(remote) => remote.upstream.format(),
@@ -228,6 +325,13 @@ impl CacheSpec {
     }
 
     /// The upstream, for a remote cache.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, CacheSpec, Upstream};
+    /// let spec = CacheSpec::remote(CacheName::new("p")?, Upstream::CgrPublic);
+    /// assert_eq!(spec.upstream().map(|u| u.url().to_string()).as_deref(), Some("https://cgr.dev/"));
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn upstream(&self) -> Option<&Upstream> {
         match &self.kind {
             CacheKind::Remote(remote) => Some(&remote.upstream),
@@ -242,6 +346,17 @@ impl CacheSpec {
     /// # Errors
     ///
     /// The first [`ValidationError`] found.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, CacheSpec, ValidationError};
+    /// let err = CacheSpec::remote(CacheName::new("cgr-private")?, "cgr.dev/example.com".parse()?)
+    ///     .validate()
+    ///     .unwrap_err();
+    /// assert_eq!(err.to_string(), "cache \"cgr-private\": upstream cgr.dev/example.com needs credentials: \
+    ///     create a pull token with the registry.pull role for the organization and pass its identity id \
+    ///     as username and its token as password");
+    /// # Ok::<(), ValidationError>(())
+    /// ```
     pub fn validate(&self) -> Result<(), ValidationError> {
         match &self.kind {
             CacheKind::Remote(remote) => {
@@ -287,6 +402,16 @@ impl CacheSpec {
 }
 
 /// How a backend compares cache names.
+///
+/// ```
+/// use pull_through_core::{CacheName, CacheSet, CacheSpec, NameCase, Upstream};
+/// let twins = || vec![
+///     CacheSpec::remote(CacheName::new("cgr-public").unwrap(), Upstream::CgrPublic),
+///     CacheSpec::remote(CacheName::new("CGR-PUBLIC").unwrap(), Upstream::CgrPublic),
+/// ];
+/// assert!(CacheSet::new(twins(), NameCase::Sensitive).is_ok());
+/// assert!(CacheSet::new(twins(), NameCase::Insensitive).is_err());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum NameCase {
@@ -322,6 +447,13 @@ impl CacheSet {
     /// # Errors
     ///
     /// The first [`ValidationError`] found, naming the cache.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, CacheSet, CacheSpec, NameCase, Upstream};
+    /// let set = CacheSet::new(vec![CacheSpec::remote(CacheName::new("a")?, Upstream::CgrPublic)], NameCase::Sensitive)?;
+    /// assert_eq!(set.specs().len(), 1);
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn new(specs: Vec<CacheSpec>, case: NameCase) -> Result<Self, ValidationError> {
         let fold = |name: &CacheName| match case {
             NameCase::Sensitive => name.as_str().to_owned(),
@@ -369,16 +501,43 @@ impl CacheSet {
     }
 
     /// The specs in the order they were given.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, CacheSet, CacheSpec, NameCase, Upstream};
+    /// let set = CacheSet::new(vec![CacheSpec::remote(CacheName::new("a")?, Upstream::CgrPublic)], NameCase::Sensitive)?;
+    /// assert_eq!(set.specs()[0].name.as_str(), "a");
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn specs(&self) -> &[CacheSpec] {
         &self.specs
     }
 
     /// The specs with every aggregate after its members; remotes first, in the order given.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, CacheSet, CacheSpec, NameCase, PackageFormat, Upstream};
+    /// let set = CacheSet::new(vec![
+    ///     CacheSpec::aggregate(CacheName::new("v")?, PackageFormat::Apk, vec![CacheName::new("w")?]),
+    ///     CacheSpec::remote(CacheName::new("w")?, Upstream::Wolfi),
+    /// ], NameCase::Sensitive)?;
+    /// assert_eq!(set.in_apply_order().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["w", "v"]);
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn in_apply_order(&self) -> impl Iterator<Item = &CacheSpec> {
         self.order.iter().map(|&i| &self.specs[i])
     }
 
     /// The specs in the order they can be deleted: aggregates before their members.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, CacheSet, CacheSpec, NameCase, PackageFormat, Upstream};
+    /// let set = CacheSet::new(vec![
+    ///     CacheSpec::remote(CacheName::new("w")?, Upstream::Wolfi),
+    ///     CacheSpec::aggregate(CacheName::new("v")?, PackageFormat::Apk, vec![CacheName::new("w")?]),
+    /// ], NameCase::Sensitive)?;
+    /// assert_eq!(set.in_delete_order().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["v", "w"]);
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn in_delete_order(&self) -> impl Iterator<Item = &CacheSpec> {
         self.order.iter().rev().map(|&i| &self.specs[i])
     }

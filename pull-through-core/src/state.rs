@@ -18,6 +18,14 @@ use crate::spec::CacheName;
 use crate::upstream::PackageFormat;
 
 /// Whether an existing cache fronts an upstream or aggregates other caches.
+///
+/// ```
+/// use pull_through_core::{CacheName, CacheRole, CacheState, PackageFormat};
+/// let state = CacheState::remote(CacheName::new("cg-private")?, PackageFormat::Apk, "https://apk.cgr.dev/example.com")
+///     .with_username("org/identity");
+/// assert!(matches!(&state.role, CacheRole::Remote { username: Some(u), .. } if u == "org/identity"));
+/// # Ok::<(), pull_through_core::ValidationError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "role", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -37,6 +45,17 @@ pub enum CacheRole {
 }
 
 /// A cache as it exists on a backend. Holds no secrets.
+///
+/// ```
+/// use pull_through_core::{CacheName, CacheState, PackageFormat};
+/// let state = CacheState::aggregate(CacheName::new("cgr-virt")?, PackageFormat::Docker,
+///         vec![CacheName::new("cgr-public")?])
+///     .with_endpoint("example.jfrog.io/cgr-virt");
+/// let json = serde_json::to_value(&state).unwrap();
+/// assert_eq!(json["role"], "aggregate");
+/// assert_eq!(json["members"][0], "cgr-public");
+/// # Ok::<(), pull_through_core::ValidationError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct CacheState {
@@ -59,6 +78,13 @@ pub struct CacheState {
 
 impl CacheState {
     /// A remote cache.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, CacheState, PackageFormat};
+    /// let state = CacheState::remote(CacheName::new("cgr-public")?, PackageFormat::Docker, "https://cgr.dev/");
+    /// assert!(state.members().is_none());
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn remote(name: CacheName, format: PackageFormat, upstream_url: impl Into<String>) -> Self {
         CacheState {
             name,
@@ -74,6 +100,13 @@ impl CacheState {
     }
 
     /// An aggregate cache.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, CacheState, PackageFormat};
+    /// let state = CacheState::aggregate(CacheName::new("v")?, PackageFormat::Docker, vec![]);
+    /// assert!(state.upstream_url().is_none());
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn aggregate(name: CacheName, format: PackageFormat, members: Vec<CacheName>) -> Self {
         CacheState {
             name,
@@ -86,6 +119,13 @@ impl CacheState {
     }
 
     /// Sets the username presented to the upstream (remote caches only).
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, CacheState, PackageFormat};
+    /// let state = CacheState::remote(CacheName::new("cgr-private")?, PackageFormat::Docker, "https://cgr.dev/")
+    ///     .with_username("org/identity");
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn with_username(mut self, name: impl Into<String>) -> Self {
         if let CacheRole::Remote { username, .. } = &mut self.role {
             *username = Some(name.into());
@@ -94,24 +134,56 @@ impl CacheState {
     }
 
     /// Sets the description.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, CacheState, PackageFormat};
+    /// let state = CacheState::remote(CacheName::new("p")?, PackageFormat::Docker, "https://cgr.dev/")
+    ///     .with_description("Chainguard public images");
+    /// assert_eq!(state.description.as_deref(), Some("Chainguard public images"));
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn with_description(mut self, description: impl Into<String>) -> Self {
         self.description = Some(description.into());
         self
     }
 
     /// Sets where clients reach the cache.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, CacheState, PackageFormat};
+    /// let state = CacheState::remote(CacheName::new("p")?, PackageFormat::Docker, "https://cgr.dev/")
+    ///     .with_endpoint("example.jfrog.io/p");
+    /// assert_eq!(state.endpoint.as_deref(), Some("example.jfrog.io/p"));
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
         self.endpoint = Some(endpoint.into());
         self
     }
 
     /// Records a vendor setting.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, CacheState, FieldValue, PackageFormat};
+    /// let state = CacheState::remote(CacheName::new("p")?, PackageFormat::Apk, "https://apk.cgr.dev/example.com")
+    ///     .with_setting("disableUrlNormalization", true);
+    /// assert_eq!(state.settings["disableUrlNormalization"], FieldValue::Bool(true));
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn with_setting(mut self, field: impl Into<String>, value: impl Into<FieldValue>) -> Self {
         self.settings.insert(field.into(), value.into());
         self
     }
 
     /// The upstream URL, for a remote cache.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, CacheState, PackageFormat};
+    /// let state = CacheState::remote(CacheName::new("p")?, PackageFormat::Docker, "https://cgr.dev/chainguard");
+    /// // A debugging check: the seeds want exactly https://cgr.dev/.
+    /// assert_ne!(state.upstream_url(), Some("https://cgr.dev/"));
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn upstream_url(&self) -> Option<&str> {
         match &self.role {
             CacheRole::Remote { upstream_url, .. } => Some(upstream_url),
@@ -120,6 +192,13 @@ impl CacheState {
     }
 
     /// The members, for an aggregate cache.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, CacheState, PackageFormat};
+    /// let state = CacheState::aggregate(CacheName::new("v")?, PackageFormat::Docker, vec![CacheName::new("p")?]);
+    /// assert_eq!(state.members().unwrap()[0].as_str(), "p");
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn members(&self) -> Option<&[CacheName]> {
         match &self.role {
             CacheRole::Aggregate { members } => Some(members),

@@ -64,6 +64,12 @@ impl OrgName {
     ///
     /// [`ValidationError::OrgNameExpected`] for an id, [`ValidationError::InvalidName`]
     /// for anything else that breaks the rules.
+    ///
+    /// ```
+    /// # use pull_through_core::{OrgName, ValidationError};
+    /// let err = OrgName::new("0123456789abcdef0123456789abcdef01234567").unwrap_err();
+    /// assert!(matches!(err, ValidationError::OrgNameExpected { .. }));
+    /// ```
     pub fn new(name: impl Into<String>) -> Result<Self, ValidationError> {
         let name = name.into();
         if OrgId::is_valid(&name) {
@@ -88,6 +94,12 @@ impl OrgName {
     }
 
     /// The name.
+    ///
+    /// ```
+    /// # use pull_through_core::OrgName;
+    /// assert_eq!(OrgName::new("example.com")?.as_str(), "example.com");
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -145,6 +157,12 @@ impl OrgId {
     /// # Errors
     ///
     /// [`ValidationError::OrgIdExpected`] naming what was wrong.
+    ///
+    /// ```
+    /// # use pull_through_core::{OrgId, ValidationError};
+    /// let err = OrgId::new("example.com").unwrap_err();
+    /// assert!(matches!(err, ValidationError::OrgIdExpected { .. }));
+    /// ```
     pub fn new(id: impl Into<String>) -> Result<Self, ValidationError> {
         let id = id.into();
         if OrgId::is_valid(&id) {
@@ -167,6 +185,13 @@ impl OrgId {
     }
 
     /// The id.
+    ///
+    /// ```
+    /// # use pull_through_core::OrgId;
+    /// let id = OrgId::new("0123456789abcdef0123456789abcdef01234567")?;
+    /// assert_eq!(id.as_str().len(), 40);
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -205,6 +230,12 @@ impl From<OrgId> for String {
 }
 
 /// What a cache stores.
+///
+/// ```
+/// use pull_through_core::{PackageFormat, Upstream};
+/// assert_eq!(Upstream::CgrPublic.format(), PackageFormat::Docker);
+/// assert_eq!(PackageFormat::Apk.to_string(), "apk");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
@@ -225,6 +256,13 @@ impl fmt::Display for PackageFormat {
 }
 
 /// The Chainguard role a pull token needs for an upstream.
+///
+/// ```
+/// use pull_through_core::{PullTokenRole, Upstream};
+/// let upstream: Upstream = "apk.cgr.dev/example.com".parse()?;
+/// assert_eq!(upstream.required_role(), Some(PullTokenRole::ApkPull));
+/// # Ok::<(), pull_through_core::ValidationError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum PullTokenRole {
@@ -258,6 +296,13 @@ impl fmt::Display for PullTokenRole {
 }
 
 /// Which of the two public repositories `virtualapk.cgr.dev/<org id>/...` tracks.
+///
+/// ```
+/// use pull_through_core::{Upstream, VirtualApkRepo};
+/// let upstream: Upstream = "virtualapk.cgr.dev/0123456789abcdef0123456789abcdef01234567/extra-packages".parse()?;
+/// assert!(matches!(upstream, Upstream::VirtualApk { repo: VirtualApkRepo::ExtraPackages, .. }));
+/// # Ok::<(), pull_through_core::ValidationError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum VirtualApkRepo {
@@ -269,6 +314,11 @@ pub enum VirtualApkRepo {
 
 impl VirtualApkRepo {
     /// The path segment.
+    ///
+    /// ```
+    /// # use pull_through_core::VirtualApkRepo;
+    /// assert_eq!(VirtualApkRepo::ExtraPackages.as_str(), "extra-packages");
+    /// ```
     pub fn as_str(&self) -> &'static str {
         match self {
             VirtualApkRepo::Chainguard => "chainguard",
@@ -279,6 +329,14 @@ impl VirtualApkRepo {
 
 /// One entry of the catalogue, without its organization: what a backend's
 /// [`Capabilities`](crate::Capabilities) speak about.
+///
+/// ```
+/// use pull_through_core::{Upstream, UpstreamKind};
+/// let upstream: Upstream = "cgr.dev/example.com".parse()?;
+/// assert_eq!(upstream.kind(), UpstreamKind::CgrPrivate);
+/// assert_eq!(UpstreamKind::CgrPrivate.to_string(), "cgr.dev/<org name>");
+/// # Ok::<(), pull_through_core::ValidationError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum UpstreamKind {
@@ -298,6 +356,12 @@ pub enum UpstreamKind {
 
 impl UpstreamKind {
     /// Every kind, in catalogue order.
+    ///
+    /// ```
+    /// # use pull_through_core::{PackageFormat, UpstreamKind};
+    /// let apk = UpstreamKind::ALL.iter().filter(|kind| kind.format() == PackageFormat::Apk).count();
+    /// assert_eq!(apk, 4);
+    /// ```
     pub const ALL: [UpstreamKind; 6] = [
         UpstreamKind::CgrPublic,
         UpstreamKind::CgrPrivate,
@@ -308,6 +372,11 @@ impl UpstreamKind {
     ];
 
     /// The format a cache of this kind stores.
+    ///
+    /// ```
+    /// # use pull_through_core::{PackageFormat, UpstreamKind};
+    /// assert_eq!(UpstreamKind::Wolfi.format(), PackageFormat::Apk);
+    /// ```
     pub fn format(&self) -> PackageFormat {
         match self {
             UpstreamKind::CgrPublic | UpstreamKind::CgrPrivate => PackageFormat::Docker,
@@ -334,6 +403,15 @@ impl fmt::Display for UpstreamKind {
 ///
 /// Parse one from its catalogue name (see the [module docs](self)), with or without
 /// `https://` and a trailing `/`. Serde uses the same string form.
+///
+/// ```
+/// use pull_through_core::Upstream;
+/// let upstream: Upstream = "https://virtualapk.cgr.dev/0123456789abcdef0123456789abcdef01234567/chainguard/".parse()?;
+/// assert_eq!(upstream.url().as_str(),
+///     "https://virtualapk.cgr.dev/0123456789abcdef0123456789abcdef01234567/chainguard");
+/// assert_eq!(upstream.required_role(), None);
+/// # Ok::<(), pull_through_core::ValidationError>(())
+/// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 #[non_exhaustive]
@@ -365,6 +443,11 @@ pub enum Upstream {
 
 impl Upstream {
     /// Which catalogue entry this is.
+    ///
+    /// ```
+    /// # use pull_through_core::{Upstream, UpstreamKind};
+    /// assert_eq!(Upstream::Wolfi.kind(), UpstreamKind::Wolfi);
+    /// ```
     pub fn kind(&self) -> UpstreamKind {
         match self {
             Upstream::CgrPublic => UpstreamKind::CgrPublic,
@@ -383,11 +466,22 @@ impl Upstream {
     }
 
     /// What a cache of this upstream stores.
+    ///
+    /// ```
+    /// # use pull_through_core::{PackageFormat, Upstream};
+    /// assert_eq!(Upstream::Wolfi.format(), PackageFormat::Apk);
+    /// ```
     pub fn format(&self) -> PackageFormat {
         self.kind().format()
     }
 
     /// The host that serves this upstream.
+    ///
+    /// ```
+    /// # use pull_through_core::Upstream;
+    /// assert_eq!("apk.cgr.dev/example.com".parse::<Upstream>()?.host(), "apk.cgr.dev");
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn host(&self) -> &'static str {
         match self {
             Upstream::CgrPublic | Upstream::CgrPrivate { .. } => CGR_HOST,
@@ -422,6 +516,13 @@ impl Upstream {
     }
 
     /// The pull token role a cache of this upstream needs, or `None` for public upstreams.
+    ///
+    /// ```
+    /// # use pull_through_core::{PullTokenRole, Upstream};
+    /// assert_eq!("cgr.dev/example.com".parse::<Upstream>()?.required_role(), Some(PullTokenRole::RegistryPull));
+    /// assert_eq!("apk.cgr.dev/extra-packages".parse::<Upstream>()?.required_role(), None);
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn required_role(&self) -> Option<PullTokenRole> {
         match self {
             Upstream::CgrPrivate { .. } => Some(PullTokenRole::RegistryPull),
@@ -452,6 +553,14 @@ impl Upstream {
     /// # Errors
     ///
     /// A [`ValidationError`] that says what is wrong and what to write instead.
+    ///
+    /// ```
+    /// # use pull_through_core::{Upstream, ValidationError};
+    /// assert_eq!(Upstream::parse("https://cgr.dev/chainguard/")?, Upstream::CgrPublic);
+    /// let err = Upstream::parse("https://cgr.dev/").unwrap_err();
+    /// assert!(matches!(err, ValidationError::UpstreamAmbiguous { .. }));
+    /// # Ok::<(), ValidationError>(())
+    /// ```
     pub fn parse(text: &str) -> Result<Upstream, ValidationError> {
         let given = text.trim();
         let rest = strip_scheme(given)?;
@@ -684,6 +793,12 @@ impl UpstreamCredentials {
     /// # Errors
     ///
     /// [`ValidationError::InvalidValue`] when either is empty.
+    ///
+    /// ```
+    /// # use pull_through_core::UpstreamCredentials;
+    /// let err = UpstreamCredentials::new("", "token").unwrap_err();
+    /// assert!(err.to_string().contains("CHAINGUARD_IDENTITY_ID"));
+    /// ```
     pub fn new(
         username: impl Into<String>,
         password: impl Into<SecretString>,
@@ -708,11 +823,24 @@ impl UpstreamCredentials {
     }
 
     /// The username (not a secret).
+    ///
+    /// ```
+    /// # use pull_through_core::UpstreamCredentials;
+    /// assert_eq!(UpstreamCredentials::new("org/identity", "t")?.username(), "org/identity");
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn username(&self) -> &str {
         &self.username
     }
 
     /// The password.
+    ///
+    /// ```
+    /// # use pull_through_core::{ExposeSecret, UpstreamCredentials};
+    /// let creds = UpstreamCredentials::new("org/identity", "jwt")?;
+    /// assert_eq!(creds.password().expose_secret(), "jwt");
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn password(&self) -> &SecretString {
         &self.password
     }

@@ -15,6 +15,16 @@ use std::fmt;
 
 /// Why an input was refused. Raised by constructors and by each backend's `check_spec`,
 /// always before a request is sent.
+///
+/// ```
+/// use pull_through_core::{CacheName, CacheSpec, ValidationError};
+/// let spec = CacheSpec::remote(CacheName::new("cg-private")?, "apk.cgr.dev/example.com".parse()?);
+/// match spec.validate() {
+///     Err(ValidationError::MissingCredentials { role, .. }) => assert_eq!(role, "apk.pull"),
+///     other => panic!("{other:?}"),
+/// }
+/// # Ok::<(), ValidationError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ValidationError {
@@ -235,6 +245,19 @@ impl NameRules {
     /// # Errors
     ///
     /// [`ValidationError::InvalidName`] naming the first rule the name breaks.
+    ///
+    /// ```
+    /// # use pull_through_core::{NameRules, ValidationError};
+    /// const KEY: NameRules = NameRules {
+    ///     what: "key", min_len: 1, max_len: 64,
+    ///     allowed: |c| c.is_ascii_alphanumeric() || c == '-',
+    ///     first: |c| c.is_ascii_alphabetic(), last: |_| true,
+    ///     description: "1 to 64 letters, digits or hyphens, starting with a letter",
+    /// };
+    /// let err = KEY.check("1st").unwrap_err();
+    /// assert_eq!(err.to_string(), "key \"1st\" is not valid: it starts with a character that may not \
+    ///     come first; use 1 to 64 letters, digits or hyphens, starting with a letter");
+    /// ```
     pub fn check(&self, name: &str) -> Result<(), ValidationError> {
         let count = name.chars().count();
         let problem = if count < self.min_len || count > self.max_len {

@@ -22,6 +22,12 @@ use crate::spec::CacheName;
 use crate::upstream::Upstream;
 
 /// What to pull through a cache.
+///
+/// ```
+/// use pull_through_core::Probe;
+/// let probe = Probe::ApkIndex { arch: "aarch64".into(), package: Some("wget".into()) };
+/// assert_eq!(probe.to_string(), "aarch64/APKINDEX.tar.gz and package wget");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "probe", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -46,6 +52,13 @@ impl Probe {
     /// The seeds' probe for an upstream: `chainguard/go:latest` for public images,
     /// `<org>/chainguard-base:latest` for private ones, the x86_64 index for APK
     /// repositories.
+    ///
+    /// ```
+    /// # use pull_through_core::{Probe, Upstream};
+    /// let probe = Probe::default_for(&"apk.cgr.dev/example.com".parse::<Upstream>()?);
+    /// assert_eq!(probe, Probe::ApkIndex { arch: "x86_64".into(), package: None });
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn default_for(upstream: &Upstream) -> Probe {
         match upstream {
             Upstream::CgrPublic => Probe::DockerManifest {
@@ -83,6 +96,13 @@ impl fmt::Display for Probe {
 }
 
 /// The result of one step of a verification.
+///
+/// ```
+/// use pull_through_core::{Check, CheckOutcome};
+/// let check = Check::failed("manifest chainguard/go:latest", "401 Unauthorized",
+///     Some("enable token authentication on the remote".into()), std::time::Duration::ZERO);
+/// assert!(matches!(check.outcome, CheckOutcome::Failed { hint: Some(_), .. }));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -102,6 +122,12 @@ pub enum CheckOutcome {
 }
 
 /// One step of a verification.
+///
+/// ```
+/// use pull_through_core::Check;
+/// let check = Check::passed("x86_64/APKINDEX.tar.gz", "412 packages", std::time::Duration::from_millis(80));
+/// assert_eq!(serde_json::to_value(&check).unwrap()["elapsed"], 80);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Check {
@@ -117,6 +143,11 @@ pub struct Check {
 
 impl Check {
     /// A step that worked.
+    ///
+    /// ```
+    /// # use pull_through_core::Check;
+    /// assert!(Check::passed("step", "ok", std::time::Duration::ZERO).is_passed());
+    /// ```
     pub fn passed(step: impl Into<String>, detail: impl Into<String>, elapsed: Duration) -> Self {
         Check {
             step: step.into(),
@@ -128,6 +159,11 @@ impl Check {
     }
 
     /// A step that failed.
+    ///
+    /// ```
+    /// # use pull_through_core::Check;
+    /// assert!(!Check::failed("step", "403", None, std::time::Duration::ZERO).is_passed());
+    /// ```
     pub fn failed(
         step: impl Into<String>,
         reason: impl Into<String>,
@@ -145,6 +181,11 @@ impl Check {
     }
 
     /// Whether the step worked.
+    ///
+    /// ```
+    /// # use pull_through_core::Check;
+    /// assert!(Check::passed("s", "d", std::time::Duration::ZERO).is_passed());
+    /// ```
     pub fn is_passed(&self) -> bool {
         matches!(self.outcome, CheckOutcome::Passed { .. })
     }
@@ -162,6 +203,15 @@ mod millis {
 }
 
 /// Everything learned by pulling through one cache.
+///
+/// ```
+/// use pull_through_core::{CacheName, Check, Verification};
+/// let mut verification = Verification::new(CacheName::new("cg-private")?);
+/// verification.push(Check::passed("x86_64/APKINDEX.tar.gz", "7 packages", std::time::Duration::ZERO));
+/// verification.push(Check::failed("package wget", "404", None, std::time::Duration::ZERO));
+/// assert!(!verification.passed());
+/// # Ok::<(), pull_through_core::ValidationError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Verification {
@@ -173,6 +223,12 @@ pub struct Verification {
 
 impl Verification {
     /// No steps yet.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, Verification};
+    /// assert!(Verification::new(CacheName::new("x")?).checks.is_empty());
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn new(cache: CacheName) -> Self {
         Verification {
             cache,
@@ -181,11 +237,26 @@ impl Verification {
     }
 
     /// Adds a step.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, Check, Verification};
+    /// let mut verification = Verification::new(CacheName::new("x")?);
+    /// verification.push(Check::passed("s", "d", std::time::Duration::ZERO));
+    /// assert_eq!(verification.checks.len(), 1);
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn push(&mut self, check: Check) {
         self.checks.push(check);
     }
 
     /// Whether there was at least one step and every step worked.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, Verification};
+    /// // No steps is not a pass.
+    /// assert!(!Verification::new(CacheName::new("x")?).passed());
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
     pub fn passed(&self) -> bool {
         !self.checks.is_empty() && self.checks.iter().all(Check::is_passed)
     }

@@ -5,6 +5,12 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use serde::{Deserialize, Serialize};
 
 /// A fault the sandbox answers with instead of the fake's real answer.
+///
+/// ```
+/// use pull_through_sandbox::FaultKind;
+/// let json = serde_json::to_value(FaultKind::TooManyRequests { retry_after_secs: 2 }).unwrap();
+/// assert_eq!(json, serde_json::json!({"kind": "too_many_requests", "retry_after_secs": 2}));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -26,6 +32,11 @@ pub enum FaultKind {
 impl FaultKind {
     /// The kinds random faults draw from by default: 500, 502, 503, 429 with
     /// `Retry-After: 1`, and a dropped connection.
+    ///
+    /// ```
+    /// # use pull_through_sandbox::FaultKind;
+    /// assert!(FaultKind::DEFAULT_MIX.contains(&FaultKind::DropConnection));
+    /// ```
     pub const DEFAULT_MIX: [FaultKind; 5] = [
         FaultKind::Status { status: 500 },
         FaultKind::Status { status: 502 },
@@ -77,6 +88,12 @@ pub struct FaultRule {
 
 impl FaultRule {
     /// A rule matching every request, forever.
+    ///
+    /// ```
+    /// # use pull_through_sandbox::{FaultKind, FaultRule};
+    /// let rule = FaultRule::new(FaultKind::DropConnection);
+    /// assert_eq!(rule.remaining, None);
+    /// ```
     pub fn new(fault: FaultKind) -> Self {
         FaultRule {
             service: None,
@@ -88,24 +105,46 @@ impl FaultRule {
     }
 
     /// Only requests to this service.
+    ///
+    /// ```
+    /// # use pull_through_sandbox::{FaultKind, FaultRule};
+    /// let rule = FaultRule::new(FaultKind::DropConnection).service("artifactory");
+    /// assert_eq!(rule.service.as_deref(), Some("artifactory"));
+    /// ```
     pub fn service(mut self, service: impl Into<String>) -> Self {
         self.service = Some(service.into());
         self
     }
 
     /// Only requests with this method.
+    ///
+    /// ```
+    /// # use pull_through_sandbox::{FaultKind, FaultRule};
+    /// assert_eq!(FaultRule::new(FaultKind::DropConnection).method("put").method.as_deref(), Some("PUT"));
+    /// ```
     pub fn method(mut self, method: impl Into<String>) -> Self {
         self.method = Some(method.into().to_ascii_uppercase());
         self
     }
 
     /// Only paths starting with this.
+    ///
+    /// ```
+    /// # use pull_through_sandbox::{FaultKind, FaultRule};
+    /// let rule = FaultRule::new(FaultKind::DropConnection).path_prefix("/v2/");
+    /// assert_eq!(rule.path_prefix, "/v2/");
+    /// ```
     pub fn path_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.path_prefix = prefix.into();
         self
     }
 
     /// Only the next `count` matching requests.
+    ///
+    /// ```
+    /// # use pull_through_sandbox::{FaultKind, FaultRule};
+    /// assert_eq!(FaultRule::new(FaultKind::DropConnection).times(3).remaining, Some(3));
+    /// ```
     pub fn times(mut self, count: u32) -> Self {
         self.remaining = Some(count);
         self
@@ -120,6 +159,16 @@ impl FaultRule {
 
 /// Random faults: each request draws, in arrival order, from a generator seeded with
 /// `seed`, so the same seed and the same requests give the same faults.
+///
+/// ```
+/// # async fn example() -> Result<(), pull_through_sandbox::SandboxError> {
+/// use pull_through_sandbox::{FaultKind, Sandbox};
+/// let sandbox = Sandbox::builder()
+///     .random_faults_of(0.2, 7, vec![FaultKind::Status { status: 503 }])
+///     .start()
+///     .await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RandomFaults {
@@ -132,6 +181,16 @@ pub struct RandomFaults {
 }
 
 /// The fault injector of a running sandbox. Cheap to clone.
+///
+/// ```
+/// # async fn example() -> Result<(), pull_through_sandbox::SandboxError> {
+/// use pull_through_sandbox::{FaultKind, FaultRule, Sandbox};
+/// let sandbox = Sandbox::builder().start().await?;
+/// let faults = sandbox.faults();
+/// faults.add(FaultRule::new(FaultKind::Status { status: 502 }).times(1));
+/// assert_eq!(faults.rules().len(), 1);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct Faults {
     inner: Arc<Mutex<FaultsInner>>,
@@ -158,16 +217,42 @@ impl Faults {
     }
 
     /// Adds a rule; rules are checked in the order added, before random faults.
+    ///
+    /// ```
+    /// # async fn example() -> Result<(), pull_through_sandbox::SandboxError> {
+    /// # use pull_through_sandbox::{FaultKind, FaultRule, Sandbox};
+    /// let sandbox = Sandbox::builder().start().await?;
+    /// sandbox.faults().add(FaultRule::new(FaultKind::TooManyRequests { retry_after_secs: 1 }).service("cgr.dev"));
+    /// # Ok(()) }
+    /// ```
     pub fn add(&self, rule: FaultRule) {
         self.lock().rules.push(rule);
     }
 
     /// Removes every rule (random faults stay).
+    ///
+    /// ```
+    /// # async fn example() -> Result<(), pull_through_sandbox::SandboxError> {
+    /// # use pull_through_sandbox::{FaultKind, FaultRule, Sandbox};
+    /// let sandbox = Sandbox::builder().start().await?;
+    /// sandbox.faults().add(FaultRule::new(FaultKind::DropConnection));
+    /// sandbox.faults().clear();
+    /// assert!(sandbox.faults().rules().is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn clear(&self) {
         self.lock().rules.clear();
     }
 
     /// The rules still in force.
+    ///
+    /// ```
+    /// # async fn example() -> Result<(), pull_through_sandbox::SandboxError> {
+    /// # use pull_through_sandbox::Sandbox;
+    /// let sandbox = Sandbox::builder().start().await?;
+    /// assert!(sandbox.faults().rules().is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn rules(&self) -> Vec<FaultRule> {
         self.lock().rules.clone()
     }

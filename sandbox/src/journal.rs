@@ -13,6 +13,14 @@ use serde::{Deserialize, Serialize};
 const MAX_JOURNAL_BODY: usize = 64 * 1024;
 
 /// One request a fake received.
+///
+/// ```
+/// # async fn example(sandbox: &pull_through_sandbox::Sandbox) {
+/// for entry in sandbox.journal().entries_for("artifactory") {
+///     println!("{} {} {} -> {:?}", entry.seq, entry.method, entry.path, entry.status);
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct JournalEntry {
@@ -68,6 +76,12 @@ impl JournalEntry {
     }
 
     /// The value of a header, by lower-case name.
+    ///
+    /// ```
+    /// # fn example(entry: &pull_through_sandbox::JournalEntry) {
+    /// assert_eq!(entry.header("authorization"), Some("Bearer [REDACTED]"));
+    /// # }
+    /// ```
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -76,11 +90,25 @@ impl JournalEntry {
     }
 
     /// Whether the request could have changed state.
+    ///
+    /// ```
+    /// # fn example(journal: &pull_through_sandbox::Journal) {
+    /// let writes = journal.entries().iter().filter(|entry| entry.is_write()).count();
+    /// assert_eq!(writes, 0, "a second ensure must not write");
+    /// # }
+    /// ```
     pub fn is_write(&self) -> bool {
         !matches!(self.method.as_str(), "GET" | "HEAD" | "OPTIONS" | "TRACE")
     }
 
     /// The body parsed as JSON, if it is JSON.
+    ///
+    /// ```
+    /// # fn example(entry: &pull_through_sandbox::JournalEntry) {
+    /// let body = entry.json().unwrap();
+    /// assert_eq!(body["enableTokenAuthentication"], true);
+    /// # }
+    /// ```
     pub fn json(&self) -> Option<serde_json::Value> {
         serde_json::from_str(self.body.as_deref()?).ok()
     }
@@ -168,11 +196,21 @@ impl Journal {
     }
 
     /// Every entry so far, oldest first.
+    ///
+    /// ```
+    /// # let journal = pull_through_sandbox::Journal::default();
+    /// assert!(journal.entries().is_empty());
+    /// ```
     pub fn entries(&self) -> Vec<JournalEntry> {
         self.lock().entries.clone()
     }
 
     /// The entries of one service.
+    ///
+    /// ```
+    /// # let journal = pull_through_sandbox::Journal::default();
+    /// assert!(journal.entries_for("cgr.dev").is_empty());
+    /// ```
     pub fn entries_for(&self, service: &str) -> Vec<JournalEntry> {
         self.lock()
             .entries
@@ -183,6 +221,14 @@ impl Journal {
     }
 
     /// The entries after `seq` (use the `seq` of the last entry you saw).
+    ///
+    /// ```
+    /// # fn example(journal: &pull_through_sandbox::Journal) {
+    /// let mark = journal.last_seq();
+    /// // ... run the second ensure ...
+    /// assert!(journal.since(mark).iter().all(|entry| !entry.is_write()));
+    /// # }
+    /// ```
     pub fn since(&self, seq: u64) -> Vec<JournalEntry> {
         self.lock()
             .entries
@@ -193,11 +239,21 @@ impl Journal {
     }
 
     /// The `seq` of the newest entry, 0 when there is none.
+    ///
+    /// ```
+    /// # let journal = pull_through_sandbox::Journal::default();
+    /// assert_eq!(journal.last_seq(), 0);
+    /// ```
     pub fn last_seq(&self) -> u64 {
         self.lock().entries.last().map_or(0, |entry| entry.seq)
     }
 
     /// Every entry as JSON, one per line.
+    ///
+    /// ```
+    /// # let journal = pull_through_sandbox::Journal::default();
+    /// std::fs::write(std::env::temp_dir().join("journal.jsonl"), journal.to_json_lines()).unwrap();
+    /// ```
     pub fn to_json_lines(&self) -> String {
         self.lock()
             .entries
@@ -207,6 +263,12 @@ impl Journal {
     }
 
     /// Forgets the entries (the file sink, if any, keeps what it wrote).
+    ///
+    /// ```
+    /// # let journal = pull_through_sandbox::Journal::default();
+    /// journal.clear();
+    /// assert_eq!(journal.last_seq(), 0);
+    /// ```
     pub fn clear(&self) {
         self.lock().entries.clear();
     }

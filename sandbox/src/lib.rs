@@ -69,12 +69,35 @@ use server::Shared;
 
 /// The name of the control listener in [`Sandbox::endpoints`] and the env file variable
 /// that holds its URL.
+///
+/// ```
+/// # async fn example() -> Result<(), pull_through_sandbox::SandboxError> {
+/// let sandbox = pull_through_sandbox::Sandbox::builder().start().await?;
+/// assert_eq!(sandbox.endpoints()[0].0, pull_through_sandbox::CONTROL_SERVICE);
+/// # Ok(()) }
+/// ```
 pub const CONTROL_SERVICE: &str = "sandbox";
 
 /// The env file variable with the control endpoint's URL.
+///
+/// ```
+/// # async fn example() -> Result<(), pull_through_sandbox::SandboxError> {
+/// let sandbox = pull_through_sandbox::Sandbox::builder().start().await?;
+/// assert_eq!(sandbox.env()[0].0, pull_through_sandbox::CONTROL_URL_VAR);
+/// # Ok(()) }
+/// ```
 pub const CONTROL_URL_VAR: &str = "PULL_THROUGH_SANDBOX_URL";
 
 /// Why a sandbox could not start.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use pull_through_sandbox::{Sandbox, SandboxError};
+/// let err = Sandbox::builder().random_faults(2.0, 1).start().await.unwrap_err();
+/// assert!(matches!(err, SandboxError::FaultRate(_)));
+/// # }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SandboxError {
@@ -105,6 +128,19 @@ pub enum SandboxError {
 }
 
 /// Configures and starts a [`Sandbox`].
+///
+/// ```
+/// # async fn example() -> Result<(), pull_through_sandbox::SandboxError> {
+/// use pull_through_sandbox::Sandbox;
+/// use std::time::Duration;
+/// let sandbox = Sandbox::builder()
+///     .latency(Duration::from_millis(25))
+///     .random_faults(0.05, 1234)
+///     .journal_file(std::env::temp_dir().join("sandbox-journal.jsonl"))
+///     .start()
+///     .await?;
+/// # Ok(()) }
+/// ```
 #[must_use = "a builder does nothing until start() is awaited"]
 pub struct SandboxBuilder {
     services: Vec<Arc<dyn FakeService>>,
@@ -133,12 +169,26 @@ impl std::fmt::Debug for SandboxBuilder {
 
 impl SandboxBuilder {
     /// Adds a fake.
+    ///
+    /// ```
+    /// # use pull_through_sandbox::{FakeService, Sandbox, SandboxContext, axum::Router};
+    /// struct Empty;
+    /// impl FakeService for Empty {
+    ///     fn name(&self) -> &str { "empty" }
+    ///     fn router(&self, _: SandboxContext) -> Router { Router::new() }
+    /// }
+    /// let builder = Sandbox::builder().service(Empty);
+    /// ```
     pub fn service(mut self, service: impl FakeService) -> Self {
         self.services.push(Arc::new(service));
         self
     }
 
     /// Delays every answer by `latency`.
+    ///
+    /// ```
+    /// # let builder = pull_through_sandbox::Sandbox::builder().latency(std::time::Duration::from_millis(100));
+    /// ```
     pub fn latency(mut self, latency: Duration) -> Self {
         self.latency = latency;
         self
@@ -146,6 +196,10 @@ impl SandboxBuilder {
 
     /// Answers a `rate` (0 to 1) of requests with a fault from [`FaultKind::DEFAULT_MIX`],
     /// drawn from a generator seeded with `seed`.
+    ///
+    /// ```
+    /// # let builder = pull_through_sandbox::Sandbox::builder().random_faults(0.1, 42);
+    /// ```
     pub fn random_faults(mut self, rate: f64, seed: u64) -> Self {
         self.random_faults = Some(RandomFaults {
             rate,
@@ -156,12 +210,22 @@ impl SandboxBuilder {
     }
 
     /// Like [`random_faults`](Self::random_faults) with a chosen mix of kinds.
+    ///
+    /// ```
+    /// # use pull_through_sandbox::FaultKind;
+    /// let only_drops = pull_through_sandbox::Sandbox::builder()
+    ///     .random_faults_of(0.1, 42, vec![FaultKind::DropConnection]);
+    /// ```
     pub fn random_faults_of(mut self, rate: f64, seed: u64, kinds: Vec<FaultKind>) -> Self {
         self.random_faults = Some(RandomFaults { rate, seed, kinds });
         self
     }
 
     /// Also appends each journal entry to `path` as a JSON line, as it arrives.
+    ///
+    /// ```
+    /// # let builder = pull_through_sandbox::Sandbox::builder().journal_file("journal.jsonl");
+    /// ```
     pub fn journal_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.journal_file = Some(path.into());
         self
@@ -173,6 +237,14 @@ impl SandboxBuilder {
     ///
     /// [`SandboxError`] when a port or the journal file cannot be opened, or the
     /// configuration is inconsistent.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), pull_through_sandbox::SandboxError> {
+    /// let sandbox = pull_through_sandbox::Sandbox::builder().start().await?;
+    /// assert_eq!(sandbox.control_url().host_str(), Some("127.0.0.1"));
+    /// # Ok(()) }
+    /// ```
     pub async fn start(self) -> Result<Sandbox, SandboxError> {
         if let Some(random) = &self.random_faults {
             if !(0.0..=1.0).contains(&random.rate) {
@@ -248,6 +320,15 @@ impl SandboxBuilder {
 
 /// A running sandbox. Dropping it stops the listeners; [`Sandbox::shutdown`] also waits
 /// for them.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), pull_through_sandbox::SandboxError> {
+/// let sandbox = pull_through_sandbox::Sandbox::builder().start().await?;
+/// println!("control endpoint: {}", sandbox.control_url());
+/// sandbox.shutdown().await;
+/// # Ok(()) }
+/// ```
 pub struct Sandbox {
     shared: Arc<Shared>,
     endpoints: Vec<(String, Url)>,
@@ -266,6 +347,10 @@ impl std::fmt::Debug for Sandbox {
 
 impl Sandbox {
     /// A builder with no fakes, no latency and no faults.
+    ///
+    /// ```
+    /// # let builder = pull_through_sandbox::Sandbox::builder();
+    /// ```
     pub fn builder() -> SandboxBuilder {
         SandboxBuilder {
             services: Vec::new(),
@@ -276,11 +361,23 @@ impl Sandbox {
     }
 
     /// The control listener's base URL (it serves only `/_sandbox/...`).
+    ///
+    /// ```
+    /// # async fn example(sandbox: &pull_through_sandbox::Sandbox) {
+    /// let journal = sandbox.control_url().join("_sandbox/journal").unwrap();
+    /// # }
+    /// ```
     pub fn control_url(&self) -> &Url {
         &self.endpoints[0].1
     }
 
     /// The base URL of a service by name.
+    ///
+    /// ```
+    /// # async fn example(sandbox: &pull_through_sandbox::Sandbox) {
+    /// let base = sandbox.url("artifactory").expect("the Artifactory fake is running");
+    /// # }
+    /// ```
     pub fn url(&self, service: &str) -> Option<&Url> {
         self.endpoints
             .iter()
@@ -289,31 +386,74 @@ impl Sandbox {
     }
 
     /// Every listener, control first, as `(name, base URL)`.
+    ///
+    /// ```
+    /// # async fn example(sandbox: &pull_through_sandbox::Sandbox) {
+    /// for (name, url) in sandbox.endpoints() {
+    ///     println!("{name:<12} {url}");
+    /// }
+    /// # }
+    /// ```
     pub fn endpoints(&self) -> &[(String, Url)] {
         &self.endpoints
     }
 
     /// Maps real host names onto the fakes that stand for them.
+    ///
+    /// ```
+    /// # async fn example(sandbox: &pull_through_sandbox::Sandbox) {
+    /// let fake_cgr = sandbox.context().resolve("cgr.dev");
+    /// # }
+    /// ```
     pub fn context(&self) -> &SandboxContext {
         &self.context
     }
 
     /// The journal.
+    ///
+    /// ```
+    /// # async fn example(sandbox: &pull_through_sandbox::Sandbox) {
+    /// let entries = sandbox.journal().entries();
+    /// # }
+    /// ```
     pub fn journal(&self) -> Journal {
         self.shared.journal.clone()
     }
 
     /// The fault injector.
+    ///
+    /// ```
+    /// # async fn example(sandbox: &pull_through_sandbox::Sandbox) {
+    /// # use pull_through_sandbox::{FaultKind, FaultRule};
+    /// sandbox.faults().add(FaultRule::new(FaultKind::Status { status: 500 }).times(1));
+    /// # }
+    /// ```
     pub fn faults(&self) -> Faults {
         self.shared.faults.clone()
     }
 
     /// Clears the journal and the fault rules and resets every fake's state.
+    ///
+    /// ```
+    /// # async fn example(sandbox: &pull_through_sandbox::Sandbox) {
+    /// sandbox.reset();
+    /// assert!(sandbox.journal().entries().is_empty());
+    /// # }
+    /// ```
     pub fn reset(&self) {
         self.shared.reset();
     }
 
     /// The env file's lines: the control URL, then each fake's own.
+    ///
+    /// ```
+    /// # async fn example(sandbox: &pull_through_sandbox::Sandbox) {
+    /// for (key, value) in sandbox.env() {
+    ///     // SAFETY of set_var is the caller's: do this before spawning threads.
+    ///     println!("{key}={value}");
+    /// }
+    /// # }
+    /// ```
     pub fn env(&self) -> Vec<(String, String)> {
         let mut pairs = vec![(
             CONTROL_URL_VAR.to_owned(),
@@ -332,11 +472,23 @@ impl Sandbox {
     /// # Errors
     ///
     /// The I/O error.
+    ///
+    /// ```
+    /// # async fn example(sandbox: &pull_through_sandbox::Sandbox) -> std::io::Result<()> {
+    /// sandbox.write_env_file(std::path::Path::new("sandbox.env"))?;
+    /// # Ok(()) }
+    /// ```
     pub fn write_env_file(&self, path: &std::path::Path) -> std::io::Result<()> {
         write_env_file(path, &self.env())
     }
 
     /// Stops every listener and waits for them.
+    ///
+    /// ```
+    /// # async fn example(sandbox: pull_through_sandbox::Sandbox) {
+    /// sandbox.shutdown().await;
+    /// # }
+    /// ```
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
         for task in self.tasks.drain(..) {

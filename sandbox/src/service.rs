@@ -56,6 +56,21 @@ pub trait FakeService: Send + Sync + 'static {
 }
 
 /// What a fake can ask of the sandbox it runs in.
+///
+/// ```
+/// use pull_through_sandbox::{FakeService, SandboxContext, axum::Router};
+///
+/// /// A fake registry proxy that forwards to whatever fake stands for cgr.dev.
+/// struct Proxy;
+/// impl FakeService for Proxy {
+///     fn name(&self) -> &str { "proxy" }
+///     fn router(&self, context: SandboxContext) -> Router {
+///         // Keep the context: it resolves cgr.dev once every fake is bound.
+///         let _upstream = move || context.to_fake(&"https://cgr.dev/v2/".parse().unwrap());
+///         Router::new()
+///     }
+/// }
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct SandboxContext {
     hosts: Arc<RwLock<BTreeMap<String, Url>>>,
@@ -70,6 +85,11 @@ impl SandboxContext {
     }
 
     /// The loopback base URL of the fake that stands for `host`, if one does.
+    ///
+    /// ```
+    /// # let context = pull_through_sandbox::SandboxContext::default();
+    /// assert_eq!(context.resolve("apk.cgr.dev"), None);
+    /// ```
     pub fn resolve(&self, host: &str) -> Option<Url> {
         self.hosts
             .read()

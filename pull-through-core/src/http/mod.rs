@@ -50,8 +50,16 @@ use crate::redact::{self, redact_url};
 use crate::validation::ValidationError;
 
 /// Default time to establish a connection.
+///
+/// ```
+/// assert_eq!(pull_through_core::http::DEFAULT_CONNECT_TIMEOUT.as_secs(), 10);
+/// ```
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time for one attempt, connection to last byte.
+///
+/// ```
+/// assert_eq!(pull_through_core::http::DEFAULT_REQUEST_TIMEOUT.as_secs(), 30);
+/// ```
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Whether a URL points at this machine (`localhost`, 127.0.0.0/8, `::1`), the only place
@@ -136,6 +144,15 @@ pub fn parse_base_url(field: &str, text: &str) -> Result<Url, ValidationError> {
 }
 
 /// A configured HTTP client for one vendor. Cheap to clone.
+///
+/// ```
+/// use pull_through_core::http::HttpClient;
+/// let client = HttpClient::builder("artifactory", "https://example.jfrog.io/artifactory".parse().unwrap())
+///     .build()?;
+/// let shared = client.clone(); // clones share one connection pool
+/// assert_eq!(shared.vendor(), "artifactory");
+/// # Ok::<(), pull_through_core::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct HttpClient {
     inner: Arc<Inner>,
@@ -161,6 +178,20 @@ impl fmt::Debug for HttpClient {
 }
 
 /// Builds an [`HttpClient`]. Does no I/O.
+///
+/// ```
+/// use pull_through_core::http::{HttpClient, RecordingObserver, RetryConfig};
+/// use std::{sync::Arc, time::Duration};
+/// let recorder = RecordingObserver::new();
+/// let client = HttpClient::builder("gar", "https://artifactregistry.googleapis.com/v1".parse().unwrap())
+///     .user_agent("gar-client/0.1.0")
+///     .connect_timeout(Duration::from_secs(5))
+///     .request_timeout(Duration::from_secs(60))
+///     .retry(RetryConfig::default().with_max_attempts(3))
+///     .observer(Arc::new(recorder.clone()))
+///     .build()?;
+/// # Ok::<(), pull_through_core::Error>(())
+/// ```
 #[derive(Debug)]
 pub struct HttpClientBuilder {
     vendor: String,
@@ -176,42 +207,101 @@ pub struct HttpClientBuilder {
 
 impl HttpClientBuilder {
     /// Replaces the base URL (tests point it at a mock server).
+    ///
+    /// ```
+    /// # use pull_through_core::http::HttpClient;
+    /// // A vendor crate's `with_base_url()` for tests ends up here.
+    /// let client = HttpClient::builder("artifactory", "https://example.jfrog.io/artifactory".parse().unwrap())
+    ///     .base_url("http://127.0.0.1:8081/artifactory".parse().unwrap())
+    ///     .build()?;
+    /// assert_eq!(client.base_url().as_str(), "http://127.0.0.1:8081/artifactory");
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
     pub fn base_url(mut self, url: Url) -> Self {
         self.base_url = url;
         self
     }
 
     /// Sets the time allowed to connect. Default [`DEFAULT_CONNECT_TIMEOUT`].
+    ///
+    /// ```
+    /// # use pull_through_core::http::HttpClient;
+    /// let builder = HttpClient::builder("x", "https://h".parse().unwrap())
+    ///     .connect_timeout(std::time::Duration::from_secs(3));
+    /// # builder.build()?;
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
     /// Sets the time allowed for one attempt. Default [`DEFAULT_REQUEST_TIMEOUT`].
+    ///
+    /// ```
+    /// # use pull_through_core::http::HttpClient;
+    /// let builder = HttpClient::builder("x", "https://h".parse().unwrap())
+    ///     .request_timeout(std::time::Duration::from_secs(120));
+    /// # builder.build()?;
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
         self
     }
 
     /// Sets the user agent; vendor crates pass `"<crate>/<version>"`.
+    ///
+    /// ```
+    /// # use pull_through_core::http::HttpClient;
+    /// let builder = HttpClient::builder("x", "https://h".parse().unwrap())
+    ///     .user_agent(concat!("my-tool/", env!("CARGO_PKG_VERSION")));
+    /// # builder.build()?;
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = user_agent.into();
         self
     }
 
     /// Sets the retry policy.
+    ///
+    /// ```
+    /// # use pull_through_core::http::{HttpClient, RetryConfig};
+    /// let builder = HttpClient::builder("x", "https://h".parse().unwrap()).retry(RetryConfig::none());
+    /// # builder.build()?;
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
     pub fn retry(mut self, retry: RetryConfig) -> Self {
         self.retry = retry;
         self
     }
 
     /// Sets how the vendor's error bodies are read.
+    ///
+    /// ```
+    /// # use pull_through_core::http::HttpClient;
+    /// # use pull_through_core::error::RawText;
+    /// let builder = HttpClient::builder("x", "https://h".parse().unwrap())
+    ///     .error_envelope(std::sync::Arc::new(RawText));
+    /// # builder.build()?;
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
     pub fn error_envelope(mut self, envelope: Arc<dyn ErrorEnvelope>) -> Self {
         self.envelope = envelope;
         self
     }
 
     /// Sets an observer that sees every attempt.
+    ///
+    /// ```
+    /// # use pull_through_core::http::{HttpClient, RecordingObserver};
+    /// let recorder = RecordingObserver::new();
+    /// let builder = HttpClient::builder("x", "https://h".parse().unwrap())
+    ///     .observer(std::sync::Arc::new(recorder.clone()));
+    /// # builder.build()?;
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
     pub fn observer(mut self, observer: Arc<dyn HttpObserver>) -> Self {
         self.observer = Some(observer);
         self
@@ -219,6 +309,15 @@ impl HttpClientBuilder {
 
     /// Whether redirects are followed (default yes; reqwest drops credentials when the
     /// host changes). Token exchanges turn this off.
+    ///
+    /// ```
+    /// # use pull_through_core::http::HttpClient;
+    /// // Chainguard's STS must never follow redirects.
+    /// let sts = HttpClient::builder("chainguard", "https://issuer.enforce.dev".parse().unwrap())
+    ///     .follow_redirects(false)
+    ///     .build()?;
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
     pub fn follow_redirects(mut self, follow: bool) -> Self {
         self.follow_redirects = follow;
         self
@@ -230,6 +329,12 @@ impl HttpClientBuilder {
     ///
     /// [`Error::InvalidInput`] for a base URL that is not `http(s)` with a host, or that
     /// carries credentials; [`Error::Transport`] if the TLS backend cannot start.
+    ///
+    /// ```
+    /// # use pull_through_core::http::HttpClient;
+    /// let err = HttpClient::builder("x", "ftp://h".parse().unwrap()).build().unwrap_err();
+    /// assert!(err.is_invalid_input());
+    /// ```
     pub fn build(self) -> Result<HttpClient, Error> {
         let mut base_url = parse_base_url("base URL", self.base_url.as_str())?;
         let trimmed = base_url.path().trim_end_matches('/').to_owned();
@@ -294,11 +399,25 @@ impl HttpClient {
     }
 
     /// The base URL, without a trailing slash.
+    ///
+    /// ```
+    /// # use pull_through_core::http::HttpClient;
+    /// let client = HttpClient::builder("x", "https://h/artifactory/".parse().unwrap()).build()?;
+    /// assert_eq!(client.base_url().as_str(), "https://h/artifactory");
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
     pub fn base_url(&self) -> &Url {
         &self.inner.base_url
     }
 
     /// The vendor name.
+    ///
+    /// ```
+    /// # use pull_through_core::http::HttpClient;
+    /// let client = HttpClient::builder("cloudsmith", "https://api.cloudsmith.io/v1".parse().unwrap()).build()?;
+    /// assert_eq!(client.vendor(), "cloudsmith");
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
     pub fn vendor(&self) -> &str {
         &self.inner.vendor
     }
@@ -306,6 +425,18 @@ impl HttpClient {
     /// A request to `path`, relative to the base URL. `path` is used as written (it may
     /// hold `/`, as Chainguard ids do); encode untrusted segments with
     /// [`HttpClient::url_with_segments`] instead.
+    ///
+    /// ```
+    /// # use pull_through_core::http::HttpClient;
+    /// # async fn example(client: &HttpClient, token: &secrecy::SecretString) -> Result<(), pull_through_core::Error> {
+    /// // Chainguard ids hold '/', and the API wants them raw.
+    /// let identity = "0123456789abcdef0123456789abcdef01234567/0123456789abcdef";
+    /// client.request(http::Method::DELETE, &format!("iam/v1/identities/{identity}"))
+    ///     .bearer_auth(token)
+    ///     .send()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder<'_> {
         let mut url = self.inner.base_url.clone();
         let joined = format!(
@@ -318,6 +449,18 @@ impl HttpClient {
     }
 
     /// A request to an absolute URL (a token realm, a download link).
+    ///
+    /// ```
+    /// # use pull_through_core::http::HttpClient;
+    /// # async fn example(client: &HttpClient) -> Result<(), pull_through_core::Error> {
+    /// // A token realm read from a WWW-Authenticate challenge.
+    /// let realm: url::Url = "https://cgr.dev/token".parse().unwrap();
+    /// let answer = client.request_url(http::Method::GET, realm)
+    ///     .query(&[("service", "cgr.dev"), ("scope", "repository:chainguard/go:pull")])
+    ///     .send()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub fn request_url(&self, method: Method, url: Url) -> RequestBuilder<'_> {
         RequestBuilder {
             client: self,
@@ -348,21 +491,62 @@ impl HttpClient {
     }
 
     /// Shorthand for a `GET` of `path`.
+    ///
+    /// ```
+    /// # use pull_through_core::http::HttpClient;
+    /// # async fn example(client: &HttpClient) -> Result<(), pull_through_core::Error> {
+    /// let ping = client.get("api/system/ping").send().await?.bytes().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn get(&self, path: &str) -> RequestBuilder<'_> {
         self.request(Method::GET, path)
     }
 
     /// Shorthand for a `POST` to `path`.
+    ///
+    /// ```
+    /// # use pull_through_core::http::HttpClient;
+    /// # async fn example(client: &HttpClient, token: &secrecy::SecretString) -> Result<(), pull_through_core::Error> {
+    /// client.post("api/repositories/cgr-public")
+    ///     .bearer_auth(token)
+    ///     .json(&serde_json::json!({"description": "Chainguard public images"}))
+    ///     .send()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub fn post(&self, path: &str) -> RequestBuilder<'_> {
         self.request(Method::POST, path)
     }
 
     /// Shorthand for a `PUT` to `path`.
+    ///
+    /// ```
+    /// # use pull_through_core::http::HttpClient;
+    /// # async fn example(client: &HttpClient, token: &secrecy::SecretString) -> Result<(), pull_through_core::Error> {
+    /// client.put("api/repositories/cgr-public")
+    ///     .bearer_auth(token)
+    ///     .json(&serde_json::json!({"key": "cgr-public", "rclass": "remote", "packageType": "docker",
+    ///         "url": "https://cgr.dev/"}))
+    ///     .send()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub fn put(&self, path: &str) -> RequestBuilder<'_> {
         self.request(Method::PUT, path)
     }
 
     /// Shorthand for a `DELETE` of `path`.
+    ///
+    /// ```
+    /// # use pull_through_core::http::HttpClient;
+    /// # async fn example(client: &HttpClient, token: &secrecy::SecretString) -> Result<(), pull_through_core::Error> {
+    /// match client.delete("api/repositories/cgr-public").bearer_auth(token).send().await {
+    ///     Ok(_) => println!("deleted"),
+    ///     Err(err) if err.is_not_found() => println!("already absent"),
+    ///     Err(err) => return Err(err),
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn delete(&self, path: &str) -> RequestBuilder<'_> {
         self.request(Method::DELETE, path)
     }
@@ -382,6 +566,20 @@ enum Auth {
 }
 
 /// One request being built. Nothing is sent until [`send`](Self::send).
+///
+/// ```
+/// # use pull_through_core::http::HttpClient;
+/// # async fn example(client: &HttpClient, token: &secrecy::SecretString) -> Result<(), pull_through_core::Error> {
+/// let repositories: Vec<serde_json::Value> = client
+///     .get("api/repositories")
+///     .query(&[("type", "remote"), ("packageType", "docker")])
+///     .bearer_auth(token)
+///     .send()
+///     .await?
+///     .json("repository list")
+///     .await?;
+/// # Ok(()) }
+/// ```
 pub struct RequestBuilder<'a> {
     client: &'a HttpClient,
     method: Method,
@@ -405,6 +603,13 @@ impl fmt::Debug for RequestBuilder<'_> {
 
 impl<'a> RequestBuilder<'a> {
     /// Appends query parameters.
+    ///
+    /// ```
+    /// # use pull_through_core::http::HttpClient;
+    /// let client = HttpClient::builder("x", "https://h".parse().unwrap()).build()?;
+    /// let request = client.get("iam/v1/groups").query(&[("name", "example.com")]);
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
     pub fn query(mut self, pairs: &[(&str, &str)]) -> Self {
         self.url.query_pairs_mut().extend_pairs(pairs);
         self
@@ -413,12 +618,32 @@ impl<'a> RequestBuilder<'a> {
     /// Sets a header. Credentials belong in [`bearer_auth`](Self::bearer_auth),
     /// [`basic_auth`](Self::basic_auth) or [`secret_header`](Self::secret_header), which
     /// keep them out of errors.
+    ///
+    /// ```
+    /// # use pull_through_core::http::HttpClient;
+    /// use http::header::{ACCEPT, HeaderValue};
+    /// let client = HttpClient::builder("x", "https://cgr.dev".parse().unwrap()).build()?;
+    /// let request = client.get("v2/chainguard/go/manifests/latest")
+    ///     .header(ACCEPT, HeaderValue::from_static("application/vnd.oci.image.index.v1+json"));
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
     pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
         self.headers.insert(name, value);
         self
     }
 
     /// A JSON body. Secrets inside it must also be passed to [`sensitive`](Self::sensitive).
+    ///
+    /// ```
+    /// # use pull_through_core::http::HttpClient;
+    /// # use secrecy::{ExposeSecret, SecretString};
+    /// let client = HttpClient::builder("x", "https://h".parse().unwrap()).build()?;
+    /// let password = SecretString::from("pull-token");
+    /// let request = client.put("api/repositories/cgr-private")
+    ///     .json(&serde_json::json!({"username": "id", "password": password.expose_secret()}))
+    ///     .sensitive(&password);
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
     pub fn json<T: serde::Serialize + ?Sized>(mut self, body: &T) -> Self {
         self.body = Some(
             serde_json::to_vec(body)
@@ -431,6 +656,14 @@ impl<'a> RequestBuilder<'a> {
     }
 
     /// An `application/x-www-form-urlencoded` body.
+    ///
+    /// ```
+    /// # use pull_through_core::http::HttpClient;
+    /// let client = HttpClient::builder("x", "https://h".parse().unwrap()).build()?;
+    /// let request = client.post("access/api/v1/tokens")
+    ///     .form(&[("username", "linky@example.com"), ("scope", "applied-permissions/user")]);
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
     pub fn form(mut self, pairs: &[(&str, &str)]) -> Self {
         let encoded = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(pairs)
@@ -444,6 +677,14 @@ impl<'a> RequestBuilder<'a> {
     }
 
     /// A raw body with its content type.
+    ///
+    /// ```
+    /// # use pull_through_core::http::HttpClient;
+    /// let client = HttpClient::builder("x", "https://h".parse().unwrap()).build()?;
+    /// let request = client.put("generic-local/notes.txt")
+    ///     .body("hello", http::HeaderValue::from_static("text/plain"));
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
     pub fn body(mut self, body: impl Into<Bytes>, content_type: HeaderValue) -> Self {
         self.body = Some(Ok(body.into()));
         self.headers.insert(CONTENT_TYPE, content_type);
@@ -451,18 +692,44 @@ impl<'a> RequestBuilder<'a> {
     }
 
     /// `Authorization: Bearer <token>`.
+    ///
+    /// ```
+    /// # use pull_through_core::http::HttpClient;
+    /// let client = HttpClient::builder("x", "https://h".parse().unwrap()).build()?;
+    /// let token = secrecy::SecretString::from("access-token");
+    /// let request = client.get("api/repositories").bearer_auth(&token);
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
     pub fn bearer_auth(mut self, token: &SecretString) -> Self {
         self.auth = Some(Auth::Bearer(token.clone()));
         self
     }
 
     /// `Authorization: Basic ...` with the raw username (never percent-encoded).
+    ///
+    /// ```
+    /// # use pull_through_core::http::HttpClient;
+    /// let client = HttpClient::builder("x", "https://apk.cgr.dev".parse().unwrap()).build()?;
+    /// let token = secrecy::SecretString::from("pull-token-jwt");
+    /// // JFrog and apk.cgr.dev want the raw username here, `@` and all.
+    /// let request = client.get("example.com/x86_64/APKINDEX.tar.gz").basic_auth("linky@example.com", &token);
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
     pub fn basic_auth(mut self, username: &str, password: &SecretString) -> Self {
         self.auth = Some(Auth::Basic(username.to_owned(), password.clone()));
         self
     }
 
     /// A header whose value is a credential (`X-Api-Key`).
+    ///
+    /// ```
+    /// # use pull_through_core::http::HttpClient;
+    /// let client = HttpClient::builder("x", "https://api.cloudsmith.io/v1".parse().unwrap()).build()?;
+    /// let key = secrecy::SecretString::from("api-key");
+    /// let request = client.get("user/self/")
+    ///     .secret_header(http::HeaderName::from_static("x-api-key"), &key);
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
     pub fn secret_header(mut self, name: HeaderName, value: &SecretString) -> Self {
         self.auth = Some(Auth::Header(name, value.clone()));
         self
@@ -470,12 +737,28 @@ impl<'a> RequestBuilder<'a> {
 
     /// Registers a secret carried in the body, so that error messages and bodies the server
     /// echoes it in are scrubbed of it.
+    ///
+    /// ```
+    /// # use pull_through_core::http::HttpClient;
+    /// let client = HttpClient::builder("x", "https://h".parse().unwrap()).build()?;
+    /// let secret = secrecy::SecretString::from("upstream-password");
+    /// let request = client.post("api/repositories/cg-private").sensitive(&secret);
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
     pub fn sensitive(mut self, secret: &SecretString) -> Self {
         self.secrets.push(secret.clone());
         self
     }
 
     /// Overrides whether the request may be repeated safely (see [`RetryConfig`]).
+    ///
+    /// ```
+    /// # use pull_through_core::http::HttpClient;
+    /// let client = HttpClient::builder("x", "https://h".parse().unwrap()).build()?;
+    /// // A POST that only reads may be retried like a GET.
+    /// let request = client.post("api/search/aql").idempotent(true);
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
     pub fn idempotent(mut self, idempotent: bool) -> Self {
         self.idempotent = idempotent;
         self
@@ -488,6 +771,18 @@ impl<'a> RequestBuilder<'a> {
     /// An [`Error`] built from the vendor's error answer, a [`Error::Transport`] when no
     /// answer came, or [`Error::InvalidInput`] when credentials would travel over plain
     /// http to a host that is not loopback.
+    ///
+    /// ```
+    /// # use pull_through_core::{Error, http::HttpClient};
+    /// # async fn example(client: &HttpClient, token: &secrecy::SecretString) -> Result<(), Error> {
+    /// // describe(): absent is None, not an error.
+    /// let found = match client.get("api/repositories/cgr-public").bearer_auth(token).send().await {
+    ///     Ok(response) => Some(response.json::<serde_json::Value>("repository").await?),
+    ///     Err(err) if err.is_not_found() => None,
+    ///     Err(err) => return Err(err),
+    /// };
+    /// # Ok(()) }
+    /// ```
     pub async fn send(self) -> Result<Response, Error> {
         let client = self.client;
         let method = self.method.clone();
@@ -507,6 +802,18 @@ impl<'a> RequestBuilder<'a> {
     /// # Errors
     ///
     /// [`Error::Transport`] or [`Error::InvalidInput`], as for [`send`](Self::send).
+    ///
+    /// ```
+    /// # use pull_through_core::http::HttpClient;
+    /// # async fn example(client: &HttpClient) -> Result<(), pull_through_core::Error> {
+    /// let answer = client.get("v2/").send_raw().await?;
+    /// match answer.status().as_u16() {
+    ///     200 => println!("no authentication needed"),
+    ///     401 => println!("challenge: {:?}", answer.headers().get("www-authenticate")),
+    ///     other => println!("unexpected {other}"),
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn send_raw(self) -> Result<Response, Error> {
         let carries_credentials = self.auth.is_some()
             || !self.secrets.is_empty()
@@ -800,6 +1107,15 @@ fn error_chain(err: &reqwest::Error) -> String {
 }
 
 /// A success answer (or, from [`RequestBuilder::send_raw`], any answer).
+///
+/// ```
+/// # use pull_through_core::http::HttpClient;
+/// # async fn example(client: &HttpClient) -> Result<(), pull_through_core::Error> {
+/// let response = client.get("api/system/version").send().await?;
+/// assert!(response.status().is_success());
+/// let version: serde_json::Value = response.json("system version").await?;
+/// # Ok(()) }
+/// ```
 pub struct Response {
     inner: reqwest::Response,
     vendor: String,
@@ -819,11 +1135,28 @@ impl fmt::Debug for Response {
 
 impl Response {
     /// The status.
+    ///
+    /// ```
+    /// # use pull_through_core::http::HttpClient;
+    /// # async fn example(client: &HttpClient) -> Result<(), pull_through_core::Error> {
+    /// // send_raw returns error answers too, for flows that expect them.
+    /// let challenge = client.get("v2/").send_raw().await?;
+    /// if challenge.status() == http::StatusCode::UNAUTHORIZED { /* read WWW-Authenticate */ }
+    /// # Ok(()) }
+    /// ```
     pub fn status(&self) -> StatusCode {
         self.inner.status()
     }
 
     /// The headers.
+    ///
+    /// ```
+    /// # use pull_through_core::http::HttpClient;
+    /// # async fn example(client: &HttpClient) -> Result<(), pull_through_core::Error> {
+    /// let challenge = client.get("v2/").send_raw().await?;
+    /// let realm = challenge.headers().get(http::header::WWW_AUTHENTICATE);
+    /// # Ok(()) }
+    /// ```
     pub fn headers(&self) -> &HeaderMap {
         self.inner.headers()
     }
@@ -833,6 +1166,14 @@ impl Response {
     /// # Errors
     ///
     /// [`Error::Transport`] if the connection broke while reading.
+    ///
+    /// ```
+    /// # use pull_through_core::http::HttpClient;
+    /// # async fn example(client: &HttpClient) -> Result<(), pull_through_core::Error> {
+    /// let ping = client.get("api/system/ping").send().await?.bytes().await?;
+    /// assert_eq!(&ping[..], b"OK");
+    /// # Ok(()) }
+    /// ```
     pub async fn bytes(self) -> Result<Bytes, Error> {
         let (vendor, method, url) = (self.vendor, self.method, self.url);
         self.inner.bytes().await.map_err(|err| {
@@ -854,6 +1195,16 @@ impl Response {
     /// # Errors
     ///
     /// [`Error::Transport`] or [`Error::Decode`].
+    ///
+    /// ```
+    /// # use pull_through_core::http::HttpClient;
+    /// #[derive(serde::Deserialize)]
+    /// struct Version { version: String }
+    /// # async fn example(client: &HttpClient) -> Result<(), pull_through_core::Error> {
+    /// let version: Version = client.get("api/system/version").send().await?.json("system version").await?;
+    /// println!("Artifactory {}", version.version);
+    /// # Ok(()) }
+    /// ```
     pub async fn json<T: serde::de::DeserializeOwned>(self, what: &str) -> Result<T, Error> {
         let vendor = self.vendor.clone();
         let body = self.bytes().await?;
@@ -861,6 +1212,17 @@ impl Response {
     }
 
     /// The underlying `reqwest` response, to stream a large body.
+    ///
+    /// ```
+    /// # use pull_through_core::http::HttpClient;
+    /// # async fn example(client: &HttpClient) -> Result<(), pull_through_core::Error> {
+    /// let mut body = client.get("x86_64/APKINDEX.tar.gz").send().await?.into_inner();
+    /// while let Ok(Some(chunk)) = body.chunk().await {
+    ///     // feed the chunk to a streaming decoder
+    ///     let _ = chunk;
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn into_inner(self) -> reqwest::Response {
         self.inner
     }

@@ -9,6 +9,16 @@ use serde::Serialize;
 
 /// One attempt of one request, as an [`HttpObserver`] sees it. Holds no secrets: the URL
 /// has no userinfo or query, and no header or body is included.
+///
+/// ```
+/// use pull_through_core::http::{HttpClient, RecordingObserver};
+/// # async fn example(client: &HttpClient, recorder: &RecordingObserver) -> Result<(), pull_through_core::Error> {
+/// client.get("api/system/ping").send().await?;
+/// for record in recorder.records() {
+///     println!("{} {} attempt {} -> {:?}", record.method, record.url, record.attempt, record.status);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct AttemptRecord {
@@ -53,6 +63,13 @@ fn optional_duration_as_millis<S: serde::Serializer>(
 
 impl AttemptRecord {
     /// Whether this attempt could have changed something on the server.
+    ///
+    /// ```
+    /// # use pull_through_core::http::RecordingObserver;
+    /// # fn example(recorder: &RecordingObserver) {
+    /// let writes = recorder.records().iter().filter(|record| record.is_write()).count();
+    /// # }
+    /// ```
     pub fn is_write(&self) -> bool {
         !matches!(
             self.method,
@@ -63,6 +80,20 @@ impl AttemptRecord {
 
 /// Sees every attempt an [`HttpClient`](super::HttpClient) makes. The program's
 /// `--journal` and the conformance suite's write counting are observers.
+///
+/// ```
+/// use pull_through_core::http::{AttemptRecord, HttpObserver};
+///
+/// /// Prints every attempt as a JSON line, as `--journal` does.
+/// #[derive(Debug)]
+/// struct JsonLines;
+///
+/// impl HttpObserver for JsonLines {
+///     fn on_attempt(&self, record: &AttemptRecord) {
+///         println!("{}", serde_json::to_string(record).unwrap());
+///     }
+/// }
+/// ```
 pub trait HttpObserver: Send + Sync + fmt::Debug {
     /// Called after each attempt.
     fn on_attempt(&self, record: &AttemptRecord);
@@ -82,16 +113,34 @@ pub struct RecordingObserver {
 
 impl RecordingObserver {
     /// An empty recorder.
+    ///
+    /// ```
+    /// # use pull_through_core::http::RecordingObserver;
+    /// let recorder = RecordingObserver::new();
+    /// let shared = recorder.clone(); // clones share the records
+    /// ```
     pub fn new() -> Self {
         RecordingObserver::default()
     }
 
     /// Every record so far, oldest first.
+    ///
+    /// ```
+    /// # use pull_through_core::http::RecordingObserver;
+    /// assert_eq!(RecordingObserver::new().records().len(), 0);
+    /// ```
     pub fn records(&self) -> Vec<AttemptRecord> {
         self.lock().clone()
     }
 
     /// Forgets the records so far.
+    ///
+    /// ```
+    /// # use pull_through_core::http::RecordingObserver;
+    /// let recorder = RecordingObserver::new();
+    /// recorder.clear();
+    /// assert!(recorder.records().is_empty());
+    /// ```
     pub fn clear(&self) {
         self.lock().clear();
     }

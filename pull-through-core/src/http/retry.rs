@@ -66,6 +66,11 @@ impl Default for RetryConfig {
 
 impl RetryConfig {
     /// One attempt, no retries.
+    ///
+    /// ```
+    /// # use pull_through_core::http::RetryConfig;
+    /// assert_eq!(RetryConfig::none().max_attempts, 1);
+    /// ```
     pub fn none() -> Self {
         RetryConfig {
             max_attempts: 1,
@@ -74,12 +79,24 @@ impl RetryConfig {
     }
 
     /// Sets the number of attempts (at least 1).
+    ///
+    /// ```
+    /// # use pull_through_core::http::RetryConfig;
+    /// assert_eq!(RetryConfig::default().with_max_attempts(0).max_attempts, 1);
+    /// ```
     pub fn with_max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts.max(1);
         self
     }
 
     /// Sets the first and the longest backoff.
+    ///
+    /// ```
+    /// # use pull_through_core::http::RetryConfig;
+    /// # use std::time::Duration;
+    /// let config = RetryConfig::default().with_backoff(Duration::from_millis(50), Duration::from_secs(2));
+    /// assert_eq!(config.max_backoff, Duration::from_secs(2));
+    /// ```
     pub fn with_backoff(mut self, initial: Duration, max: Duration) -> Self {
         self.initial_backoff = initial;
         self.max_backoff = max.max(initial);
@@ -87,12 +104,26 @@ impl RetryConfig {
     }
 
     /// Sets the longest `Retry-After` waited for.
+    ///
+    /// ```
+    /// # use pull_through_core::http::RetryConfig;
+    /// # use std::time::Duration;
+    /// let patient = RetryConfig::default().with_max_retry_after(Duration::from_secs(300));
+    /// assert_eq!(patient.max_retry_after.as_secs(), 300);
+    /// ```
     pub fn with_max_retry_after(mut self, max: Duration) -> Self {
         self.max_retry_after = max;
         self
     }
 
     /// Sets the total time budget of one request.
+    ///
+    /// ```
+    /// # use pull_through_core::http::RetryConfig;
+    /// # use std::time::Duration;
+    /// let config = RetryConfig::default().with_budget(Duration::from_secs(10));
+    /// assert_eq!(config.budget.as_secs(), 10);
+    /// ```
     pub fn with_budget(mut self, budget: Duration) -> Self {
         self.budget = budget;
         self
