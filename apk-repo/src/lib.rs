@@ -9,3 +9,5 @@
 //!
 //! Until it lands, this crate exports nothing; see the workspace README for the status of
 //! each crate.
+
+pub mod version;
