@@ -10,4 +10,5 @@
 //! Until it lands, this crate exports nothing; see the workspace README for the status of
 //! each crate.
 
+pub mod http_auth;
 pub mod version;
