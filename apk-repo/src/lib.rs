@@ -11,4 +11,5 @@
 //! each crate.
 
 pub mod http_auth;
+pub mod repo_url;
 pub mod version;
