@@ -12,4 +12,5 @@
 
 pub mod http_auth;
 pub mod repo_url;
+pub mod repositories;
 pub mod version;

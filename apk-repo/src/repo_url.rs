@@ -460,6 +460,24 @@ impl fmt::Display for RepoUrl {
     }
 }
 
+impl std::str::FromStr for RepoUrl {
+    type Err = RepoUrlError;
+
+    /// Reads a line with [`RepoUrl::parse_line`].
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        RepoUrl::parse_line(s)
+    }
+}
+
+/// Two URLs are equal when their exposed lines are (the comparison prints nothing).
+impl PartialEq for RepoUrl {
+    fn eq(&self, other: &Self) -> bool {
+        self.expose() == other.expose()
+    }
+}
+
+impl Eq for RepoUrl {}
+
 impl fmt::Debug for RepoUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "RepoUrl({self})")
