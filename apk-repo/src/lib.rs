@@ -11,6 +11,7 @@
 //! each crate.
 
 pub mod http_auth;
+pub mod index;
 pub mod repo_url;
 pub mod repositories;
 pub mod version;

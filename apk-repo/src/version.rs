@@ -1,8 +1,9 @@
 //! apk version ordering, with apk-tools 3 rules.
 //!
-//! A version is `N{.N}[letter]{_suffix[N]}[~hash][-rN]`: numbers separated by dots, at most
-//! one lower-case letter right after the last number, any number of suffixes, at most one
-//! `~` commit hash of hex digits, and at most one revision, last. Anything else is
+//! A version is `N{.N}[letter[N]]{_suffix[N]}[~hash][-rN]`: numbers separated by dots, a
+//! lower-case letter after a number (which a number may follow directly, as in OpenSSH's
+//! `8.0p2` and `0.99f7` in Alpine's own index), any number of suffixes, at most one `~`
+//! commit hash of hex digits, and at most one revision, last. Anything else is
 //! invalid and reported as such; apk falls back to comparing invalid versions as plain
 //! strings, which this module refuses to guess.
 //!
@@ -134,17 +135,27 @@ fn tokenize(version: &str) -> Result<Vec<Token<'_>>, VersionError> {
         return Err(fail(0, "a version starts with a number"));
     }
     tokens.push(Token::Number(&version[..at]));
-    while at < bytes.len() && bytes[at] == b'.' {
-        let end = digits_end(at + 1);
-        if end == at + 1 {
-            return Err(fail(at + 1, "a number must follow '.'"));
+    loop {
+        if at < bytes.len() && bytes[at] == b'.' {
+            let end = digits_end(at + 1);
+            if end == at + 1 {
+                return Err(fail(at + 1, "a number must follow '.'"));
+            }
+            tokens.push(Token::Number(&version[at + 1..end]));
+            at = end;
+        } else if at < bytes.len() && bytes[at].is_ascii_lowercase() {
+            tokens.push(Token::Letter(bytes[at]));
+            at += 1;
+            // A number may follow the letter directly, as in OpenSSH's `8.0p2`.
+            let end = digits_end(at);
+            if end == at {
+                break;
+            }
+            tokens.push(Token::Number(&version[at..end]));
+            at = end;
+        } else {
+            break;
         }
-        tokens.push(Token::Number(&version[at + 1..end]));
-        at = end;
-    }
-    if at < bytes.len() && bytes[at].is_ascii_lowercase() {
-        tokens.push(Token::Letter(bytes[at]));
-        at += 1;
     }
     while at < bytes.len() && bytes[at] == b'_' {
         let name_end = at
@@ -398,6 +409,12 @@ mod tests {
         ("1.0a", Less, "1.0b"),
         ("1.0a", Greater, "1.0"),
         ("1.2a", Less, "1.2.1"),
+        // a number right after the letter (real Alpine versions)
+        ("6.8.0p2", Less, "6.8.0p10"),
+        ("0.99f7-r0", Less, "0.99f8-r0"),
+        ("8.0p1", Greater, "8.0"),
+        ("8.0p1", Less, "8.1"),
+        ("8.0p1", Greater, "8.0_p1"),
         // suffixes
         ("1.0_alpha", Less, "1.0_beta"),
         ("1.0_beta", Less, "1.0_pre"),

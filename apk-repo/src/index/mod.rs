@@ -1,0 +1,461 @@
+//! `APKINDEX.tar.gz`: split, verify, parse.
+//!
+//! The file is gzip members one after another: first (when signed) a tar segment of
+//! `.SIGN.<TYPE>.<key name>` entries, then the index itself, a tar of `DESCRIPTION` and
+//! `APKINDEX`. A signature is RSA PKCS#1 v1.5 over the SHA-1 (`RSA`), SHA-256 (`RSA256`)
+//! or SHA-512 (`RSA512`) of the **compressed** bytes of every member after the signature
+//! member; its key is looked up by file name in a [`Keyring`], and any one trusted, valid
+//! signature suffices. Verification uses aws-lc-rs, not the `rsa` crate
+//! (RUSTSEC-2023-0071).
+//!
+//! ```no_run
+//! use apk_repo::index::{ApkIndex, Keyring};
+//!
+//! let keyring = Keyring::from_dir("/etc/apk/keys".as_ref())?;
+//! let bytes = std::fs::read("APKINDEX.tar.gz").unwrap();
+//! let index = ApkIndex::read(&bytes, &keyring)?;
+//! println!("{} packages, signed by {:?}", index.packages.len(), index.signed_by);
+//! # Ok::<(), apk_repo::index::IndexError>(())
+//! ```
+
+mod keys;
+mod package;
+
+use std::cell::Cell;
+use std::io::{BufReader, Cursor, Read};
+use std::rc::Rc;
+
+use aws_lc_rs::digest;
+use aws_lc_rs::signature::{self, UnparsedPublicKey};
+
+pub use keys::Keyring;
+pub use package::{Package, Records, parse_records};
+
+/// The largest decompressed index read by default (apko's limit; Chainguard's largest
+/// real indexes are about 120 MB).
+pub const DEFAULT_MAX_DECOMPRESSED: u64 = 300 * 1024 * 1024;
+
+/// apk 3 ignores signature entries larger than this.
+const MAX_SIGNATURE_ENTRY: u64 = 64 * 1024;
+
+/// Why an index could not be verified or read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IndexError {
+    /// The index has no signature and one was required.
+    #[error("the index is not signed; apk refuses unsigned indexes unless --allow-untrusted")]
+    Unsigned,
+    /// No signature's key is in the keyring.
+    #[error(
+        "no signature is by a trusted key: the index is signed by {signed_by:?}, the keyring holds \
+         {trusted:?}; add the repository's public key to the keys folder (for apk.cgr.dev, key \
+         discovery through <repo>/apk-configuration finds it)"
+    )]
+    UntrustedKeys {
+        /// The key names the signatures name.
+        signed_by: Vec<String>,
+        /// The key names in the keyring.
+        trusted: Vec<String>,
+    },
+    /// A trusted key's signature does not match the index.
+    #[error(
+        "the signature by {key} does not match the index: the file was altered, truncated, or \
+         signed with another key of the same name"
+    )]
+    BadSignature {
+        /// The key whose signature failed.
+        key: String,
+    },
+    /// A problem with the keys themselves.
+    #[error("{problem}")]
+    Keys {
+        /// What is wrong.
+        problem: String,
+    },
+    /// Not a gzip/tar index as apk writes them.
+    #[error("not a valid APKINDEX.tar.gz: {problem}")]
+    Malformed {
+        /// What is wrong.
+        problem: String,
+    },
+    /// A record field that does not parse.
+    #[error("APKINDEX line {line}, field {field}: {problem}")]
+    Field {
+        /// The line of the APKINDEX text.
+        line: u64,
+        /// The field letter.
+        field: char,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The index decompresses to more than the limit.
+    #[error("the index decompresses to more than {limit} bytes; raise the limit if it is genuine")]
+    TooLarge {
+        /// The limit.
+        limit: u64,
+    },
+    /// Fetching failed.
+    #[error(transparent)]
+    Fetch(#[from] pull_through_core::Error),
+}
+
+/// One signature entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Signature {
+    /// `RSA`, `RSA256`, `RSA512` or `DSA`.
+    pub kind: String,
+    /// The key's file name.
+    pub key_name: String,
+    bytes: Vec<u8>,
+}
+
+impl Signature {
+    fn algorithm(
+        &self,
+    ) -> Option<(
+        &'static digest::Algorithm,
+        &'static signature::RsaParameters,
+    )> {
+        Some(match self.kind.as_str() {
+            "RSA" => (
+                &digest::SHA1_FOR_LEGACY_USE_ONLY,
+                &signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
+            ),
+            "RSA256" => (&digest::SHA256, &signature::RSA_PKCS1_2048_8192_SHA256),
+            "RSA512" => (&digest::SHA512, &signature::RSA_PKCS1_2048_8192_SHA512),
+            _ => return None,
+        })
+    }
+}
+
+/// An index split into its signatures and the signed bytes.
+#[derive(Debug)]
+pub struct SignedIndex<'a> {
+    /// The signature entries, in file order; empty for an unsigned index.
+    pub signatures: Vec<Signature>,
+    /// The compressed bytes the signatures cover: the index members.
+    pub signed: &'a [u8],
+}
+
+impl<'a> SignedIndex<'a> {
+    /// Splits an `APKINDEX.tar.gz` after its signature member.
+    ///
+    /// # Errors
+    ///
+    /// [`IndexError::Malformed`] when the file is not gzip or the signature member is not
+    /// a tar of signature entries.
+    ///
+    /// ```
+    /// use apk_repo::index::SignedIndex;
+    /// assert!(SignedIndex::split(b"not gzip").is_err());
+    /// ```
+    pub fn split(bytes: &'a [u8]) -> Result<SignedIndex<'a>, IndexError> {
+        let malformed = |problem: String| IndexError::Malformed { problem };
+        let mut cursor = Cursor::new(bytes);
+        let mut first = Vec::new();
+        {
+            let mut member = flate2::bufread::GzDecoder::new(&mut cursor);
+            // The first 512 bytes are the first tar header: enough to tell a signature
+            // member from an unsigned index without decompressing a whole index.
+            (&mut member)
+                .take(512)
+                .read_to_end(&mut first)
+                .map_err(|err| malformed(format!("the first gzip member: {err}")))?;
+            if !first.starts_with(b".SIGN.") {
+                return Ok(SignedIndex {
+                    signatures: Vec::new(),
+                    signed: bytes,
+                });
+            }
+            (&mut member)
+                .take(16 * 1024 * 1024)
+                .read_to_end(&mut first)
+                .map_err(|err| malformed(format!("the signature member: {err}")))?;
+        }
+        let boundary = usize::try_from(cursor.position()).unwrap_or(bytes.len());
+        let mut signatures = Vec::new();
+        let mut archive = tar::Archive::new(&first[..]);
+        let entries = archive
+            .entries()
+            .map_err(|err| malformed(format!("the signature tar: {err}")))?;
+        for entry in entries {
+            let mut entry = entry.map_err(|err| malformed(format!("the signature tar: {err}")))?;
+            let path = entry
+                .path()
+                .map_err(|err| malformed(format!("a signature entry name: {err}")))?
+                .to_string_lossy()
+                .into_owned();
+            let Some((kind, key_name)) = path
+                .strip_prefix(".SIGN.")
+                .and_then(|rest| rest.split_once('.'))
+            else {
+                return Err(malformed(format!(
+                    "unexpected entry {path:?} among the signatures"
+                )));
+            };
+            if entry.size() > MAX_SIGNATURE_ENTRY {
+                continue;
+            }
+            let mut bytes = Vec::new();
+            entry
+                .read_to_end(&mut bytes)
+                .map_err(|err| malformed(format!("signature {path:?}: {err}")))?;
+            signatures.push(Signature {
+                kind: kind.to_owned(),
+                key_name: key_name.to_owned(),
+                bytes,
+            });
+        }
+        Ok(SignedIndex {
+            signatures,
+            signed: &bytes[boundary..],
+        })
+    }
+
+    /// Checks the signatures against the keyring; returns the name of the key whose
+    /// signature matched. Signatures by unknown keys are skipped, as apk does; any one
+    /// trusted, valid signature suffices.
+    ///
+    /// # Errors
+    ///
+    /// [`IndexError::Unsigned`], [`IndexError::UntrustedKeys`] or
+    /// [`IndexError::BadSignature`].
+    ///
+    /// ```
+    /// use apk_repo::index::{IndexError, Keyring, SignedIndex};
+    /// let unsigned = SignedIndex { signatures: vec![], signed: b"" };
+    /// assert!(matches!(unsigned.verify(&Keyring::new()), Err(IndexError::Unsigned)));
+    /// ```
+    pub fn verify(&self, keyring: &Keyring) -> Result<String, IndexError> {
+        if self.signatures.is_empty() {
+            return Err(IndexError::Unsigned);
+        }
+        let mut failed = None;
+        for signature in &self.signatures {
+            let (Some(key), Some((digest_algorithm, parameters))) =
+                (keyring.find(&signature.key_name), signature.algorithm())
+            else {
+                continue;
+            };
+            let digest = digest::digest(digest_algorithm, self.signed);
+            let verified = UnparsedPublicKey::new(parameters, key)
+                .verify_digest(&digest, &signature.bytes)
+                .is_ok();
+            if verified {
+                return Ok(signature.key_name.clone());
+            }
+            failed.get_or_insert_with(|| signature.key_name.clone());
+        }
+        Err(match failed {
+            Some(key) => IndexError::BadSignature { key },
+            None => IndexError::UntrustedKeys {
+                signed_by: self.signatures.iter().map(|s| s.key_name.clone()).collect(),
+                trusted: keyring.names().map(str::to_owned).collect(),
+            },
+        })
+    }
+}
+
+/// A parsed index.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ApkIndex {
+    /// The `DESCRIPTION` entry (`v3.16.2-...`), if any.
+    pub description: Option<String>,
+    /// Every package, in file order.
+    pub packages: Vec<Package>,
+    /// The key whose signature was verified; `None` when read unverified.
+    pub signed_by: Option<String>,
+}
+
+/// How an index is read.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct ReadOptions {
+    /// The most decompressed bytes read (default [`DEFAULT_MAX_DECOMPRESSED`]).
+    pub max_decompressed: u64,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            max_decompressed: DEFAULT_MAX_DECOMPRESSED,
+        }
+    }
+}
+
+impl ApkIndex {
+    /// Verifies the signature against `keyring`, then parses.
+    ///
+    /// # Errors
+    ///
+    /// [`IndexError`]: unsigned, untrusted, bad signature, malformed, or a bad field.
+    ///
+    /// ```no_run
+    /// # use apk_repo::index::{ApkIndex, Keyring};
+    /// # let (bytes, keyring) = (Vec::<u8>::new(), Keyring::new());
+    /// let index = ApkIndex::read(&bytes, &keyring)?;
+    /// # Ok::<(), apk_repo::index::IndexError>(())
+    /// ```
+    pub fn read(bytes: &[u8], keyring: &Keyring) -> Result<ApkIndex, IndexError> {
+        ApkIndex::read_with(bytes, keyring, ReadOptions::default())
+    }
+
+    /// [`ApkIndex::read`] with options.
+    ///
+    /// # Errors
+    ///
+    /// As [`ApkIndex::read`], and [`IndexError::TooLarge`].
+    ///
+    /// ```no_run
+    /// # use apk_repo::index::{ApkIndex, Keyring, ReadOptions};
+    /// # let (bytes, keyring) = (Vec::<u8>::new(), Keyring::new());
+    /// let mut options = ReadOptions::default();
+    /// options.max_decompressed = 1024 * 1024 * 1024;
+    /// let index = ApkIndex::read_with(&bytes, &keyring, options)?;
+    /// # Ok::<(), apk_repo::index::IndexError>(())
+    /// ```
+    pub fn read_with(
+        bytes: &[u8],
+        keyring: &Keyring,
+        options: ReadOptions,
+    ) -> Result<ApkIndex, IndexError> {
+        let split = SignedIndex::split(bytes)?;
+        let key = split.verify(keyring)?;
+        let mut index = ApkIndex::default();
+        index.description = for_each_package(split.signed, options, |package| {
+            index.packages.push(package);
+            Ok(())
+        })?;
+        index.signed_by = Some(key);
+        Ok(index)
+    }
+
+    /// Parses without checking any signature (like `apk --allow-untrusted`).
+    ///
+    /// # Errors
+    ///
+    /// [`IndexError::Malformed`], [`IndexError::Field`] or [`IndexError::TooLarge`].
+    ///
+    /// ```
+    /// assert!(apk_repo::index::ApkIndex::read_unverified(b"").is_err());
+    /// ```
+    pub fn read_unverified(bytes: &[u8]) -> Result<ApkIndex, IndexError> {
+        let split = SignedIndex::split(bytes)?;
+        let mut index = ApkIndex::default();
+        index.description = for_each_package(split.signed, ReadOptions::default(), |package| {
+            index.packages.push(package);
+            Ok(())
+        })?;
+        Ok(index)
+    }
+}
+
+/// Streams the packages of the index members (the bytes after any signature member) to
+/// `visit`, one at a time, without holding the decompressed index in memory. Returns the
+/// `DESCRIPTION`.
+///
+/// # Errors
+///
+/// [`IndexError::Malformed`], [`IndexError::Field`], [`IndexError::TooLarge`], or what
+/// `visit` returns.
+///
+/// ```no_run
+/// use apk_repo::index::{ReadOptions, SignedIndex, for_each_package};
+/// # let bytes = Vec::<u8>::new();
+/// let split = SignedIndex::split(&bytes)?;
+/// let mut count = 0;
+/// for_each_package(split.signed, ReadOptions::default(), |_| { count += 1; Ok(()) })?;
+/// # Ok::<(), apk_repo::index::IndexError>(())
+/// ```
+pub fn for_each_package(
+    index_members: &[u8],
+    options: ReadOptions,
+    mut visit: impl FnMut(Package) -> Result<(), IndexError>,
+) -> Result<Option<String>, IndexError> {
+    let exceeded = Rc::new(Cell::new(false));
+    let limited = Limit {
+        inner: flate2::bufread::MultiGzDecoder::new(index_members),
+        left: options.max_decompressed,
+        exceeded: exceeded.clone(),
+    };
+    let result = read_entries(tar::Archive::new(limited), &mut visit);
+    if exceeded.get() {
+        return Err(IndexError::TooLarge {
+            limit: options.max_decompressed,
+        });
+    }
+    result
+}
+
+fn read_entries<R: Read>(
+    mut archive: tar::Archive<R>,
+    visit: &mut impl FnMut(Package) -> Result<(), IndexError>,
+) -> Result<Option<String>, IndexError> {
+    let malformed = |problem: String| IndexError::Malformed { problem };
+    let mut description = None;
+    let mut saw_index = false;
+    let entries = archive
+        .entries()
+        .map_err(|err| malformed(format!("the index tar: {err}")))?;
+    for entry in entries {
+        let entry = entry.map_err(|err| malformed(format!("the index tar: {err}")))?;
+        let name = entry
+            .path()
+            .map_err(|err| malformed(format!("an entry name: {err}")))?
+            .to_string_lossy()
+            .into_owned();
+        match name.as_str() {
+            "APKINDEX" => {
+                saw_index = true;
+                for package in parse_records(BufReader::with_capacity(64 * 1024, entry)) {
+                    visit(package?)?;
+                }
+            }
+            "DESCRIPTION" => {
+                let mut text = String::new();
+                entry
+                    .take(64 * 1024)
+                    .read_to_string(&mut text)
+                    .map_err(|err| malformed(format!("DESCRIPTION: {err}")))?;
+                description = Some(text.trim_end().to_owned());
+            }
+            other if other.starts_with(".SIGN.") => {
+                return Err(malformed(format!(
+                    "signature entry {other:?} after the signature member"
+                )));
+            }
+            // Unknown entries are skipped, as apk does.
+            _ => {}
+        }
+    }
+    if !saw_index {
+        return Err(malformed("there is no APKINDEX entry".to_owned()));
+    }
+    Ok(description)
+}
+
+/// Fails reads past a byte budget, so a gzip bomb cannot exhaust memory or time; the flag
+/// tells the caller why the read failed.
+struct Limit<R> {
+    inner: R,
+    left: u64,
+    exceeded: Rc<Cell<bool>>,
+}
+
+impl<R: Read> Read for Limit<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        match self.left.checked_sub(read as u64) {
+            Some(left) => {
+                self.left = left;
+                Ok(read)
+            }
+            None => {
+                self.exceeded.set(true);
+                Err(std::io::Error::other("the decompression limit was reached"))
+            }
+        }
+    }
+}
