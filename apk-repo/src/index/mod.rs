@@ -20,6 +20,7 @@
 
 mod keys;
 mod package;
+mod writer;
 
 use std::cell::Cell;
 use std::io::{BufReader, Cursor, Read};
@@ -30,6 +31,7 @@ use aws_lc_rs::signature::{self, UnparsedPublicKey};
 
 pub use keys::Keyring;
 pub use package::{Package, Records, parse_records};
+pub use writer::{SigningKey, render_records, sign_index, write_index};
 
 /// The largest decompressed index read by default (apko's limit; Chainguard's largest
 /// real indexes are about 120 MB).
