@@ -43,7 +43,7 @@ pub use observe::{AttemptRecord, HttpObserver, RecordingObserver};
 pub use retry::{RetryConfig, parse_retry_after};
 
 use crate::error::{
-    self, ApiError, Error, ErrorEnvelope, MAX_ERROR_BODY, RawText, TransportError,
+    self, ApiError, DecodeError, Error, ErrorEnvelope, MAX_ERROR_BODY, RawText, TransportError,
     TransportErrorKind,
 };
 use crate::redact::{self, redact_url};
@@ -784,16 +784,7 @@ impl<'a> RequestBuilder<'a> {
     /// # Ok(()) }
     /// ```
     pub async fn send(self) -> Result<Response, Error> {
-        let client = self.client;
-        let method = self.method.clone();
-        let url = self.url.clone();
-        let secrets = self.secret_texts();
-        let response = self.send_raw().await?;
-        if response.status().is_success() {
-            Ok(response)
-        } else {
-            Err(client.error_from(method, &url, response, &secrets).await)
-        }
+        self.send_raw().await?.error_for_status().await
     }
 
     /// Sends the request with the same retries, and returns the final answer whatever its
@@ -822,6 +813,7 @@ impl<'a> RequestBuilder<'a> {
         if carries_credentials {
             check_credentials_transport(&self.url)?;
         }
+        let secrets = self.secrets();
         let body = match self.body {
             Some(Err(problem)) => {
                 return Err(ValidationError::InvalidValue {
@@ -845,27 +837,23 @@ impl<'a> RequestBuilder<'a> {
                 headers,
                 body,
                 idempotent: self.idempotent,
+                secrets,
             })
             .await
     }
 
-    fn secret_texts(&self) -> Vec<String> {
-        let mut texts: Vec<String> = self
-            .secrets
-            .iter()
-            .map(|s| s.expose_secret().to_owned())
-            .collect();
+    /// Every secret the request carries, to scrub from what the server answers.
+    fn secrets(&self) -> Vec<SecretString> {
+        let mut secrets = self.secrets.clone();
         if let Some(password) = self.url.password() {
-            texts.push(password.to_owned());
+            secrets.push(SecretString::from(password));
         }
         match &self.auth {
-            Some(Auth::Bearer(token)) | Some(Auth::Header(_, token)) => {
-                texts.push(token.expose_secret().to_owned())
-            }
-            Some(Auth::Basic(_, password)) => texts.push(password.expose_secret().to_owned()),
+            Some(Auth::Bearer(token)) | Some(Auth::Header(_, token)) => secrets.push(token.clone()),
+            Some(Auth::Basic(_, password)) => secrets.push(password.clone()),
             None => {}
         }
-        texts
+        secrets
     }
 }
 
@@ -897,6 +885,7 @@ struct Prepared {
     headers: HeaderMap,
     body: Option<Bytes>,
     idempotent: bool,
+    secrets: Vec<SecretString>,
 }
 
 impl HttpClient {
@@ -958,9 +947,11 @@ impl HttpClient {
                         None => {
                             return Ok(Response {
                                 inner: response,
-                                vendor: inner.vendor.clone(),
+                                client: self.clone(),
                                 method: request.method.clone(),
+                                request_url: request.url.clone(),
                                 url: shown_url,
+                                secrets: request.secrets.clone(),
                             });
                         }
                     }
@@ -1036,19 +1027,21 @@ impl HttpClient {
         }
     }
 
-    async fn error_from(
-        &self,
-        method: Method,
-        url: &Url,
-        response: Response,
-        secrets: &[String],
-    ) -> Error {
-        let status = response.status();
-        let headers = response.headers().clone();
-        let raw = response.inner.bytes().await.unwrap_or_default();
+    async fn error_from(&self, response: Response) -> Error {
+        let Response {
+            inner: answer,
+            method,
+            request_url,
+            secrets,
+            ..
+        } = response;
+        let url = &request_url;
+        let status = answer.status();
+        let headers = answer.headers().clone();
+        let raw = answer.bytes().await.unwrap_or_default();
         let text = String::from_utf8_lossy(&raw);
         let parsed = self.inner.envelope.parse(status, &text).unwrap_or_default();
-        let scrubbed = |text: &str| redact::scrub(text, secrets.iter().map(String::as_str));
+        let scrubbed = |text: &str| redact::scrub(text, secrets.iter().map(|s| s.expose_secret()));
         let message = parsed
             .message
             .unwrap_or_else(|| error::fallback_message(status, &text));
@@ -1107,20 +1100,13 @@ fn error_chain(err: &reqwest::Error) -> String {
 }
 
 /// A success answer (or, from [`RequestBuilder::send_raw`], any answer).
-///
-/// ```
-/// # use pull_through_core::http::HttpClient;
-/// # async fn example(client: &HttpClient) -> Result<(), pull_through_core::Error> {
-/// let response = client.get("api/system/version").send().await?;
-/// assert!(response.status().is_success());
-/// let version: serde_json::Value = response.json("system version").await?;
-/// # Ok(()) }
-/// ```
 pub struct Response {
     inner: reqwest::Response,
-    vendor: String,
+    client: HttpClient,
     method: Method,
+    request_url: Url,
     url: String,
+    secrets: Vec<SecretString>,
 }
 
 impl fmt::Debug for Response {
@@ -1175,19 +1161,73 @@ impl Response {
     /// # Ok(()) }
     /// ```
     pub async fn bytes(self) -> Result<Bytes, Error> {
-        let (vendor, method, url) = (self.vendor, self.method, self.url);
-        self.inner.bytes().await.map_err(|err| {
-            let err = err.without_url();
-            Error::Transport(Box::new(TransportError {
-                vendor,
-                method,
-                url,
-                kind: TransportErrorKind::Io,
-                message: error_chain(&err),
-                attempts: 1,
-                source: Some(err),
-            }))
-        })
+        let failure = self.failure_context();
+        self.inner.bytes().await.map_err(|err| failure.error(err))
+    }
+
+    /// The body, read in chunks and refused once it passes `max` bytes, so an oversized
+    /// answer is never held whole.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transport`] if the connection broke, [`Error::Decode`] past the limit.
+    ///
+    /// ```
+    /// # use pull_through_core::http::HttpClient;
+    /// # async fn example(client: &HttpClient) -> Result<(), pull_through_core::Error> {
+    /// let index = client.get("x86_64/APKINDEX.tar.gz").send().await?.bytes_limited(512 << 20).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn bytes_limited(self, max: u64) -> Result<Bytes, Error> {
+        let failure = self.failure_context();
+        let mut inner = self.inner;
+        let mut body = bytes::BytesMut::new();
+        while let Some(chunk) = inner.chunk().await.map_err(|err| failure.error(err))? {
+            if (body.len() + chunk.len()) as u64 > max {
+                return Err(Error::Decode(Box::new(DecodeError {
+                    vendor: failure.vendor,
+                    what: failure.url,
+                    field: ".".to_owned(),
+                    message: format!("the body is larger than the limit of {max} bytes"),
+                })));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.freeze())
+    }
+
+    /// Turns an error answer into the [`Error`] [`RequestBuilder::send`] would have
+    /// returned; a success answer passes through. For flows that inspect a status first
+    /// (apk's resend after a 401).
+    ///
+    /// # Errors
+    ///
+    /// The error built from the vendor's answer.
+    ///
+    /// ```
+    /// # use pull_through_core::http::HttpClient;
+    /// # async fn example(client: &HttpClient, token: &secrecy::SecretString) -> Result<(), pull_through_core::Error> {
+    /// let mut answer = client.get("x86_64/APKINDEX.tar.gz").send_raw().await?;
+    /// if answer.status() == http::StatusCode::UNAUTHORIZED {
+    ///     answer = client.get("x86_64/APKINDEX.tar.gz").basic_auth("user", token).send_raw().await?;
+    /// }
+    /// let index = answer.error_for_status().await?.bytes().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn error_for_status(self) -> Result<Response, Error> {
+        if self.status().is_success() {
+            return Ok(self);
+        }
+        let client = self.client.clone();
+        Err(client.error_from(self).await)
+    }
+
+    fn failure_context(&self) -> FailureContext {
+        FailureContext {
+            vendor: self.client.inner.vendor.clone(),
+            method: self.method.clone(),
+            url: self.url.clone(),
+        }
     }
 
     /// The body decoded as JSON, naming the field that failed if it does not fit.
@@ -1206,7 +1246,7 @@ impl Response {
     /// # Ok(()) }
     /// ```
     pub async fn json<T: serde::de::DeserializeOwned>(self, what: &str) -> Result<T, Error> {
-        let vendor = self.vendor.clone();
+        let vendor = self.client.inner.vendor.clone();
         let body = self.bytes().await?;
         error::decode_json(&vendor, what, &body)
     }
@@ -1225,6 +1265,28 @@ impl Response {
     /// ```
     pub fn into_inner(self) -> reqwest::Response {
         self.inner
+    }
+}
+
+/// What a body-reading failure is reported with.
+struct FailureContext {
+    vendor: String,
+    method: Method,
+    url: String,
+}
+
+impl FailureContext {
+    fn error(&self, err: reqwest::Error) -> Error {
+        let err = err.without_url();
+        Error::Transport(Box::new(TransportError {
+            vendor: self.vendor.clone(),
+            method: self.method.clone(),
+            url: self.url.clone(),
+            kind: TransportErrorKind::Io,
+            message: error_chain(&err),
+            attempts: 1,
+            source: Some(err),
+        }))
     }
 }
 
