@@ -10,6 +10,7 @@
 //! Until it lands, this crate exports nothing; see the workspace README for the status of
 //! each crate.
 
+pub mod fetch;
 pub mod http_auth;
 pub mod index;
 pub mod repo_url;
