@@ -15,4 +15,5 @@ pub mod http_auth;
 pub mod index;
 pub mod repo_url;
 pub mod repositories;
+pub mod search;
 pub mod version;
