@@ -1,14 +1,40 @@
-//! The apk client side of pull-through. **Not implemented yet.**
+//! The apk client side of pull-through: what an apk client needs to reach an
+//! authenticated package repository (Chainguard's private APK repository, or an
+//! Artifactory or Cloudsmith cache of it), with the rules of apk-tools and apko built in.
 //!
-//! This crate will hold what an apk client needs to reach an authenticated package
-//! repository (Chainguard's private APK repository, or an Artifactory or Cloudsmith cache of
-//! it), with the rules of apk-tools and apko built in: `HTTP_AUTH` values, repository URLs
-//! with correctly percent-encoded credentials, `/etc/apk/repositories` editing, fetching and
-//! verifying signed `APKINDEX.tar.gz` files, apk version ordering, `search` and `policy`, and
-//! Dockerfile and `apko.yaml` snippets.
+//! | module | what it holds |
+//! |---|---|
+//! | [`http_auth`] | `HTTP_AUTH` values: built so both apk-tools and apko accept them, read the way libfetch does |
+//! | [`repo_url`] | repository URLs with credentials encoded so apk-tools, apko and Go read the same bytes; apk-style masking |
+//! | [`repositories`] | `/etc/apk/repositories`: parse, edit, render, write atomically |
+//! | [`index`] | `APKINDEX.tar.gz`: split, verify (`RSA`, `RSA256`, `RSA512`; any trusted key), parse, write, sign |
+//! | [`fetch`] | downloads with apk's credential rules, and key discovery through `apk-configuration` |
+//! | [`version`] | apk 3 version ordering; invalid versions reported, never guessed |
+//! | [`search`] | `apk search` and `apk policy` |
+//! | [`snippet`] | Dockerfiles with build secrets, `apko.yaml` contents |
 //!
-//! Until it lands, this crate exports nothing; see the workspace README for the status of
-//! each crate.
+//! Written from the documented behaviour of apk-tools (GPL) without copying its code or
+//! test vectors.
+//!
+//! ```
+//! use apk_repo::http_auth::HttpAuth;
+//! use apk_repo::repo_url::RepoUrl;
+//! use apk_repo::repositories::RepositoriesFile;
+//!
+//! // The line of Chainguard's Artifactory tutorial, '@' in the user encoded.
+//! let line = RepoUrl::artifactory("https://example.jfrog.io", "cg-private")?
+//!     .with_credentials("linky@example.com", "token")?;
+//! let mut file = RepositoriesFile::parse("https://dl-cdn.alpinelinux.org/alpine/v3.20/main\n");
+//! file.disable_defaults();
+//! file.add(line);
+//! assert_eq!(file.render_masked(),
+//!     "# https://dl-cdn.alpinelinux.org/alpine/v3.20/main\nhttps://linky%40example.com:*@example.jfrog.io/artifactory/cg-private/\n");
+//!
+//! // Or Chainguard's repository directly, with HTTP_AUTH.
+//! let auth = HttpAuth::basic("apk.cgr.dev", "user", "token").unwrap();
+//! assert_eq!(auth.export_line("TOKEN").shown(), "export HTTP_AUTH=\"basic:apk.cgr.dev:user:${TOKEN}\"");
+//! # Ok::<(), apk_repo::repo_url::RepoUrlError>(())
+//! ```
 
 pub mod fetch;
 pub mod http_auth;
@@ -16,4 +42,5 @@ pub mod index;
 pub mod repo_url;
 pub mod repositories;
 pub mod search;
+pub mod snippet;
 pub mod version;
