@@ -203,11 +203,12 @@ mod tests {
     fn index(entries: &[(&str, &str)]) -> ApkIndex {
         let mut index = ApkIndex::default();
         for (name, version) in entries {
-            let mut package = Package::default();
-            package.name = (*name).into();
-            package.version = (*version).into();
-            package.description = Some(format!("the {name} tool"));
-            index.packages.push(package);
+            index.packages.push(Package {
+                name: (*name).into(),
+                version: (*version).into(),
+                description: Some(format!("the {name} tool")),
+                ..Package::default()
+            });
         }
         index
     }
