@@ -26,6 +26,11 @@ pub(crate) struct GlobalArgs {
     /// `sandbox serve`: every request the sandbox receives.
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) journal: Option<PathBuf>,
+
+    /// Print secret values where a command would otherwise name their variable or mask
+    /// them.
+    #[arg(long, global = true)]
+    pub(crate) show_secrets: bool,
 }
 
 /// How results are printed.
@@ -43,6 +48,11 @@ pub(crate) enum Command {
     Sandbox {
         #[command(subcommand)]
         command: SandboxCommand,
+    },
+    /// The apk client side: HTTP_AUTH, repository lines, repositories files, indexes.
+    Apk {
+        #[command(subcommand)]
+        command: crate::apk_cmd::ApkCommand,
     },
 }
 

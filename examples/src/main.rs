@@ -3,6 +3,7 @@
 //!
 //! Exit codes: 0 done, 1 a step failed, 2 bad usage or configuration.
 
+mod apk_cmd;
 mod cli;
 mod output;
 mod sandbox_cmd;
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
             Command::Sandbox {
                 command: SandboxCommand::Serve(args),
             } => sandbox_cmd::serve(&cli.global, args).await,
+            Command::Apk { command } => apk_cmd::run(&cli.global, command).await,
         }
     });
     match result {
