@@ -102,8 +102,8 @@ impl fmt::Display for Sensitive {
 ///
 /// ```
 /// use pull_through_core::{AccessItem, Reveal, Sensitive};
-/// let auth = AccessItem::HttpAuth { value: Sensitive::new("basic:apk.cgr.dev:u:$T", "basic:apk.cgr.dev:u:x") };
-/// assert_eq!(auth.render(Reveal::default()), "export HTTP_AUTH='basic:apk.cgr.dev:u:$T'");
+/// let auth = AccessItem::HttpAuth { value: Sensitive::new("basic:apk.cgr.dev:u:${T}", "basic:apk.cgr.dev:u:x") };
+/// assert_eq!(auth.render(Reveal::default()), "export HTTP_AUTH=\"basic:apk.cgr.dev:u:${T}\"");
 /// assert_eq!(auth.render(Reveal::Secrets), "export HTTP_AUTH=basic:apk.cgr.dev:u:x");
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -174,7 +174,9 @@ pub enum AccessItem {
         /// The repository URL.
         url: Sensitive,
     },
-    /// An `HTTP_AUTH` value for apk and apko.
+    /// An `HTTP_AUTH` value for apk and apko. The shown form names the password as a
+    /// shell variable (`basic:apk.cgr.dev:user:${TOKEN}`) and is rendered in double
+    /// quotes so that the line works where that variable is set.
     HttpAuth {
         /// The value, `basic:<host>:<user>:<password>`.
         value: Sensitive,
@@ -215,9 +217,11 @@ impl AccessItem {
             ),
             AccessItem::DockerPull { reference } => format!("docker pull {reference}"),
             AccessItem::ApkRepository { url } => url.pick(reveal).to_owned(),
-            AccessItem::HttpAuth { value } => {
-                format!("export HTTP_AUTH={}", shell_quote(value.pick(reveal)))
-            }
+            AccessItem::HttpAuth { value } => match reveal {
+                // Double quotes, so the variable the shown form names is expanded.
+                Reveal::Names => format!("export HTTP_AUTH=\"{}\"", value.shown()),
+                Reveal::Secrets => format!("export HTTP_AUTH={}", shell_quote(value.expose())),
+            },
             AccessItem::Snippet { title, text, .. } => {
                 format!("# {title}\n{}", text.pick(reveal))
             }
@@ -401,7 +405,7 @@ mod tests {
             },
             AccessItem::HttpAuth {
                 value: Sensitive::new(
-                    "basic:apk.cgr.dev:id:$CHAINGUARD_TOKEN",
+                    "basic:apk.cgr.dev:id:${CHAINGUARD_TOKEN}",
                     format!("basic:apk.cgr.dev:id:{secret}"),
                 ),
             },
@@ -418,7 +422,7 @@ mod tests {
         }
         assert_eq!(
             items[2].render(Reveal::Names),
-            "export HTTP_AUTH='basic:apk.cgr.dev:id:$CHAINGUARD_TOKEN'"
+            "export HTTP_AUTH=\"basic:apk.cgr.dev:id:${CHAINGUARD_TOKEN}\""
         );
     }
 }

@@ -83,17 +83,29 @@ pub fn is_secret_field(name: &str) -> bool {
             .any(|ending| folded.ends_with(ending))
 }
 
-/// Whether a header of this name carries credentials.
+/// Whether a header of this name carries credentials: the usual ones, and any whose name
+/// speaks of a token, secret, password, API key or auth (`X-Registry-Auth`,
+/// `Private-Token`), except the challenge headers a server sends.
 ///
 /// ```
 /// use pull_through_core::redact::is_secret_header;
 /// assert!(is_secret_header("Authorization"));
+/// assert!(is_secret_header("X-Registry-Auth"));
+/// assert!(!is_secret_header("WWW-Authenticate"));
 /// assert!(!is_secret_header("content-type"));
 /// ```
 pub fn is_secret_header(name: &str) -> bool {
-    SECRET_HEADERS
-        .iter()
-        .any(|secret| secret.eq_ignore_ascii_case(name))
+    let name = name.to_ascii_lowercase();
+    if matches!(
+        name.as_str(),
+        "www-authenticate" | "proxy-authenticate" | "authentication-info"
+    ) {
+        return false;
+    }
+    SECRET_HEADERS.contains(&name.as_str())
+        || ["token", "secret", "password", "api-key", "apikey", "auth"]
+            .iter()
+            .any(|word| name.contains(word))
 }
 
 /// The value of a header as it may be printed: credentials become [`REDACTED`], keeping the
@@ -141,30 +153,44 @@ pub fn redact_url(url: &Url) -> String {
     clean.to_string()
 }
 
-/// Replaces, in place, every string value of a secret field (see [`is_secret_field`]) in a
-/// JSON document, at any depth.
+/// Replaces, in place, the value of every secret field (see [`is_secret_field`]) in a JSON
+/// document, at any depth: a string, number, object or array under a secret name becomes
+/// [`REDACTED`] whole. Two names that are secret only where they stand are covered too:
+/// `data` inside `payload` (Secret Manager's secret versions) and `auth` (Docker's
+/// `auths.<host>.auth`).
 ///
 /// ```
 /// use pull_through_core::redact::redact_json;
 /// let mut body = serde_json::json!({"key": "cgr-private", "password": "hunter2",
-///     "nested": [{"auth_secret": "s"}]});
+///     "nested": [{"auth_secret": {"value": "s"}}], "payload": {"data": "aHVudGVyMg=="}});
 /// redact_json(&mut body);
 /// assert_eq!(body["password"], "[REDACTED]");
 /// assert_eq!(body["nested"][0]["auth_secret"], "[REDACTED]");
+/// assert_eq!(body["payload"]["data"], "[REDACTED]");
 /// assert_eq!(body["key"], "cgr-private");
 /// ```
 pub fn redact_json(value: &mut serde_json::Value) {
+    redact_json_under(value, "");
+}
+
+fn redact_json_under(value: &mut serde_json::Value, parent: &str) {
     match value {
         serde_json::Value::Object(map) => {
             for (key, field) in map.iter_mut() {
-                if is_secret_field(key) && field.is_string() {
+                let secret =
+                    is_secret_field(key) || key == "auth" || (key == "data" && parent == "payload");
+                if secret && !field.is_null() && !field.is_boolean() {
                     *field = serde_json::Value::String(REDACTED.to_owned());
                 } else {
-                    redact_json(field);
+                    redact_json_under(field, key);
                 }
             }
         }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_json),
+        serde_json::Value::Array(items) => {
+            for item in items {
+                redact_json_under(item, parent);
+            }
+        }
         _ => {}
     }
 }
@@ -251,6 +277,46 @@ mod tests {
         ];
         for name in plain {
             assert!(!is_secret_field(name), "{name} should not be secret");
+        }
+    }
+
+    #[test]
+    fn whole_subtrees_under_secret_names_go() {
+        let mut body = serde_json::json!({
+            "password": {"value": "hunter2"},
+            "secret": ["s1", "s2"],
+            "auths": {"cgr.dev": {"auth": "dTpw", "email": "e"}},
+            "include_reference_token": true,
+            "expires_in": 3600,
+            "token": null
+        });
+        redact_json(&mut body);
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "password": "[REDACTED]",
+                "secret": "[REDACTED]",
+                "auths": {"cgr.dev": {"auth": "[REDACTED]", "email": "e"}},
+                "include_reference_token": true,
+                "expires_in": 3600,
+                "token": null
+            })
+        );
+    }
+
+    #[test]
+    fn header_names() {
+        for name in [
+            "X-Registry-Auth",
+            "Private-Token",
+            "X-JFrog-Art-Api",
+            "Cookie",
+            "X-Auth-Token",
+        ] {
+            assert!(is_secret_header(name), "{name}");
+        }
+        for name in ["WWW-Authenticate", "Accept", "Content-Length", "Keep-Alive"] {
+            assert!(!is_secret_header(name), "{name}");
         }
     }
 
