@@ -640,11 +640,18 @@ pub fn decode_json<T: serde::de::DeserializeOwned>(
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let field = err.path().to_string();
+        let last = field.rsplit(['.', '[']).next().unwrap_or_default();
+        // serde quotes the offending value; under a secret's name that value is a secret.
+        let message = if crate::redact::is_secret_field(last) {
+            "the value has the wrong type (not shown: the field holds a secret)".to_owned()
+        } else {
+            err.into_inner().to_string()
+        };
         Error::Decode(Box::new(DecodeError {
             vendor: vendor.to_owned(),
             what: what.to_owned(),
             field,
-            message: err.into_inner().to_string(),
+            message,
         }))
     })
 }
@@ -695,6 +702,19 @@ mod tests {
             "permission denied: test answered 403 Forbidden to GET https://h/x: m (code 7) \
              [request id req-1]; bind apk.pull"
         );
+    }
+
+    #[test]
+    fn decode_errors_do_not_quote_secrets() {
+        #[derive(serde::Deserialize, Debug)]
+        struct Token {
+            #[allow(dead_code)]
+            access_token: u64,
+        }
+        let err =
+            decode_json::<Token>("x", "token", br#"{"access_token":"SECRET-JWT"}"#).unwrap_err();
+        assert!(!err.to_string().contains("SECRET-JWT"), "{err}");
+        assert!(err.to_string().contains("field `access_token`"), "{err}");
     }
 
     #[test]

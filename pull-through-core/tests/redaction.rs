@@ -136,6 +136,68 @@ async fn transport_errors_carry_no_userinfo_or_query() {
 }
 
 #[test]
+fn builders_redact_their_urls() {
+    let url = format!("https://u:{SECRET}@example.jfrog.io/x?token={SECRET}")
+        .parse()
+        .unwrap();
+    let builder = HttpClient::builder("test", url);
+    assert_hidden("HttpClientBuilder", format!("{builder:?}"), None);
+}
+
+#[tokio::test]
+async fn credentials_given_as_plain_headers_get_the_credential_rules() {
+    let client = HttpClient::builder("test", "http://registry.example.com".parse().unwrap())
+        .retry(RetryConfig::none())
+        .build()
+        .unwrap();
+    let err = client
+        .get("v2/")
+        .header(
+            http::header::AUTHORIZATION,
+            http::HeaderValue::from_str(&format!("Bearer {SECRET}")).unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        err.is_invalid_input(),
+        "plain http with credentials is refused: {err:?}"
+    );
+    assert_hidden("Error", format!("{err:?}"), Some(err.to_string()));
+}
+
+#[tokio::test]
+async fn decode_errors_are_scrubbed_of_request_secrets() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_string(format!(r#"{{"count":"{SECRET}"}}"#)),
+        )
+        .mount(&server)
+        .await;
+    let client = HttpClient::builder("test", server.uri().parse().unwrap())
+        .build()
+        .unwrap();
+    #[derive(serde::Deserialize, Debug)]
+    struct Count {
+        #[allow(dead_code)]
+        count: u64,
+    }
+    let token = SecretString::from(SECRET);
+    let err = client
+        .get("x")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json::<Count>("count")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, pull_through_core::Error::Decode(_)));
+    assert_hidden("Decode error", format!("{err:?}"), Some(err.to_string()));
+}
+
+#[test]
 fn clients_and_requests_redact_their_urls() {
     let client = HttpClient::builder(
         "test",

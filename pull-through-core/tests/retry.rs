@@ -92,9 +92,9 @@ async fn retry_after_http_date_is_honoured() {
     let wait = recorder.records()[0]
         .retry_in
         .expect("a retry was scheduled");
-    // An HTTP date has one-second resolution, so "in two seconds" lands between 1 and 2.
+    // An HTTP date has one-second resolution, so "in two seconds" lands in (0, 2].
     assert!(
-        wait <= Duration::from_secs(2) && wait >= Duration::from_secs(1),
+        wait <= Duration::from_secs(2) && wait > Duration::ZERO,
         "{wait:?}"
     );
     assert_eq!(received(&server).await, 2);
@@ -402,5 +402,36 @@ async fn one_span_per_attempt_without_secrets() {
         assert_eq!(get("status"), if index == 0 { "502" } else { "200" });
         let all = format!("{fields:?}");
         assert!(!all.contains("secret"), "{all}");
+    }
+}
+
+#[tokio::test]
+async fn the_budget_bounds_each_attempt_too() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
+        .mount(&server)
+        .await;
+    let recorder = RecordingObserver::new();
+    // The request timeout alone (30 s) would let the attempt wait out the 5 s delay; only
+    // the 300 ms budget can end it as a timeout.
+    let client = HttpClient::builder("test", server.uri().parse().unwrap())
+        .retry(RetryConfig::default().with_budget(Duration::from_millis(300)))
+        .request_timeout(Duration::from_secs(30))
+        .observer(Arc::new(recorder.clone()))
+        .build()
+        .unwrap();
+
+    let err = client.get("slow").send().await.unwrap_err();
+
+    match err {
+        Error::Transport(transport) => {
+            assert_eq!(transport.kind, TransportErrorKind::Timeout);
+            assert_eq!(
+                transport.attempts, 1,
+                "no time is left for a second attempt"
+            );
+        }
+        other => panic!("expected a timeout, got {other:?}"),
     }
 }

@@ -212,11 +212,22 @@ impl Faults {
         faults
     }
 
+    /// Removes the rules and restarts random faults from their seed, so a run after a
+    /// reset sees the same faults as the first run.
+    pub(crate) fn reset(&self) {
+        let mut inner = self.lock();
+        inner.rules.clear();
+        if let Some((config, rng)) = &mut inner.random {
+            *rng = fastrand::Rng::with_seed(config.seed);
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, FaultsInner> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Adds a rule; rules are checked in the order added, before random faults.
+    /// Adds a rule; rules are checked in the order added, before random faults. A rule
+    /// for zero requests does nothing and is not kept.
     ///
     /// ```
     /// # async fn example() -> Result<(), pull_through_sandbox::SandboxError> {
@@ -226,7 +237,9 @@ impl Faults {
     /// # Ok(()) }
     /// ```
     pub fn add(&self, rule: FaultRule) {
-        self.lock().rules.push(rule);
+        if rule.remaining != Some(0) {
+            self.lock().rules.push(rule);
+        }
     }
 
     /// Removes every rule (random faults stay).
@@ -268,7 +281,7 @@ impl Faults {
             let rule = &mut inner.rules[index];
             let fault = rule.fault;
             if let Some(remaining) = &mut rule.remaining {
-                *remaining -= 1;
+                *remaining = remaining.saturating_sub(1);
                 if *remaining == 0 {
                     inner.rules.remove(index);
                 }
@@ -311,6 +324,27 @@ mod tests {
         );
         assert_eq!(faults.decide("a", "PUT", "/x/3"), None);
         assert!(faults.rules().is_empty());
+    }
+
+    #[test]
+    fn zero_times_is_no_rule() {
+        let faults = Faults::default();
+        faults.add(FaultRule::new(FaultKind::DropConnection).times(0));
+        assert!(faults.rules().is_empty());
+        assert_eq!(faults.decide("a", "GET", "/"), None);
+    }
+
+    #[test]
+    fn reset_restarts_the_random_sequence() {
+        let faults = Faults::with_random(Some(RandomFaults {
+            rate: 0.5,
+            seed: 3,
+            kinds: FaultKind::DEFAULT_MIX.to_vec(),
+        }));
+        let first: Vec<_> = (0..50).map(|_| faults.decide("s", "GET", "/")).collect();
+        faults.reset();
+        let again: Vec<_> = (0..50).map(|_| faults.decide("s", "GET", "/")).collect();
+        assert_eq!(first, again);
     }
 
     #[test]

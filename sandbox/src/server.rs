@@ -36,7 +36,7 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn reset(&self) {
         self.journal.clear();
-        self.faults.clear();
+        self.faults.reset();
         for service in &self.services {
             service.reset();
         }
@@ -84,7 +84,11 @@ pub(crate) async fn serve(
         loop {
             tokio::select! {
                 accepted = listener.accept() => {
-                    let Ok((stream, _)) = accepted else { continue };
+                    let Ok((stream, _)) = accepted else {
+                        // Out of file descriptors and the like: back off instead of spinning.
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        continue;
+                    };
                     let state = state.clone();
                     connections.spawn(async move {
                         let service = hyper::service::service_fn(move |request| {
@@ -228,9 +232,20 @@ async fn list_faults(State(shared): State<Arc<Shared>>) -> axum::Json<Vec<FaultR
 async fn add_fault(
     State(shared): State<Arc<Shared>>,
     axum::Json(rule): axum::Json<FaultRule>,
-) -> StatusCode {
+) -> Response<Body> {
+    if rule.remaining == Some(0) {
+        return text(
+            StatusCode::BAD_REQUEST,
+            "remaining must be at least 1, or absent for every request",
+        );
+    }
+    if let FaultKind::Status { status } = rule.fault {
+        if !(400..=599).contains(&status) {
+            return text(StatusCode::BAD_REQUEST, "a status fault must be 400 to 599");
+        }
+    }
     shared.faults.add(rule);
-    StatusCode::CREATED
+    text(StatusCode::CREATED, "")
 }
 
 async fn clear_faults(State(shared): State<Arc<Shared>>) -> StatusCode {

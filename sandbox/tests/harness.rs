@@ -429,3 +429,23 @@ async fn shutdown_closes_the_ports() {
         .unwrap();
     assert!(client.get(target).send().await.is_err());
 }
+
+#[tokio::test]
+async fn the_fault_endpoint_refuses_nonsense() {
+    let sandbox = Sandbox::builder().start().await.unwrap();
+    let client = reqwest::Client::new();
+    let endpoint = sandbox.control_url().join("_sandbox/faults").unwrap();
+    for body in [
+        serde_json::json!({"fault": {"kind": "drop_connection"}, "remaining": 0}),
+        serde_json::json!({"fault": {"kind": "status", "status": 200}}),
+    ] {
+        let answer = client
+            .post(endpoint.clone())
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 400, "{body}");
+    }
+    assert!(sandbox.faults().rules().is_empty());
+}

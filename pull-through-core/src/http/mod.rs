@@ -122,8 +122,10 @@ pub fn parse_base_url(field: &str, text: &str) -> Result<Url, ValidationError> {
         problem: problem.to_owned(),
     };
     let url = Url::parse(text.trim()).map_err(|err| {
+        let shown = text.split('@').next_back().unwrap_or_default();
+        let shown = shown.split(['?', '#']).next().unwrap_or_default();
         invalid(
-            text.split('@').next_back().unwrap_or_default().to_owned(),
+            shown.to_owned(),
             &format!("{err}; write it as https://host[:port][/path]"),
         )
     })?;
@@ -162,6 +164,7 @@ struct Inner {
     client: reqwest::Client,
     vendor: String,
     base_url: Url,
+    request_timeout: Duration,
     retry: RetryConfig,
     envelope: Arc<dyn ErrorEnvelope>,
     observer: Option<Arc<dyn HttpObserver>>,
@@ -192,7 +195,6 @@ impl fmt::Debug for HttpClient {
 ///     .build()?;
 /// # Ok::<(), pull_through_core::Error>(())
 /// ```
-#[derive(Debug)]
 pub struct HttpClientBuilder {
     vendor: String,
     base_url: Url,
@@ -203,6 +205,20 @@ pub struct HttpClientBuilder {
     envelope: Arc<dyn ErrorEnvelope>,
     observer: Option<Arc<dyn HttpObserver>>,
     follow_redirects: bool,
+}
+
+impl fmt::Debug for HttpClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpClientBuilder")
+            .field("vendor", &self.vendor)
+            .field("base_url", &redact_url(&self.base_url))
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("user_agent", &self.user_agent)
+            .field("retry", &self.retry)
+            .field("follow_redirects", &self.follow_redirects)
+            .finish_non_exhaustive()
+    }
 }
 
 impl HttpClientBuilder {
@@ -366,6 +382,7 @@ impl HttpClientBuilder {
                 client,
                 vendor: self.vendor,
                 base_url,
+                request_timeout: self.request_timeout,
                 retry: self.retry,
                 envelope: self.envelope,
                 observer: self.observer,
@@ -628,6 +645,13 @@ impl<'a> RequestBuilder<'a> {
     /// # Ok::<(), pull_through_core::Error>(())
     /// ```
     pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        if redact::is_secret_header(name.as_str()) {
+            // A credential given here still gets the credential rules: no plain http,
+            // scrubbed from errors, marked sensitive.
+            let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            self.auth = Some(Auth::Header(name, SecretString::from(text)));
+            return self;
+        }
         self.headers.insert(name, value);
         self
     }
@@ -904,10 +928,18 @@ impl HttpClient {
                 attempt,
                 status = tracing::field::Empty,
             );
+            // The budget bounds attempts as well as waits: no attempt may outlive it.
+            let left = inner.retry.budget.saturating_sub(started.elapsed());
             let mut builder = inner
                 .client
                 .request(request.method.clone(), request.url.clone())
-                .headers(request.headers.clone());
+                .headers(request.headers.clone())
+                .timeout(
+                    inner
+                        .request_timeout
+                        .min(left)
+                        .max(Duration::from_millis(1)),
+                );
             if let Some(body) = &request.body {
                 builder = builder.body(body.clone());
             }
@@ -952,6 +984,7 @@ impl HttpClient {
                                 request_url: request.url.clone(),
                                 url: shown_url,
                                 secrets: request.secrets.clone(),
+                                attempts: attempt,
                             });
                         }
                     }
@@ -1107,6 +1140,7 @@ pub struct Response {
     request_url: Url,
     url: String,
     secrets: Vec<SecretString>,
+    attempts: u32,
 }
 
 impl fmt::Debug for Response {
@@ -1227,6 +1261,7 @@ impl Response {
             vendor: self.client.inner.vendor.clone(),
             method: self.method.clone(),
             url: self.url.clone(),
+            attempts: self.attempts,
         }
     }
 
@@ -1247,8 +1282,16 @@ impl Response {
     /// ```
     pub async fn json<T: serde::de::DeserializeOwned>(self, what: &str) -> Result<T, Error> {
         let vendor = self.client.inner.vendor.clone();
+        let secrets = self.secrets.clone();
         let body = self.bytes().await?;
-        error::decode_json(&vendor, what, &body)
+        error::decode_json(&vendor, what, &body).map_err(|err| match err {
+            Error::Decode(mut decode) => {
+                decode.message =
+                    redact::scrub(&decode.message, secrets.iter().map(|s| s.expose_secret()));
+                Error::Decode(decode)
+            }
+            other => other,
+        })
     }
 
     /// The underlying `reqwest` response, to stream a large body.
@@ -1273,6 +1316,7 @@ struct FailureContext {
     vendor: String,
     method: Method,
     url: String,
+    attempts: u32,
 }
 
 impl FailureContext {
@@ -1284,7 +1328,7 @@ impl FailureContext {
             url: self.url.clone(),
             kind: TransportErrorKind::Io,
             message: error_chain(&err),
-            attempts: 1,
+            attempts: self.attempts,
             source: Some(err),
         }))
     }
