@@ -54,9 +54,23 @@ use crate::verify::{Probe, Verification};
 #[async_trait]
 pub trait PullThroughBackend: Send + Sync + fmt::Debug {
     /// The vendor's short name (`"artifactory"`, `"gar"`, `"cloudsmith"`).
+    ///
+    /// ```
+    /// # use pull_through_core::PullThroughBackend;
+    /// fn describe_backend(backend: &dyn PullThroughBackend) -> String {
+    ///     format!("{} backend", backend.vendor())
+    /// }
+    /// ```
     fn vendor(&self) -> &str;
 
     /// What this backend can front.
+    ///
+    /// ```
+    /// # use pull_through_core::{PullThroughBackend, Support, UpstreamKind};
+    /// fn can_front_apk(backend: &dyn PullThroughBackend) -> bool {
+    ///     !matches!(backend.capabilities().upstream(UpstreamKind::Apk), Support::Unsupported { .. })
+    /// }
+    /// ```
     fn capabilities(&self) -> Capabilities;
 
     /// Checks a spec against the backend's rules (names, supported upstreams) and the
@@ -65,26 +79,88 @@ pub trait PullThroughBackend: Send + Sync + fmt::Debug {
     /// # Errors
     ///
     /// [`Error::InvalidInput`] or [`Error::Unsupported`].
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheSpec, PullThroughBackend};
+    /// // Check a whole configuration before touching anything.
+    /// fn check_all(backend: &dyn PullThroughBackend, specs: &[CacheSpec]) -> Result<(), pull_through_core::Error> {
+    ///     specs.iter().try_for_each(|spec| backend.check_spec(spec))
+    /// }
+    /// ```
     fn check_spec(&self, spec: &CacheSpec) -> Result<(), Error>;
 
     /// What [`ensure`](Self::ensure) would do, field by field, without writing.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheSpec, PullThroughBackend};
+    /// # async fn example(backend: &dyn PullThroughBackend, spec: &CacheSpec) -> Result<(), pull_through_core::Error> {
+    /// let plan = backend.plan(spec).await?;
+    /// if plan.has_changes() {
+    ///     println!("{plan}");
+    /// }
+    /// # Ok(()) }
+    /// ```
     async fn plan(&self, spec: &CacheSpec) -> Result<Plan, Error>;
 
     /// Makes the cache match the spec: creates it, updates what drifted, or leaves it.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheSpec, PullThroughBackend};
+    /// # async fn example(backend: &dyn PullThroughBackend, spec: &CacheSpec) -> Result<(), pull_through_core::Error> {
+    /// let outcome = backend.ensure(spec).await?;
+    /// println!("{}: wrote {}", outcome.state().name, outcome.wrote());
+    /// # Ok(()) }
+    /// ```
     async fn ensure(&self, spec: &CacheSpec) -> Result<Ensured, Error>;
 
     /// The cache as it is, or `None` if there is no cache of that name.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, PullThroughBackend};
+    /// # async fn example(backend: &dyn PullThroughBackend) -> Result<(), pull_through_core::Error> {
+    /// match backend.describe(&CacheName::new("cgr-public")?).await? {
+    ///     Some(state) => println!("upstream {:?}", state.upstream_url()),
+    ///     None => println!("no such cache"),
+    /// }
+    /// # Ok(()) }
+    /// ```
     async fn describe(&self, name: &CacheName) -> Result<Option<CacheState>, Error>;
 
     /// Every cache the backend holds that this crate can describe (remote and aggregate
     /// caches of the formats it supports).
+    ///
+    /// ```
+    /// # use pull_through_core::PullThroughBackend;
+    /// # async fn example(backend: &dyn PullThroughBackend) -> Result<(), pull_through_core::Error> {
+    /// for state in backend.list().await? {
+    ///     println!("{} ({})", state.name, state.format);
+    /// }
+    /// # Ok(()) }
+    /// ```
     async fn list(&self) -> Result<Vec<CacheState>, Error>;
 
     /// Deletes the cache and everything it cached.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, Deleted, PullThroughBackend};
+    /// # async fn example(backend: &dyn PullThroughBackend) -> Result<(), pull_through_core::Error> {
+    /// if backend.delete(&CacheName::new("cgr-public")?).await? == Deleted::AlreadyAbsent {
+    ///     println!("nothing to delete");
+    /// }
+    /// # Ok(()) }
+    /// ```
     async fn delete(&self, name: &CacheName) -> Result<Deleted, Error>;
 
     /// The commands and lines a person uses to pull through the cache, with `login` as the
     /// person's credentials for the backend when it needs them.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheState, ClientLogin, PullThroughBackend, Reveal};
+    /// # fn example(backend: &dyn PullThroughBackend, state: &CacheState) -> Result<(), pull_through_core::Error> {
+    /// let login = ClientLogin::new("linky@example.com", "token", "ARTIFACTORY_TOKEN");
+    /// println!("{}", backend.client_access(state, Some(&login))?.render(Reveal::Names));
+    /// # Ok(()) }
+    /// ```
     fn client_access(
         &self,
         state: &CacheState,
@@ -94,6 +170,16 @@ pub trait PullThroughBackend: Send + Sync + fmt::Debug {
     /// Pulls through the cache as a client would and reports each step. A failed pull is a
     /// failed [`Check`](crate::Check) in the result, with the seeds' hint; `Err` is for
     /// when the verification itself could not run.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheState, Probe, PullThroughBackend, Upstream};
+    /// # async fn example(backend: &dyn PullThroughBackend, state: &CacheState) -> Result<(), pull_through_core::Error> {
+    /// let verification = backend.verify(state, &Probe::default_for(&Upstream::CgrPublic)).await?;
+    /// for check in &verification.checks {
+    ///     println!("{} passed: {}", check.step, check.is_passed());
+    /// }
+    /// # Ok(()) }
+    /// ```
     async fn verify(&self, state: &CacheState, probe: &Probe) -> Result<Verification, Error>;
 }
 

@@ -92,6 +92,13 @@ impl LoggedRequest {
 #[async_trait]
 pub trait RequestLog: Send + Sync {
     /// Every request so far.
+    ///
+    /// ```
+    /// # use pull_through_core::conformance::RequestLog;
+    /// # async fn example(log: &dyn RequestLog) {
+    /// let writes = log.requests().await.into_iter().filter(|r| r.is_write()).count();
+    /// # }
+    /// ```
     async fn requests(&self) -> Vec<LoggedRequest>;
 }
 
@@ -277,7 +284,15 @@ pub async fn ensure_is_idempotent(
     log: &dyn RequestLog,
     spec: &CacheSpec,
 ) {
+    let before_create = mark(log).await;
     let first = backend.ensure(spec).await.expect("first ensure");
+    let created = requests_since(log, before_create).await;
+    assert!(
+        !writes(&created).is_empty(),
+        "the first ensure created {} but the request log saw no write: wire the log into \
+         every HTTP client the backend uses, or the no-write checks prove nothing",
+        spec.name
+    );
     assert!(
         matches!(first, Ensured::Created { .. }),
         "first ensure of {} must create, got {first:?}",
@@ -373,6 +388,20 @@ pub async fn unsupported_is_typed(
     spec: &CacheSpec,
 ) {
     let before = mark(log).await;
+    match backend.check_spec(spec) {
+        Err(Error::Unsupported { .. }) => {}
+        other => panic!(
+            "check_spec of unsupported {} must be Unsupported, got {other:?}",
+            spec.name
+        ),
+    }
+    match backend.plan(spec).await {
+        Err(Error::Unsupported { .. }) => {}
+        other => panic!(
+            "plan of unsupported {} must be Unsupported, got {other:?}",
+            spec.name
+        ),
+    }
     match backend.ensure(spec).await {
         Err(Error::Unsupported { .. }) => {}
         other => panic!(

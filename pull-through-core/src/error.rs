@@ -474,9 +474,19 @@ impl VendorError {
 /// ```
 pub trait ErrorEnvelope: Send + Sync + fmt::Debug {
     /// Reads an error body.
+    ///
+    /// ```
+    /// use pull_through_core::error::{ErrorEnvelope, RawText};
+    /// assert!(RawText.parse(http::StatusCode::NOT_FOUND, "gone").is_none());
+    /// ```
     fn parse(&self, status: StatusCode, body: &str) -> Option<VendorError>;
 
     /// Response headers that carry the vendor's request id, in order of preference.
+    ///
+    /// ```
+    /// use pull_through_core::error::{ErrorEnvelope, RawText};
+    /// assert!(RawText.request_id_headers().contains(&"x-request-id"));
+    /// ```
     fn request_id_headers(&self) -> &[&str] {
         &["x-request-id", "x-correlation-id", "x-cloud-trace-context"]
     }

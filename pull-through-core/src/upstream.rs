@@ -515,6 +515,34 @@ impl Upstream {
         Url::parse(&text).expect("catalogue URLs are valid")
     }
 
+    /// Whether a URL a backend reports is this upstream's URL: same scheme and host
+    /// (ignoring letter case) and same path, ignoring one trailing `/`.
+    ///
+    /// Vendors spell the same upstream differently (Cloudsmith refuses a trailing `/`,
+    /// Google Artifact Registry may drop it); a backend compares with this so that a
+    /// spelling it chose itself never reads back as drift, while `https://cgr.dev/chainguard`
+    /// for a registry upstream still does.
+    ///
+    /// ```
+    /// # use pull_through_core::Upstream;
+    /// assert!(Upstream::CgrPublic.matches_url("https://cgr.dev"));
+    /// assert!(Upstream::CgrPublic.matches_url("HTTPS://CGR.DEV/"));
+    /// assert!(!Upstream::CgrPublic.matches_url("https://cgr.dev/chainguard"));
+    /// assert!(!Upstream::CgrPublic.matches_url("http://cgr.dev/"));
+    /// ```
+    pub fn matches_url(&self, actual: &str) -> bool {
+        let Ok(actual) = Url::parse(actual.trim()) else {
+            return false;
+        };
+        let expected = self.url();
+        actual.scheme() == expected.scheme()
+            && actual.host_str() == expected.host_str()
+            && actual.port() == expected.port()
+            && actual.username().is_empty()
+            && actual.query().is_none()
+            && actual.path().trim_end_matches('/') == expected.path().trim_end_matches('/')
+    }
+
     /// The pull token role a cache of this upstream needs, or `None` for public upstreams.
     ///
     /// ```

@@ -30,6 +30,7 @@ enum Flaw {
     WritesEveryEnsure,
     DescribeAbsentIsError,
     ChecksAfterSending,
+    LogsNothing,
 }
 
 /// A backend over a map, recording each "request" it would make.
@@ -50,6 +51,9 @@ impl MemoryBackend {
     }
 
     fn record(&self, method: Method, name: &CacheName) {
+        if self.flaw == Flaw::LogsNothing {
+            return;
+        }
         self.log
             .lock()
             .unwrap()
@@ -248,6 +252,12 @@ async fn a_backend_that_writes_on_every_ensure_fails() {
 async fn a_backend_whose_describe_errors_on_absent_fails() {
     let message = failure_of(Flaw::DescribeAbsentIsError).await;
     assert!(message.contains("must be Ok(None)"), "{message}");
+}
+
+#[tokio::test]
+async fn a_backend_whose_requests_are_not_logged_fails() {
+    let message = failure_of(Flaw::LogsNothing).await;
+    assert!(message.contains("saw no write"), "{message}");
 }
 
 #[tokio::test]

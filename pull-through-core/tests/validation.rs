@@ -130,10 +130,18 @@ async fn trap() -> MockServer {
 
 #[tokio::test]
 async fn credentials_over_plain_http_are_refused_before_sending() {
-    let client = HttpClient::builder("test", "http://registry.example.com".parse().unwrap())
-        .retry(RetryConfig::none())
-        .build()
-        .unwrap();
+    let server = trap().await;
+    let port = url::Url::parse(&server.uri()).unwrap().port().unwrap();
+    // The IPv4-mapped form of 127.0.0.1 is not a loopback address to the check, yet it
+    // reaches the trap: were the refusal to regress, the request would land there, never
+    // off this machine.
+    let client = HttpClient::builder(
+        "test",
+        format!("http://[::ffff:127.0.0.1]:{port}").parse().unwrap(),
+    )
+    .retry(RetryConfig::none())
+    .build()
+    .unwrap();
     let token = SecretString::from("t0ken-value");
     let err = client
         .get("v2/")
@@ -142,7 +150,7 @@ async fn credentials_over_plain_http_are_refused_before_sending() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::InvalidInput(ValidationError::InsecureTransport { url }) if url == "http://registry.example.com/v2/"),
+        matches!(&err, Error::InvalidInput(ValidationError::InsecureTransport { url }) if url.ends_with("/v2/")),
         "{err:?}"
     );
     let err = client
@@ -152,6 +160,7 @@ async fn credentials_over_plain_http_are_refused_before_sending() {
         .await
         .unwrap_err();
     assert!(err.is_invalid_input());
+    assert!(server.received_requests().await.unwrap().is_empty());
 }
 
 #[tokio::test]

@@ -96,6 +96,14 @@ impl AttemptRecord {
 /// ```
 pub trait HttpObserver: Send + Sync + fmt::Debug {
     /// Called after each attempt.
+    ///
+    /// ```
+    /// use pull_through_core::http::{AttemptRecord, HttpObserver};
+    /// fn forward(observer: &dyn HttpObserver, record: &AttemptRecord) {
+    ///     observer.on_attempt(record);
+    /// }
+    /// # let _ = forward;
+    /// ```
     fn on_attempt(&self, record: &AttemptRecord);
 }
 
