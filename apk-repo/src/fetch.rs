@@ -36,6 +36,10 @@ use crate::index::{ApkIndex, IndexError, Keyring};
 use crate::repo_url::RepoUrl;
 
 /// The largest download accepted by default: above any real compressed index.
+///
+/// ```
+/// assert_eq!(apk_repo::fetch::DEFAULT_MAX_DOWNLOAD, 512 * 1024 * 1024);
+/// ```
 pub const DEFAULT_MAX_DOWNLOAD: u64 = 512 * 1024 * 1024;
 
 /// What the fix for Chainguard's "caller does not have the required capabilities" is.
@@ -46,6 +50,16 @@ const APK_PULL_FIX: &str = "the identity lacks the apk.pull capability for this 
 
 /// Reads the plain-text answers of APK repositories, recognising Chainguard's
 /// capabilities error.
+///
+/// ```
+/// use apk_repo::fetch::ApkErrors;
+/// use pull_through_core::error::{ApiErrorClass, ErrorEnvelope};
+/// let parsed = ApkErrors
+///     .parse(http::StatusCode::FORBIDDEN, "403 FORBIDDEN caller does not have the required capabilities")
+///     .unwrap();
+/// assert_eq!(parsed.class, Some(ApiErrorClass::PermissionDenied));
+/// assert!(parsed.fix.unwrap().contains("apk.pull"));
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ApkErrors;
 
@@ -67,6 +81,17 @@ impl ErrorEnvelope for ApkErrors {
 }
 
 /// Configures a [`RepoClient`].
+///
+/// ```
+/// use apk_repo::{fetch::RepoClient, http_auth::HttpAuth};
+/// use pull_through_core::http::RetryConfig;
+/// let client = RepoClient::builder("https://apk.cgr.dev/example.com".parse()?)
+///     .http_auth(HttpAuth::basic("apk.cgr.dev", "user", "token").unwrap())
+///     .retry(RetryConfig::default().with_max_attempts(3))
+///     .build()
+///     .unwrap();
+/// # Ok::<(), apk_repo::repo_url::RepoUrlError>(())
+/// ```
 #[derive(Debug)]
 #[must_use]
 pub struct RepoClientBuilder {
@@ -173,6 +198,14 @@ impl RepoClientBuilder {
 }
 
 /// Downloads from one repository.
+///
+/// ```
+/// # use apk_repo::fetch::RepoClient;
+/// # async fn example() -> Result<(), apk_repo::index::IndexError> {
+/// let client = RepoClient::builder("https://packages.wolfi.dev/os".parse().unwrap()).build()?;
+/// let bytes = client.fetch_index("x86_64").await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct RepoClient {
     http: HttpClient,

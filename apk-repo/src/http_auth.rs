@@ -35,6 +35,14 @@ use std::fmt;
 use pull_through_core::{ExposeSecret, SecretString, Sensitive};
 
 /// Why a value cannot be used as `HTTP_AUTH`.
+///
+/// ```
+/// use apk_repo::http_auth::{HttpAuth, HttpAuthError};
+/// match HttpAuth::basic("apk.cgr.dev", "user:name", "token") {
+///     Err(HttpAuthError::ColonInUser) => {}
+///     other => panic!("{other:?}"),
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum HttpAuthError {
@@ -98,6 +106,13 @@ pub enum HttpAuthError {
 
 /// An `HTTP_AUTH` value. The password is a [`SecretString`]; `Debug` and `Display` show
 /// `basic:<host>:<user>:[REDACTED]`.
+///
+/// ```
+/// use apk_repo::http_auth::HttpAuth;
+/// let auth = HttpAuth::basic("apk.cgr.dev", "user", "token")?;
+/// assert_eq!(format!("{auth:?}"), "HttpAuth(basic:apk.cgr.dev:user:[REDACTED])");
+/// # Ok::<(), apk_repo::http_auth::HttpAuthError>(())
+/// ```
 #[derive(Clone)]
 pub struct HttpAuth {
     host: String,

@@ -33,12 +33,26 @@ const USERINFO: &AsciiSet = &NON_ALPHANUMERIC
 
 /// The longest decoded password apk-tools up to 2.14 and 3.0.3 accept in a URL
 /// (`URL_PWDLEN`); later releases and Wolfi's build accept 4096.
+///
+/// ```
+/// assert_eq!(apk_repo::repo_url::OLD_APK_PASSWORD_LIMIT, 1024);
+/// ```
 pub const OLD_APK_PASSWORD_LIMIT: usize = 1024;
 
 /// The longest decoded user apk-tools accepts in a URL (`URL_USERLEN`).
+///
+/// ```
+/// assert_eq!(apk_repo::repo_url::APK_USER_LIMIT, 256);
+/// ```
 pub const APK_USER_LIMIT: usize = 256;
 
 /// Why a repository URL cannot be built or read.
+///
+/// ```
+/// use apk_repo::repo_url::{RepoUrl, RepoUrlError};
+/// let err = RepoUrl::parse_line("https://user:%zz@h/os").unwrap_err();
+/// assert!(matches!(err, RepoUrlError::BadUserinfo { .. }));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RepoUrlError {
@@ -76,6 +90,14 @@ pub enum RepoUrlError {
 }
 
 /// Something that works with current clients but breaks an older or stricter one.
+///
+/// ```
+/// use apk_repo::repo_url::{RepoUrl, RepoUrlWarning};
+/// let jwt = "e".repeat(1500);
+/// let url = RepoUrl::parse("https://apk.cgr.dev/example.com")?.with_credentials("id", jwt.as_str())?;
+/// assert!(url.warnings()[0].to_string().contains("HTTP_AUTH"));
+/// # Ok::<(), apk_repo::repo_url::RepoUrlError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RepoUrlWarning {
@@ -101,6 +123,13 @@ pub enum RepoUrlWarning {
 /// `Display` and `Debug` mask the password the way apk 3 prints URLs
 /// (`https://user:*@host/...`), and a lone user, which is often a token, as `*`;
 /// [`RepoUrl::expose`] gives the real line.
+///
+/// ```
+/// use apk_repo::repo_url::RepoUrl;
+/// let url = RepoUrl::parse("https://apk.cgr.dev/example.com")?.with_credentials("org/id", "jwt")?;
+/// assert_eq!(url.to_string(), "https://org%2Fid:*@apk.cgr.dev/example.com");
+/// # Ok::<(), apk_repo::repo_url::RepoUrlError>(())
+/// ```
 #[derive(Clone)]
 pub struct RepoUrl {
     base: Url,

@@ -36,6 +36,13 @@ use pull_through_core::{ExposeSecret, SecretString};
 use crate::repo_url::RepoUrl;
 
 /// One line of a repositories file.
+///
+/// ```
+/// use apk_repo::repositories::{Line, RepositoriesFile};
+/// let file = RepositoriesFile::parse("# comment\nhttps://packages.wolfi.dev/os\n");
+/// assert!(matches!(file.lines()[0], Line::Comment(_)));
+/// assert!(matches!(file.lines()[1], Line::Repository(_)));
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Line {
@@ -50,6 +57,12 @@ pub enum Line {
 }
 
 /// Where a repository line points.
+///
+/// ```
+/// use apk_repo::repositories::{Location, RepositoriesFile};
+/// let file = RepositoriesFile::parse("/srv/local\n");
+/// assert_eq!(file.repositories().next().unwrap().location, Location::Local("/srv/local".into()));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Location {
@@ -60,6 +73,14 @@ pub enum Location {
 }
 
 /// A repository line.
+///
+/// ```
+/// use apk_repo::repositories::RepositoriesFile;
+/// let file = RepositoriesFile::parse("v3 @x https://example.com/alpine main community\n");
+/// let repo = file.repositories().next().unwrap();
+/// assert_eq!((repo.kind.as_deref(), repo.tag.as_deref()), (Some("v3"), Some("x")));
+/// assert_eq!(repo.components, ["main", "community"]);
+/// ```
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct Repository {
@@ -216,10 +237,28 @@ impl fmt::Debug for Line {
 }
 
 /// A repositories file, line by line. `Debug` masks credentials.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// ```
+/// use apk_repo::repositories::RepositoriesFile;
+/// let mut file = RepositoriesFile::default();
+/// file.add("https://packages.wolfi.dev/os".parse()?);
+/// assert_eq!(file.render_masked(), "https://packages.wolfi.dev/os\n");
+/// # Ok::<(), apk_repo::repo_url::RepoUrlError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepositoriesFile {
     lines: Vec<Line>,
     trailing_newline: bool,
+}
+
+impl Default for RepositoriesFile {
+    /// An empty file; lines added to it end with a newline, as apk writes them.
+    fn default() -> Self {
+        RepositoriesFile {
+            lines: Vec::new(),
+            trailing_newline: true,
+        }
+    }
 }
 
 impl RepositoriesFile {

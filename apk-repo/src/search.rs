@@ -29,6 +29,11 @@ use crate::index::{ApkIndex, Package};
 use crate::version::{self, Version, VersionError};
 
 /// A search pattern that is not a valid glob.
+///
+/// ```
+/// let err = apk_repo::search::search(&[], &["[unclosed"], Default::default()).unwrap_err();
+/// assert_eq!(err.pattern, "[unclosed");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("search pattern {pattern:?} is not a valid glob: {problem}")]
 #[non_exhaustive]
@@ -40,6 +45,11 @@ pub struct SearchError {
 }
 
 /// How [`search`] matches.
+///
+/// ```
+/// let mut options = apk_repo::search::SearchOptions::default();
+/// options.all_versions = true;
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SearchOptions {
@@ -126,6 +136,12 @@ fn newest_first(a: &Package, b: &Package) -> Ordering {
 /// Every version of one package across repositories, newest first, with where each
 /// comes from, like `apk policy` (which lists oldest first; newest first is what people
 /// look for).
+///
+/// ```
+/// use apk_repo::index::ApkIndex;
+/// let report = apk_repo::search::policy("wget", &[("https://apk.cgr.dev/example.com", &ApkIndex::default())]);
+/// assert!(report.versions.is_empty() && report.invalid.is_empty());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Policy {

@@ -31,6 +31,11 @@ enum Credentials {
 }
 
 /// A Dockerfile that installs packages from an authenticated repository.
+///
+/// ```
+/// let text = apk_repo::snippet::Dockerfile::new("cgr.dev/chainguard/wolfi-base", ["wget"]).render();
+/// assert!(text.contains("apk add --no-cache wget"));
+/// ```
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct Dockerfile {

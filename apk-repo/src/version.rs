@@ -41,6 +41,11 @@ use std::cmp::Ordering;
 use std::fmt;
 
 /// Why a version string is not a valid apk version.
+///
+/// ```
+/// let err = apk_repo::version::validate("1.0-r").unwrap_err();
+/// assert_eq!((err.version.as_str(), err.position), ("1.0-r", 5));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{version:?} is not a valid apk version: {problem} (at byte {position})")]
 #[non_exhaustive]

@@ -35,12 +35,24 @@ pub use writer::{SigningKey, render_records, sign_index, write_index};
 
 /// The largest decompressed index read by default (apko's limit; Chainguard's largest
 /// real indexes are about 120 MB).
+///
+/// ```
+/// assert_eq!(apk_repo::index::ReadOptions::default().max_decompressed, apk_repo::index::DEFAULT_MAX_DECOMPRESSED);
+/// ```
 pub const DEFAULT_MAX_DECOMPRESSED: u64 = 300 * 1024 * 1024;
 
 /// apk 3 ignores signature entries larger than this.
 const MAX_SIGNATURE_ENTRY: u64 = 64 * 1024;
 
 /// Why an index could not be verified or read.
+///
+/// ```
+/// use apk_repo::index::{ApkIndex, IndexError, Keyring};
+/// match ApkIndex::read(b"not an index", &Keyring::new()) {
+///     Err(IndexError::Malformed { problem }) => println!("{problem}"),
+///     other => panic!("{other:?}"),
+/// }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum IndexError {
@@ -102,6 +114,15 @@ pub enum IndexError {
 }
 
 /// One signature entry.
+///
+/// ```
+/// use apk_repo::index::{SignedIndex, SigningKey, sign_index, write_index};
+/// let key = SigningKey::generate("repo.rsa.pub")?;
+/// let signed = sign_index(&write_index(&[], "d"), &[&key])?;
+/// let split = SignedIndex::split(&signed)?;
+/// assert_eq!((split.signatures[0].kind.as_str(), split.signatures[0].key_name.as_str()), ("RSA256", "repo.rsa.pub"));
+/// # Ok::<(), apk_repo::index::IndexError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Signature {
@@ -132,6 +153,15 @@ impl Signature {
 }
 
 /// An index split into its signatures and the signed bytes.
+///
+/// ```
+/// use apk_repo::index::{SignedIndex, write_index};
+/// let unsigned = write_index(&[], "d");
+/// let split = SignedIndex::split(&unsigned)?;
+/// assert!(split.signatures.is_empty());
+/// assert_eq!(split.signed.len(), unsigned.len());
+/// # Ok::<(), apk_repo::index::IndexError>(())
+/// ```
 #[derive(Debug)]
 pub struct SignedIndex<'a> {
     /// The signature entries, in file order; empty for an unsigned index.
@@ -260,6 +290,16 @@ impl<'a> SignedIndex<'a> {
 }
 
 /// A parsed index.
+///
+/// ```
+/// use apk_repo::index::{ApkIndex, Package, write_index};
+/// let mut wget = Package::default();
+/// wget.name = "wget".into();
+/// wget.version = "1.24.5-r5".into();
+/// let index = ApkIndex::read_unverified(&write_index(&[wget], "repo"))?;
+/// assert_eq!(index.packages[0].name, "wget");
+/// # Ok::<(), apk_repo::index::IndexError>(())
+/// ```
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct ApkIndex {
@@ -272,6 +312,11 @@ pub struct ApkIndex {
 }
 
 /// How an index is read.
+///
+/// ```
+/// let mut options = apk_repo::index::ReadOptions::default();
+/// options.max_decompressed = 64 * 1024 * 1024;
+/// ```
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub struct ReadOptions {

@@ -125,6 +125,13 @@ pub fn parse_records<R: BufRead>(reader: R) -> Records<R> {
 }
 
 /// The iterator of [`parse_records`].
+///
+/// ```
+/// let mut records = apk_repo::index::parse_records("P:a\nV:1-r0\n".as_bytes());
+/// assert_eq!(records.next().unwrap()?.name, "a");
+/// assert!(records.next().is_none());
+/// # Ok::<(), apk_repo::index::IndexError>(())
+/// ```
 #[derive(Debug)]
 pub struct Records<R> {
     reader: R,

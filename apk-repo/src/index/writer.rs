@@ -124,6 +124,14 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 
 /// An RSA key that signs indexes, with the file name apk will look its public half up by.
 /// `Debug` shows only the name.
+///
+/// ```
+/// use apk_repo::index::SigningKey;
+/// let key = SigningKey::generate("melange.rsa.pub")?;
+/// assert!(key.public_key_pem().starts_with("-----BEGIN PUBLIC KEY-----"));
+/// assert_eq!(format!("{key:?}"), "SigningKey { name: \"melange.rsa.pub\", .. }");
+/// # Ok::<(), apk_repo::index::IndexError>(())
+/// ```
 pub struct SigningKey {
     name: String,
     key_pair: RsaKeyPair,
