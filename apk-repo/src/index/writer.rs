@@ -371,6 +371,56 @@ mod tests {
     }
 
     #[test]
+    fn rsa512_signatures_verify_by_their_names() {
+        // aws-lc-rs does not sign with SHA-1; `.SIGN.RSA.` is covered by the real Alpine
+        // index in tests/shared_indexes.rs.
+        use aws_lc_rs::signature::{RSA_PKCS1_SHA256, RSA_PKCS1_SHA512, RsaEncoding};
+        let key = SigningKey::generate("k.rsa.pub").unwrap();
+        let unsigned = write_index(&[package("a", "1-r0")], "d");
+        let mut keyring = Keyring::new();
+        keyring.add_pem(key.name(), &key.public_key_pem()).unwrap();
+        let cases: [(&str, &'static dyn RsaEncoding); 2] =
+            [("RSA512", &RSA_PKCS1_SHA512), ("RSA256", &RSA_PKCS1_SHA256)];
+        for (kind, encoding) in cases {
+            let mut signature = vec![0; key.key_pair.public_modulus_len()];
+            key.key_pair
+                .sign(encoding, &SystemRandom::new(), &unsigned, &mut signature)
+                .unwrap();
+            let mut header = tar::Header::new_gnu();
+            header.set_path(format!(".SIGN.{kind}.k.rsa.pub")).unwrap();
+            header.set_size(signature.len() as u64);
+            header.set_cksum();
+            let mut tar_bytes = header.as_bytes().to_vec();
+            tar_bytes.extend_from_slice(&signature);
+            tar_bytes.resize(tar_bytes.len().div_ceil(512) * 512, 0);
+            let mut signed = gzip(&tar_bytes);
+            signed.extend_from_slice(&unsigned);
+            let index = ApkIndex::read(&signed, &keyring).unwrap();
+            assert_eq!(index.signed_by.as_deref(), Some("k.rsa.pub"), "{kind}");
+
+            // The digest is chosen by the name: the same bytes under another type fail.
+            let renamed = if kind == "RSA512" { "RSA256" } else { "RSA512" };
+            let mut wrong = header.clone();
+            wrong
+                .set_path(format!(".SIGN.{renamed}.k.rsa.pub"))
+                .unwrap();
+            wrong.set_cksum();
+            let mut tar_bytes = wrong.as_bytes().to_vec();
+            tar_bytes.extend_from_slice(&signature);
+            tar_bytes.resize(tar_bytes.len().div_ceil(512) * 512, 0);
+            let mut mislabelled = gzip(&tar_bytes);
+            mislabelled.extend_from_slice(&unsigned);
+            assert!(
+                matches!(
+                    ApkIndex::read(&mislabelled, &keyring),
+                    Err(IndexError::BadSignature { .. })
+                ),
+                "{kind} bytes under {renamed}"
+            );
+        }
+    }
+
+    #[test]
     fn the_decompression_limit_holds() {
         let big: Vec<Package> = (0..2000)
             .map(|i| package(&format!("p{i}"), "1.0-r0"))
