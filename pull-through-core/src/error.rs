@@ -626,6 +626,29 @@ pub struct DecodeError {
     pub message: String,
 }
 
+impl DecodeError {
+    /// A decode error about `field` of `what`.
+    ///
+    /// ```
+    /// use pull_through_core::error::DecodeError;
+    /// let err = DecodeError::new("registry", "registry token", "token", "missing");
+    /// assert_eq!(err.to_string(), "registry: could not read registry token: field `token`: missing");
+    /// ```
+    pub fn new(
+        vendor: impl Into<String>,
+        what: impl Into<String>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        DecodeError {
+            vendor: vendor.into(),
+            what: what.into(),
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
 /// Decodes a JSON body, naming the field that failed when it does not fit `T`.
 ///
 /// # Errors

@@ -1,0 +1,463 @@
+//! Where Chainguard tokens come from: [`TokenSource`] and its implementations.
+//!
+//! Tokens are per audience: `https://console-api.enforce.dev` for the platform API,
+//! `cgr.dev` for the registry, `apk.cgr.dev` for APK repositories. [`CachedTokens`] keeps
+//! each until shortly before it expires. No token is ever logged: they are
+//! [`SecretString`]s from the moment they are read.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use base64::prelude::BASE64_URL_SAFE_NO_PAD;
+use pull_through_core::http::HttpClient;
+use pull_through_core::{Error, ExposeSecret, SecretString, ValidationError};
+use tokio::sync::Mutex;
+
+use crate::model::{RawToken, TokenPair};
+
+/// The platform API's audience.
+pub const CONSOLE_API_AUDIENCE: &str = "https://console-api.enforce.dev";
+/// The registry's audience.
+pub const REGISTRY_AUDIENCE: &str = "cgr.dev";
+/// The APK repositories' audience.
+pub const APK_AUDIENCE: &str = "apk.cgr.dev";
+
+/// Gives a token for an audience.
+///
+/// ```
+/// use chainguard_client::auth::{StaticToken, TokenSource};
+/// # async fn example() -> Result<(), pull_through_core::Error> {
+/// let source = StaticToken::new("eyJ...");
+/// let token = source.token("https://console-api.enforce.dev").await?;
+/// # Ok(()) }
+/// ```
+#[async_trait]
+pub trait TokenSource: Send + Sync + fmt::Debug {
+    /// A token valid for `audience`.
+    async fn token(&self, audience: &str) -> Result<SecretString, Error>;
+}
+
+fn missing(problem: String) -> Error {
+    Error::InvalidInput(ValidationError::InvalidValue {
+        field: "Chainguard credentials".to_owned(),
+        problem,
+    })
+}
+
+/// The expiry in a JWT's `exp` claim, read without verifying (only to know when to
+/// refresh; the server verifies).
+///
+/// ```
+/// use base64::Engine as _;
+/// let payload = base64::prelude::BASE64_URL_SAFE_NO_PAD.encode(br#"{"exp":2000000000}"#);
+/// let jwt = format!("e30.{payload}.sig");
+/// let expiry = chainguard_client::auth::jwt_expiry(&jwt).unwrap();
+/// assert_eq!(expiry.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs(), 2_000_000_000);
+/// ```
+pub fn jwt_expiry(token: &str) -> Option<SystemTime> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = BASE64_URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let exp = claims.get("exp")?.as_u64()?;
+    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(exp))
+}
+
+/// One token for every audience, as `CHAINGUARD_TOKEN` gives it. The caller is
+/// responsible for its audience matching what it is used for.
+#[derive(Clone)]
+pub struct StaticToken(SecretString);
+
+impl StaticToken {
+    /// Wraps a token.
+    ///
+    /// ```
+    /// let source = chainguard_client::auth::StaticToken::new("t");
+    /// assert_eq!(format!("{source:?}"), "StaticToken([REDACTED])");
+    /// ```
+    pub fn new(token: impl Into<SecretString>) -> StaticToken {
+        StaticToken(token.into())
+    }
+}
+
+impl fmt::Debug for StaticToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StaticToken([REDACTED])")
+    }
+}
+
+#[async_trait]
+impl TokenSource for StaticToken {
+    async fn token(&self, _audience: &str) -> Result<SecretString, Error> {
+        Ok(self.0.clone())
+    }
+}
+
+/// The tokens chainctl caches: `<dir>/<audience with '/' as '-'>/oidc-token`.
+///
+/// ```
+/// use chainguard_client::auth::ChainctlCache;
+/// let cache = ChainctlCache::new("/home/me/.cache/chainguard");
+/// assert_eq!(cache.token_path("https://console-api.enforce.dev"),
+///     std::path::Path::new("/home/me/.cache/chainguard/https:--console-api.enforce.dev/oidc-token"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct ChainctlCache {
+    dir: PathBuf,
+}
+
+impl ChainctlCache {
+    /// The cache under `dir` (the `chainguard` folder).
+    pub fn new(dir: impl Into<PathBuf>) -> ChainctlCache {
+        ChainctlCache { dir: dir.into() }
+    }
+
+    /// chainctl's default location: `$XDG_CACHE_HOME/chainguard`, else
+    /// `$HOME/.cache/chainguard`.
+    ///
+    /// ```
+    /// let cache = chainguard_client::auth::ChainctlCache::default_location();
+    /// ```
+    pub fn default_location() -> Option<ChainctlCache> {
+        let base = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache")))?;
+        Some(ChainctlCache::new(base.join("chainguard")))
+    }
+
+    /// Where the token for `audience` is kept.
+    pub fn token_path(&self, audience: &str) -> PathBuf {
+        self.dir.join(audience.replace('/', "-")).join("oidc-token")
+    }
+}
+
+#[async_trait]
+impl TokenSource for ChainctlCache {
+    async fn token(&self, audience: &str) -> Result<SecretString, Error> {
+        let path = self.token_path(audience);
+        let text = tokio::fs::read_to_string(&path).await.map_err(|err| {
+            missing(format!(
+                "no chainctl token for {audience} at {} ({err}); run `chainctl auth login` \
+                 (with --audience {audience} for an audience other than the console API)",
+                path.display()
+            ))
+        })?;
+        let token = text.trim().to_owned();
+        if jwt_expiry(&token).is_some_and(|expiry| expiry <= SystemTime::now()) {
+            return Err(missing(format!(
+                "the chainctl token for {audience} has expired; run `chainctl auth login` again"
+            )));
+        }
+        Ok(SecretString::from(token))
+    }
+}
+
+/// Where an assumed identity's upstream OIDC token comes from.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum UpstreamToken {
+    /// A file (a Kubernetes projected service-account token), read each time.
+    File(PathBuf),
+    /// An environment variable.
+    Env(String),
+    /// GitHub Actions: `$ACTIONS_ID_TOKEN_REQUEST_URL&audience=<audience>` with
+    /// `$ACTIONS_ID_TOKEN_REQUEST_TOKEN`; needs `permissions: id-token: write`.
+    GitHubActions {
+        /// The audience to request (the identity's; `issuer.enforce.dev` by default).
+        audience: String,
+    },
+}
+
+/// The STS at `issuer.enforce.dev`: exchanges and refreshes. Never follows redirects,
+/// which would carry the bearer token elsewhere.
+#[derive(Debug, Clone)]
+pub struct Sts {
+    http: HttpClient,
+}
+
+impl Sts {
+    /// The STS at `issuer_url` (`https://issuer.enforce.dev`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for a bad URL.
+    ///
+    /// ```
+    /// let sts = chainguard_client::auth::Sts::new("https://issuer.enforce.dev".parse().unwrap())?;
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
+    pub fn new(issuer_url: url::Url) -> Result<Sts, Error> {
+        Ok(Sts {
+            http: HttpClient::builder("chainguard", issuer_url)
+                .user_agent(concat!("chainguard-client/", env!("CARGO_PKG_VERSION")))
+                .error_envelope(Arc::new(crate::RpcStatus))
+                .follow_redirects(false)
+                .build()?,
+        })
+    }
+
+    /// Exchanges `token` for one for `audience`, assuming `identity` when given.
+    ///
+    /// # Errors
+    ///
+    /// The core's [`Error`]; an expired upstream token is `PermissionDenied`.
+    ///
+    /// ```no_run
+    /// # async fn example(sts: &chainguard_client::auth::Sts, upstream: &secrecy::SecretString) -> Result<(), pull_through_core::Error> {
+    /// let token = sts.exchange(upstream, "apk.cgr.dev", Some("0123456789abcdef0123456789abcdef01234567/0123456789abcdef")).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn exchange(
+        &self,
+        token: &SecretString,
+        audience: &str,
+        identity: Option<&str>,
+    ) -> Result<SecretString, Error> {
+        let mut query = vec![("aud", audience)];
+        if let Some(identity) = identity {
+            query.push(("identity", identity));
+        }
+        let answer: RawToken = self
+            .http
+            .get("sts/exchange")
+            .query(&query)
+            .bearer_auth(token)
+            .send()
+            .await?
+            .json("STS exchange")
+            .await?;
+        Ok(SecretString::from(answer.token))
+    }
+
+    /// Exchanges a refresh token for a token for `audience`; returns the token and the
+    /// rotated refresh token, which replaces the old one.
+    ///
+    /// # Errors
+    ///
+    /// The core's [`Error`].
+    ///
+    /// ```no_run
+    /// # async fn example(sts: &chainguard_client::auth::Sts, refresh: &secrecy::SecretString) -> Result<(), pull_through_core::Error> {
+    /// let (token, rotated) = sts.refresh(refresh, "https://console-api.enforce.dev").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn refresh(
+        &self,
+        refresh_token: &SecretString,
+        audience: &str,
+    ) -> Result<(SecretString, SecretString), Error> {
+        let answer: TokenPair = self
+            .http
+            .post("sts/exchange_refresh_token")
+            .form(&[("aud", audience)])
+            .bearer_auth(refresh_token)
+            .send()
+            .await?
+            .json("STS refresh")
+            .await?;
+        Ok((
+            SecretString::from(answer.token.token),
+            SecretString::from(answer.refresh_token.token),
+        ))
+    }
+
+    pub(crate) fn http(&self) -> &HttpClient {
+        &self.http
+    }
+}
+
+/// An assumed identity: an upstream OIDC token exchanged at the STS for each audience.
+#[derive(Debug, Clone)]
+pub struct OidcExchange {
+    sts: Sts,
+    identity: String,
+    upstream: UpstreamToken,
+}
+
+impl OidcExchange {
+    /// Assumes `identity` (its UIDP) with tokens from `upstream`.
+    ///
+    /// ```
+    /// use chainguard_client::auth::{OidcExchange, Sts, UpstreamToken};
+    /// let sts = Sts::new("https://issuer.enforce.dev".parse().unwrap())?;
+    /// let source = OidcExchange::new(sts, "0123456789abcdef0123456789abcdef01234567/0123456789abcdef",
+    ///     UpstreamToken::File("/var/run/secrets/tokens/oidc-token".into()));
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
+    pub fn new(sts: Sts, identity: impl Into<String>, upstream: UpstreamToken) -> OidcExchange {
+        OidcExchange {
+            sts,
+            identity: identity.into(),
+            upstream,
+        }
+    }
+
+    async fn upstream_token(&self) -> Result<SecretString, Error> {
+        match &self.upstream {
+            UpstreamToken::File(path) => tokio::fs::read_to_string(path)
+                .await
+                .map(|text| SecretString::from(text.trim().to_owned()))
+                .map_err(|err| {
+                    missing(format!(
+                        "cannot read the OIDC token file {}: {err}",
+                        path.display()
+                    ))
+                }),
+            UpstreamToken::Env(var) => std::env::var(var)
+                .ok()
+                .filter(|value| !value.is_empty())
+                .map(SecretString::from)
+                .ok_or_else(|| missing(format!("the OIDC token variable {var} is unset or empty"))),
+            UpstreamToken::GitHubActions { audience } => {
+                let (Ok(url), Ok(bearer)) = (
+                    std::env::var("ACTIONS_ID_TOKEN_REQUEST_URL"),
+                    std::env::var("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+                ) else {
+                    return Err(missing(
+                        "ACTIONS_ID_TOKEN_REQUEST_URL and _TOKEN are unset: give the job \
+                         `permissions: id-token: write`"
+                            .to_owned(),
+                    ));
+                };
+                let mut url = url::Url::parse(&url).map_err(|err| {
+                    missing(format!("ACTIONS_ID_TOKEN_REQUEST_URL is not a URL: {err}"))
+                })?;
+                url.query_pairs_mut().append_pair("audience", audience);
+                #[derive(serde::Deserialize)]
+                struct Value {
+                    value: String,
+                }
+                let answer: Value = self
+                    .sts
+                    .http()
+                    .request_url(http::Method::GET, url)
+                    .bearer_auth(&SecretString::from(bearer))
+                    .send()
+                    .await?
+                    .json("GitHub Actions ID token")
+                    .await?;
+                Ok(SecretString::from(answer.value))
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl TokenSource for OidcExchange {
+    async fn token(&self, audience: &str) -> Result<SecretString, Error> {
+        let upstream = self.upstream_token().await?;
+        self.sts
+            .exchange(&upstream, audience, Some(&self.identity))
+            .await
+    }
+}
+
+/// A human login's refresh token, exchanged for each audience; the STS rotates it on
+/// every use and the new one is kept.
+pub struct RefreshExchange {
+    sts: Sts,
+    refresh_token: Mutex<SecretString>,
+}
+
+impl fmt::Debug for RefreshExchange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RefreshExchange").finish_non_exhaustive()
+    }
+}
+
+impl RefreshExchange {
+    /// Starts from `refresh_token`.
+    ///
+    /// ```
+    /// use chainguard_client::auth::{RefreshExchange, Sts};
+    /// let sts = Sts::new("https://issuer.enforce.dev".parse().unwrap())?;
+    /// let source = RefreshExchange::new(sts, "refresh-token");
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
+    pub fn new(sts: Sts, refresh_token: impl Into<SecretString>) -> RefreshExchange {
+        RefreshExchange {
+            sts,
+            refresh_token: Mutex::new(refresh_token.into()),
+        }
+    }
+
+    /// The current refresh token (it changes after every exchange), to persist.
+    ///
+    /// ```
+    /// # use chainguard_client::auth::{RefreshExchange, Sts};
+    /// # async fn example(source: &RefreshExchange) {
+    /// let latest = source.current_refresh_token().await;
+    /// # }
+    /// ```
+    pub async fn current_refresh_token(&self) -> SecretString {
+        self.refresh_token.lock().await.clone()
+    }
+}
+
+#[async_trait]
+impl TokenSource for RefreshExchange {
+    async fn token(&self, audience: &str) -> Result<SecretString, Error> {
+        // Held across the exchange: two concurrent refreshes with one token would make
+        // the second fail once the first has rotated it.
+        let mut refresh = self.refresh_token.lock().await;
+        let (token, rotated) = self.sts.refresh(&refresh, audience).await?;
+        *refresh = rotated;
+        Ok(token)
+    }
+}
+
+/// Caches another source's tokens per audience until `margin` before they expire (by
+/// their `exp` claim; tokens without one are kept five minutes).
+pub struct CachedTokens {
+    inner: Arc<dyn TokenSource>,
+    margin: Duration,
+    cache: Mutex<HashMap<String, (SecretString, SystemTime)>>,
+}
+
+impl fmt::Debug for CachedTokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CachedTokens")
+            .field("inner", &self.inner)
+            .field("margin", &self.margin)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CachedTokens {
+    /// Caches `inner`'s tokens, refreshing one minute before expiry.
+    ///
+    /// ```
+    /// use chainguard_client::auth::{CachedTokens, StaticToken};
+    /// let cached = CachedTokens::new(std::sync::Arc::new(StaticToken::new("t")));
+    /// ```
+    pub fn new(inner: Arc<dyn TokenSource>) -> CachedTokens {
+        CachedTokens {
+            inner,
+            margin: Duration::from_secs(60),
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+#[async_trait]
+impl TokenSource for CachedTokens {
+    async fn token(&self, audience: &str) -> Result<SecretString, Error> {
+        let now = SystemTime::now();
+        let mut cache = self.cache.lock().await;
+        if let Some((token, expiry)) = cache.get(audience) {
+            if *expiry > now + self.margin {
+                return Ok(token.clone());
+            }
+        }
+        let token = self.inner.token(audience).await?;
+        let expiry = jwt_expiry(token.expose_secret()).unwrap_or(now + Duration::from_secs(300));
+        cache.insert(audience.to_owned(), (token.clone(), expiry));
+        Ok(token)
+    }
+}

@@ -1,0 +1,704 @@
+//! [`ChainguardClient`]: the platform API (`console-api.enforce.dev`).
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use aws_lc_rs::rsa::KeySize;
+use pull_through_core::http::{HttpClient, HttpObserver, RetryConfig};
+use pull_through_core::{Deleted, Error, OrgId, SecretString, ValidationError};
+use url::Url;
+
+use crate::auth::{
+    CONSOLE_API_AUDIENCE, CachedTokens, ChainctlCache, OidcExchange, StaticToken, Sts, TokenSource,
+    UpstreamToken,
+};
+use crate::model::{
+    Group, Identity, Items, Role, RoleBinding, RoleBindingRequest, StaticKeys, WhoAmI,
+};
+use crate::pull_token::{PullToken, PullTokenOptions, Signer, new_subject};
+
+/// The platform API's default URL.
+pub const DEFAULT_API_URL: &str = "https://console-api.enforce.dev";
+/// The STS's default URL.
+pub const DEFAULT_ISSUER_URL: &str = "https://issuer.enforce.dev";
+
+/// Configures a [`ChainguardClient`]. Does no I/O.
+#[derive(Debug)]
+#[must_use]
+pub struct ChainguardBuilder {
+    api_url: Url,
+    issuer_url: Url,
+    tokens: Option<Arc<dyn TokenSource>>,
+    retry: RetryConfig,
+    observer: Option<Arc<dyn HttpObserver>>,
+    binding_retry: Vec<Duration>,
+    key_size: KeySize,
+}
+
+impl ChainguardBuilder {
+    /// The platform API's URL (tests point it at a fake).
+    ///
+    /// ```
+    /// let builder = chainguard_client::ChainguardClient::builder()
+    ///     .with_api_url("http://127.0.0.1:8080".parse().unwrap());
+    /// ```
+    pub fn with_api_url(mut self, url: Url) -> Self {
+        self.api_url = url;
+        self
+    }
+
+    /// The STS's URL.
+    ///
+    /// ```
+    /// let builder = chainguard_client::ChainguardClient::builder()
+    ///     .with_issuer_url("http://127.0.0.1:8081".parse().unwrap());
+    /// ```
+    pub fn with_issuer_url(mut self, url: Url) -> Self {
+        self.issuer_url = url;
+        self
+    }
+
+    /// Where tokens come from (cached per audience by the client).
+    ///
+    /// ```
+    /// use chainguard_client::auth::StaticToken;
+    /// let builder = chainguard_client::ChainguardClient::builder()
+    ///     .with_token_source(std::sync::Arc::new(StaticToken::new("eyJ...")));
+    /// ```
+    pub fn with_token_source(mut self, tokens: Arc<dyn TokenSource>) -> Self {
+        self.tokens = Some(tokens);
+        self
+    }
+
+    /// The HTTP retry policy.
+    ///
+    /// ```
+    /// let builder = chainguard_client::ChainguardClient::builder()
+    ///     .with_retry(pull_through_core::http::RetryConfig::none());
+    /// ```
+    pub fn with_retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// An observer of every request.
+    ///
+    /// ```
+    /// let builder = chainguard_client::ChainguardClient::builder()
+    ///     .with_observer(std::sync::Arc::new(pull_through_core::http::RecordingObserver::new()));
+    /// ```
+    pub fn with_observer(mut self, observer: Arc<dyn HttpObserver>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// The waits between attempts to bind a role to a just-created identity, which the
+    /// API may refuse with PermissionDenied until the identity has propagated (default
+    /// 2, 4, 8 and 16 seconds, as Chainguard's Terraform provider does).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let builder = chainguard_client::ChainguardClient::builder()
+    ///     .with_binding_retry(vec![Duration::from_millis(10); 3]);
+    /// ```
+    pub fn with_binding_retry(mut self, waits: Vec<Duration>) -> Self {
+        self.binding_retry = waits;
+        self
+    }
+
+    /// The size of the keys pull tokens are signed with (default 4096 bits, as chainctl;
+    /// tests choose 2048 for speed).
+    ///
+    /// ```
+    /// let builder = chainguard_client::ChainguardClient::builder()
+    ///     .with_key_size(aws_lc_rs::rsa::KeySize::Rsa2048);
+    /// ```
+    pub fn with_key_size(mut self, size: KeySize) -> Self {
+        self.key_size = size;
+        self
+    }
+
+    /// Reads the environment: `CHAINGUARD_API_URL` and `CHAINGUARD_ISSUER_URL` (defaults
+    /// the real hosts), then the first credentials found of: `CHAINGUARD_TOKEN`;
+    /// `CHAINGUARD_IDENTITY` with `CHAINGUARD_OIDC_TOKEN_FILE` or GitHub Actions'
+    /// `ACTIONS_ID_TOKEN_REQUEST_URL`; chainctl's token cache.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] naming a variable whose value is not a usable URL.
+    ///
+    /// ```
+    /// let builder = chainguard_client::ChainguardClient::builder().from_env()?;
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
+    pub fn from_env(mut self) -> Result<Self, Error> {
+        let url = |var: &str| -> Result<Option<Url>, Error> {
+            match std::env::var(var) {
+                Ok(text) if !text.is_empty() => {
+                    Ok(Some(pull_through_core::http::parse_base_url(var, &text)?))
+                }
+                _ => Ok(None),
+            }
+        };
+        if let Some(api) = url("CHAINGUARD_API_URL")? {
+            self.api_url = api;
+        }
+        if let Some(issuer) = url("CHAINGUARD_ISSUER_URL")? {
+            self.issuer_url = issuer;
+        }
+        let env = |var: &str| std::env::var(var).ok().filter(|v| !v.is_empty());
+        self.tokens = if let Some(token) = env("CHAINGUARD_TOKEN") {
+            Some(Arc::new(StaticToken::new(token)))
+        } else if let Some(identity) = env("CHAINGUARD_IDENTITY") {
+            let upstream = match env("CHAINGUARD_OIDC_TOKEN_FILE") {
+                Some(path) => UpstreamToken::File(path.into()),
+                None => UpstreamToken::GitHubActions {
+                    audience: "issuer.enforce.dev".to_owned(),
+                },
+            };
+            Some(Arc::new(OidcExchange::new(
+                Sts::new(self.issuer_url.clone())?,
+                identity,
+                upstream,
+            )))
+        } else {
+            ChainctlCache::default_location().map(|cache| Arc::new(cache) as Arc<dyn TokenSource>)
+        };
+        Ok(self)
+    }
+
+    /// Builds the client.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] when no token source was given or a URL is unusable.
+    ///
+    /// ```
+    /// use chainguard_client::{ChainguardClient, auth::StaticToken};
+    /// let client = ChainguardClient::builder()
+    ///     .with_token_source(std::sync::Arc::new(StaticToken::new("t")))
+    ///     .build()?;
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
+    pub fn build(self) -> Result<ChainguardClient, Error> {
+        let tokens = self.tokens.ok_or_else(|| {
+            Error::InvalidInput(ValidationError::InvalidValue {
+                field: "Chainguard credentials".to_owned(),
+                problem: "none were given: set CHAINGUARD_TOKEN, or CHAINGUARD_IDENTITY with an \
+                          OIDC token, or log in with chainctl"
+                    .to_owned(),
+            })
+        })?;
+        let mut api = HttpClient::builder("chainguard", self.api_url)
+            .user_agent(concat!("chainguard-client/", env!("CARGO_PKG_VERSION")))
+            .error_envelope(Arc::new(crate::RpcStatus))
+            .retry(self.retry);
+        if let Some(observer) = self.observer {
+            api = api.observer(observer);
+        }
+        Ok(ChainguardClient {
+            api: api.build()?,
+            tokens: Arc::new(CachedTokens::new(tokens)),
+            binding_retry: self.binding_retry,
+            key_size: self.key_size,
+        })
+    }
+}
+
+/// The Chainguard platform API, as `chainctl` uses it.
+#[derive(Debug, Clone)]
+pub struct ChainguardClient {
+    api: HttpClient,
+    tokens: Arc<dyn TokenSource>,
+    binding_retry: Vec<Duration>,
+    key_size: KeySize,
+}
+
+/// One pull token as listed: the identity, without the JWT (it cannot be read back).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PullTokenInfo {
+    /// The identity's UIDP.
+    pub identity_id: String,
+    /// The identity's name.
+    pub name: String,
+    /// The identity's description.
+    pub description: String,
+    /// When it expires (RFC 3339, as stored).
+    pub expiration: String,
+    /// Whether it has expired.
+    pub expired: bool,
+}
+
+impl ChainguardClient {
+    /// A builder with the real hosts and no credentials yet.
+    ///
+    /// ```
+    /// let builder = chainguard_client::ChainguardClient::builder();
+    /// ```
+    pub fn builder() -> ChainguardBuilder {
+        ChainguardBuilder {
+            api_url: Url::parse(DEFAULT_API_URL).expect("a valid default"),
+            issuer_url: Url::parse(DEFAULT_ISSUER_URL).expect("a valid default"),
+            tokens: None,
+            retry: RetryConfig::default(),
+            observer: None,
+            binding_retry: [2, 4, 8, 16].map(Duration::from_secs).to_vec(),
+            key_size: KeySize::Rsa4096,
+        }
+    }
+
+    /// A token for `audience` from the client's source (what `chainctl auth token
+    /// --audience apk.cgr.dev` prints).
+    ///
+    /// # Errors
+    ///
+    /// The source's error.
+    ///
+    /// ```no_run
+    /// # async fn example(client: &chainguard_client::ChainguardClient) -> Result<(), pull_through_core::Error> {
+    /// let apk_token = client.token("apk.cgr.dev").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn token(&self, audience: &str) -> Result<SecretString, Error> {
+        self.tokens.token(audience).await
+    }
+
+    async fn api_token(&self) -> Result<SecretString, Error> {
+        self.token(CONSOLE_API_AUDIENCE).await
+    }
+
+    /// The organizations (root groups) the token can see.
+    ///
+    /// The v1 list answers an empty 200 when the token may not list groups, rather than
+    /// an error: an empty result may mean "no permission".
+    ///
+    /// # Errors
+    ///
+    /// The core's [`Error`].
+    ///
+    /// ```no_run
+    /// # async fn example(client: &chainguard_client::ChainguardClient) -> Result<(), pull_through_core::Error> {
+    /// for org in client.list_organizations().await? {
+    ///     println!("{} {}", org.id, org.name);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn list_organizations(&self) -> Result<Vec<Group>, Error> {
+        let token = self.api_token().await?;
+        let answer: Items<Group> = self
+            .api
+            .get("iam/v1/groups")
+            .query(&[("uidp.inRoot", "true")])
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .json("group list")
+            .await?;
+        Ok(answer
+            .items
+            .into_iter()
+            .filter(Group::is_organization)
+            .collect())
+    }
+
+    /// The organization named `name`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] when no organization or several have that name (the
+    /// message lists their ids: pass the id instead).
+    ///
+    /// ```no_run
+    /// # async fn example(client: &chainguard_client::ChainguardClient) -> Result<(), pull_through_core::Error> {
+    /// let org = client.resolve_organization("example.com").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn resolve_organization(&self, name: &str) -> Result<OrgId, Error> {
+        let token = self.api_token().await?;
+        let answer: Items<Group> = self
+            .api
+            .get("iam/v1/groups")
+            .query(&[("name", name)])
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .json("group list")
+            .await?;
+        let orgs: Vec<Group> = answer
+            .items
+            .into_iter()
+            .filter(Group::is_organization)
+            .collect();
+        let problem = match orgs.as_slice() {
+            [only] => return Ok(OrgId::new(only.id.clone())?),
+            [] => format!(
+                "no organization named {name:?} is visible to this token (the API answers an \
+                 empty list, not an error, when the token lacks groups.list)"
+            ),
+            many => format!(
+                "{} organizations are named {name:?}: {}; give the id instead",
+                many.len(),
+                many.iter()
+                    .map(|g| g.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        Err(Error::InvalidInput(ValidationError::InvalidValue {
+            field: "organization".to_owned(),
+            problem,
+        }))
+    }
+
+    /// The built-in role named `name` (`registry.pull`, `apk.pull`, `viewer`). A custom
+    /// role of the same name is never picked in its place.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] when there is no built-in role of that name.
+    ///
+    /// ```no_run
+    /// # async fn example(client: &chainguard_client::ChainguardClient) -> Result<(), pull_through_core::Error> {
+    /// let role = client.find_builtin_role("apk.pull").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn find_builtin_role(&self, name: &str) -> Result<Role, Error> {
+        let roles = self.list_roles(Some(name)).await?;
+        let customs: Vec<String> = roles
+            .iter()
+            .filter(|r| !r.is_built_in())
+            .map(|r| r.id.clone())
+            .collect();
+        roles.into_iter().find(Role::is_built_in).ok_or_else(|| {
+            Error::InvalidInput(ValidationError::InvalidValue {
+                field: "role".to_owned(),
+                problem: if customs.is_empty() {
+                    format!("there is no built-in role named {name:?}")
+                } else {
+                    format!(
+                        "there is no built-in role named {name:?}, only custom roles ({}); \
+                         refusing to pick a custom role by name",
+                        customs.join(", ")
+                    )
+                },
+            })
+        })
+    }
+
+    /// Every role the token can see, or those named `name`.
+    ///
+    /// # Errors
+    ///
+    /// The core's [`Error`].
+    ///
+    /// ```no_run
+    /// # async fn example(client: &chainguard_client::ChainguardClient) -> Result<(), pull_through_core::Error> {
+    /// let roles = client.list_roles(None).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn list_roles(&self, name: Option<&str>) -> Result<Vec<Role>, Error> {
+        let token = self.api_token().await?;
+        let mut request = self.api.get("iam/v1/roles").bearer_auth(&token);
+        if let Some(name) = name {
+            request = request.query(&[("name", name)]);
+        }
+        let answer: Items<Role> = request.send().await?.json("role list").await?;
+        Ok(answer.items)
+    }
+
+    /// Binds `role_id` to `identity` in group `parent`, retrying on PermissionDenied with
+    /// the builder's schedule (a just-created identity takes a moment to propagate).
+    ///
+    /// # Errors
+    ///
+    /// The core's [`Error`] once the retries are spent.
+    ///
+    /// ```no_run
+    /// # async fn example(client: &chainguard_client::ChainguardClient, org: &pull_through_core::OrgId) -> Result<(), pull_through_core::Error> {
+    /// let apk_pull = client.find_builtin_role("apk.pull").await?;
+    /// let binding = client.create_role_binding(org.as_str(), "ORG/identity", &apk_pull.id).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn create_role_binding(
+        &self,
+        parent: &str,
+        identity: &str,
+        role_id: &str,
+    ) -> Result<RoleBinding, Error> {
+        let body = RoleBindingRequest {
+            identity: identity.to_owned(),
+            role: role_id.to_owned(),
+        };
+        let mut waits = self.binding_retry.iter();
+        loop {
+            let token = self.api_token().await?;
+            let result = self
+                .api
+                .post(&format!("iam/v1/rolebindings/{parent}"))
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await;
+            match result {
+                Ok(answer) => return answer.json("role binding").await,
+                Err(Error::PermissionDenied(denied)) => match waits.next() {
+                    Some(wait) => {
+                        tracing::debug!(
+                            wait_ms = wait.as_millis() as u64,
+                            "role binding denied; retrying"
+                        );
+                        tokio::time::sleep(*wait).await;
+                    }
+                    None => return Err(Error::PermissionDenied(denied)),
+                },
+                Err(other) => return Err(other),
+            }
+        }
+    }
+
+    /// Deletes a role binding.
+    ///
+    /// # Errors
+    ///
+    /// The core's [`Error`].
+    ///
+    /// ```no_run
+    /// # async fn example(client: &chainguard_client::ChainguardClient) -> Result<(), pull_through_core::Error> {
+    /// client.delete_role_binding("ORG/binding").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn delete_role_binding(&self, id: &str) -> Result<Deleted, Error> {
+        self.delete(&format!("iam/v1/rolebindings/{id}")).await
+    }
+
+    async fn delete(&self, path: &str) -> Result<Deleted, Error> {
+        let token = self.api_token().await?;
+        match self.api.delete(path).bearer_auth(&token).send().await {
+            Ok(_) => Ok(Deleted::Removed),
+            Err(err) if err.is_not_found() => Ok(Deleted::AlreadyAbsent),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Creates a pull token, as `chainctl auth pull-token --parent ORG` does: a static
+    /// identity with a fresh key's JWKS, the role bound to it, and a JWT signed with the
+    /// key, which is then dropped. If the binding cannot be made, the identity is deleted
+    /// again: nothing is left half made.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for bad options (before any request), or the core's
+    /// [`Error`].
+    ///
+    /// ```no_run
+    /// # async fn example(client: &chainguard_client::ChainguardClient, org: &pull_through_core::OrgId) -> Result<(), pull_through_core::Error> {
+    /// use chainguard_client::PullTokenOptions;
+    /// use pull_through_core::PullTokenRole;
+    /// let token = client.create_pull_token(org, PullTokenOptions::new(PullTokenRole::ApkPull)).await?;
+    /// let credentials = token.credentials()?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn create_pull_token(
+        &self,
+        org: &OrgId,
+        options: PullTokenOptions,
+    ) -> Result<PullToken, Error> {
+        options.validate()?;
+        let role = self.find_builtin_role(options.role.as_str()).await?;
+        let signer = Signer::generate(self.key_size)?;
+        let subject = new_subject()?;
+        let issued = SystemTime::now();
+        let expires = issued + options.ttl;
+        let identity = Identity {
+            id: String::new(),
+            name: options.name.clone(),
+            description: options.description.clone(),
+            static_keys: Some(StaticKeys {
+                issuer: crate::model::PULL_TOKEN_ISSUER.to_owned(),
+                subject: subject.clone(),
+                issuer_keys: signer.jwks(),
+                expiration: humantime::format_rfc3339_seconds(expires).to_string(),
+            }),
+        };
+        let token = self.api_token().await?;
+        let created: Identity = self
+            .api
+            .post(&format!("iam/v1/identities/{org}"))
+            .bearer_auth(&token)
+            .json(&identity)
+            .send()
+            .await?
+            .json("identity")
+            .await?;
+        if let Err(err) = self
+            .create_role_binding(org.as_str(), &created.id, &role.id)
+            .await
+        {
+            // Best effort: the binding error is what the caller needs to see.
+            let _ = self
+                .delete(&format!("iam/v1/identities/{}", created.id))
+                .await;
+            return Err(err);
+        }
+        Ok(PullToken {
+            identity_id: created.id,
+            token: signer.sign(&subject, issued, expires)?,
+            expires_at: expires,
+            role: options.role,
+        })
+    }
+
+    /// The pull tokens of an organization (static identities with the pull-token issuer).
+    ///
+    /// # Errors
+    ///
+    /// The core's [`Error`].
+    ///
+    /// ```no_run
+    /// # async fn example(client: &chainguard_client::ChainguardClient, org: &pull_through_core::OrgId) -> Result<(), pull_through_core::Error> {
+    /// for token in client.list_pull_tokens(org).await? {
+    ///     println!("{} expires {}", token.identity_id, token.expiration);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn list_pull_tokens(&self, org: &OrgId) -> Result<Vec<PullTokenInfo>, Error> {
+        let token = self.api_token().await?;
+        let answer: Items<Identity> = self
+            .api
+            .get("iam/v1/identities")
+            .query(&[("uidp.descendantsOf", org.as_str())])
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .json("identity list")
+            .await?;
+        let now = SystemTime::now();
+        Ok(answer
+            .items
+            .into_iter()
+            .filter(Identity::is_pull_token)
+            .map(|identity| {
+                let expiration = identity
+                    .static_keys
+                    .as_ref()
+                    .map(|keys| keys.expiration.clone())
+                    .unwrap_or_default();
+                let expired = humantime::parse_rfc3339_weak(&expiration)
+                    .map(|at| at <= now)
+                    .unwrap_or(false);
+                PullTokenInfo {
+                    identity_id: identity.id,
+                    name: identity.name,
+                    description: identity.description,
+                    expiration,
+                    expired,
+                }
+            })
+            .collect())
+    }
+
+    /// Revokes a pull token by deleting its identity.
+    ///
+    /// # Errors
+    ///
+    /// The core's [`Error`].
+    ///
+    /// ```no_run
+    /// # async fn example(client: &chainguard_client::ChainguardClient) -> Result<(), pull_through_core::Error> {
+    /// client.revoke_pull_token("ORG/identity").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn revoke_pull_token(&self, identity_id: &str) -> Result<Deleted, Error> {
+        self.delete(&format!("iam/v1/identities/{identity_id}"))
+            .await
+    }
+
+    /// Deletes an organization's expired pull tokens (Chainguard keeps them); returns the
+    /// identities deleted.
+    ///
+    /// # Errors
+    ///
+    /// The core's [`Error`]; tokens deleted before it remain deleted.
+    ///
+    /// ```no_run
+    /// # async fn example(client: &chainguard_client::ChainguardClient, org: &pull_through_core::OrgId) -> Result<(), pull_through_core::Error> {
+    /// let pruned = client.prune_expired_pull_tokens(org).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn prune_expired_pull_tokens(&self, org: &OrgId) -> Result<Vec<String>, Error> {
+        let mut pruned = Vec::new();
+        for token in self
+            .list_pull_tokens(org)
+            .await?
+            .into_iter()
+            .filter(|t| t.expired)
+        {
+            self.revoke_pull_token(&token.identity_id).await?;
+            pruned.push(token.identity_id);
+        }
+        Ok(pruned)
+    }
+
+    /// Who the token belongs to and what it may do, as minted into it (`GET /auth/v1/ok`).
+    ///
+    /// # Errors
+    ///
+    /// The core's [`Error`].
+    ///
+    /// ```no_run
+    /// # async fn example(client: &chainguard_client::ChainguardClient) -> Result<(), pull_through_core::Error> {
+    /// let me = client.status().await?;
+    /// println!("{}", me.subject);
+    /// # Ok(()) }
+    /// ```
+    pub async fn status(&self) -> Result<WhoAmI, Error> {
+        let token = self.api_token().await?;
+        self.api
+            .get("auth/v1/ok")
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .json("auth status")
+            .await
+    }
+
+    /// Checks, before a flow starts, that the token holds `capability` in `org`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::PermissionDenied`] saying which role to bind and that a new token must be
+    /// minted afterwards.
+    ///
+    /// ```no_run
+    /// # async fn example(client: &chainguard_client::ChainguardClient, org: &pull_through_core::OrgId) -> Result<(), pull_through_core::Error> {
+    /// client.require_capability(org, "identity.create").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn require_capability(&self, org: &OrgId, capability: &str) -> Result<(), Error> {
+        let me = self.status().await?;
+        if me.capabilities_in(org.as_str()).contains(&capability) {
+            return Ok(());
+        }
+        let role = match capability {
+            "apk.list" | "apk.blobs.get" => "apk.pull",
+            "repo.blobs.get" | "repo.list" | "manifest.list" | "tag.list" => "registry.pull",
+            "identity.create" | "role_bindings.create" => "registry.pull_token_creator (or owner)",
+            _ => "a role that grants it (see chainctl iam roles list --managed)",
+        };
+        let mut api = pull_through_core::ApiError::new(
+            "chainguard",
+            http::Method::GET,
+            format!("{}/auth/v1/ok", self.api.base_url()),
+            http::StatusCode::FORBIDDEN,
+            format!("the token has no {capability} capability in organization {org}"),
+        );
+        api.fix = Some(format!(
+            "bind {role} to {} in {org} (chainctl iam role-bindings create --parent={org} \
+             --identity={} --role=...), then mint a new token: capabilities are fixed when a \
+             token is minted",
+            me.subject, me.subject
+        ));
+        Err(Error::PermissionDenied(Box::new(api)))
+    }
+}

@@ -1,0 +1,181 @@
+//! Registry tokens for `cgr.dev`, by the challenge flow: the realm and service come from
+//! the registry's `WWW-Authenticate`, never from a hard-coded URL.
+
+use std::sync::Arc;
+
+use http::StatusCode;
+use pull_through_core::http::{HttpClient, HttpObserver};
+use pull_through_core::{Error, SecretString, ValidationError};
+use url::Url;
+
+/// Obtains a pull token for one repository of a registry.
+///
+/// ```no_run
+/// # async fn example() -> Result<(), pull_through_core::Error> {
+/// use chainguard_client::RegistryAuth;
+/// let auth = RegistryAuth::new("https://cgr.dev".parse().unwrap())?;
+/// let token = auth.pull_token("chainguard/go", None).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct RegistryAuth {
+    http: HttpClient,
+}
+
+/// A Bearer challenge's parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BearerChallenge {
+    /// Where tokens are issued.
+    pub realm: String,
+    /// The service to name.
+    pub service: Option<String>,
+}
+
+/// Reads a `WWW-Authenticate` value; `None` unless it has a Bearer challenge with a realm.
+///
+/// ```
+/// let challenge = chainguard_client::parse_bearer_challenge(
+///     r#"Bearer realm="https://cgr.dev/token",service="cgr.dev",scope="repository:chainguard/go:pull""#).unwrap();
+/// assert_eq!(challenge.realm, "https://cgr.dev/token");
+/// assert_eq!(challenge.service.as_deref(), Some("cgr.dev"));
+/// ```
+pub fn parse_bearer_challenge(value: &str) -> Option<BearerChallenge> {
+    let challenges = http_auth::parse_challenges(value).ok()?;
+    let bearer = challenges
+        .into_iter()
+        .find(|c| c.scheme.eq_ignore_ascii_case("bearer"))?;
+    let param = |name: &str| {
+        bearer
+            .params
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.to_unescaped())
+    };
+    Some(BearerChallenge {
+        realm: param("realm")?,
+        service: param("service"),
+    })
+}
+
+impl RegistryAuth {
+    /// For the registry at `registry_url` (`https://cgr.dev`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for a bad URL.
+    ///
+    /// ```
+    /// let auth = chainguard_client::RegistryAuth::new("https://cgr.dev".parse().unwrap())?;
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
+    pub fn new(registry_url: Url) -> Result<RegistryAuth, Error> {
+        RegistryAuth::with_observer(registry_url, None)
+    }
+
+    /// As [`RegistryAuth::new`], with an observer of every request.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for a bad URL.
+    ///
+    /// ```
+    /// let auth = chainguard_client::RegistryAuth::with_observer("https://cgr.dev".parse().unwrap(), None)?;
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
+    pub fn with_observer(
+        registry_url: Url,
+        observer: Option<Arc<dyn HttpObserver>>,
+    ) -> Result<RegistryAuth, Error> {
+        let mut http = HttpClient::builder("registry", registry_url)
+            .user_agent(concat!("chainguard-client/", env!("CARGO_PKG_VERSION")));
+        if let Some(observer) = observer {
+            http = http.observer(observer);
+        }
+        Ok(RegistryAuth {
+            http: http.build()?,
+        })
+    }
+
+    /// A token to pull `repository` (`chainguard/go`, `<org>/chainguard-base`): `GET /v2/`,
+    /// then the challenge's realm with `service` and `scope=repository:<repository>:pull`,
+    /// with `credentials` (a pull token's identity id and JWT) as Basic auth. `None` when
+    /// the registry needs no authentication.
+    ///
+    /// # Errors
+    ///
+    /// The core's [`Error`]; [`Error::Decode`] when the token answer has neither `token`
+    /// nor `access_token`.
+    ///
+    /// ```no_run
+    /// # async fn example(auth: &chainguard_client::RegistryAuth, pull_token: &pull_through_core::UpstreamCredentials) -> Result<(), pull_through_core::Error> {
+    /// let token = auth.pull_token("example.com/chainguard-base", Some(pull_token)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn pull_token(
+        &self,
+        repository: &str,
+        credentials: Option<&pull_through_core::UpstreamCredentials>,
+    ) -> Result<Option<SecretString>, Error> {
+        let probe = self.http.get("v2/").send_raw().await?;
+        if probe.status().is_success() {
+            return Ok(None);
+        }
+        if probe.status() != StatusCode::UNAUTHORIZED {
+            return Err(probe.error_for_status().await.err().unwrap_or_else(|| {
+                Error::InvalidInput(ValidationError::InvalidValue {
+                    field: "registry".to_owned(),
+                    problem: "unexpected answer to GET /v2/".to_owned(),
+                })
+            }));
+        }
+        let challenge = probe
+            .headers()
+            .get(http::header::WWW_AUTHENTICATE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(parse_bearer_challenge)
+            .ok_or_else(|| {
+                Error::InvalidInput(ValidationError::InvalidValue {
+                    field: "registry".to_owned(),
+                    problem: "the registry answered 401 without a Bearer challenge naming a realm"
+                        .to_owned(),
+                })
+            })?;
+        let realm = Url::parse(&challenge.realm).map_err(|err| {
+            Error::InvalidInput(ValidationError::InvalidValue {
+                field: "registry token realm".to_owned(),
+                problem: format!("{:?} is not a URL: {err}", challenge.realm),
+            })
+        })?;
+        let scope = format!("repository:{repository}:pull");
+        let mut query = vec![("scope", scope.as_str())];
+        if let Some(service) = &challenge.service {
+            query.push(("service", service.as_str()));
+        }
+        let mut request = self
+            .http
+            .request_url(http::Method::GET, realm)
+            .query(&query);
+        if let Some(credentials) = credentials {
+            request = request.basic_auth(credentials.username(), credentials.password());
+        }
+        #[derive(serde::Deserialize)]
+        struct TokenAnswer {
+            token: Option<String>,
+            access_token: Option<String>,
+        }
+        let answer: TokenAnswer = request.send().await?.json("registry token").await?;
+        answer
+            .token
+            .or(answer.access_token)
+            .map(|token| Some(SecretString::from(token)))
+            .ok_or_else(|| {
+                Error::Decode(Box::new(pull_through_core::error::DecodeError::new(
+                    "registry",
+                    "registry token",
+                    "token",
+                    "the answer has neither token nor access_token",
+                )))
+            })
+    }
+}
