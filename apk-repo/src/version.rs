@@ -151,7 +151,10 @@ fn tokenize(version: &str) -> Result<Vec<Token<'_>>, VersionError> {
         } else if at < bytes.len() && bytes[at].is_ascii_lowercase() {
             tokens.push(Token::Letter(bytes[at]));
             at += 1;
-            // A number may follow the letter directly, as in OpenSSH's `8.0p2`.
+            // A number may follow the letter directly (`0.99f7`, `6.8.0p2` in Alpine's own
+            // v3.16 index). The apk-tools tokenizers read for this accept it; whether apk 3
+            // master still does is not confirmed (the reference does not say), so real
+            // indexes are what decides here.
             let end = digits_end(at);
             if end == at {
                 break;

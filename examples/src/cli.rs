@@ -31,6 +31,11 @@ pub(crate) struct GlobalArgs {
     /// them.
     #[arg(long, global = true)]
     pub(crate) show_secrets: bool,
+
+    /// Write the secrets a command produces to this file as KEY=value lines (mode 0600)
+    /// instead of printing them.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) secrets_out: Option<PathBuf>,
 }
 
 /// How results are printed.
@@ -48,6 +53,11 @@ pub(crate) enum Command {
     Sandbox {
         #[command(subcommand)]
         command: SandboxCommand,
+    },
+    /// The Chainguard side: organizations, roles, pull tokens, role bindings, tokens.
+    Chainguard {
+        #[command(subcommand)]
+        command: crate::chainguard_cmd::ChainguardCommand,
     },
     /// The apk client side: HTTP_AUTH, repository lines, repositories files, indexes.
     Apk {
@@ -85,6 +95,10 @@ pub(crate) struct ServeArgs {
     /// Stop after this many seconds instead of waiting for Ctrl-C.
     #[arg(long, value_name = "SECONDS")]
     pub(crate) stop_after: Option<u64>,
+
+    /// The fake Chainguard organization's name.
+    #[arg(long, default_value = "example.com")]
+    pub(crate) org_name: String,
 }
 
 fn parse_rate(text: &str) -> Result<f64, String> {

@@ -4,6 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use pull_through_sandbox::Sandbox;
+use pull_through_sandbox::chainguard::Chainguard;
 use serde::Serialize;
 
 use crate::Failure;
@@ -31,7 +32,12 @@ pub(crate) async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), F
     check_writable_location("--env-file", args.env_file.as_deref())?;
     check_writable_location("--journal", global.journal.as_deref())?;
     let seed = args.seed.unwrap_or_else(time_seed);
-    let mut builder = Sandbox::builder().latency(Duration::from_millis(args.latency_ms));
+    let org = pull_through_core::OrgName::new(args.org_name.clone())
+        .map_err(|err| Failure::Usage(format!("--org-name: {err}")))?;
+    let chainguard = Chainguard::new(org.as_str());
+    let mut builder = Sandbox::builder()
+        .chainguard(&chainguard)
+        .latency(Duration::from_millis(args.latency_ms));
     if args.fault_rate > 0.0 {
         builder = builder.random_faults(args.fault_rate, seed);
     }
@@ -98,12 +104,13 @@ fn check_writable_location(flag: &str, path: Option<&Path>) -> Result<(), Failur
 fn human(serving: &Serving, stop_after: Option<u64>) -> String {
     let mut text = String::from("pull-through sandbox is serving:\n");
     for endpoint in &serving.endpoints {
-        text.push_str(&format!("  {:<12} {}\n", endpoint.name, endpoint.url));
+        text.push_str(&format!("  {:<20} {}\n", endpoint.name, endpoint.url));
     }
     text.push_str(
         "  control endpoints on every port: GET /_sandbox/journal, POST /_sandbox/reset, \
          GET|POST|DELETE /_sandbox/faults, GET /_sandbox/services\n",
     );
+    text.push_str("  fakes stand in for console-api.enforce.dev, issuer.enforce.dev, cgr.dev, apk.cgr.dev and virtualapk.cgr.dev\n");
     if serving.fault_rate > 0.0 {
         text.push_str(&format!(
             "  faults: {} of requests, seed {} (repeat with --seed {})\n",

@@ -13,10 +13,9 @@
 //! - control endpoints on every port: `GET /_sandbox/journal` (JSON lines),
 //!   `POST /_sandbox/reset`, `GET|POST|DELETE /_sandbox/faults`, `GET /_sandbox/services`.
 //!
-//! The vendor fakes themselves (Chainguard, `cgr.dev`, APK repositories, Artifactory,
-//! Google Artifact Registry, Cloudsmith) arrive with their vendor crates; each is one
-//! module implementing [`FakeService`]. Until then the sandbox serves the control
-//! endpoints and whatever fakes you add.
+//! Vendor fakes are modules implementing [`FakeService`]. [`chainguard`] holds Chainguard's
+//! (console API, STS, `cgr.dev`, `apk.cgr.dev`, `virtualapk.cgr.dev`); Artifactory, Google
+//! Artifact Registry and Cloudsmith arrive with their vendor crates.
 //!
 //! ```
 //! use axum::{Router, routing::get};
@@ -44,6 +43,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod chainguard;
 mod env;
 mod faults;
 mod journal;
@@ -181,6 +181,34 @@ impl SandboxBuilder {
     /// ```
     pub fn service(mut self, service: impl FakeService) -> Self {
         self.services.push(Arc::new(service));
+        self
+    }
+
+    /// Adds an already shared fake.
+    ///
+    /// ```
+    /// # use pull_through_sandbox::{FakeService, Sandbox, SandboxContext, axum::Router};
+    /// struct Empty;
+    /// impl FakeService for Empty {
+    ///     fn name(&self) -> &str { "empty" }
+    ///     fn router(&self, _: SandboxContext) -> Router { Router::new() }
+    /// }
+    /// let builder = Sandbox::builder().shared_service(std::sync::Arc::new(Empty));
+    /// ```
+    pub fn shared_service(mut self, service: Arc<dyn FakeService>) -> Self {
+        self.services.push(service);
+        self
+    }
+
+    /// Adds Chainguard's fakes: the console API, the STS, `cgr.dev`, `apk.cgr.dev` and
+    /// `virtualapk.cgr.dev`.
+    ///
+    /// ```
+    /// let chainguard = pull_through_sandbox::chainguard::Chainguard::new("example.com");
+    /// let builder = pull_through_sandbox::Sandbox::builder().chainguard(&chainguard);
+    /// ```
+    pub fn chainguard(mut self, chainguard: &chainguard::Chainguard) -> Self {
+        self.services.extend(chainguard.services());
         self
     }
 

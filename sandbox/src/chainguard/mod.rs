@@ -1,0 +1,259 @@
+//! Chainguard's fakes: the console API, the STS, `cgr.dev`, `apk.cgr.dev` and
+//! `virtualapk.cgr.dev`, sharing one organization, its identities and role bindings.
+//!
+//! ```
+//! use pull_through_sandbox::{Sandbox, chainguard::Chainguard};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), pull_through_sandbox::SandboxError> {
+//! let chainguard = Chainguard::new("example.com");
+//! let sandbox = Sandbox::builder().chainguard(&chainguard).start().await?;
+//! let env = sandbox.env();
+//! assert!(env.iter().any(|(key, value)| key == "CHAINGUARD_ORG_NAME" && value == "example.com"));
+//! assert!(sandbox.context().resolve("apk.cgr.dev").is_some());
+//! # Ok(()) }
+//! ```
+
+mod api;
+mod apk;
+mod registry;
+mod sts;
+mod world;
+
+use std::sync::Arc;
+
+use url::Url;
+
+use crate::service::{FakeService, SandboxContext};
+
+pub(crate) const CONSOLE_AUDIENCE: &str = "https://console-api.enforce.dev";
+pub(crate) const REGISTRY_AUDIENCE: &str = "cgr.dev";
+pub(crate) const APK_AUDIENCE: &str = "apk.cgr.dev";
+
+/// One fake Chainguard: an organization with the built-in roles (`owner`, `viewer`,
+/// `registry.pull`, `apk.pull`), an owner token for it, images and APK repositories.
+/// Cheap to clone; clones share state.
+#[derive(Debug, Clone)]
+pub struct Chainguard {
+    world: Arc<world::World>,
+    registry: Arc<registry::Registry>,
+    apk: Arc<apk::ApkRepos>,
+}
+
+impl Chainguard {
+    /// A fake with one organization named `org_name`, a random 40-hex id.
+    ///
+    /// ```
+    /// let chainguard = pull_through_sandbox::chainguard::Chainguard::new("example.com");
+    /// assert_eq!(chainguard.org_id().len(), 40);
+    /// ```
+    pub fn new(org_name: &str) -> Chainguard {
+        let world = Arc::new(world::World::new(org_name));
+        Chainguard {
+            registry: Arc::new(registry::Registry::new(world.clone(), org_name)),
+            apk: Arc::new(apk::ApkRepos::new(world.clone())),
+            world,
+        }
+    }
+
+    /// The organization's name.
+    ///
+    /// ```
+    /// assert_eq!(pull_through_sandbox::chainguard::Chainguard::new("acme.dev").org_name(), "acme.dev");
+    /// ```
+    pub fn org_name(&self) -> String {
+        self.world.lock().org_name.clone()
+    }
+
+    /// The organization's id.
+    ///
+    /// ```
+    /// let id = pull_through_sandbox::chainguard::Chainguard::new("acme.dev").org_id();
+    /// assert!(id.chars().all(|c| c.is_ascii_hexdigit()));
+    /// ```
+    pub fn org_id(&self) -> String {
+        self.world.lock().org_id.clone()
+    }
+
+    /// A console-API token with the `owner` role in the organization (the env file's
+    /// `CHAINGUARD_TOKEN`).
+    ///
+    /// ```
+    /// let token = pull_through_sandbox::chainguard::Chainguard::new("acme.dev").admin_token();
+    /// ```
+    pub fn admin_token(&self) -> token::SandboxToken {
+        token::SandboxToken(self.world.admin_token.clone())
+    }
+
+    /// A refresh token for the organization's owner (rotated by each use).
+    ///
+    /// ```
+    /// let refresh = pull_through_sandbox::chainguard::Chainguard::new("acme.dev").issue_refresh_token();
+    /// ```
+    pub fn issue_refresh_token(&self) -> token::SandboxToken {
+        let token = world::random_hex(24);
+        self.world
+            .lock()
+            .refresh_tokens
+            .insert(token.clone(), "sandbox-owner".to_owned());
+        token::SandboxToken(token)
+    }
+
+    /// The name of the key the APK indexes are signed with.
+    ///
+    /// ```
+    /// let name = pull_through_sandbox::chainguard::Chainguard::new("acme.dev").apk_key_name();
+    /// assert!(name.starts_with("chainguard-") && name.ends_with(".rsa.pub"));
+    /// ```
+    pub fn apk_key_name(&self) -> String {
+        self.apk.key.name().to_owned()
+    }
+
+    /// That key's public half, PEM, as `/etc/apk/keys/<name>` holds it.
+    ///
+    /// ```
+    /// let pem = pull_through_sandbox::chainguard::Chainguard::new("acme.dev").apk_public_key_pem();
+    /// assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"));
+    /// ```
+    pub fn apk_public_key_pem(&self) -> String {
+        self.apk.key.public_key_pem()
+    }
+
+    /// The services to add to a sandbox (what [`crate::SandboxBuilder::chainguard`] adds).
+    ///
+    /// ```
+    /// let services = pull_through_sandbox::chainguard::Chainguard::new("acme.dev").services();
+    /// assert_eq!(services.len(), 5);
+    /// ```
+    pub fn services(&self) -> Vec<Arc<dyn FakeService>> {
+        vec![
+            Arc::new(ConsoleApi(self.clone())),
+            Arc::new(Issuer(self.clone())),
+            Arc::new(Registry(self.clone())),
+            Arc::new(ApkRepositories(self.clone())),
+            Arc::new(VirtualApk(self.clone())),
+        ]
+    }
+}
+
+/// A token of the sandbox. Sandbox tokens only open the sandbox, but they are still kept
+/// out of `Debug`.
+pub mod token {
+    /// A sandbox token; [`SandboxToken::expose`] gives the text.
+    #[derive(Clone)]
+    pub struct SandboxToken(pub(crate) String);
+
+    impl SandboxToken {
+        /// The token's text.
+        ///
+        /// ```
+        /// let token = pull_through_sandbox::chainguard::Chainguard::new("acme.dev").admin_token();
+        /// assert!(token.expose().split('.').count() == 3);
+        /// ```
+        pub fn expose(&self) -> &str {
+            &self.0
+        }
+    }
+
+    impl std::fmt::Debug for SandboxToken {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("SandboxToken([REDACTED])")
+        }
+    }
+}
+
+struct ConsoleApi(Chainguard);
+struct Issuer(Chainguard);
+struct Registry(Chainguard);
+struct ApkRepositories(Chainguard);
+struct VirtualApk(Chainguard);
+
+fn base(url: &Url) -> String {
+    url.as_str().trim_end_matches('/').to_owned()
+}
+
+impl FakeService for ConsoleApi {
+    fn name(&self) -> &str {
+        "chainguard-api"
+    }
+    fn hosts(&self) -> Vec<String> {
+        vec!["console-api.enforce.dev".to_owned()]
+    }
+    fn router(&self, _context: SandboxContext) -> axum::Router {
+        api::router(self.0.world.clone())
+    }
+    fn env(&self, base_url: &Url) -> Vec<(String, String)> {
+        vec![
+            ("CHAINGUARD_API_URL".to_owned(), base(base_url)),
+            (
+                "CHAINGUARD_TOKEN".to_owned(),
+                self.0.world.admin_token.clone(),
+            ),
+            ("CHAINGUARD_ORG_NAME".to_owned(), self.0.org_name()),
+            ("CHAINGUARD_ORG_ID".to_owned(), self.0.org_id()),
+        ]
+    }
+    fn reset(&self) {
+        self.0.world.reset();
+    }
+}
+
+impl FakeService for Issuer {
+    fn name(&self) -> &str {
+        "chainguard-sts"
+    }
+    fn hosts(&self) -> Vec<String> {
+        vec!["issuer.enforce.dev".to_owned()]
+    }
+    fn router(&self, _context: SandboxContext) -> axum::Router {
+        sts::router(self.0.world.clone())
+    }
+    fn env(&self, base_url: &Url) -> Vec<(String, String)> {
+        vec![("CHAINGUARD_ISSUER_URL".to_owned(), base(base_url))]
+    }
+}
+
+impl FakeService for Registry {
+    fn name(&self) -> &str {
+        "cgr.dev"
+    }
+    fn hosts(&self) -> Vec<String> {
+        vec!["cgr.dev".to_owned()]
+    }
+    fn router(&self, _context: SandboxContext) -> axum::Router {
+        registry::router(self.0.registry.clone())
+    }
+    fn env(&self, base_url: &Url) -> Vec<(String, String)> {
+        vec![("CGR_REGISTRY_URL".to_owned(), base(base_url))]
+    }
+}
+
+impl FakeService for ApkRepositories {
+    fn name(&self) -> &str {
+        "apk.cgr.dev"
+    }
+    fn hosts(&self) -> Vec<String> {
+        vec!["apk.cgr.dev".to_owned()]
+    }
+    fn router(&self, _context: SandboxContext) -> axum::Router {
+        apk::apk_router(self.0.apk.clone())
+    }
+    fn env(&self, base_url: &Url) -> Vec<(String, String)> {
+        vec![("APK_CGR_URL".to_owned(), base(base_url))]
+    }
+}
+
+impl FakeService for VirtualApk {
+    fn name(&self) -> &str {
+        "virtualapk.cgr.dev"
+    }
+    fn hosts(&self) -> Vec<String> {
+        vec!["virtualapk.cgr.dev".to_owned()]
+    }
+    fn router(&self, _context: SandboxContext) -> axum::Router {
+        apk::virtual_router(self.0.apk.clone())
+    }
+    fn env(&self, base_url: &Url) -> Vec<(String, String)> {
+        vec![("VIRTUALAPK_CGR_URL".to_owned(), base(base_url))]
+    }
+}
