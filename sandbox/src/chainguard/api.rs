@@ -32,6 +32,10 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The caller's roles, from a console-API token; a 401 answer otherwise.
+#[allow(
+    clippy::result_large_err,
+    reason = "axum answers are Responses by value; the error is the answer to send"
+)]
 fn caller(world: &World, headers: &HeaderMap) -> Result<Vec<(String, String)>, Response> {
     let state = world.lock();
     bearer(headers)

@@ -120,6 +120,10 @@ fn unauthorized() -> Response {
 
 /// The roles behind Basic credentials: a pull token (identity id + JWT) or a Chainguard
 /// token minted for `apk.cgr.dev` (any username).
+#[allow(
+    clippy::result_large_err,
+    reason = "axum answers are Responses by value; the error is the answer to send"
+)]
 fn caller_roles(repos: &ApkRepos, headers: &HeaderMap) -> Result<Vec<(String, String)>, Response> {
     let pair = headers
         .get("authorization")

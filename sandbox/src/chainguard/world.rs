@@ -128,7 +128,7 @@ pub(crate) fn capabilities(role: &str) -> &'static [&'static str] {
 impl World {
     pub(crate) fn new(org_name: &str) -> World {
         let org_id = random_hex(20);
-        let admin = format!("{}", random_hex(20));
+        let admin = random_hex(20);
         let mut state = State {
             org_id: org_id.clone(),
             org_name: org_name.to_owned(),
