@@ -202,6 +202,18 @@ impl RepoUrl {
             .find(['/', '@'])
             .filter(|&at| rest.as_bytes()[at] == b'@');
         let Some(at) = userinfo_end else {
+            // `https://abc/def:TOKEN@host/...`: an identity with an unencoded '/' turns
+            // its first half into the host and the token into path. Refuse rather than
+            // fetch from the wrong host and print the token as part of a path.
+            let word = rest.split([' ', '\t']).next().unwrap_or_default();
+            let first_two = word.splitn(3, '/').take(2).collect::<Vec<_>>().join("/");
+            if first_two.contains(':') && first_two.contains('@') {
+                return Err(RepoUrlError::BadUserinfo {
+                    problem: "the credentials contain an unencoded '/' (a Chainguard identity \
+                              id?): percent-encode it as %2F"
+                        .to_owned(),
+                });
+            }
             return RepoUrl::parse(line);
         };
         let (userinfo, host_and_path) = (&rest[..at], &rest[at + 1..]);
@@ -489,6 +501,36 @@ impl fmt::Display for RepoUrl {
     }
 }
 
+/// Masks anything that may be credentials in free text (comments, lines that did not
+/// parse): in each word after `://`, everything up to the last `@` becomes `*`.
+///
+/// ```
+/// use apk_repo::repo_url::mask_credentials;
+/// assert_eq!(mask_credentials("# https://u:secret@h/os main"), "# https://*@h/os main");
+/// assert_eq!(mask_credentials("https://abc/def:TOKEN@h/os"), "https://*@h/os");
+/// assert_eq!(mask_credentials("https://h/os"), "https://h/os");
+/// ```
+pub fn mask_credentials(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (head, tail) = rest.split_at(at + 3);
+        out.push_str(head);
+        let word_end = tail.find([' ', '\t', '\n']).unwrap_or(tail.len());
+        let word = &tail[..word_end];
+        match word.rfind('@') {
+            Some(last) => {
+                out.push('*');
+                out.push_str(&word[last..]);
+            }
+            None => out.push_str(word),
+        }
+        rest = &tail[word_end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 impl std::str::FromStr for RepoUrl {
     type Err = RepoUrlError;
 
@@ -646,6 +688,15 @@ mod tests {
         ));
         assert!(RepoUrl::artifactory("https://h", "a/b").is_err());
         assert!(RepoUrl::parse("/srv/repo").is_err());
+    }
+
+    #[test]
+    fn an_unencoded_slash_in_credentials_is_refused_without_echo() {
+        let err = RepoUrl::parse_line("https://0123abcd/ef56:SECRET-TOKEN@apk.cgr.dev/example.com")
+            .unwrap_err();
+        assert!(matches!(err, RepoUrlError::BadUserinfo { .. }), "{err:?}");
+        assert!(!err.to_string().contains("SECRET-TOKEN"), "{err}");
+        assert!(RepoUrl::parse_line("https://h/path/with@sign").is_ok());
     }
 
     #[test]

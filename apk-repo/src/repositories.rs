@@ -207,7 +207,8 @@ impl Repository {
                 &raw[..self.target.start],
                 &raw[self.target.end..]
             ),
-            _ => raw.to_owned(),
+            // A line that did not parse as a URL may still hold credentials.
+            _ => crate::repo_url::mask_credentials(raw),
         }
     }
 }
@@ -229,7 +230,9 @@ impl fmt::Debug for Line {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Line::Blank(text) => write!(f, "Blank({text:?})"),
-            Line::Comment(text) => write!(f, "Comment({text:?})"),
+            Line::Comment(text) => {
+                write!(f, "Comment({:?})", crate::repo_url::mask_credentials(text))
+            }
             Line::Set(text) => write!(f, "Set({text:?})"),
             Line::Repository(repo) => write!(f, "{repo:?}"),
         }
@@ -447,15 +450,26 @@ impl RepositoriesFile {
     /// assert_eq!(file.render_masked(), "https://linky%40example.com:*@h/artifactory/k/\n");
     /// ```
     pub fn render_masked(&self) -> String {
-        self.render_with(Repository::masked)
+        self.render_lines(crate::repo_url::mask_credentials, Repository::masked)
     }
 
     fn render_with(&self, repository: impl Fn(&Repository) -> String) -> String {
+        self.render_lines(str::to_owned, repository)
+    }
+
+    /// Renders with `other` applied to comments and `set` lines (which may hold a
+    /// commented-out credential line) and `repository` to repository lines.
+    fn render_lines(
+        &self,
+        other: impl Fn(&str) -> String,
+        repository: impl Fn(&Repository) -> String,
+    ) -> String {
         let mut text = self
             .lines
             .iter()
             .map(|line| match line {
-                Line::Blank(raw) | Line::Comment(raw) | Line::Set(raw) => raw.clone(),
+                Line::Blank(raw) => raw.clone(),
+                Line::Comment(raw) | Line::Set(raw) => other(raw),
                 Line::Repository(repo) => repository(repo.as_ref()),
             })
             .collect::<Vec<_>>()
@@ -501,8 +515,13 @@ impl RepositoriesFile {
                 #[cfg(unix)]
                 {
                     use std::os::unix::fs::PermissionsExt;
+                    // Readable by all, as apk's own file is, unless it holds credentials.
+                    let has_credentials = self
+                        .repositories()
+                        .any(|repo| repo.url().is_some_and(|url| url.user().is_some()));
+                    let mode = if has_credentials { 0o600 } else { 0o644 };
                     temp.as_file()
-                        .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+                        .set_permissions(std::fs::Permissions::from_mode(mode))?;
                 }
             }
         }
@@ -598,6 +617,30 @@ mod tests {
             assert!(!text.contains("hunter2-token"), "{text}");
         }
         assert_eq!(file.render_masked(), "@cg https://id:*@h/k/ main\n");
+    }
+
+    #[test]
+    fn disabled_lines_with_credentials_stay_masked() {
+        let mut file = RepositoriesFile::parse("https://u:SECRETX@h/os\nhttps://u:%zz@h/bad\n");
+        file.disable_defaults();
+        assert_eq!(
+            file.render_masked(),
+            "# https://*@h/os\n# https://*@h/bad\n"
+        );
+        assert!(!format!("{file:?}").contains("SECRETX"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn new_files_with_credentials_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("repositories");
+        RepositoriesFile::parse("https://u:p@h/os\n")
+            .write_atomic(&path)
+            .unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 
     #[cfg(unix)]
