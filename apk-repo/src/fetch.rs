@@ -357,20 +357,26 @@ impl RepoClient {
         let request = self.http.request_url(Method::GET, url.clone());
         let url_credentials = credentials.then(|| self.repo.user()).flatten();
         let http_auth = self.http_auth.as_ref().filter(|_| credentials);
-        let host = self.repo.base().host_str().unwrap_or_default().to_owned();
+        // Go's URL.Host: the host, with the port when the URL names one.
+        let base = self.repo.base();
+        let host = match base.port() {
+            Some(port) => format!("{}:{port}", base.host_str().unwrap_or_default()),
+            None => base.host_str().unwrap_or_default().to_owned(),
+        };
         let preemptive_auth = http_auth.filter(|auth| self.preemptive && auth.apko_sends_to(&host));
 
-        let first = match (url_credentials, preemptive_auth) {
-            (Some(user), _) => {
-                let empty = SecretString::from("");
-                let password = self.repo.password().unwrap_or(&empty);
-                request.basic_auth(user, password).send_raw().await?
-            }
-            (None, Some(auth)) => {
+        // apko: a matching HTTP_AUTH wins over URL userinfo; apk-tools: userinfo wins.
+        let first = match (preemptive_auth, url_credentials) {
+            (Some(auth), _) => {
                 request
                     .basic_auth(auth.user(), auth.password())
                     .send_raw()
                     .await?
+            }
+            (None, Some(user)) => {
+                let empty = SecretString::from("");
+                let password = self.repo.password().unwrap_or(&empty);
+                request.basic_auth(user, password).send_raw().await?
             }
             (None, None) => request.send_raw().await?,
         };

@@ -115,6 +115,8 @@ pub enum HttpAuthError {
 /// ```
 #[derive(Clone)]
 pub struct HttpAuth {
+    /// The scheme as written: apko compares it with `basic` exactly.
+    scheme: String,
     host: String,
     user: String,
     password: SecretString,
@@ -184,6 +186,7 @@ impl HttpAuth {
         }
         check_user_and_password(user, password.expose_secret())?;
         Ok(HttpAuth {
+            scheme: "basic".to_owned(),
             host: host.to_ascii_lowercase(),
             user: user.to_owned(),
             password,
@@ -216,6 +219,7 @@ impl HttpAuth {
         let password = password.into();
         check_user_and_password(user, password.expose_secret())?;
         Ok(HttpAuth {
+            scheme: "basic".to_owned(),
             host: String::new(),
             user: user.to_owned(),
             password,
@@ -260,6 +264,7 @@ impl HttpAuth {
             .split_once(':')
             .ok_or_else(|| malformed("a ':' must separate user and password"))?;
         Ok(HttpAuth {
+            scheme: value[..5].to_owned(),
             host: host.to_owned(),
             user: user.to_owned(),
             password: SecretString::from(password),
@@ -311,7 +316,8 @@ impl HttpAuth {
     /// ```
     pub fn value(&self) -> SecretString {
         SecretString::from(format!(
-            "basic:{}:{}:{}",
+            "{}:{}:{}:{}",
+            self.scheme,
             self.host,
             self.user,
             self.password.expose_secret()
@@ -331,7 +337,8 @@ impl HttpAuth {
     /// ```
     pub fn apko_sends_to(&self, host: &str) -> bool {
         let parts = self.value().expose_secret().split(':').count();
-        parts == 4 && !self.host.is_empty() && self.host == host
+        // apko's checks are exact: the scheme in lower case, the host as Go's URL.Host.
+        self.scheme == "basic" && parts == 4 && !self.host.is_empty() && self.host == host
     }
 
     /// `export HTTP_AUTH=...` for a shell. Shown, the password is `${password_var}` inside
@@ -375,9 +382,37 @@ impl HttpAuth {
         )
     }
 
+    /// The value with the password as `${VAR}`, safe inside double quotes: `$`, `` ` ``,
+    /// `"` and `\` in host and user are escaped, and a name that is not a shell
+    /// identifier is replaced by `PASSWORD`.
     fn with_variable(&self, password_var: &str) -> String {
-        format!("basic:{}:{}:${{{password_var}}}", self.host, self.user)
+        let identifier = password_var
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && password_var
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let var = if identifier { password_var } else { "PASSWORD" };
+        format!(
+            "{}:{}:{}:${{{var}}}",
+            self.scheme,
+            double_quote_escape(&self.host),
+            double_quote_escape(&self.user)
+        )
     }
+}
+
+/// Escapes what is special inside POSIX double quotes.
+fn double_quote_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '$' | '`' | '"' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Single-quotes text for a POSIX shell.
@@ -395,7 +430,8 @@ impl fmt::Display for HttpAuth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "basic:{}:{}:{}",
+            "{}:{}:{}:{}",
+            self.scheme,
             self.host,
             self.user,
             pull_through_core::redact::REDACTED
@@ -507,6 +543,35 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn apko_needs_the_scheme_in_lower_case() {
+        let upper = HttpAuth::parse("BASIC:apk.cgr.dev:u:t").unwrap();
+        assert!(!upper.apko_sends_to("apk.cgr.dev"));
+        assert_eq!(
+            upper.value().expose_secret(),
+            "BASIC:apk.cgr.dev:u:t",
+            "kept as written"
+        );
+        assert!(
+            HttpAuth::parse("basic:apk.cgr.dev:u:t")
+                .unwrap()
+                .apko_sends_to("apk.cgr.dev")
+        );
+    }
+
+    #[test]
+    fn shown_lines_are_shell_safe() {
+        let auth = HttpAuth::basic("apk.cgr.dev", "us$er\"x`id`", "t").unwrap();
+        assert_eq!(
+            auth.export_line("TOK").shown(),
+            "export HTTP_AUTH=\"basic:apk.cgr.dev:us\\$er\\\"x\\`id\\`:${TOK}\""
+        );
+        assert_eq!(
+            auth.export_line("not a name; rm -rf").shown(),
+            "export HTTP_AUTH=\"basic:apk.cgr.dev:us\\$er\\\"x\\`id\\`:${PASSWORD}\""
+        );
     }
 
     #[test]

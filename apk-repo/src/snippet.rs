@@ -4,14 +4,16 @@
 //! The credentials travel as BuildKit secrets, mounted only for the `RUN` that needs them.
 //! The shell is written so that it does what it says: Chainguard's tutorial line
 //! `export HTTP_AUTH=... apk update && apk add wget` exports two variables named `apk` and
-//! `update` and never runs `apk update`.
+//! `update` and never runs `apk update`. A missing secret stops the build (`required=true`,
+//! and a bare assignment's status is `cat`'s) instead of surfacing later as apk's
+//! "Permission denied".
 //!
 //! ```
 //! use apk_repo::snippet::Dockerfile;
 //! let dockerfile = Dockerfile::new("cgr.dev/chainguard/wolfi-base", ["wget"])
 //!     .with_http_auth("https://apk.cgr.dev/example.com".parse()?)
 //!     .render();
-//! assert!(dockerfile.contains("export HTTP_AUTH=\"$(cat /run/secrets/http_auth)\" && \\\n    apk add --no-cache wget"));
+//! assert!(dockerfile.contains("HTTP_AUTH=\"$(cat /run/secrets/http_auth)\" && export HTTP_AUTH && \\\n    apk add --no-cache wget"));
 //! # Ok::<(), apk_repo::repo_url::RepoUrlError>(())
 //! ```
 
@@ -105,8 +107,8 @@ impl Dockerfile {
                      FROM {base}\n\
                      RUN echo {repo} > /etc/apk/repositories\n\
                      # The secret is readable only during this RUN and never lands in a layer.\n\
-                     RUN --mount=type=secret,id=http_auth \\\n    \
-                     export HTTP_AUTH=\"$(cat /run/secrets/http_auth)\" && \\\n    \
+                     RUN --mount=type=secret,id=http_auth,required=true \\\n    \
+                     HTTP_AUTH=\"$(cat /run/secrets/http_auth)\" && export HTTP_AUTH && \\\n    \
                      apk add --no-cache {packages}\n",
                     base = self.base_image,
                     repo = shell_word(&repository.expose()),
@@ -241,16 +243,16 @@ mod tests {
              FROM cgr.dev/chainguard/wolfi-base\n\
              RUN echo https://apk.cgr.dev/example.com > /etc/apk/repositories\n\
              # The secret is readable only during this RUN and never lands in a layer.\n\
-             RUN --mount=type=secret,id=http_auth \\\n    \
-             export HTTP_AUTH=\"$(cat /run/secrets/http_auth)\" && \\\n    \
+             RUN --mount=type=secret,id=http_auth,required=true \\\n    \
+             HTTP_AUTH=\"$(cat /run/secrets/http_auth)\" && export HTTP_AUTH && \\\n    \
              apk add --no-cache wget libstdc++\n"
         );
     }
 
     #[test]
     fn the_shell_runs_every_command() {
-        // The snippet's RUN lines, joined the way the shell sees them: `export` takes only
-        // the assignment, and `&&` chains the install after it.
+        // The snippet's RUN lines, joined the way the shell sees them: each step runs only
+        // if the one before worked, and a missing secret fails the assignment.
         let text = Dockerfile::new("x", ["wget"])
             .with_http_auth("https://apk.cgr.dev/example.com".parse().unwrap())
             .render();
@@ -259,10 +261,18 @@ mod tests {
             .nth(1)
             .unwrap()
             .replace("\\\n    ", "");
-        let after_export = run.split("export ").nth(1).unwrap();
-        let (assignment, rest) = after_export.split_once(" && ").unwrap();
-        assert_eq!(assignment, "HTTP_AUTH=\"$(cat /run/secrets/http_auth)\"");
-        assert_eq!(rest.trim(), "apk add --no-cache wget");
+        let (mount, commands) = run.split_once(' ').unwrap();
+        assert_eq!(mount, "=type=secret,id=http_auth,required=true");
+        let steps: Vec<&str> = commands.trim().split(" && ").collect();
+        assert_eq!(
+            steps,
+            [
+                "HTTP_AUTH=\"$(cat /run/secrets/http_auth)\"",
+                "export HTTP_AUTH",
+                "apk add --no-cache wget"
+            ],
+            "a bare assignment fails when cat does; export takes only the name"
+        );
     }
 
     #[test]

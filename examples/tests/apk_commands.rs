@@ -310,7 +310,8 @@ fn version_and_snippets() {
         "wget",
     ]);
     assert!(
-        stdout(&dockerfile).contains("export HTTP_AUTH=\"$(cat /run/secrets/http_auth)\" && \\")
+        stdout(&dockerfile)
+            .contains("HTTP_AUTH=\"$(cat /run/secrets/http_auth)\" && export HTTP_AUTH && \\")
     );
     let apko = run(&[
         "apk",
