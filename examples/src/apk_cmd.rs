@@ -449,9 +449,16 @@ async fn policy_command(global: &GlobalArgs, args: &PolicyArgs) -> Result<(), Fa
         .iter()
         .map(|(version, repos)| json!({"version": version.as_str(), "repositories": repos}))
         .collect();
+    let invalid: Vec<_> = report
+        .invalid
+        .iter()
+        .map(|(version, repository, err)| {
+            json!({"version": version, "repository": repository, "problem": err.problem})
+        })
+        .collect();
     emit(
         global.output,
-        &json!({"name": report.name, "versions": versions}),
+        &json!({"name": report.name, "versions": versions, "invalid": invalid}),
         || report.to_string().trim_end().to_owned(),
     )
 }
