@@ -664,3 +664,71 @@ async fn registries_without_auth_or_without_a_challenge() {
     let err = auth.pull_token("chainguard/go", None).await.unwrap_err();
     assert!(err.to_string().contains("Bearer challenge"), "{err}");
 }
+
+#[tokio::test]
+async fn role_bindings_are_deleted_and_absence_is_reported() {
+    let server = MockServer::start().await;
+    let binding = format!("{ORG}/ffffffffffffffff");
+    Mock::given(method("DELETE"))
+        .and(path(format!("/iam/v1/rolebindings/{binding}")))
+        .and(bearer())
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({})))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(rpc(5, "role binding not found")))
+        .mount(&server)
+        .await;
+    let (client, _) = client(&server);
+    assert_eq!(
+        client.delete_role_binding(&binding).await.unwrap(),
+        Deleted::Removed
+    );
+    assert_eq!(
+        client.delete_role_binding(&binding).await.unwrap(),
+        Deleted::AlreadyAbsent
+    );
+}
+
+#[tokio::test]
+async fn missing_upstream_tokens_say_what_to_set() {
+    // Setting variables needs `unsafe` in edition 2024, which the workspace forbids; the
+    // happy paths (a token file, GitHub Actions) run in the program's end-to-end tests,
+    // where the child process gets its own environment.
+    let sts = Sts::new("http://127.0.0.1:9".parse().unwrap()).unwrap();
+    let from_env = OidcExchange::new(
+        sts.clone(),
+        "o/i",
+        UpstreamToken::Env("PULL_THROUGH_UNSET_OIDC_X".into()),
+    );
+    let err = from_env.token("cgr.dev").await.unwrap_err();
+    assert!(
+        err.is_invalid_input() && err.to_string().contains("PULL_THROUGH_UNSET_OIDC_X"),
+        "{err}"
+    );
+    let from_file = OidcExchange::new(
+        sts.clone(),
+        "o/i",
+        UpstreamToken::File("/nonexistent/oidc-token".into()),
+    );
+    assert!(
+        from_file
+            .token("cgr.dev")
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("/nonexistent/oidc-token")
+    );
+    if std::env::var_os("ACTIONS_ID_TOKEN_REQUEST_URL").is_none() {
+        let github = OidcExchange::new(
+            sts,
+            "o/i",
+            UpstreamToken::GitHubActions {
+                audience: "issuer.enforce.dev".into(),
+            },
+        );
+        let err = github.token("cgr.dev").await.unwrap_err();
+        assert!(err.to_string().contains("id-token: write"), "{err}");
+    }
+}

@@ -1,0 +1,352 @@
+//! `pull-through chainguard ...` against `pull-through sandbox serve`, configured only by
+//! the env file the sandbox writes, as a user's shell would be.
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_pull-through");
+
+struct Served {
+    child: Child,
+    env: HashMap<String, String>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve() -> Served {
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = dir.path().join("sandbox.env");
+    let child = Command::new(BIN)
+        .args(["sandbox", "serve", "--stop-after", "120", "--env-file"])
+        .arg(&env_file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let text = loop {
+        if let Ok(text) = std::fs::read_to_string(&env_file) {
+            if text.contains("VIRTUALAPK_CGR_URL=") {
+                break text;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the sandbox never wrote its env file"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let env = text
+        .lines()
+        .filter_map(|line| line.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    Served {
+        child,
+        env,
+        _dir: dir,
+    }
+}
+
+fn run(served: &Served, args: &[&str], extra: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(BIN);
+    command.args(args).envs(&served.env).env_remove("RUST_LOG");
+    for (key, value) in extra {
+        command.env(key, value);
+    }
+    command.output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn the_chainctl_steps_of_the_tutorials() {
+    let served = serve();
+    let org_id = served.env["CHAINGUARD_ORG_ID"].clone();
+
+    let orgs = run(&served, &["chainguard", "orgs", "list"], &[]);
+    assert!(orgs.status.success(), "{}", text(&orgs.stderr));
+    assert_eq!(text(&orgs.stdout).trim(), format!("{org_id}  example.com"));
+
+    let roles = run(
+        &served,
+        &[
+            "--output",
+            "json",
+            "chainguard",
+            "roles",
+            "list",
+            "--name",
+            "apk.pull",
+        ],
+        &[],
+    );
+    let roles: serde_json::Value = serde_json::from_slice(&roles.stdout).unwrap();
+    assert_eq!(roles["roles"][0]["name"], "apk.pull");
+    assert_eq!(roles["roles"][0]["built_in"], true);
+
+    // A pull token needs somewhere to put the secret, decided before anything is created.
+    let refused = run(
+        &served,
+        &["chainguard", "pull-token", "create", "--org", "example.com"],
+        &[],
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(text(&refused.stderr).contains("--secrets-out"));
+    let listed = run(
+        &served,
+        &[
+            "--output",
+            "json",
+            "chainguard",
+            "pull-token",
+            "list",
+            "--org",
+            "example.com",
+        ],
+        &[],
+    );
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(
+        listed["pull_tokens"].as_array().unwrap().len(),
+        0,
+        "nothing was created"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("pull-token.env");
+    let created = run(
+        &served,
+        &[
+            "--secrets-out",
+            secrets.to_str().unwrap(),
+            "chainguard",
+            "pull-token",
+            "create",
+            "--org",
+            "example.com",
+            "--role",
+            "apk.pull",
+            "--ttl",
+            "48h",
+            "-o",
+            "env",
+        ],
+        &[],
+    );
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let printed = text(&created.stdout);
+    assert!(
+        printed.contains("CHAINGUARD_TOKEN=[not shown]"),
+        "{printed}"
+    );
+    let written = std::fs::read_to_string(&secrets).unwrap();
+    let identity = written
+        .lines()
+        .find_map(|l| l.strip_prefix("CHAINGUARD_IDENTITY_ID="))
+        .unwrap()
+        .to_owned();
+    let token = written
+        .lines()
+        .find_map(|l| l.strip_prefix("CHAINGUARD_TOKEN="))
+        .unwrap()
+        .to_owned();
+    assert!(identity.starts_with(&format!("{org_id}/")));
+    assert!(!printed.contains(&token));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&secrets).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+
+    // The pull token works as an upstream OIDC token for its own identity, read from a
+    // token file and exchanged at the fake STS (CHAINGUARD_IDENTITY + token file).
+    let token_file = dir.path().join("oidc-token");
+    std::fs::write(&token_file, &token).unwrap();
+    let as_identity = run(
+        &served,
+        &[
+            "chainguard",
+            "token",
+            "--audience",
+            "apk.cgr.dev",
+            "--show-secrets",
+        ],
+        &[
+            ("CHAINGUARD_TOKEN", ""),
+            ("CHAINGUARD_IDENTITY", &identity),
+            ("CHAINGUARD_OIDC_TOKEN_FILE", token_file.to_str().unwrap()),
+        ],
+    );
+    assert!(
+        as_identity.status.success(),
+        "{}",
+        text(&as_identity.stderr)
+    );
+    assert_eq!(
+        text(&as_identity.stdout).trim().split('.').count(),
+        3,
+        "a minted token"
+    );
+
+    let list = run(
+        &served,
+        &["chainguard", "pull-token", "list", "--org", &org_id],
+        &[],
+    );
+    assert!(text(&list.stdout).contains(&identity));
+    let revoked = run(
+        &served,
+        &["chainguard", "pull-token", "revoke", &identity],
+        &[],
+    );
+    assert!(text(&revoked.stdout).contains("Removed"));
+    let again = run(
+        &served,
+        &["chainguard", "pull-token", "revoke", &identity],
+        &[],
+    );
+    assert!(text(&again.stdout).contains("AlreadyAbsent"));
+
+    let status = run(&served, &["chainguard", "status"], &[]);
+    assert!(
+        text(&status.stdout).contains("example.com: owner"),
+        "{}",
+        text(&status.stdout)
+    );
+    let no_secret_destination = run(&served, &["chainguard", "token"], &[]);
+    assert_eq!(no_secret_destination.status.code(), Some(2));
+}
+
+#[test]
+fn bad_input_and_bad_credentials() {
+    let served = serve();
+    let bad_ttl = run(
+        &served,
+        &[
+            "--show-secrets",
+            "chainguard",
+            "pull-token",
+            "create",
+            "--org",
+            "example.com",
+            "--ttl",
+            "9000h",
+        ],
+        &[],
+    );
+    assert_eq!(bad_ttl.status.code(), Some(2), "{}", text(&bad_ttl.stderr));
+    assert!(text(&bad_ttl.stderr).contains("8760h"));
+    let unknown_org = run(
+        &served,
+        &[
+            "chainguard",
+            "pull-token",
+            "list",
+            "--org",
+            "nobody.example",
+        ],
+        &[],
+    );
+    assert_eq!(unknown_org.status.code(), Some(2));
+    assert!(text(&unknown_org.stderr).contains("nobody.example"));
+    let wrong_token = run(
+        &served,
+        &["chainguard", "status"],
+        &[("CHAINGUARD_TOKEN", "not-a-token")],
+    );
+    assert_eq!(wrong_token.status.code(), Some(1));
+    assert!(
+        text(&wrong_token.stderr).contains("not authenticated"),
+        "{}",
+        text(&wrong_token.stderr)
+    );
+    assert!(!text(&wrong_token.stderr).contains("not-a-token"));
+}
+
+#[test]
+fn github_actions_oidc_tokens_are_exchanged() {
+    let served = serve();
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("pull-token.env");
+    let created = run(
+        &served,
+        &[
+            "--secrets-out",
+            secrets.to_str().unwrap(),
+            "chainguard",
+            "pull-token",
+            "create",
+            "--org",
+            "example.com",
+        ],
+        &[],
+    );
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let written = std::fs::read_to_string(&secrets).unwrap();
+    let identity = written
+        .lines()
+        .find_map(|l| l.strip_prefix("CHAINGUARD_IDENTITY_ID="))
+        .unwrap()
+        .to_owned();
+    let token = written
+        .lines()
+        .find_map(|l| l.strip_prefix("CHAINGUARD_TOKEN="))
+        .unwrap()
+        .to_owned();
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let actions = runtime.block_on(async {
+        use wiremock::matchers::{header, method, query_param};
+        use wiremock::{Mock, MockServer, ResponseTemplate};
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(query_param("api-version", "2.0"))
+            .and(query_param("audience", "issuer.enforce.dev"))
+            .and(header("authorization", "Bearer actions-request-token"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(serde_json::json!({"value": token})),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        server
+    });
+    let output = run(
+        &served,
+        &[
+            "chainguard",
+            "token",
+            "--audience",
+            "cgr.dev",
+            "--show-secrets",
+        ],
+        &[
+            ("CHAINGUARD_TOKEN", ""),
+            ("CHAINGUARD_IDENTITY", &identity),
+            (
+                "ACTIONS_ID_TOKEN_REQUEST_URL",
+                &format!("{}/token?api-version=2.0", actions.uri()),
+            ),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "actions-request-token"),
+        ],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout).trim().split('.').count(), 3);
+    runtime.block_on(actions.verify());
+}
