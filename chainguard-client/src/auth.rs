@@ -21,10 +21,22 @@ use tokio::sync::Mutex;
 use crate::model::{RawToken, TokenPair};
 
 /// The platform API's audience.
+///
+/// ```
+/// assert_eq!(chainguard_client::auth::CONSOLE_API_AUDIENCE, "https://console-api.enforce.dev");
+/// ```
 pub const CONSOLE_API_AUDIENCE: &str = "https://console-api.enforce.dev";
 /// The registry's audience.
+///
+/// ```
+/// assert_eq!(chainguard_client::auth::REGISTRY_AUDIENCE, "cgr.dev");
+/// ```
 pub const REGISTRY_AUDIENCE: &str = "cgr.dev";
 /// The APK repositories' audience.
+///
+/// ```
+/// assert_eq!(chainguard_client::auth::APK_AUDIENCE, "apk.cgr.dev");
+/// ```
 pub const APK_AUDIENCE: &str = "apk.cgr.dev";
 
 /// Gives a token for an audience.
@@ -71,6 +83,14 @@ pub fn jwt_expiry(token: &str) -> Option<SystemTime> {
 
 /// One token for every audience, as `CHAINGUARD_TOKEN` gives it. The caller is
 /// responsible for its audience matching what it is used for.
+///
+/// ```
+/// use chainguard_client::auth::{StaticToken, TokenSource};
+/// # async fn example() -> Result<(), pull_through_core::Error> {
+/// let source = StaticToken::new(std::env::var("CHAINGUARD_TOKEN").unwrap_or_default());
+/// let token = source.token("https://console-api.enforce.dev").await?;
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct StaticToken(SecretString);
 
@@ -114,6 +134,10 @@ pub struct ChainctlCache {
 
 impl ChainctlCache {
     /// The cache under `dir` (the `chainguard` folder).
+    ///
+    /// ```
+    /// let cache = chainguard_client::auth::ChainctlCache::new("/home/me/.cache/chainguard");
+    /// ```
     pub fn new(dir: impl Into<PathBuf>) -> ChainctlCache {
         ChainctlCache { dir: dir.into() }
     }
@@ -132,6 +156,11 @@ impl ChainctlCache {
     }
 
     /// Where the token for `audience` is kept.
+    ///
+    /// ```
+    /// let cache = chainguard_client::auth::ChainctlCache::new("/c");
+    /// assert_eq!(cache.token_path("apk.cgr.dev"), std::path::Path::new("/c/apk.cgr.dev/oidc-token"));
+    /// ```
     pub fn token_path(&self, audience: &str) -> PathBuf {
         self.dir.join(audience.replace('/', "-")).join("oidc-token")
     }
@@ -159,6 +188,12 @@ impl TokenSource for ChainctlCache {
 }
 
 /// Where an assumed identity's upstream OIDC token comes from.
+///
+/// ```
+/// use chainguard_client::auth::UpstreamToken;
+/// let in_kubernetes = UpstreamToken::File("/var/run/secrets/tokens/chainguard".into());
+/// let in_github = UpstreamToken::GitHubActions { audience: "issuer.enforce.dev".into() };
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum UpstreamToken {
@@ -176,6 +211,13 @@ pub enum UpstreamToken {
 
 /// The STS at `issuer.enforce.dev`: exchanges and refreshes. Never follows redirects,
 /// which would carry the bearer token elsewhere.
+///
+/// ```
+/// # async fn example(upstream: secrecy::SecretString) -> Result<(), pull_through_core::Error> {
+/// let sts = chainguard_client::auth::Sts::new("https://issuer.enforce.dev".parse().unwrap())?;
+/// let apk_token = sts.exchange(&upstream, "apk.cgr.dev", None).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Sts {
     http: HttpClient,
@@ -273,6 +315,15 @@ impl Sts {
 }
 
 /// An assumed identity: an upstream OIDC token exchanged at the STS for each audience.
+///
+/// ```
+/// use chainguard_client::auth::{OidcExchange, Sts, TokenSource, UpstreamToken};
+/// # async fn example() -> Result<(), pull_through_core::Error> {
+/// let sts = Sts::new("https://issuer.enforce.dev".parse().unwrap())?;
+/// let source = OidcExchange::new(sts, "ORG/identity", UpstreamToken::Env("OIDC_TOKEN".into()));
+/// let token = source.token("cgr.dev").await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct OidcExchange {
     sts: Sts,
@@ -360,6 +411,15 @@ impl TokenSource for OidcExchange {
 
 /// A human login's refresh token, exchanged for each audience; the STS rotates it on
 /// every use and the new one is kept.
+///
+/// ```
+/// use chainguard_client::auth::{RefreshExchange, Sts, TokenSource};
+/// # async fn example(refresh: &str) -> Result<(), pull_through_core::Error> {
+/// let source = RefreshExchange::new(Sts::new("https://issuer.enforce.dev".parse().unwrap())?, refresh);
+/// let token = source.token("https://console-api.enforce.dev").await?;
+/// let keep_this = source.current_refresh_token().await;
+/// # Ok(()) }
+/// ```
 pub struct RefreshExchange {
     sts: Sts,
     refresh_token: Mutex<SecretString>,
@@ -414,6 +474,15 @@ impl TokenSource for RefreshExchange {
 
 /// Caches another source's tokens per audience until `margin` before they expire (by
 /// their `exp` claim; tokens without one are kept five minutes).
+///
+/// ```
+/// use chainguard_client::auth::{CachedTokens, StaticToken, TokenSource};
+/// # async fn example() -> Result<(), pull_through_core::Error> {
+/// let cached = CachedTokens::new(std::sync::Arc::new(StaticToken::new("t")));
+/// let first = cached.token("cgr.dev").await?;
+/// let again = cached.token("cgr.dev").await?; // from the cache
+/// # Ok(()) }
+/// ```
 pub struct CachedTokens {
     inner: Arc<dyn TokenSource>,
     margin: Duration,

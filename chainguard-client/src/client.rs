@@ -18,11 +18,28 @@ use crate::model::{
 use crate::pull_token::{PullToken, PullTokenOptions, Signer, new_subject};
 
 /// The platform API's default URL.
+///
+/// ```
+/// assert_eq!(chainguard_client::DEFAULT_API_URL, "https://console-api.enforce.dev");
+/// ```
 pub const DEFAULT_API_URL: &str = "https://console-api.enforce.dev";
 /// The STS's default URL.
+///
+/// ```
+/// assert_eq!(chainguard_client::DEFAULT_ISSUER_URL, "https://issuer.enforce.dev");
+/// ```
 pub const DEFAULT_ISSUER_URL: &str = "https://issuer.enforce.dev";
 
 /// Configures a [`ChainguardClient`]. Does no I/O.
+///
+/// ```
+/// use chainguard_client::{ChainguardClient, auth::StaticToken};
+/// let client = ChainguardClient::builder()
+///     .with_api_url("http://127.0.0.1:8080".parse().unwrap())
+///     .with_token_source(std::sync::Arc::new(StaticToken::new("t")))
+///     .build()?;
+/// # Ok::<(), pull_through_core::Error>(())
+/// ```
 #[derive(Debug)]
 #[must_use]
 pub struct ChainguardBuilder {
@@ -206,6 +223,15 @@ impl ChainguardBuilder {
 }
 
 /// The Chainguard platform API, as `chainctl` uses it.
+///
+/// ```
+/// # async fn example() -> Result<(), pull_through_core::Error> {
+/// let client = chainguard_client::ChainguardClient::builder().from_env()?.build()?;
+/// for org in client.list_organizations().await? {
+///     println!("{}  {}", org.id, org.name);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 pub struct ChainguardClient {
     api: HttpClient,
@@ -215,6 +241,12 @@ pub struct ChainguardClient {
 }
 
 /// One pull token as listed: the identity, without the JWT (it cannot be read back).
+///
+/// ```
+/// # async fn example(client: &chainguard_client::ChainguardClient, org: &pull_through_core::OrgId) -> Result<(), pull_through_core::Error> {
+/// let expired: Vec<_> = client.list_pull_tokens(org).await?.into_iter().filter(|t| t.expired).collect();
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PullTokenInfo {

@@ -4,6 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 /// The issuer of pull-token identities.
+///
+/// ```
+/// assert_eq!(chainguard_client::model::PULL_TOKEN_ISSUER, "https://pulltoken.issuer.chainguard.dev");
+/// ```
 pub const PULL_TOKEN_ISSUER: &str = "https://pulltoken.issuer.chainguard.dev";
 
 /// A group: an organization (root, a 40-hex id) or a folder (`ORG/16hex`).

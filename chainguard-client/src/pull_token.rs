@@ -17,10 +17,22 @@ use pull_through_core::{
 use crate::model::PULL_TOKEN_ISSUER;
 
 /// The audience a pull-token JWT carries.
+///
+/// ```
+/// assert_eq!(chainguard_client::PULL_TOKEN_AUDIENCE, "https://issuer.enforce.dev");
+/// ```
 pub const PULL_TOKEN_AUDIENCE: &str = "https://issuer.enforce.dev";
 /// chainctl's default time to live: 720 hours.
+///
+/// ```
+/// assert_eq!(chainguard_client::DEFAULT_TTL.as_secs(), 720 * 3600);
+/// ```
 pub const DEFAULT_TTL: Duration = Duration::from_secs(720 * 3600);
 /// The longest time to live: 8760 hours.
+///
+/// ```
+/// assert_eq!(chainguard_client::MAX_TTL.as_secs(), 8760 * 3600);
+/// ```
 pub const MAX_TTL: Duration = Duration::from_secs(8760 * 3600);
 
 /// What to create.
@@ -49,6 +61,11 @@ pub struct PullTokenOptions {
 
 impl PullTokenOptions {
     /// A token for `role` with chainctl's defaults.
+    ///
+    /// ```
+    /// let options = chainguard_client::PullTokenOptions::new(pull_through_core::PullTokenRole::RegistryPull);
+    /// assert_eq!(options.name, "pull-token");
+    /// ```
     pub fn new(role: PullTokenRole) -> PullTokenOptions {
         PullTokenOptions {
             role,
@@ -59,12 +76,22 @@ impl PullTokenOptions {
     }
 
     /// Sets the identity's name (Chainguard names: lowercase letters, digits, ` ._-`).
+    ///
+    /// ```
+    /// let options = chainguard_client::PullTokenOptions::new(pull_through_core::PullTokenRole::ApkPull)
+    ///     .with_name("artifactory cg-private");
+    /// ```
     pub fn with_name(mut self, name: impl Into<String>) -> PullTokenOptions {
         self.name = name.into();
         self
     }
 
     /// Sets the identity's description.
+    ///
+    /// ```
+    /// let options = chainguard_client::PullTokenOptions::new(pull_through_core::PullTokenRole::ApkPull)
+    ///     .with_description("used by the cg-private remote");
+    /// ```
     pub fn with_description(mut self, description: impl Into<String>) -> PullTokenOptions {
         self.description = description.into();
         self
@@ -75,6 +102,13 @@ impl PullTokenOptions {
     /// # Errors
     ///
     /// [`ValidationError::InvalidValue`] for zero or more than 8760 hours.
+    ///
+    /// ```
+    /// let err = chainguard_client::PullTokenOptions::new(pull_through_core::PullTokenRole::ApkPull)
+    ///     .with_ttl(std::time::Duration::from_secs(400 * 24 * 3600))
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("8760h"));
+    /// ```
     pub fn with_ttl(mut self, ttl: Duration) -> Result<PullTokenOptions, ValidationError> {
         if ttl.is_zero() || ttl > MAX_TTL {
             return Err(ValidationError::InvalidValue {
@@ -151,11 +185,24 @@ impl PullToken {
     /// # Errors
     ///
     /// Never for a token the client made; the check is the core's.
+    ///
+    /// ```
+    /// # fn example(token: &chainguard_client::PullToken) -> Result<(), pull_through_core::ValidationError> {
+    /// let credentials = token.credentials()?;
+    /// assert_eq!(credentials.username(), token.identity_id);
+    /// # Ok(()) }
+    /// ```
     pub fn credentials(&self) -> Result<UpstreamCredentials, ValidationError> {
         UpstreamCredentials::new(self.identity_id.clone(), self.token.clone())
     }
 
     /// `chainctl -o env`: `CHAINGUARD_IDENTITY_ID=...` and `CHAINGUARD_TOKEN=...` lines.
+    ///
+    /// ```
+    /// # fn example(token: &chainguard_client::PullToken) {
+    /// println!("{}", token.env_lines()); // CHAINGUARD_TOKEN=[not shown]
+    /// # }
+    /// ```
     pub fn env_lines(&self) -> Sensitive {
         Sensitive::new(
             format!(
@@ -172,6 +219,12 @@ impl PullToken {
 
     /// chainctl's default output: `docker login "cgr.dev" --username "<id>" --password "<jwt>"`;
     /// shown with `"$CHAINGUARD_TOKEN"` for the password.
+    ///
+    /// ```
+    /// # fn example(token: &chainguard_client::PullToken) {
+    /// println!("{}", token.docker_login().shown()); // --password "$CHAINGUARD_TOKEN"
+    /// # }
+    /// ```
     pub fn docker_login(&self) -> Sensitive {
         let line = |password: &str| {
             format!(
@@ -186,6 +239,12 @@ impl PullToken {
     }
 
     /// `chainctl -o json`: `{"identity_id": ..., "token": ...}`.
+    ///
+    /// ```
+    /// # fn example(token: &chainguard_client::PullToken) {
+    /// let document: serde_json::Value = serde_json::from_str(token.json().expose()).unwrap();
+    /// # }
+    /// ```
     pub fn json(&self) -> Sensitive {
         Sensitive::new(
             serde_json::json!({"identity_id": self.identity_id, "token": "[not shown]"}).to_string(),

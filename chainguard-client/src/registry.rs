@@ -23,6 +23,11 @@ pub struct RegistryAuth {
 }
 
 /// A Bearer challenge's parameters.
+///
+/// ```
+/// let challenge = chainguard_client::parse_bearer_challenge(r#"Bearer realm="https://cgr.dev/token""#).unwrap();
+/// assert_eq!(challenge.service, None);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct BearerChallenge {

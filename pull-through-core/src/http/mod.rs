@@ -1133,6 +1133,15 @@ fn error_chain(err: &reqwest::Error) -> String {
 }
 
 /// A success answer (or, from [`RequestBuilder::send_raw`], any answer).
+///
+/// ```
+/// # use pull_through_core::http::HttpClient;
+/// # async fn example(client: &HttpClient) -> Result<(), pull_through_core::Error> {
+/// let response = client.get("api/system/version").send().await?;
+/// assert!(response.status().is_success());
+/// let version: serde_json::Value = response.json("system version").await?;
+/// # Ok(()) }
+/// ```
 pub struct Response {
     inner: reqwest::Response,
     client: HttpClient,

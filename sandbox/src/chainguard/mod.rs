@@ -33,6 +33,12 @@ pub(crate) const APK_AUDIENCE: &str = "apk.cgr.dev";
 /// One fake Chainguard: an organization with the built-in roles (`owner`, `viewer`,
 /// `registry.pull`, `apk.pull`), an owner token for it, images and APK repositories.
 /// Cheap to clone; clones share state.
+///
+/// ```
+/// let chainguard = pull_through_sandbox::chainguard::Chainguard::new("example.com");
+/// let shared = chainguard.clone(); // the same organization and identities
+/// assert_eq!(shared.org_id(), chainguard.org_id());
+/// ```
 #[derive(Debug, Clone)]
 pub struct Chainguard {
     world: Arc<world::World>,
@@ -140,6 +146,11 @@ impl Chainguard {
 /// out of `Debug`.
 pub mod token {
     /// A sandbox token; [`SandboxToken::expose`] gives the text.
+    ///
+    /// ```
+    /// let token = pull_through_sandbox::chainguard::Chainguard::new("acme.dev").admin_token();
+    /// assert_eq!(format!("{token:?}"), "SandboxToken([REDACTED])");
+    /// ```
     #[derive(Clone)]
     pub struct SandboxToken(pub(crate) String);
 
