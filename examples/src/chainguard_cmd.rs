@@ -36,7 +36,7 @@ pub(crate) enum ChainguardCommand {
     },
     /// Print a token for an audience (needs --show-secrets or --secrets-out).
     Token {
-        /// The audience: https://console-api.enforce.dev, cgr.dev or apk.cgr.dev.
+        /// The audience: the console API (the default), cgr.dev or apk.cgr.dev.
         #[arg(long, default_value = chainguard_client::auth::CONSOLE_API_AUDIENCE)]
         audience: String,
     },
