@@ -31,6 +31,9 @@ struct Endpoint {
 pub(crate) async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), Failure> {
     check_writable_location("--env-file", args.env_file.as_deref())?;
     check_writable_location("--journal", global.journal.as_deref())?;
+    if args.seed.is_some() && args.fault_rate == 0.0 {
+        eprintln!("note: --seed has no effect without --fault-rate");
+    }
     let seed = args.seed.unwrap_or_else(time_seed);
     let org = pull_through_core::OrgName::new(args.org_name.clone())
         .map_err(|err| Failure::Usage(format!("--org-name: {err}")))?;
