@@ -1,11 +1,33 @@
-//! JFrog Artifactory client for Chainguard pull-through caches. **Not implemented yet.**
+//! JFrog Artifactory client for Chainguard pull-through caches: what Chainguard's
+//! Artifactory tutorials make a person click, in code.
 //!
-//! This crate will automate the Artifactory tutorials for Chainguard's registry and APK
-//! repositories: remote Docker repositories at exactly `https://cgr.dev/` with token
-//! authentication on, remote Alpine repositories at `https://apk.cgr.dev/<org name>` and
-//! `https://virtualapk.cgr.dev/<org id>/{chainguard,extra-packages}` with URL normalization
-//! off, virtual Docker and Generic repositories over them, access tokens, and the
-//! `PullThroughBackend` implementation of `pull-through-core`.
+//! - [`RepositoryConfig`] builds the repositories with the tutorials' settings built in:
+//!   Docker remotes at exactly `https://cgr.dev/` with token authentication on (the REST
+//!   default is off), Alpine remotes with URL normalization off, Docker and Generic
+//!   virtuals.
+//! - [`ArtifactoryClient`] creates (`PUT`), updates (`POST`, only the changed fields, the
+//!   password only when rotating), reads (400 and 404 both mean absent), lists and deletes
+//!   repositories, retries Artifactory's transient "Could not merge and save new
+//!   descriptor", creates and revokes access tokens, and clears remote caches.
+//! - Keys are checked before any request ([`KEY_RULES`], [`check_docker_key`]).
 //!
-//! Until the client lands, this crate exports nothing; see the workspace README for the
-//! status of each crate.
+//! ```no_run
+//! use artifactory_client::{ArtifactoryClient, RepositoryConfig};
+//!
+//! # async fn example() -> Result<(), pull_through_core::Error> {
+//! let client = ArtifactoryClient::builder().from_env().build()?;
+//! if client.get_repository("cgr-public").await?.is_none() {
+//!     client.create_repository(&RepositoryConfig::remote_docker("cgr-public", None)).await?;
+//! }
+//! # Ok(()) }
+//! ```
+
+mod client;
+mod model;
+mod rules;
+
+pub use client::{
+    AccessToken, AccessTokenRequest, ArtifactoryBuilder, ArtifactoryClient, ArtifactoryErrors,
+};
+pub use model::{LOCAL_FILE_CACHE_SUFFIX, RepositoryConfig, RepositorySummary};
+pub use rules::{KEY_RULES, check_docker_key};

@@ -1,0 +1,700 @@
+//! [`ArtifactoryClient`]: the repositories, access-token and cache calls.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::StatusCode;
+use pull_through_core::error::{ApiErrorClass, ErrorEnvelope, VendorError};
+use pull_through_core::http::{HttpClient, HttpObserver, RequestBuilder, RetryConfig};
+use pull_through_core::{Deleted, Error, ExposeSecret, SecretString, ValidationError};
+use serde::Deserialize;
+use url::Url;
+
+use crate::model::{RepositoryConfig, RepositorySummary};
+
+/// The transient error Artifactory answers when two writes race on its configuration.
+const MERGE_ERROR: &str = "Could not merge and save new descriptor";
+
+/// Reads `{"errors":[{"status":400,"message":"..."}]}` (and the Access API's
+/// `{"errors":[{"code":"...","message":"..."}]}`), recognising "already exists".
+///
+/// ```
+/// use artifactory_client::ArtifactoryErrors;
+/// use pull_through_core::error::{ApiErrorClass, ErrorEnvelope};
+/// let parsed = ArtifactoryErrors.parse(http::StatusCode::BAD_REQUEST,
+///     r#"{"errors":[{"status":400,"message":"Case insensitive repository key already exists"}]}"#).unwrap();
+/// assert_eq!(parsed.class, Some(ApiErrorClass::AlreadyExists));
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ArtifactoryErrors;
+
+impl ErrorEnvelope for ArtifactoryErrors {
+    fn parse(&self, _status: StatusCode, body: &str) -> Option<VendorError> {
+        let value: serde_json::Value = serde_json::from_str(body).ok()?;
+        let first = value.get("errors")?.get(0)?;
+        let message = first.get("message")?.as_str()?.to_owned();
+        let mut parsed = VendorError::message(message.clone());
+        if let Some(code) = first.get("code").and_then(|c| c.as_str()) {
+            parsed = parsed.with_code(code);
+        } else if let Some(status) = first.get("status").and_then(|s| s.as_i64()) {
+            parsed = parsed.with_code(status.to_string());
+        }
+        if message.contains("already exists") {
+            parsed = parsed.with_class(ApiErrorClass::AlreadyExists);
+        }
+        Some(parsed)
+    }
+
+    fn request_id_headers(&self) -> &[&str] {
+        &["x-request-id", "x-jfrog-request-id"]
+    }
+}
+
+/// How the client authenticates.
+#[derive(Clone)]
+enum Credentials {
+    Bearer(SecretString),
+    Basic(String, SecretString),
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::Bearer(_) => f.write_str("Bearer([REDACTED])"),
+            Credentials::Basic(user, _) => write!(f, "Basic({user:?}, [REDACTED])"),
+        }
+    }
+}
+
+/// Configures an [`ArtifactoryClient`]. Does no I/O.
+#[derive(Debug)]
+#[must_use]
+pub struct ArtifactoryBuilder {
+    url: Option<String>,
+    credentials: Option<Credentials>,
+    retry: RetryConfig,
+    observer: Option<Arc<dyn HttpObserver>>,
+    merge_retry: Vec<Duration>,
+}
+
+impl ArtifactoryBuilder {
+    /// The instance, as `https://HOST` or `https://HOST/artifactory` (both mean the same).
+    ///
+    /// ```
+    /// let builder = artifactory_client::ArtifactoryClient::builder().with_url("https://example.jfrog.io");
+    /// ```
+    pub fn with_url(mut self, url: impl Into<String>) -> Self {
+        self.url = Some(url.into());
+        self
+    }
+
+    /// Overrides the instance URL (tests point it at a fake): the same as
+    /// [`ArtifactoryBuilder::with_url`].
+    ///
+    /// ```
+    /// let builder = artifactory_client::ArtifactoryClient::builder().with_base_url("http://127.0.0.1:8081");
+    /// ```
+    pub fn with_base_url(self, url: impl Into<String>) -> Self {
+        self.with_url(url)
+    }
+
+    /// Authenticates with an access token as `Authorization: Bearer` (recommended).
+    ///
+    /// ```
+    /// let builder = artifactory_client::ArtifactoryClient::builder().with_access_token("eyJ...");
+    /// ```
+    pub fn with_access_token(mut self, token: impl Into<SecretString>) -> Self {
+        self.credentials = Some(Credentials::Bearer(token.into()));
+        self
+    }
+
+    /// Authenticates with a username and a token or password as Basic credentials (the
+    /// username is sent raw: JFrog does not decode `%40`).
+    ///
+    /// ```
+    /// let builder = artifactory_client::ArtifactoryClient::builder().with_basic("linky@example.com", "token");
+    /// ```
+    pub fn with_basic(mut self, user: impl Into<String>, token: impl Into<SecretString>) -> Self {
+        self.credentials = Some(Credentials::Basic(user.into(), token.into()));
+        self
+    }
+
+    /// Reads `ARTIFACTORY_URL` and the first of `ARTIFACTORY_ACCESS_TOKEN` and
+    /// `JFROG_ACCESS_TOKEN` (as JFrog's Terraform provider does).
+    ///
+    /// ```
+    /// let builder = artifactory_client::ArtifactoryClient::builder().from_env();
+    /// ```
+    pub fn from_env(mut self) -> Self {
+        let env = |var: &str| std::env::var(var).ok().filter(|v| !v.is_empty());
+        if let Some(url) = env("ARTIFACTORY_URL") {
+            self.url = Some(url);
+        }
+        if let Some(token) = env("ARTIFACTORY_ACCESS_TOKEN").or_else(|| env("JFROG_ACCESS_TOKEN")) {
+            self.credentials = Some(Credentials::Bearer(SecretString::from(token)));
+        }
+        self
+    }
+
+    /// The HTTP retry policy.
+    ///
+    /// ```
+    /// let builder = artifactory_client::ArtifactoryClient::builder()
+    ///     .with_retry(pull_through_core::http::RetryConfig::none());
+    /// ```
+    pub fn with_retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// An observer of every request.
+    ///
+    /// ```
+    /// let builder = artifactory_client::ArtifactoryClient::builder()
+    ///     .with_observer(std::sync::Arc::new(pull_through_core::http::RecordingObserver::new()));
+    /// ```
+    pub fn with_observer(mut self, observer: Arc<dyn HttpObserver>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// The waits before retrying a write Artifactory refused with "Could not merge and save
+    /// new descriptor" (default 1, 2 and 4 seconds).
+    ///
+    /// ```
+    /// let builder = artifactory_client::ArtifactoryClient::builder()
+    ///     .with_merge_retry(vec![std::time::Duration::from_millis(5)]);
+    /// ```
+    pub fn with_merge_retry(mut self, waits: Vec<Duration>) -> Self {
+        self.merge_retry = waits;
+        self
+    }
+
+    /// Builds the client.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] without a URL or credentials, for a URL that is not
+    /// http(s), or for credentials over plain http to a host that is not loopback.
+    ///
+    /// ```
+    /// let client = artifactory_client::ArtifactoryClient::builder()
+    ///     .with_url("https://example.jfrog.io/artifactory/")
+    ///     .with_access_token("t")
+    ///     .build()?;
+    /// assert_eq!(client.repositories_url().as_str(), "https://example.jfrog.io/artifactory");
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
+    pub fn build(self) -> Result<ArtifactoryClient, Error> {
+        let missing = |field: &str, problem: &str| {
+            Error::InvalidInput(ValidationError::InvalidValue {
+                field: field.to_owned(),
+                problem: problem.to_owned(),
+            })
+        };
+        let url = self.url.ok_or_else(|| {
+            missing(
+                "ARTIFACTORY_URL",
+                "is not set; give the instance's URL, e.g. https://example.jfrog.io",
+            )
+        })?;
+        let credentials = self.credentials.ok_or_else(|| {
+            missing(
+                "ARTIFACTORY_ACCESS_TOKEN",
+                "no token: set ARTIFACTORY_ACCESS_TOKEN (or JFROG_ACCESS_TOKEN)",
+            )
+        })?;
+        let mut platform = pull_through_core::http::parse_base_url("ARTIFACTORY_URL", &url)?;
+        let path = platform.path().trim_end_matches('/').to_owned();
+        let root = path
+            .strip_suffix("/artifactory")
+            .unwrap_or(&path)
+            .to_owned();
+        platform.set_path(&root);
+        pull_through_core::http::check_credentials_transport(&platform)?;
+        let mut http = HttpClient::builder("artifactory", platform)
+            .user_agent(concat!("artifactory-client/", env!("CARGO_PKG_VERSION")))
+            .error_envelope(Arc::new(ArtifactoryErrors))
+            .retry(self.retry);
+        if let Some(observer) = self.observer {
+            http = http.observer(observer);
+        }
+        Ok(ArtifactoryClient {
+            http: http.build()?,
+            credentials,
+            merge_retry: self.merge_retry,
+        })
+    }
+}
+
+/// A JFrog Artifactory instance.
+#[derive(Debug, Clone)]
+pub struct ArtifactoryClient {
+    http: HttpClient,
+    credentials: Credentials,
+    merge_retry: Vec<Duration>,
+}
+
+/// A new access token. `Debug` shows only the id.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct AccessToken {
+    /// The token's id, for revoking it.
+    pub token_id: String,
+    /// The token (a JWT).
+    pub access_token: SecretString,
+    /// The 64-character reference token, when one was asked for.
+    pub reference_token: Option<SecretString>,
+    /// Seconds until it expires, as the server said.
+    pub expires_in: Option<u64>,
+}
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("token_id", &self.token_id)
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What to create: the "Set me up" token is `scope=applied-permissions/user` for a user.
+///
+/// ```
+/// let request = artifactory_client::AccessTokenRequest::for_user("linky@example.com")
+///     .with_expires_in(30 * 24 * 3600)
+///     .with_description("docker login for cgr caches")
+///     .with_reference_token();
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct AccessTokenRequest {
+    /// The user the token acts as.
+    pub username: String,
+    /// The scope (default `applied-permissions/user`).
+    pub scope: String,
+    /// Seconds until expiry (`None`: the server's default).
+    pub expires_in: Option<u64>,
+    /// A description.
+    pub description: Option<String>,
+    /// Whether to ask for a reference token too.
+    pub include_reference_token: bool,
+}
+
+impl AccessTokenRequest {
+    /// An identity token for `username`.
+    pub fn for_user(username: impl Into<String>) -> Self {
+        AccessTokenRequest {
+            username: username.into(),
+            scope: "applied-permissions/user".to_owned(),
+            expires_in: None,
+            description: None,
+            include_reference_token: false,
+        }
+    }
+
+    /// Sets the expiry in seconds.
+    pub fn with_expires_in(mut self, seconds: u64) -> Self {
+        self.expires_in = Some(seconds);
+        self
+    }
+
+    /// Sets the description.
+    pub fn with_description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Asks for a reference token (what "Set me up" shows).
+    pub fn with_reference_token(mut self) -> Self {
+        self.include_reference_token = true;
+        self
+    }
+}
+
+fn key_path(key: &str) -> Result<String, Error> {
+    crate::rules::KEY_RULES.check(key)?;
+    Ok(format!("artifactory/api/repositories/{key}"))
+}
+
+impl ArtifactoryClient {
+    /// A builder without URL or credentials.
+    ///
+    /// ```
+    /// let builder = artifactory_client::ArtifactoryClient::builder();
+    /// ```
+    pub fn builder() -> ArtifactoryBuilder {
+        ArtifactoryBuilder {
+            url: None,
+            credentials: None,
+            retry: RetryConfig::default(),
+            observer: None,
+            merge_retry: [1, 2, 4].map(Duration::from_secs).to_vec(),
+        }
+    }
+
+    /// The `/artifactory` base URL.
+    ///
+    /// ```
+    /// # let client = artifactory_client::ArtifactoryClient::builder().with_url("https://h").with_access_token("t").build().unwrap();
+    /// assert_eq!(client.repositories_url().as_str(), "https://h/artifactory");
+    /// ```
+    pub fn repositories_url(&self) -> Url {
+        let mut url = self.http.base_url().clone();
+        let path = format!("{}/artifactory", url.path().trim_end_matches('/'));
+        url.set_path(&path);
+        url
+    }
+
+    /// The instance's host, as `docker login` takes it.
+    ///
+    /// ```
+    /// # let client = artifactory_client::ArtifactoryClient::builder().with_url("https://example.jfrog.io").with_access_token("t").build().unwrap();
+    /// assert_eq!(client.host(), "example.jfrog.io");
+    /// ```
+    pub fn host(&self) -> String {
+        let url = self.http.base_url();
+        match url.port() {
+            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+            None => url.host_str().unwrap_or_default().to_owned(),
+        }
+    }
+
+    pub(crate) fn authorized<'a>(&'a self, request: RequestBuilder<'a>) -> RequestBuilder<'a> {
+        match &self.credentials {
+            Credentials::Bearer(token) => request.bearer_auth(token),
+            Credentials::Basic(user, token) => request.basic_auth(user, token),
+        }
+    }
+
+    /// `GET /api/system/ping`: `OK` from a reachable instance.
+    ///
+    /// # Errors
+    ///
+    /// The core's [`Error`].
+    ///
+    /// ```no_run
+    /// # async fn example(client: &artifactory_client::ArtifactoryClient) -> Result<(), pull_through_core::Error> {
+    /// client.ping().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn ping(&self) -> Result<(), Error> {
+        self.authorized(self.http.get("artifactory/api/system/ping"))
+            .send()
+            .await
+            .map(drop)
+    }
+
+    /// `GET /api/system/version`: the version string.
+    ///
+    /// # Errors
+    ///
+    /// The core's [`Error`].
+    ///
+    /// ```no_run
+    /// # async fn example(client: &artifactory_client::ArtifactoryClient) -> Result<(), pull_through_core::Error> {
+    /// println!("Artifactory {}", client.version().await?);
+    /// # Ok(()) }
+    /// ```
+    pub async fn version(&self) -> Result<String, Error> {
+        #[derive(Deserialize)]
+        struct Version {
+            version: String,
+        }
+        let answer: Version = self
+            .authorized(self.http.get("artifactory/api/system/version"))
+            .send()
+            .await?
+            .json("system version")
+            .await?;
+        Ok(answer.version)
+    }
+
+    /// A repository's configuration, or `None` when there is none (Artifactory answers
+    /// 400 or 404 for an unknown key; both mean absent).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for a key breaking the rules; the core's [`Error`].
+    ///
+    /// ```no_run
+    /// # async fn example(client: &artifactory_client::ArtifactoryClient) -> Result<(), pull_through_core::Error> {
+    /// if let Some(config) = client.get_repository("cgr-public").await? {
+    ///     println!("{:?}", config.url);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_repository(&self, key: &str) -> Result<Option<RepositoryConfig>, Error> {
+        let path = key_path(key)?;
+        match self.authorized(self.http.get(&path)).send().await {
+            Ok(answer) => Ok(Some(answer.json("repository configuration").await?)),
+            Err(err)
+                if matches!(
+                    err.status(),
+                    Some(StatusCode::BAD_REQUEST | StatusCode::NOT_FOUND)
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Creates a repository (`PUT`). Every field set in `config` is sent, the password
+    /// included.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AlreadyExists`] when the key exists in any letter case; the core's
+    /// [`Error`].
+    ///
+    /// ```no_run
+    /// # async fn example(client: &artifactory_client::ArtifactoryClient) -> Result<(), pull_through_core::Error> {
+    /// client.create_repository(&artifactory_client::RepositoryConfig::remote_docker("cgr-public", None)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn create_repository(&self, config: &RepositoryConfig) -> Result<(), Error> {
+        let path = key_path(&config.key)?;
+        self.with_merge_retry(|| {
+            let mut request = self.authorized(self.http.put(&path)).json(config);
+            if let Some(password) = &config.password {
+                request = request.sensitive(password);
+            }
+            request
+        })
+        .await
+    }
+
+    /// Updates a repository (`POST`) with only the given fields. A `password` field is
+    /// sent only if `changes` holds one: omit it unless rotating, or the stored password
+    /// is replaced.
+    ///
+    /// # Errors
+    ///
+    /// The core's [`Error`].
+    ///
+    /// ```no_run
+    /// # async fn example(client: &artifactory_client::ArtifactoryClient) -> Result<(), pull_through_core::Error> {
+    /// client.update_repository("cgr-public", &serde_json::json!({"enableTokenAuthentication": true}), None).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn update_repository(
+        &self,
+        key: &str,
+        changes: &serde_json::Value,
+        password: Option<&SecretString>,
+    ) -> Result<(), Error> {
+        let path = key_path(key)?;
+        let mut body = changes.clone();
+        if let (Some(password), Some(object)) = (password, body.as_object_mut()) {
+            object.insert(
+                "password".to_owned(),
+                serde_json::Value::String(password.expose_secret().to_owned()),
+            );
+        }
+        self.with_merge_retry(|| {
+            let mut request = self.authorized(self.http.post(&path)).json(&body);
+            if let Some(password) = password {
+                request = request.sensitive(password);
+            }
+            request
+        })
+        .await
+    }
+
+    async fn with_merge_retry<'a>(
+        &'a self,
+        request: impl Fn() -> RequestBuilder<'a>,
+    ) -> Result<(), Error> {
+        let mut waits = self.merge_retry.iter();
+        loop {
+            match request().send().await {
+                Ok(_) => return Ok(()),
+                Err(err)
+                    if err.api().is_some_and(|api| {
+                        api.message.contains(MERGE_ERROR) || api.body.contains(MERGE_ERROR)
+                    }) =>
+                {
+                    match waits.next() {
+                        Some(wait) => tokio::time::sleep(*wait).await,
+                        None => return Err(err),
+                    }
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    /// Lists repositories, optionally by class (`remote`, `virtual`, ...) and package
+    /// type (`docker`, `alpine`, ...).
+    ///
+    /// # Errors
+    ///
+    /// The core's [`Error`].
+    ///
+    /// ```no_run
+    /// # async fn example(client: &artifactory_client::ArtifactoryClient) -> Result<(), pull_through_core::Error> {
+    /// let docker_remotes = client.list_repositories(Some("remote"), Some("docker")).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn list_repositories(
+        &self,
+        class: Option<&str>,
+        package_type: Option<&str>,
+    ) -> Result<Vec<RepositorySummary>, Error> {
+        let mut query = Vec::new();
+        if let Some(class) = class {
+            query.push(("type", class));
+        }
+        if let Some(package_type) = package_type {
+            query.push(("packageType", package_type));
+        }
+        self.authorized(self.http.get("artifactory/api/repositories").query(&query))
+            .send()
+            .await?
+            .json("repository list")
+            .await
+    }
+
+    /// Deletes a repository and everything it holds.
+    ///
+    /// # Errors
+    ///
+    /// The core's [`Error`].
+    ///
+    /// ```no_run
+    /// # async fn example(client: &artifactory_client::ArtifactoryClient) -> Result<(), pull_through_core::Error> {
+    /// client.delete_repository("cgr-public").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn delete_repository(&self, key: &str) -> Result<Deleted, Error> {
+        let path = key_path(key)?;
+        let mut waits = self.merge_retry.iter();
+        loop {
+            match self.authorized(self.http.delete(&path)).send().await {
+                Ok(_) => return Ok(Deleted::Removed),
+                Err(err)
+                    if matches!(
+                        err.status(),
+                        Some(StatusCode::BAD_REQUEST | StatusCode::NOT_FOUND)
+                    ) && !err
+                        .api()
+                        .is_some_and(|api| api.message.contains(MERGE_ERROR)) =>
+                {
+                    return Ok(Deleted::AlreadyAbsent);
+                }
+                Err(err)
+                    if err
+                        .api()
+                        .is_some_and(|api| api.message.contains(MERGE_ERROR)) =>
+                {
+                    match waits.next() {
+                        Some(wait) => tokio::time::sleep(*wait).await,
+                        None => return Err(err),
+                    }
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    /// Creates an access token (`POST /access/api/v1/tokens`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for an empty username; the core's [`Error`].
+    ///
+    /// ```no_run
+    /// # async fn example(client: &artifactory_client::ArtifactoryClient) -> Result<(), pull_through_core::Error> {
+    /// use artifactory_client::AccessTokenRequest;
+    /// let token = client.create_access_token(&AccessTokenRequest::for_user("linky@example.com").with_reference_token()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn create_access_token(
+        &self,
+        request: &AccessTokenRequest,
+    ) -> Result<AccessToken, Error> {
+        if request.username.trim().is_empty() {
+            return Err(Error::InvalidInput(ValidationError::InvalidValue {
+                field: "username".to_owned(),
+                problem: "is empty; the token acts as this Artifactory user".to_owned(),
+            }));
+        }
+        let mut body = serde_json::json!({
+            "grant_type": "client_credentials",
+            "username": request.username,
+            "scope": request.scope,
+        });
+        if let Some(expires) = request.expires_in {
+            body["expires_in"] = expires.into();
+        }
+        if let Some(description) = &request.description {
+            body["description"] = description.clone().into();
+        }
+        if request.include_reference_token {
+            body["include_reference_token"] = true.into();
+        }
+        #[derive(Deserialize)]
+        struct Answer {
+            token_id: String,
+            access_token: String,
+            reference_token: Option<String>,
+            expires_in: Option<u64>,
+        }
+        let answer: Answer = self
+            .authorized(self.http.post("access/api/v1/tokens"))
+            .json(&body)
+            .send()
+            .await?
+            .json("access token")
+            .await?;
+        Ok(AccessToken {
+            token_id: answer.token_id,
+            access_token: SecretString::from(answer.access_token),
+            reference_token: answer.reference_token.map(SecretString::from),
+            expires_in: answer.expires_in,
+        })
+    }
+
+    /// Revokes an access token by id.
+    ///
+    /// # Errors
+    ///
+    /// The core's [`Error`].
+    ///
+    /// ```no_run
+    /// # async fn example(client: &artifactory_client::ArtifactoryClient) -> Result<(), pull_through_core::Error> {
+    /// client.revoke_access_token("a1b2c3").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn revoke_access_token(&self, token_id: &str) -> Result<Deleted, Error> {
+        let path = format!("access/api/v1/tokens/{token_id}");
+        match self.authorized(self.http.delete(&path)).send().await {
+            Ok(_) => Ok(Deleted::Removed),
+            Err(err) if err.is_not_found() => Ok(Deleted::AlreadyAbsent),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Clears a remote's cache: deletes `path` (everything when empty) under `<key>-cache`,
+    /// as the tutorials' debugging steps do.
+    ///
+    /// # Errors
+    ///
+    /// The core's [`Error`].
+    ///
+    /// ```no_run
+    /// # async fn example(client: &artifactory_client::ArtifactoryClient) -> Result<(), pull_through_core::Error> {
+    /// client.clear_cache("cg-private", "x86_64").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn clear_cache(&self, key: &str, path: &str) -> Result<Deleted, Error> {
+        crate::rules::KEY_RULES.check(key)?;
+        let target = format!("artifactory/{key}-cache/{}", path.trim_start_matches('/'));
+        match self.authorized(self.http.delete(&target)).send().await {
+            Ok(_) => Ok(Deleted::Removed),
+            Err(err) if err.is_not_found() => Ok(Deleted::AlreadyAbsent),
+            Err(err) => Err(err),
+        }
+    }
+}
