@@ -367,6 +367,10 @@ impl ArtifactoryClient {
         }
     }
 
+    pub(crate) fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
     /// `GET /api/system/ping`: `OK` from a reachable instance.
     ///
     /// # Errors

@@ -22,10 +22,12 @@
 //! # Ok(()) }
 //! ```
 
+mod backend;
 mod client;
 mod model;
 mod rules;
 
+pub use backend::ArtifactoryBackend;
 pub use client::{
     AccessToken, AccessTokenRequest, ArtifactoryBuilder, ArtifactoryClient, ArtifactoryErrors,
 };
