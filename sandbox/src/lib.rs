@@ -43,6 +43,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod artifactory;
 pub mod chainguard;
 mod env;
 mod faults;
@@ -209,6 +210,17 @@ impl SandboxBuilder {
     /// ```
     pub fn chainguard(mut self, chainguard: &chainguard::Chainguard) -> Self {
         self.services.extend(chainguard.services());
+        self
+    }
+
+    /// Adds Artifactory's fake.
+    ///
+    /// ```
+    /// let artifactory = pull_through_sandbox::artifactory::Artifactory::new();
+    /// let builder = pull_through_sandbox::Sandbox::builder().artifactory(&artifactory);
+    /// ```
+    pub fn artifactory(mut self, artifactory: &artifactory::Artifactory) -> Self {
+        self.services.push(Arc::new(artifactory.clone()));
         self
     }
 

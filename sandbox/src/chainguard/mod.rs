@@ -20,6 +20,8 @@ mod registry;
 mod sts;
 mod world;
 
+pub(crate) use world::random_hex;
+
 use std::sync::Arc;
 
 use url::Url;

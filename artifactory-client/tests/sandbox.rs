@@ -1,0 +1,547 @@
+//! End to end against the sandbox: the repositories of seeds 000 (APK packages through
+//! Artifactory) and 001 (container images through Artifactory) created by the backend on
+//! the Artifactory fake, content pulled through them from the Chainguard fakes, and the
+//! core's conformance suite.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use apk_repo::index::ApkIndex;
+use apk_repo::repo_url::RepoUrl;
+use artifactory_client::{AccessTokenRequest, ArtifactoryBackend, ArtifactoryClient};
+use chainguard_client::auth::StaticToken;
+use chainguard_client::{ChainguardClient, PullTokenOptions};
+use pull_through_core::conformance::{self, Fixtures};
+use pull_through_core::http::{RecordingObserver, RetryConfig};
+use pull_through_core::{
+    CacheName, CacheSpec, Ensured, ExposeSecret, OrgId, OrgName, PackageFormat, PullThroughBackend,
+    PullTokenRole, Upstream, UpstreamCredentials, VirtualApkRepo,
+};
+use pull_through_sandbox::Sandbox;
+use pull_through_sandbox::artifactory::Artifactory;
+use pull_through_sandbox::chainguard::Chainguard;
+
+struct World {
+    sandbox: Sandbox,
+    chainguard: Chainguard,
+    artifactory: Artifactory,
+    client: ArtifactoryClient,
+    log: Arc<RecordingObserver>,
+}
+
+async fn world() -> World {
+    let chainguard = Chainguard::new("example.com");
+    let artifactory = Artifactory::new();
+    let sandbox = Sandbox::builder()
+        .chainguard(&chainguard)
+        .artifactory(&artifactory)
+        .start()
+        .await
+        .unwrap();
+    let log = Arc::new(RecordingObserver::default());
+    let client = ArtifactoryClient::builder()
+        .with_base_url(sandbox.url("artifactory").unwrap().as_str())
+        .with_access_token(artifactory.admin_token().expose())
+        .with_retry(RetryConfig::none())
+        .with_observer(log.clone())
+        .build()
+        .unwrap();
+    World {
+        sandbox,
+        chainguard,
+        artifactory,
+        client,
+        log,
+    }
+}
+
+async fn pull_token(world: &World, role: PullTokenRole) -> UpstreamCredentials {
+    let chainguard = ChainguardClient::builder()
+        .with_api_url(world.sandbox.url("chainguard-api").unwrap().clone())
+        .with_issuer_url(world.sandbox.url("chainguard-sts").unwrap().clone())
+        .with_token_source(Arc::new(StaticToken::new(
+            world.chainguard.admin_token().expose(),
+        )))
+        .with_retry(RetryConfig::none())
+        .with_binding_retry(vec![Duration::from_millis(10)])
+        .with_key_size(aws_lc_rs::rsa::KeySize::Rsa2048)
+        .build()
+        .unwrap();
+    let org = OrgId::new(world.chainguard.org_id()).unwrap();
+    chainguard
+        .create_pull_token(&org, PullTokenOptions::new(role))
+        .await
+        .unwrap()
+        .credentials()
+        .unwrap()
+}
+
+fn name(key: &str) -> CacheName {
+    CacheName::new(key).unwrap()
+}
+
+/// Seed 001's three Docker repositories and seed 000's three Alpine remotes and Generic
+/// virtual, in apply order.
+async fn seed_specs(world: &World) -> Vec<CacheSpec> {
+    let org: OrgName = "example.com".parse().unwrap();
+    let org_id = OrgId::new(world.chainguard.org_id()).unwrap();
+    let registry = pull_token(world, PullTokenRole::RegistryPull).await;
+    let apk = pull_token(world, PullTokenRole::ApkPull).await;
+    vec![
+        CacheSpec::remote(name("cgr-public"), Upstream::CgrPublic),
+        CacheSpec::remote(
+            name("cgr-private"),
+            Upstream::CgrPrivate { org: org.clone() },
+        )
+        .with_credentials(registry),
+        CacheSpec::aggregate(
+            name("cgr-virt"),
+            PackageFormat::Docker,
+            vec![name("cgr-public"), name("cgr-private")],
+        ),
+        CacheSpec::remote(name("cg-private"), Upstream::Apk { org }).with_credentials(apk),
+        CacheSpec::remote(
+            name("cg-chainguard"),
+            Upstream::VirtualApk {
+                org_id: org_id.clone(),
+                repo: VirtualApkRepo::Chainguard,
+            },
+        ),
+        CacheSpec::remote(
+            name("cg-extras"),
+            Upstream::VirtualApk {
+                org_id,
+                repo: VirtualApkRepo::ExtraPackages,
+            },
+        ),
+        CacheSpec::aggregate(
+            name("cg-apk-virt"),
+            PackageFormat::Apk,
+            vec![name("cg-private"), name("cg-chainguard"), name("cg-extras")],
+        ),
+    ]
+}
+
+fn writes(world: &World) -> Vec<String> {
+    world
+        .sandbox
+        .journal()
+        .entries_for("artifactory")
+        .into_iter()
+        .filter(|e| !matches!(e.method.as_str(), "GET" | "HEAD"))
+        .map(|e| format!("{} {}", e.method, e.path))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_seed_repositories_converge_and_a_second_ensure_writes_nothing() {
+    let world = world().await;
+    let backend = ArtifactoryBackend::new(world.client.clone());
+    let specs = seed_specs(&world).await;
+    for spec in &specs {
+        let ensured = backend.ensure(spec).await.unwrap();
+        assert!(matches!(ensured, Ensured::Created { .. }), "{ensured:?}");
+    }
+    assert_eq!(
+        world.artifactory.repository_keys(),
+        [
+            "cg-apk-virt",
+            "cg-chainguard",
+            "cg-extras",
+            "cg-private",
+            "cgr-private",
+            "cgr-public",
+            "cgr-virt"
+        ]
+    );
+    assert_eq!(
+        writes(&world),
+        specs
+            .iter()
+            .map(|s| format!("PUT /artifactory/api/repositories/{}", s.name))
+            .collect::<Vec<_>>()
+    );
+    // The pull token is stored; the server shows it only encrypted.
+    let stored = world.artifactory.stored_password("cgr-private").unwrap();
+    assert!(stored.expose().starts_with("ey"));
+    let shown = world
+        .client
+        .get_repository("cgr-private")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(shown.password.is_none());
+
+    world.sandbox.journal().clear();
+    for spec in &specs {
+        let ensured = backend.ensure(spec).await.unwrap();
+        assert!(matches!(ensured, Ensured::Unchanged { .. }), "{ensured:?}");
+    }
+    assert_eq!(writes(&world), Vec::<String>::new());
+
+    // A rotation writes the password again and nothing else.
+    let rotated = specs[1].clone().rotating_credentials();
+    let ensured = backend.ensure(&rotated).await.unwrap();
+    let Ensured::Updated { changes, .. } = ensured else {
+        panic!("expected an update, got {ensured:?}")
+    };
+    assert_eq!(
+        changes.iter().map(|c| c.field.as_str()).collect::<Vec<_>>(),
+        ["password"]
+    );
+    assert_eq!(
+        writes(&world),
+        ["POST /artifactory/api/repositories/cgr-private"]
+    );
+
+    let listed: Vec<String> = backend
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name.to_string())
+        .collect();
+    assert_eq!(listed.len(), 7, "{listed:?}");
+}
+
+async fn manifest(world: &World, path: &str) -> (u16, Option<String>) {
+    let base = world.sandbox.url("artifactory").unwrap();
+    let answer = reqwest::Client::new()
+        .get(base.join(path).unwrap())
+        .bearer_auth(world.artifactory.admin_token().expose())
+        .header("accept", "application/vnd.oci.image.manifest.v1+json")
+        .send()
+        .await
+        .unwrap();
+    let digest = answer
+        .headers()
+        .get("docker-content-digest")
+        .map(|d| d.to_str().unwrap().to_owned());
+    (answer.status().as_u16(), digest)
+}
+
+#[tokio::test]
+async fn manifests_are_pulled_through_the_remotes_and_the_virtual() {
+    let world = world().await;
+    let backend = ArtifactoryBackend::new(world.client.clone());
+    for spec in seed_specs(&world).await.iter().take(3) {
+        backend.ensure(spec).await.unwrap();
+    }
+    let (status, public) = manifest(
+        &world,
+        "artifactory/api/docker/cgr-public/v2/chainguard/go/manifests/latest",
+    )
+    .await;
+    assert_eq!(status, 200);
+    let public = public.unwrap();
+    assert!(public.starts_with("sha256:"));
+    let (status, private) = manifest(
+        &world,
+        "artifactory/api/docker/cgr-private/v2/example.com/chainguard-base/manifests/latest",
+    )
+    .await;
+    assert_eq!(status, 200);
+    // Through the virtual, by the repository-path method (`<host>/<key>/<image>`).
+    assert_eq!(
+        manifest(&world, "v2/cgr-virt/chainguard/go/manifests/latest").await,
+        (200, Some(public))
+    );
+    assert_eq!(
+        manifest(
+            &world,
+            "v2/cgr-virt/example.com/chainguard-base/manifests/latest"
+        )
+        .await,
+        (200, private)
+    );
+    assert!(
+        world
+            .artifactory
+            .cached_paths("cgr-public")
+            .contains(&"chainguard/go/manifests/latest".to_owned())
+    );
+
+    // The backend's own verification agrees.
+    let state = backend
+        .describe(&name("cgr-private"))
+        .await
+        .unwrap()
+        .unwrap();
+    let verification = backend
+        .verify(
+            &state,
+            &pull_through_core::Probe::DockerManifest {
+                image: "example.com/chainguard-base".to_owned(),
+                reference: "latest".to_owned(),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(verification.passed(), "{verification:?}");
+}
+
+#[tokio::test]
+async fn without_token_authentication_cgr_dev_cannot_be_pulled() {
+    let world = world().await;
+    let mut config = artifactory_client::RepositoryConfig::remote_docker("cgr-public", None);
+    config.enable_token_authentication = Some(false);
+    world.client.create_repository(&config).await.unwrap();
+    let (status, _) = manifest(
+        &world,
+        "artifactory/api/docker/cgr-public/v2/chainguard/go/manifests/latest",
+    )
+    .await;
+    assert_eq!(status, 404);
+    let backend = ArtifactoryBackend::new(world.client.clone());
+    let state = backend
+        .describe(&name("cgr-public"))
+        .await
+        .unwrap()
+        .unwrap();
+    let verification = backend
+        .verify(
+            &state,
+            &pull_through_core::Probe::DockerManifest {
+                image: "chainguard/go".to_owned(),
+                reference: "latest".to_owned(),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!verification.passed());
+    assert!(
+        format!("{verification:?}").contains("enableTokenAuthentication"),
+        "{verification:?}"
+    );
+}
+
+/// Fetches an index and the `libstdc++` package with the apk line apk-repo builds.
+async fn fetch_with_apk_line(world: &World, key: &str) -> Result<usize, String> {
+    let token = world
+        .client
+        .create_access_token(&AccessTokenRequest::for_user("linky@example.com"))
+        .await
+        .unwrap();
+    let base = world
+        .sandbox
+        .url("artifactory")
+        .unwrap()
+        .join("artifactory/")
+        .unwrap();
+    let line = RepoUrl::artifactory(base.as_str(), key)
+        .unwrap()
+        .with_credentials("linky@example.com", token.access_token.clone())
+        .unwrap();
+    assert!(line.expose().contains("linky%40example.com:"));
+    let repo = apk_repo::fetch::RepoClient::builder(line)
+        .retry(RetryConfig::none())
+        .build()
+        .unwrap();
+    let index_bytes = repo
+        .fetch_index("x86_64")
+        .await
+        .map_err(|e| e.to_string())?;
+    let index = ApkIndex::read_unverified(&index_bytes).map_err(|e| e.to_string())?;
+    let package = index
+        .packages
+        .iter()
+        .find(|p| p.name == "libstdc++")
+        .ok_or("no libstdc++ in the index")?;
+    repo.fetch_file("x86_64", &package.file_name())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(index.packages.len())
+}
+
+#[tokio::test]
+async fn apk_indexes_and_plus_named_packages_come_through_the_remote_and_the_generic_virtual() {
+    let world = world().await;
+    let backend = ArtifactoryBackend::new(world.client.clone());
+    for spec in seed_specs(&world).await.iter().skip(3) {
+        backend.ensure(spec).await.unwrap();
+    }
+    assert_eq!(fetch_with_apk_line(&world, "cg-private").await, Ok(8));
+    // The virtual answers from its first member that has the path: cg-private's index.
+    assert_eq!(fetch_with_apk_line(&world, "cg-apk-virt").await, Ok(8));
+    let cached = world.artifactory.cached_paths("cg-private");
+    assert!(cached.iter().any(|p| p.contains("libstdc++")), "{cached:?}");
+
+    // The tutorials' debugging step: clear the cache, then it is fetched again.
+    world
+        .client
+        .clear_cache("cg-private", "x86_64")
+        .await
+        .unwrap();
+    assert!(world.artifactory.cached_paths("cg-private").is_empty());
+    assert_eq!(fetch_with_apk_line(&world, "cg-private").await, Ok(8));
+}
+
+#[tokio::test]
+async fn with_url_normalization_on_plus_named_packages_are_not_found() {
+    let world = world().await;
+    let apk = pull_token(&world, PullTokenRole::ApkPull).await;
+    let upstream = Upstream::Apk {
+        org: "example.com".parse().unwrap(),
+    };
+    let mut config =
+        artifactory_client::RepositoryConfig::remote_alpine("cg-private", &upstream, Some(&apk));
+    config.disable_url_normalization = Some(false);
+    world.client.create_repository(&config).await.unwrap();
+    let failed = fetch_with_apk_line(&world, "cg-private").await.unwrap_err();
+    assert!(failed.contains("404"), "{failed}");
+    // The index itself has no `+`, so it did come through.
+    assert!(
+        world
+            .artifactory
+            .cached_paths("cg-private")
+            .contains(&"x86_64/APKINDEX.tar.gz".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn the_fake_is_strict_about_fields_keys_and_duplicates() {
+    let world = world().await;
+    let base = world.sandbox.url("artifactory").unwrap().clone();
+    let http = reqwest::Client::new();
+    let token = world.artifactory.admin_token();
+    let put = |key: &str, body: serde_json::Value| {
+        http.put(
+            base.join(&format!("artifactory/api/repositories/{key}"))
+                .unwrap(),
+        )
+        .bearer_auth(token.expose())
+        .json(&body)
+        .send()
+    };
+    let cases = [
+        (
+            "typo",
+            serde_json::json!({"key": "typo", "rclass": "remote", "packageType": "docker", "url": "https://cgr.dev/", "enableTokenAuth": true}),
+            "Unrecognized field \"enableTokenAuth\"",
+        ),
+        (
+            "kind",
+            serde_json::json!({"key": "kind", "rclass": "remote", "packageType": "dockr", "url": "https://cgr.dev/"}),
+            "Unsupported package type 'dockr'",
+        ),
+        (
+            "noclass",
+            serde_json::json!({"key": "noclass", "packageType": "docker"}),
+            "rclass is mandatory",
+        ),
+        (
+            "flag",
+            serde_json::json!({"key": "flag", "rclass": "remote", "packageType": "alpine", "url": "https://cgr.dev/", "disableUrlNormalization": "true"}),
+            "Invalid value for field \"disableUrlNormalization\"",
+        ),
+    ];
+    for (key, body, message) in cases {
+        let answer = put(key, body).await.unwrap();
+        assert_eq!(answer.status(), 400);
+        let body: serde_json::Value = answer.json().await.unwrap();
+        assert_eq!(body["errors"][0]["status"], 400);
+        let text = body["errors"][0]["message"].as_str().unwrap();
+        assert!(text.contains(message), "{text}");
+    }
+    world
+        .client
+        .create_repository(&artifactory_client::RepositoryConfig::remote_docker(
+            "cgr-public",
+            None,
+        ))
+        .await
+        .unwrap();
+    let duplicate = put(
+        "CGR-Public",
+        serde_json::json!({"key": "CGR-Public", "rclass": "remote", "packageType": "docker", "url": "https://cgr.dev/"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(duplicate.status(), 400);
+    assert!(
+        duplicate
+            .text()
+            .await
+            .unwrap()
+            .contains("Case insensitive repository key already exists")
+    );
+    // The list answers in other letter cases, and the description carries the suffix.
+    let listed = world.client.list_repositories(None, None).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].rclass(), "remote");
+    let raw: serde_json::Value = http
+        .get(base.join("artifactory/api/repositories").unwrap())
+        .bearer_auth(token.expose())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(raw[0]["type"], "REMOTE");
+    assert_eq!(raw[0]["packageType"], "Docker");
+    assert_eq!(raw[0]["description"], " (local file cache)");
+    // Unauthenticated callers are refused with the envelope.
+    let anonymous = http
+        .get(base.join("artifactory/api/repositories").unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+}
+
+#[tokio::test]
+async fn access_tokens_are_issued_accepted_and_revoked() {
+    let world = world().await;
+    let token = world
+        .client
+        .create_access_token(
+            &AccessTokenRequest::for_user("linky@example.com").with_reference_token(),
+        )
+        .await
+        .unwrap();
+    let reference = token.reference_token.clone().unwrap();
+    assert_eq!(reference.expose_secret().len(), 64);
+    assert!(reference.expose_secret().starts_with("cmVmd"));
+    let as_user = ArtifactoryClient::builder()
+        .with_base_url(world.sandbox.url("artifactory").unwrap().as_str())
+        .with_basic("linky@example.com", token.access_token.clone())
+        .with_retry(RetryConfig::none())
+        .build()
+        .unwrap();
+    assert!(
+        as_user
+            .list_repositories(None, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        world
+            .client
+            .revoke_access_token(&token.token_id)
+            .await
+            .unwrap(),
+        pull_through_core::Deleted::Removed
+    );
+    assert!(as_user.list_repositories(None, None).await.is_err());
+    assert_eq!(
+        world
+            .client
+            .revoke_access_token(&token.token_id)
+            .await
+            .unwrap(),
+        pull_through_core::Deleted::AlreadyAbsent
+    );
+}
+
+#[tokio::test]
+async fn the_backend_passes_the_conformance_suite() {
+    let world = world().await;
+    let backend = ArtifactoryBackend::new(world.client.clone());
+    let fixtures = Fixtures::new(
+        CacheSpec::remote(name("conformance-public"), Upstream::CgrPublic),
+        CacheSpec::remote(name("bad_docker_key"), Upstream::CgrPublic),
+    );
+    conformance::run_all(&backend, world.log.as_ref(), &fixtures).await;
+}

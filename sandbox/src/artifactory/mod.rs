@@ -1,0 +1,282 @@
+//! Artifactory's fake: the repositories API, the access-token API, and the remote and
+//! virtual repositories serving Docker and Alpine content pulled from the Chainguard fakes.
+//!
+//! ```
+//! use pull_through_sandbox::{Sandbox, artifactory::Artifactory, chainguard::Chainguard};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), pull_through_sandbox::SandboxError> {
+//! let sandbox = Sandbox::builder()
+//!     .chainguard(&Chainguard::new("example.com"))
+//!     .artifactory(&Artifactory::new())
+//!     .start()
+//!     .await?;
+//! assert!(sandbox.env().iter().any(|(key, _)| key == "ARTIFACTORY_ACCESS_TOKEN"));
+//! # Ok(()) }
+//! ```
+
+mod proxy;
+mod repos;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+
+use axum::Router;
+use axum::routing::{get, post};
+use serde_json::{Map, Value};
+use url::Url;
+
+use crate::chainguard::random_hex;
+use crate::chainguard::token::SandboxToken;
+use crate::service::{FakeService, SandboxContext};
+
+/// One repository as the fake stores it.
+#[derive(Debug, Clone)]
+pub(crate) struct Repo {
+    /// The configuration without the password, defaults filled.
+    pub(crate) config: Map<String, Value>,
+    pub(crate) password: Option<String>,
+    /// What a GET shows for the password; changes on every write of it.
+    pub(crate) encrypted: String,
+}
+
+impl Repo {
+    fn field(&self, name: &str) -> &str {
+        self.config
+            .get(name)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn key(&self) -> &str {
+        self.field("key")
+    }
+
+    pub(crate) fn rclass(&self) -> &str {
+        self.field("rclass")
+    }
+
+    pub(crate) fn package_type(&self) -> &str {
+        self.field("packageType")
+    }
+
+    pub(crate) fn flag(&self, name: &str) -> bool {
+        self.config.get(name).and_then(Value::as_bool) == Some(true)
+    }
+}
+
+/// A cached artifact: body, content type, Docker digest.
+#[derive(Debug, Clone)]
+pub(crate) struct Cached {
+    pub(crate) body: axum::body::Bytes,
+    pub(crate) content_type: Option<String>,
+    pub(crate) digest: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    /// lower-case key -> repository
+    pub(crate) repos: BTreeMap<String, Repo>,
+    /// token id -> the tokens it issued (access token, reference token)
+    pub(crate) tokens: HashMap<String, Vec<String>>,
+    /// (lower-case key, path) -> what a remote fetched
+    pub(crate) cache: HashMap<(String, String), Cached>,
+}
+
+impl State {
+    /// A virtual's members must exist (what Artifactory checks on write).
+    pub(crate) fn check_members(&self, body: &Map<String, Value>) -> Option<String> {
+        let members = body.get("repositories")?.as_array()?;
+        members
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|member| {
+                self.repos
+                    .get(&member.to_ascii_lowercase())
+                    .is_none_or(|repo| repo.key() != *member)
+            })
+            .map(|missing| format!("Repository '{missing}' does not exist"))
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Fake {
+    state: Mutex<State>,
+    admin_token: String,
+    context: OnceLock<SandboxContext>,
+    http: reqwest::Client,
+}
+
+impl Fake {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn accepts(&self, token: &str) -> bool {
+        token == self.admin_token
+            || self
+                .lock()
+                .tokens
+                .values()
+                .any(|issued| issued.iter().any(|t| t == token))
+    }
+}
+
+/// One fake Artifactory with an admin access token. Cheap to clone; clones share state.
+///
+/// ```
+/// let artifactory = pull_through_sandbox::artifactory::Artifactory::new();
+/// let token = artifactory.admin_token();
+/// assert_eq!(format!("{token:?}"), "SandboxToken([REDACTED])");
+/// ```
+#[derive(Debug, Clone)]
+pub struct Artifactory {
+    fake: Arc<Fake>,
+}
+
+impl Default for Artifactory {
+    fn default() -> Self {
+        Artifactory::new()
+    }
+}
+
+impl Artifactory {
+    /// An empty instance.
+    ///
+    /// ```
+    /// let artifactory = pull_through_sandbox::artifactory::Artifactory::new();
+    /// assert!(artifactory.repository_keys().is_empty());
+    /// ```
+    pub fn new() -> Artifactory {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default();
+        Artifactory {
+            fake: Arc::new(Fake {
+                state: Mutex::new(State::default()),
+                admin_token: format!("eyJ2ZXIiOiIyIn0.admin{}", random_hex(24)),
+                context: OnceLock::new(),
+                http,
+            }),
+        }
+    }
+
+    /// The admin access token (the env file's `ARTIFACTORY_ACCESS_TOKEN`).
+    ///
+    /// ```
+    /// let token = pull_through_sandbox::artifactory::Artifactory::new().admin_token();
+    /// assert!(token.expose().starts_with("eyJ"));
+    /// ```
+    pub fn admin_token(&self) -> SandboxToken {
+        SandboxToken(self.fake.admin_token.clone())
+    }
+
+    /// The keys of the repositories that exist, in key order.
+    ///
+    /// ```
+    /// assert!(pull_through_sandbox::artifactory::Artifactory::new().repository_keys().is_empty());
+    /// ```
+    pub fn repository_keys(&self) -> Vec<String> {
+        self.fake
+            .lock()
+            .repos
+            .values()
+            .map(|repo| repo.key().to_owned())
+            .collect()
+    }
+
+    /// The upstream password a remote holds in clear, as only the server knows it (tests
+    /// check rotations with it).
+    ///
+    /// ```
+    /// assert!(pull_through_sandbox::artifactory::Artifactory::new().stored_password("cgr-private").is_none());
+    /// ```
+    pub fn stored_password(&self, key: &str) -> Option<SandboxToken> {
+        self.fake
+            .lock()
+            .repos
+            .get(&key.to_ascii_lowercase())
+            .and_then(|repo| repo.password.clone())
+            .map(SandboxToken)
+    }
+
+    /// The paths a remote holds in its cache (`<key>-cache`), sorted.
+    ///
+    /// ```
+    /// assert!(pull_through_sandbox::artifactory::Artifactory::new().cached_paths("cgr-public").is_empty());
+    /// ```
+    pub fn cached_paths(&self, key: &str) -> Vec<String> {
+        let key = key.to_ascii_lowercase();
+        let mut paths: Vec<String> = self
+            .fake
+            .lock()
+            .cache
+            .keys()
+            .filter(|(cached, _)| *cached == key)
+            .map(|(_, path)| path.clone())
+            .collect();
+        paths.sort();
+        paths
+    }
+}
+
+impl FakeService for Artifactory {
+    fn name(&self) -> &str {
+        "artifactory"
+    }
+
+    fn router(&self, context: SandboxContext) -> Router {
+        let _ = self.fake.context.set(context);
+        Router::new()
+            .route("/artifactory/api/system/ping", get(|| async { "OK" }))
+            .route(
+                "/artifactory/api/system/version",
+                get(|| async {
+                    axum::Json(serde_json::json!({"version": "7.104.0-sandbox", "revision": "0", "addons": []}))
+                }),
+            )
+            .route("/artifactory/api/repositories", get(repos::list))
+            .route(
+                "/artifactory/api/repositories/{key}",
+                get(repos::get_one)
+                    .head(repos::get_one)
+                    .put(repos::create)
+                    .post(repos::update)
+                    .delete(repos::delete),
+            )
+            .route("/access/api/v1/tokens", post(repos::create_token))
+            .route(
+                "/access/api/v1/tokens/{id}",
+                axum::routing::delete(repos::revoke_token),
+            )
+            .route(
+                "/artifactory/api/docker/{key}/v2/{*rest}",
+                get(proxy::docker_api).head(proxy::docker_api),
+            )
+            .route("/v2/", get(proxy::docker_base))
+            .route(
+                "/v2/{*rest}",
+                get(proxy::docker_path).head(proxy::docker_path),
+            )
+            .route(
+                "/artifactory/{*rest}",
+                get(proxy::artifact).delete(proxy::delete_cached),
+            )
+            .with_state(self.fake.clone())
+    }
+
+    fn env(&self, base_url: &Url) -> Vec<(String, String)> {
+        vec![
+            ("ARTIFACTORY_URL".to_owned(), base_url.to_string()),
+            (
+                "ARTIFACTORY_ACCESS_TOKEN".to_owned(),
+                self.fake.admin_token.clone(),
+            ),
+        ]
+    }
+
+    fn reset(&self) {
+        *self.fake.lock() = State::default();
+    }
+}
