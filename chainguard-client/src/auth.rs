@@ -92,17 +92,39 @@ pub fn jwt_expiry(token: &str) -> Option<SystemTime> {
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
-pub struct StaticToken(SecretString);
+pub struct StaticToken {
+    token: SecretString,
+    sts: Option<Sts>,
+}
 
 impl StaticToken {
-    /// Wraps a token.
+    /// Wraps a token. Asked for another audience than the token's own `aud`, it fails
+    /// unless an STS was given with [`StaticToken::exchanging_with`].
     ///
     /// ```
     /// let source = chainguard_client::auth::StaticToken::new("t");
     /// assert_eq!(format!("{source:?}"), "StaticToken([REDACTED])");
     /// ```
     pub fn new(token: impl Into<SecretString>) -> StaticToken {
-        StaticToken(token.into())
+        StaticToken {
+            token: token.into(),
+            sts: None,
+        }
+    }
+
+    /// Exchanges the token at `sts` when another audience is asked for (Chainguard lets a
+    /// Chainguard token be exchanged for one of another audience), as
+    /// `CHAINGUARD_TOKEN` is used by [`crate::ChainguardBuilder::from_env`].
+    ///
+    /// ```
+    /// use chainguard_client::auth::{StaticToken, Sts};
+    /// let sts = Sts::new("https://issuer.enforce.dev".parse().unwrap())?;
+    /// let source = StaticToken::new("t").exchanging_with(sts);
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
+    pub fn exchanging_with(mut self, sts: Sts) -> StaticToken {
+        self.sts = Some(sts);
+        self
     }
 }
 
@@ -114,8 +136,39 @@ impl fmt::Debug for StaticToken {
 
 #[async_trait]
 impl TokenSource for StaticToken {
-    async fn token(&self, _audience: &str) -> Result<SecretString, Error> {
-        Ok(self.0.clone())
+    async fn token(&self, audience: &str) -> Result<SecretString, Error> {
+        // A token that is not a readable JWT is passed as given: only the server can tell.
+        let Some(audiences) = jwt_audiences(self.token.expose_secret()) else {
+            return Ok(self.token.clone());
+        };
+        if audiences.iter().any(|aud| aud == audience) {
+            return Ok(self.token.clone());
+        }
+        match &self.sts {
+            Some(sts) => sts.exchange(&self.token, audience, None).await,
+            None => Err(missing(format!(
+                "the token is for {audiences:?}, not {audience:?}: pass a token for {audience:?} \
+                 or let it be exchanged (StaticToken::exchanging_with)"
+            ))),
+        }
+    }
+}
+
+/// The audiences in a JWT's `aud` claim (a string or an array), read without verifying.
+fn jwt_audiences(token: &str) -> Option<Vec<String>> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = BASE64_URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    match claims.get("aud")? {
+        serde_json::Value::String(aud) => Some(vec![aud.clone()]),
+        serde_json::Value::Array(auds) => Some(
+            auds.iter()
+                .filter_map(|a| a.as_str().map(str::to_owned))
+                .collect(),
+        ),
+        _ => None,
     }
 }
 

@@ -165,7 +165,10 @@ impl ChainguardBuilder {
         }
         let env = |var: &str| std::env::var(var).ok().filter(|v| !v.is_empty());
         self.tokens = if let Some(token) = env("CHAINGUARD_TOKEN") {
-            Some(Arc::new(StaticToken::new(token)))
+            // A console token; exchanged at the STS when another audience is asked for.
+            Some(Arc::new(
+                StaticToken::new(token).exchanging_with(Sts::new(self.issuer_url.clone())?),
+            ))
         } else if let Some(identity) = env("CHAINGUARD_IDENTITY") {
             let upstream = match env("CHAINGUARD_OIDC_TOKEN_FILE") {
                 Some(path) => UpstreamToken::File(path.into()),
@@ -439,12 +442,12 @@ impl ChainguardClient {
         Ok(answer.items)
     }
 
-    /// Binds `role_id` to `identity` in group `parent`, retrying on PermissionDenied with
-    /// the builder's schedule (a just-created identity takes a moment to propagate).
+    /// Binds `role_id` to an existing `identity` in group `parent`. A PermissionDenied is
+    /// final here: the caller lacks `role_bindings.create`.
     ///
     /// # Errors
     ///
-    /// The core's [`Error`] once the retries are spent.
+    /// The core's [`Error`].
     ///
     /// ```no_run
     /// # async fn example(client: &chainguard_client::ChainguardClient, org: &pull_through_core::OrgId) -> Result<(), pull_through_core::Error> {
@@ -458,11 +461,45 @@ impl ChainguardClient {
         identity: &str,
         role_id: &str,
     ) -> Result<RoleBinding, Error> {
+        self.bind(parent, identity, role_id, &[]).await
+    }
+
+    /// Binds `role_id` to an identity created moments ago, retrying on PermissionDenied
+    /// with the builder's schedule ([`ChainguardBuilder::with_binding_retry`]): a new
+    /// identity takes a moment to propagate, and Chainguard denies the binding until then.
+    ///
+    /// # Errors
+    ///
+    /// The core's [`Error`] once the retries are spent.
+    ///
+    /// ```no_run
+    /// # async fn example(client: &chainguard_client::ChainguardClient, org: &pull_through_core::OrgId) -> Result<(), pull_through_core::Error> {
+    /// let apk_pull = client.find_builtin_role("apk.pull").await?;
+    /// let binding = client.create_role_binding_for_new_identity(org.as_str(), "ORG/identity", &apk_pull.id).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn create_role_binding_for_new_identity(
+        &self,
+        parent: &str,
+        identity: &str,
+        role_id: &str,
+    ) -> Result<RoleBinding, Error> {
+        self.bind(parent, identity, role_id, &self.binding_retry)
+            .await
+    }
+
+    async fn bind(
+        &self,
+        parent: &str,
+        identity: &str,
+        role_id: &str,
+        retry: &[Duration],
+    ) -> Result<RoleBinding, Error> {
         let body = RoleBindingRequest {
             identity: identity.to_owned(),
             role: role_id.to_owned(),
         };
-        let mut waits = self.binding_retry.iter();
+        let mut waits = retry.iter();
         loop {
             let token = self.api_token().await?;
             let result = self
@@ -564,7 +601,7 @@ impl ChainguardClient {
             .json("identity")
             .await?;
         if let Err(err) = self
-            .create_role_binding(org.as_str(), &created.id, &role.id)
+            .create_role_binding_for_new_identity(org.as_str(), &created.id, &role.id)
             .await
         {
             // Best effort: the binding error is what the caller needs to see.

@@ -7,7 +7,7 @@
 //! | `chainctl iam roles list` | [`ChainguardClient::list_roles`], [`ChainguardClient::find_builtin_role`] |
 //! | `chainctl auth pull-token --parent ORG [--repository apk]` | [`ChainguardClient::create_pull_token`], [`PullToken`] renderings (`-o env`, `docker login`, JSON) |
 //! | `chainctl auth pull-token list`, revoke | [`ChainguardClient::list_pull_tokens`], [`ChainguardClient::revoke_pull_token`], [`ChainguardClient::prune_expired_pull_tokens`] |
-//! | `chainctl iam role-bindings create ... --role=apk.pull` | [`ChainguardClient::create_role_binding`] (retried while a new identity propagates) |
+//! | `chainctl iam role-bindings create ... --role=apk.pull` | [`ChainguardClient::create_role_binding`]; [`ChainguardClient::create_role_binding_for_new_identity`] retries while a new identity propagates |
 //! | `chainctl auth token --audience apk.cgr.dev` | [`ChainguardClient::token`] |
 //! | `chainctl auth status` | [`ChainguardClient::status`], [`ChainguardClient::require_capability`] |
 //! | `docker login cgr.dev` with a pull token | [`RegistryAuth::pull_token`] (challenge flow) |

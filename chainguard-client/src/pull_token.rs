@@ -110,20 +110,18 @@ impl PullTokenOptions {
     /// assert!(err.to_string().contains("8760h"));
     /// ```
     pub fn with_ttl(mut self, ttl: Duration) -> Result<PullTokenOptions, ValidationError> {
-        if ttl.is_zero() || ttl > MAX_TTL {
-            return Err(ValidationError::InvalidValue {
-                field: "ttl".to_owned(),
-                problem: format!(
-                    "{} is outside what Chainguard accepts; give 1s to 8760h (365 days)",
-                    humantime::format_duration(ttl)
-                ),
-            });
-        }
+        check_ttl(ttl)?;
         self.ttl = ttl;
         Ok(self)
     }
 
     pub(crate) fn validate(&self) -> Result<(), ValidationError> {
+        // `ttl` is a public field, so it is checked again before any request.
+        check_ttl(self.ttl)?;
+        self.check_name()
+    }
+
+    fn check_name(&self) -> Result<(), ValidationError> {
         let name_ok = !self.name.is_empty()
             && self
                 .name
@@ -140,6 +138,19 @@ impl PullTokenOptions {
         }
         Ok(())
     }
+}
+
+fn check_ttl(ttl: Duration) -> Result<(), ValidationError> {
+    if ttl.is_zero() || ttl > MAX_TTL {
+        return Err(ValidationError::InvalidValue {
+            field: "ttl".to_owned(),
+            problem: format!(
+                "{} is outside what Chainguard accepts; give 1s to 8760h (365 days)",
+                humantime::format_duration(ttl)
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// A new pull token: the identity id is the username, the JWT the password. The JWT is

@@ -167,7 +167,7 @@ async fn role_bindings_are_retried_while_the_identity_propagates() {
         .await;
     let (client, recorder) = client(&server);
     let binding = client
-        .create_role_binding(ORG, &identity, BUILTIN_APK_PULL)
+        .create_role_binding_for_new_identity(ORG, &identity, BUILTIN_APK_PULL)
         .await
         .unwrap();
     assert_eq!(binding.id, format!("{ORG}/bbbbbbbbbbbbbbbb"));
@@ -184,8 +184,19 @@ async fn role_binding_denials_end_when_the_schedule_does() {
         .mount(&server)
         .await;
     let (client, recorder) = client(&server);
+    // For an existing identity a denial is final: the caller lacks the capability.
     let err = client
         .create_role_binding(ORG, "o/i", "r")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::PermissionDenied(_)), "{err:?}");
+    assert_eq!(
+        recorder.records().len(),
+        1,
+        "no retry for an existing identity"
+    );
+    let err = client
+        .create_role_binding_for_new_identity(ORG, "o/i", "r")
         .await
         .unwrap_err();
     match &err {
@@ -195,7 +206,11 @@ async fn role_binding_denials_end_when_the_schedule_does() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(recorder.records().len(), 3, "the first try and two retries");
+    assert_eq!(
+        recorder.records().len(),
+        4,
+        "then the first try and two retries"
+    );
 }
 
 /// Mounts the role lookup and identity creation; returns the created identity id.
@@ -731,4 +746,79 @@ async fn missing_upstream_tokens_say_what_to_set() {
         let err = github.token("cgr.dev").await.unwrap_err();
         assert!(err.to_string().contains("id-token: write"), "{err}");
     }
+}
+
+fn jwt_for(aud: serde_json::Value) -> String {
+    let header = BASE64_URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256"}"#);
+    let payload = BASE64_URL_SAFE_NO_PAD
+        .encode(serde_json::json!({"aud": aud, "exp": 4102444800_u64}).to_string());
+    format!("{header}.{payload}.c2ln")
+}
+
+#[tokio::test]
+async fn a_static_token_is_exchanged_for_another_audience_and_kept_for_its_own() {
+    let server = MockServer::start().await;
+    let console = jwt_for(serde_json::json!(["https://console-api.enforce.dev"]));
+    Mock::given(method("GET"))
+        .and(path("/sts/exchange"))
+        .and(query_param("aud", "apk.cgr.dev"))
+        .and(header(
+            "authorization",
+            format!("Bearer {console}").as_str(),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"token": "apk-token"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let sts = Sts::new(server.uri().parse().unwrap()).unwrap();
+    let source = StaticToken::new(console.clone()).exchanging_with(sts);
+    assert_eq!(
+        source.token("apk.cgr.dev").await.unwrap().expose_secret(),
+        "apk-token"
+    );
+    // Its own audience needs no exchange (the mock expects exactly one call).
+    assert_eq!(
+        source
+            .token("https://console-api.enforce.dev")
+            .await
+            .unwrap()
+            .expose_secret(),
+        console
+    );
+}
+
+#[tokio::test]
+async fn a_static_token_for_another_audience_without_an_sts_is_refused_naming_both() {
+    let source = StaticToken::new(jwt_for(serde_json::json!(
+        "https://console-api.enforce.dev"
+    )));
+    let err = source.token("cgr.dev").await.unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+    assert!(
+        text.contains("\"cgr.dev\"") && text.contains("console-api.enforce.dev"),
+        "{text}"
+    );
+    // An opaque token is passed as given: only the server can judge it.
+    let opaque = StaticToken::new("not-a-jwt");
+    assert_eq!(
+        opaque.token("cgr.dev").await.unwrap().expose_secret(),
+        "not-a-jwt"
+    );
+}
+
+#[tokio::test]
+async fn a_ttl_assigned_to_the_field_is_still_checked_before_any_request() {
+    let server = MockServer::start().await;
+    let (client, recorder) = client(&server);
+    for ttl in [Duration::ZERO, Duration::from_secs(400 * 24 * 3600)] {
+        let mut options = PullTokenOptions::new(PullTokenRole::ApkPull);
+        options.ttl = ttl;
+        let err = client.create_pull_token(&org(), options).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+        assert!(err.to_string().contains("8760h"), "{err}");
+    }
+    assert!(recorder.records().is_empty());
 }

@@ -321,10 +321,21 @@ async fn the_sts_verifies_pull_tokens_strictly() {
     let first = if signature.starts_with('A') { 'B' } else { 'A' };
     let tampered = format!("{signed}.{first}{}", &signature[1..]);
     let err = sts
-        .exchange(&SecretString::from(tampered), "apk.cgr.dev", None)
+        .exchange(
+            &SecretString::from(tampered),
+            "apk.cgr.dev",
+            Some(&token.identity_id),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, Error::PermissionDenied(_)), "{err:?}");
+
+    // A static identity's token cannot be exchanged without naming the identity.
+    let err = sts
+        .exchange(&token.token, "apk.cgr.dev", None)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("identity is required"), "{err}");
 
     // A revoked token fails.
     world
@@ -333,7 +344,7 @@ async fn the_sts_verifies_pull_tokens_strictly() {
         .await
         .unwrap();
     let err = sts
-        .exchange(&token.token, "apk.cgr.dev", None)
+        .exchange(&token.token, "apk.cgr.dev", Some(&token.identity_id))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("no identity"), "{err}");
@@ -351,7 +362,7 @@ async fn the_sts_verifies_pull_tokens_strictly() {
         .unwrap();
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let err = sts
-        .exchange(&short.token, "apk.cgr.dev", None)
+        .exchange(&short.token, "apk.cgr.dev", Some(&short.identity_id))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("expired"), "{err}");

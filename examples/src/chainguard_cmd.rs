@@ -164,6 +164,7 @@ fn failure(err: pull_through_core::Error) -> Failure {
 /// Secrets leave only through --secrets-out or, when asked, stdout; refused before any
 /// request otherwise, so nothing is created that nobody can see.
 fn secret_destination(global: &GlobalArgs, what: &str) -> Result<(), Failure> {
+    crate::sandbox_cmd::check_writable_location("--secrets-out", global.secrets_out.as_deref())?;
     if global.show_secrets || global.secrets_out.is_some() {
         return Ok(());
     }
@@ -348,7 +349,7 @@ async fn pull_token(
                 .create_pull_token(&org, options)
                 .await
                 .map_err(failure)?;
-            write_secrets(
+            let written = write_secrets(
                 global,
                 &[
                     (
@@ -360,7 +361,23 @@ async fn pull_token(
                         token.token.expose_secret().to_owned(),
                     ),
                 ],
-            )?;
+            );
+            if let Err(failed) = written {
+                // Nobody holds the token: revoke it rather than leave a live credential.
+                let revoked = client.revoke_pull_token(&token.identity_id).await;
+                let Failure::Step(problem) = failed else {
+                    return Err(failed);
+                };
+                return Err(step(match revoked {
+                    Ok(_) => format!(
+                        "{problem}; the new pull token was revoked, so nothing is left behind"
+                    ),
+                    Err(err) => format!(
+                        "{problem}; revoking the new pull token {} failed too ({err}): run `pull-through chainguard pull-token revoke {}`",
+                        token.identity_id, token.identity_id
+                    ),
+                }));
+            }
             let rendering = match args.format {
                 TokenFormat::Env => token.env_lines(),
                 TokenFormat::Json => token.json(),

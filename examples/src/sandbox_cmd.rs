@@ -86,7 +86,7 @@ pub(crate) async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), F
 }
 
 /// Refuses, before anything starts, a file path whose folder does not exist.
-fn check_writable_location(flag: &str, path: Option<&Path>) -> Result<(), Failure> {
+pub(crate) fn check_writable_location(flag: &str, path: Option<&Path>) -> Result<(), Failure> {
     let Some(path) = path else { return Ok(()) };
     match path.parent() {
         Some(folder) if !folder.as_os_str().is_empty() && !folder.is_dir() => {

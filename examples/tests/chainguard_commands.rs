@@ -201,6 +201,35 @@ fn the_chainctl_steps_of_the_tutorials() {
         "a minted token"
     );
 
+    // The env file's console token is exchanged for the audience asked for, not
+    // printed as if it were for apk.cgr.dev.
+    let exchanged = run(
+        &served,
+        &[
+            "chainguard",
+            "token",
+            "--audience",
+            "apk.cgr.dev",
+            "--show-secrets",
+        ],
+        &[],
+    );
+    assert!(exchanged.status.success(), "{}", text(&exchanged.stderr));
+    let payload = text(&exchanged.stdout)
+        .trim()
+        .split('.')
+        .nth(1)
+        .map(str::to_owned)
+        .unwrap();
+    use base64::Engine as _;
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::prelude::BASE64_URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["aud"], "apk.cgr.dev");
+
     let list = run(
         &served,
         &["chainguard", "pull-token", "list", "--org", &org_id],
@@ -249,6 +278,38 @@ fn bad_input_and_bad_credentials() {
     );
     assert_eq!(bad_ttl.status.code(), Some(2), "{}", text(&bad_ttl.stderr));
     assert!(text(&bad_ttl.stderr).contains("8760h"));
+    // An unwritable --secrets-out is refused before any pull token is created.
+    let unwritable = run(
+        &served,
+        &[
+            "--secrets-out",
+            "/nonexistent-folder/pull.env",
+            "chainguard",
+            "pull-token",
+            "create",
+            "--org",
+            "example.com",
+        ],
+        &[],
+    );
+    assert_eq!(
+        unwritable.status.code(),
+        Some(2),
+        "{}",
+        text(&unwritable.stderr)
+    );
+    assert!(text(&unwritable.stderr).contains("/nonexistent-folder does not exist"));
+    let listed = run(
+        &served,
+        &["chainguard", "pull-token", "list", "--org", "example.com"],
+        &[],
+    );
+    assert!(listed.status.success());
+    assert_eq!(
+        text(&listed.stdout).trim(),
+        "",
+        "no pull token was left behind"
+    );
     let unknown_org = run(
         &served,
         &[

@@ -68,20 +68,32 @@ fn do_exchange(world: &World, headers: &HeaderMap, params: &HashMap<String, Stri
         .minted
         .get(&presented)
         .filter(|m| m.expires > std::time::SystemTime::now())
+        // Registry tokens (scoped to one repository) are not Chainguard tokens the STS
+        // exchanges.
+        .filter(|m| m.scope.is_none())
     {
         (minted.subject.clone(), minted.roles.clone())
     } else {
         match state.verify_pull_token(&presented) {
             Ok(identity) => {
-                if params
-                    .get("identity")
-                    .is_some_and(|wanted| *wanted != identity)
-                {
-                    return rpc(
-                        StatusCode::FORBIDDEN,
-                        7,
-                        "the token is not for the identity named",
-                    );
+                // Static identities are looked up by the identity the caller names; the
+                // real STS cannot find their keys without it.
+                match params.get("identity") {
+                    None => {
+                        return rpc(
+                            StatusCode::BAD_REQUEST,
+                            3,
+                            "identity is required to exchange a token of a static identity",
+                        );
+                    }
+                    Some(wanted) if *wanted != identity => {
+                        return rpc(
+                            StatusCode::FORBIDDEN,
+                            7,
+                            "the token is not for the identity named",
+                        );
+                    }
+                    Some(_) => {}
                 }
                 let roles = state.roles_of(&identity);
                 (identity, roles)
