@@ -423,6 +423,10 @@ impl ChainguardClient {
 
     /// Every role the token can see, or those named `name`.
     ///
+    /// An empty list can also mean the token may not see any: Chainguard's v1 API answers
+    /// an empty `200` rather than a denial. Check with
+    /// [`ChainguardClient::require_capability`] when empty is surprising.
+    ///
     /// # Errors
     ///
     /// The core's [`Error`].
@@ -619,6 +623,10 @@ impl ChainguardClient {
     }
 
     /// The pull tokens of an organization (static identities with the pull-token issuer).
+    ///
+    /// An empty list can also mean the token may not see any: Chainguard's v1 API answers
+    /// an empty `200` rather than a denial. Check with
+    /// [`ChainguardClient::require_capability`] when empty is surprising.
     ///
     /// # Errors
     ///

@@ -152,6 +152,7 @@ impl RegistryAuth {
                 problem: format!("{:?} is not a URL: {err}", challenge.realm),
             })
         })?;
+        check_realm(self.http.base_url(), &realm, credentials.is_some())?;
         let scope = format!("repository:{repository}:pull");
         let mut query = vec![("scope", scope.as_str())];
         if let Some(service) = &challenge.service {
@@ -182,5 +183,40 @@ impl RegistryAuth {
                     "the answer has neither token nor access_token",
                 )))
             })
+    }
+}
+
+/// The Basic credentials are a pull token: never send them over a downgraded scheme.
+fn check_realm(registry: &Url, realm: &Url, with_credentials: bool) -> Result<(), Error> {
+    if with_credentials && registry.scheme() == "https" && realm.scheme() != "https" {
+        return Err(Error::InvalidInput(ValidationError::InvalidValue {
+            field: "registry token realm".to_owned(),
+            problem: format!(
+                "the registry is https but its challenge names a {} realm on {}; refusing to send the pull token there",
+                realm.scheme(),
+                realm.host_str().unwrap_or_default()
+            ),
+        }));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pull_token_is_not_sent_to_a_downgraded_realm() {
+        let https: Url = "https://cgr.dev/".parse().unwrap();
+        let plain: Url = "http://cgr.dev/token".parse().unwrap();
+        let err = check_realm(&https, &plain, true).unwrap_err();
+        assert!(err.to_string().contains("http realm on cgr.dev"), "{err}");
+        assert!(
+            check_realm(&https, &plain, false).is_ok(),
+            "anonymous is harmless"
+        );
+        assert!(check_realm(&https, &"https://cgr.dev/token".parse().unwrap(), true).is_ok());
+        let loopback: Url = "http://127.0.0.1:8080/".parse().unwrap();
+        assert!(check_realm(&loopback, &plain, true).is_ok());
     }
 }
