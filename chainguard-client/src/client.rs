@@ -136,8 +136,9 @@ impl ChainguardBuilder {
     }
 
     /// Reads the environment: `CHAINGUARD_API_URL` and `CHAINGUARD_ISSUER_URL` (defaults
-    /// the real hosts), then the first credentials found of: `CHAINGUARD_TOKEN`;
-    /// `CHAINGUARD_IDENTITY` with `CHAINGUARD_OIDC_TOKEN_FILE` or GitHub Actions'
+    /// the real hosts), then the first credentials found of: `CHAINGUARD_TOKEN` (exchanged
+    /// at the STS when another audience is asked for); `CHAINGUARD_IDENTITY` with
+    /// `CHAINGUARD_OIDC_TOKEN_FILE`, `CHAINGUARD_OIDC_TOKEN` or GitHub Actions'
     /// `ACTIONS_ID_TOKEN_REQUEST_URL`; chainctl's token cache.
     ///
     /// # Errors
@@ -172,6 +173,9 @@ impl ChainguardBuilder {
         } else if let Some(identity) = env("CHAINGUARD_IDENTITY") {
             let upstream = match env("CHAINGUARD_OIDC_TOKEN_FILE") {
                 Some(path) => UpstreamToken::File(path.into()),
+                None if env("CHAINGUARD_OIDC_TOKEN").is_some() => {
+                    UpstreamToken::Env("CHAINGUARD_OIDC_TOKEN".to_owned())
+                }
                 None => UpstreamToken::GitHubActions {
                     audience: "issuer.enforce.dev".to_owned(),
                 },

@@ -201,6 +201,29 @@ fn the_chainctl_steps_of_the_tutorials() {
         "a minted token"
     );
 
+    // The same upstream token from an environment variable.
+    let from_env_var = run(
+        &served,
+        &[
+            "chainguard",
+            "token",
+            "--audience",
+            "apk.cgr.dev",
+            "--show-secrets",
+        ],
+        &[
+            ("CHAINGUARD_TOKEN", ""),
+            ("CHAINGUARD_IDENTITY", &identity),
+            ("CHAINGUARD_OIDC_TOKEN", &token),
+        ],
+    );
+    assert!(
+        from_env_var.status.success(),
+        "{}",
+        text(&from_env_var.stderr)
+    );
+    assert_eq!(text(&from_env_var.stdout).trim().split('.').count(), 3);
+
     // The env file's console token is exchanged for the audience asked for, not
     // printed as if it were for apk.cgr.dev.
     let exchanged = run(
