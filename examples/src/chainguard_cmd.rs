@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::Failure;
 use crate::cli::GlobalArgs;
-use crate::output::emit;
+use crate::output::{emit, failure, secret_destination, step, write_secrets};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ChainguardCommand {
@@ -146,40 +146,6 @@ pub(crate) enum RoleBindingCommand {
         /// The binding id.
         id: String,
     },
-}
-
-fn step(err: impl std::fmt::Display) -> Failure {
-    Failure::Step(err.to_string())
-}
-
-/// Bad input is exit 2; what the service answered is exit 1.
-fn failure(err: pull_through_core::Error) -> Failure {
-    if err.is_invalid_input() {
-        Failure::Usage(err.to_string())
-    } else {
-        Failure::Step(err.to_string())
-    }
-}
-
-/// Secrets leave only through --secrets-out or, when asked, stdout; refused before any
-/// request otherwise, so nothing is created that nobody can see.
-fn secret_destination(global: &GlobalArgs, what: &str) -> Result<(), Failure> {
-    crate::sandbox_cmd::check_writable_location("--secrets-out", global.secrets_out.as_deref())?;
-    if global.show_secrets || global.secrets_out.is_some() {
-        return Ok(());
-    }
-    Err(Failure::Usage(format!(
-        "{what} is a secret shown only once: pass --secrets-out FILE (written with mode 0600) \
-         or --show-secrets to print it"
-    )))
-}
-
-fn write_secrets(global: &GlobalArgs, pairs: &[(String, String)]) -> Result<(), Failure> {
-    if let Some(path) = &global.secrets_out {
-        pull_through_sandbox::write_env_file(path, pairs)
-            .map_err(|err| step(format!("could not write {}: {err}", path.display())))?;
-    }
-    Ok(())
 }
 
 async fn organization(client: &ChainguardClient, org: &str) -> Result<OrgId, Failure> {

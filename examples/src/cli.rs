@@ -59,6 +59,11 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: crate::chainguard_cmd::ChainguardCommand,
     },
+    /// Artifactory: repositories, access tokens, cache clearing.
+    Artifactory {
+        #[command(subcommand)]
+        command: crate::artifactory_cmd::ArtifactoryCommand,
+    },
     /// The apk client side: HTTP_AUTH, repository lines, repositories files, indexes.
     Apk {
         #[command(subcommand)]

@@ -4,6 +4,7 @@
 //! Exit codes: 0 done, 1 a step failed, 2 bad usage or configuration.
 
 mod apk_cmd;
+mod artifactory_cmd;
 mod chainguard_cmd;
 mod cli;
 mod output;
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
             } => sandbox_cmd::serve(&cli.global, args).await,
             Command::Apk { command } => apk_cmd::run(&cli.global, command).await,
             Command::Chainguard { command } => chainguard_cmd::run(&cli.global, command).await,
+            Command::Artifactory { command } => artifactory_cmd::run(&cli.global, command).await,
         }
     });
     match result {

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::Failure;
-use crate::cli::OutputFormat;
+use crate::cli::{GlobalArgs, OutputFormat};
 
 /// Prints `value` as one JSON document, or `human` as text.
 pub(crate) fn emit<T: Serialize>(
@@ -18,6 +18,43 @@ pub(crate) fn emit<T: Serialize>(
             serde_json::to_string(value)
                 .map_err(|err| Failure::Step(format!("could not write JSON output: {err}")))?
         ),
+    }
+    Ok(())
+}
+
+pub(crate) fn step(err: impl std::fmt::Display) -> Failure {
+    Failure::Step(err.to_string())
+}
+
+/// Bad input is exit 2; what the service answered is exit 1.
+pub(crate) fn failure(err: pull_through_core::Error) -> Failure {
+    if err.is_invalid_input() {
+        Failure::Usage(err.to_string())
+    } else {
+        Failure::Step(err.to_string())
+    }
+}
+
+/// Secrets leave only through --secrets-out or, when asked, stdout; refused before any
+/// request otherwise, so nothing is created that nobody can see.
+pub(crate) fn secret_destination(global: &GlobalArgs, what: &str) -> Result<(), Failure> {
+    crate::sandbox_cmd::check_writable_location("--secrets-out", global.secrets_out.as_deref())?;
+    if global.show_secrets || global.secrets_out.is_some() {
+        return Ok(());
+    }
+    Err(Failure::Usage(format!(
+        "{what} is a secret shown only once: pass --secrets-out FILE (written with mode 0600) \
+         or --show-secrets to print it"
+    )))
+}
+
+pub(crate) fn write_secrets(
+    global: &GlobalArgs,
+    pairs: &[(String, String)],
+) -> Result<(), Failure> {
+    if let Some(path) = &global.secrets_out {
+        pull_through_sandbox::write_env_file(path, pairs)
+            .map_err(|err| step(format!("could not write {}: {err}", path.display())))?;
     }
     Ok(())
 }

@@ -4,6 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use pull_through_sandbox::Sandbox;
+use pull_through_sandbox::artifactory::Artifactory;
 use pull_through_sandbox::chainguard::Chainguard;
 use serde::Serialize;
 
@@ -38,8 +39,10 @@ pub(crate) async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), F
     let org = pull_through_core::OrgName::new(args.org_name.clone())
         .map_err(|err| Failure::Usage(format!("--org-name: {err}")))?;
     let chainguard = Chainguard::new(org.as_str());
+    let artifactory = Artifactory::new();
     let mut builder = Sandbox::builder()
         .chainguard(&chainguard)
+        .artifactory(&artifactory)
         .latency(Duration::from_millis(args.latency_ms));
     if args.fault_rate > 0.0 {
         builder = builder.random_faults(args.fault_rate, seed);

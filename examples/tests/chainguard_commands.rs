@@ -1,72 +1,9 @@
 //! `pull-through chainguard ...` against `pull-through sandbox serve`, configured only by
 //! the env file the sandbox writes, as a user's shell would be.
 
-use std::collections::HashMap;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_pull-through");
-
-struct Served {
-    child: Child,
-    env: HashMap<String, String>,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve() -> Served {
-    let dir = tempfile::tempdir().unwrap();
-    let env_file = dir.path().join("sandbox.env");
-    let child = Command::new(BIN)
-        .args(["sandbox", "serve", "--stop-after", "120", "--env-file"])
-        .arg(&env_file)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let text = loop {
-        if let Ok(text) = std::fs::read_to_string(&env_file) {
-            if text.contains("VIRTUALAPK_CGR_URL=") {
-                break text;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the sandbox never wrote its env file"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let env = text
-        .lines()
-        .filter_map(|line| line.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-    Served {
-        child,
-        env,
-        _dir: dir,
-    }
-}
-
-fn run(served: &Served, args: &[&str], extra: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(BIN);
-    command.args(args).envs(&served.env).env_remove("RUST_LOG");
-    for (key, value) in extra {
-        command.env(key, value);
-    }
-    command.output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use common::{run, serve, text};
 
 #[test]
 fn the_chainctl_steps_of_the_tutorials() {

@@ -1,0 +1,71 @@
+//! Helpers shared by the program's tests: `pull-through sandbox serve` in the background,
+//! configured only by the env file it writes, as a user's shell would be.
+
+#![allow(dead_code, reason = "each test file uses some of the helpers")]
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_pull-through");
+
+pub(crate) struct Served {
+    child: Child,
+    pub(crate) env: HashMap<String, String>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub(crate) fn serve() -> Served {
+    let dir = tempfile::tempdir().unwrap();
+    let env_file = dir.path().join("sandbox.env");
+    let child = Command::new(BIN)
+        .args(["sandbox", "serve", "--stop-after", "120", "--env-file"])
+        .arg(&env_file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let text = loop {
+        if let Ok(text) = std::fs::read_to_string(&env_file) {
+            if text.contains("VIRTUALAPK_CGR_URL=") && text.contains("ARTIFACTORY_ACCESS_TOKEN=") {
+                break text;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the sandbox never wrote its env file"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let env = text
+        .lines()
+        .filter_map(|line| line.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    Served {
+        child,
+        env,
+        _dir: dir,
+    }
+}
+
+pub(crate) fn run(served: &Served, args: &[&str], extra: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(BIN);
+    command.args(args).envs(&served.env).env_remove("RUST_LOG");
+    for (key, value) in extra {
+        command.env(key, value);
+    }
+    command.output().unwrap()
+}
+
+pub(crate) fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
