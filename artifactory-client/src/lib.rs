@@ -10,6 +10,11 @@
 //!   repositories, retries Artifactory's transient "Could not merge and save new
 //!   descriptor", creates and revokes access tokens, and clears remote caches.
 //! - Keys are checked before any request ([`KEY_RULES`], [`check_docker_key`]).
+//! - [`ArtifactoryBackend`] is the core's `PullThroughBackend`: plans and ensures by field
+//!   diff against what the server returns (ignoring its noise), writes the upstream password
+//!   only on create, username change or rotation, prints client access as the tutorials do,
+//!   and verifies with their debugging hints. `pull-through-sandbox`'s Artifactory fake
+//!   serves end-to-end tests.
 //!
 //! ```no_run
 //! use artifactory_client::{ArtifactoryClient, RepositoryConfig};

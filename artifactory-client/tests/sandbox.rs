@@ -545,3 +545,69 @@ async fn the_backend_passes_the_conformance_suite() {
     );
     conformance::run_all(&backend, world.log.as_ref(), &fixtures).await;
 }
+
+#[tokio::test]
+async fn client_access_is_printed_as_the_seeds_print_it() {
+    let world = world().await;
+    let backend =
+        ArtifactoryBackend::new(world.client.clone()).with_org("example.com".parse().unwrap());
+    let specs = seed_specs(&world).await;
+    for spec in &specs {
+        backend.ensure(spec).await.unwrap();
+    }
+    let host = world.client.host();
+    let login = pull_through_core::ClientLogin::new(
+        "linky@example.com",
+        "s3cret-token",
+        "ARTIFACTORY_TOKEN",
+    );
+    let access = |key: &str| {
+        let backend = backend.clone();
+        let login = login.clone();
+        let key = key.to_owned();
+        async move {
+            let state = backend.describe(&name(&key)).await.unwrap().unwrap();
+            backend.client_access(&state, Some(&login)).unwrap()
+        }
+    };
+    use pull_through_core::Reveal;
+    assert_eq!(
+        access("cgr-public").await.render(Reveal::Names),
+        format!(
+            "docker login {host} --username linky@example.com --password \"$ARTIFACTORY_TOKEN\"\n\
+             docker pull {host}/cgr-public/chainguard/go:latest"
+        )
+    );
+    assert_eq!(
+        access("cgr-virt").await.render(Reveal::Names),
+        format!(
+            "docker login {host} --username linky@example.com --password \"$ARTIFACTORY_TOKEN\"\n\
+             docker pull {host}/cgr-virt/chainguard/go:latest\n\
+             docker pull {host}/cgr-virt/example.com/chainguard-base:latest"
+        )
+    );
+    let private = access("cgr-private").await.render(Reveal::Names);
+    assert!(private.ends_with(&format!(
+        "docker pull {host}/cgr-private/example.com/chainguard-base:latest"
+    )));
+    assert!(!private.contains("s3cret-token"));
+
+    let apk = access("cg-private").await;
+    let shown = apk.render(Reveal::Names);
+    let base = world.sandbox.url("artifactory").unwrap();
+    let line = shown.lines().next().unwrap();
+    assert_eq!(
+        line,
+        format!(
+            "{}://linky%40example.com:*@{host}/artifactory/cg-private/",
+            base.scheme()
+        )
+    );
+    assert!(!shown.contains("s3cret-token"), "{shown}");
+    assert!(apk.render(Reveal::Secrets).contains(&format!(
+        "linky%40example.com:s3cret-token@{host}/artifactory/cg-private/"
+    )));
+    // The Dockerfile mounts the line as a build secret instead of baking it in.
+    assert!(shown.contains("--mount=type=secret"), "{shown}");
+    assert!(shown.contains("apk add"), "{shown}");
+}
