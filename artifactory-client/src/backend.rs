@@ -40,6 +40,53 @@ use crate::rules::{KEY_RULES, check_docker_key};
 pub struct ArtifactoryBackend {
     client: ArtifactoryClient,
     org: Option<OrgName>,
+    docker_method: DockerAccessMethod,
+}
+
+/// How Docker clients address a repository (JFrog's "Docker access method").
+///
+/// ```
+/// use artifactory_client::DockerAccessMethod;
+/// assert_eq!(DockerAccessMethod::default(), DockerAccessMethod::RepositoryPath);
+/// assert_eq!(DockerAccessMethod::Subdomain.registry("acme.jfrog.io", "cgr-public"), "acme-cgr-public.jfrog.io");
+/// assert_eq!(DockerAccessMethod::Subdomain.registry("art.acme.com", "cgr-public"), "cgr-public.art.acme.com");
+/// assert_eq!(DockerAccessMethod::RepositoryPath.registry("acme.jfrog.io", "cgr-public"), "acme.jfrog.io/cgr-public");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum DockerAccessMethod {
+    /// `<host>/<key>/chainguard/go`: the tutorials' method, no DNS or proxy setup needed.
+    #[default]
+    RepositoryPath,
+    /// `<instance>-<key>.jfrog.io/chainguard/go` on SaaS, `<key>.<host>/chainguard/go`
+    /// self-managed (needs a wildcard DNS entry and certificate).
+    Subdomain,
+}
+
+impl DockerAccessMethod {
+    /// The registry prefix images are pulled under (what follows is the path on cgr.dev).
+    ///
+    /// ```
+    /// # use artifactory_client::DockerAccessMethod;
+    /// assert_eq!(DockerAccessMethod::RepositoryPath.registry("h", "k"), "h/k");
+    /// ```
+    pub fn registry(self, host: &str, key: &str) -> String {
+        match self {
+            DockerAccessMethod::RepositoryPath => format!("{host}/{key}"),
+            DockerAccessMethod::Subdomain => match host.strip_suffix(".jfrog.io") {
+                Some(instance) => format!("{instance}-{key}.jfrog.io"),
+                None => format!("{key}.{host}"),
+            },
+        }
+    }
+
+    /// The host `docker login` names.
+    fn login_host(self, host: &str, key: &str) -> String {
+        match self {
+            DockerAccessMethod::RepositoryPath => host.to_owned(),
+            DockerAccessMethod::Subdomain => self.registry(host, key),
+        }
+    }
 }
 
 impl ArtifactoryBackend {
@@ -50,7 +97,11 @@ impl ArtifactoryBackend {
     /// let backend = artifactory_client::ArtifactoryBackend::new(client);
     /// ```
     pub fn new(client: ArtifactoryClient) -> ArtifactoryBackend {
-        ArtifactoryBackend { client, org: None }
+        ArtifactoryBackend {
+            client,
+            org: None,
+            docker_method: DockerAccessMethod::default(),
+        }
     }
 
     /// The Chainguard organization whose private images client access names
@@ -63,6 +114,19 @@ impl ArtifactoryBackend {
     /// ```
     pub fn with_org(mut self, org: OrgName) -> ArtifactoryBackend {
         self.org = Some(org);
+        self
+    }
+
+    /// How client access addresses Docker repositories (the repository-path method unless
+    /// set).
+    ///
+    /// ```
+    /// # let client = artifactory_client::ArtifactoryClient::builder().with_url("https://h").with_access_token("t").build().unwrap();
+    /// use artifactory_client::{ArtifactoryBackend, DockerAccessMethod};
+    /// let backend = ArtifactoryBackend::new(client).with_docker_method(DockerAccessMethod::Subdomain);
+    /// ```
+    pub fn with_docker_method(mut self, method: DockerAccessMethod) -> ArtifactoryBackend {
+        self.docker_method = method;
         self
     }
 
@@ -410,8 +474,9 @@ impl PullThroughBackend for ArtifactoryBackend {
         };
         match state.format {
             PackageFormat::Docker => {
+                let registry = self.docker_method.registry(&host, key);
                 access = access.with(AccessItem::DockerLogin {
-                    registry: host.clone(),
+                    registry: self.docker_method.login_host(&host, key),
                     username: user,
                     password,
                 });
@@ -431,7 +496,7 @@ impl PullThroughBackend for ArtifactoryBackend {
                 );
                 if public {
                     access = access.with(AccessItem::DockerPull {
-                        reference: format!("{host}/{key}/chainguard/go:latest"),
+                        reference: format!("{registry}/chainguard/go:latest"),
                     });
                 }
                 if private {
@@ -440,7 +505,7 @@ impl PullThroughBackend for ArtifactoryBackend {
                         .as_ref()
                         .map_or("<org>".to_owned(), ToString::to_string);
                     access = access.with(AccessItem::DockerPull {
-                        reference: format!("{host}/{key}/{org}/chainguard-base:latest"),
+                        reference: format!("{registry}/{org}/chainguard-base:latest"),
                     });
                 }
             }

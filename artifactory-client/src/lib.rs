@@ -32,7 +32,7 @@ mod client;
 mod model;
 mod rules;
 
-pub use backend::ArtifactoryBackend;
+pub use backend::{ArtifactoryBackend, DockerAccessMethod};
 pub use client::{
     AccessToken, AccessTokenRequest, ArtifactoryBuilder, ArtifactoryClient, ArtifactoryErrors,
 };

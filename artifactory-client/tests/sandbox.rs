@@ -586,6 +586,25 @@ async fn client_access_is_printed_as_the_seeds_print_it() {
              docker pull {host}/cgr-virt/example.com/chainguard-base:latest"
         )
     );
+    // The subdomain method: the registry host carries the key.
+    let subdomain = backend
+        .clone()
+        .with_docker_method(artifactory_client::DockerAccessMethod::Subdomain);
+    let state = subdomain
+        .describe(&name("cgr-public"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        subdomain
+            .client_access(&state, Some(&login))
+            .unwrap()
+            .render(Reveal::Names),
+        format!(
+            "docker login cgr-public.{host} --username linky@example.com --password \"$ARTIFACTORY_TOKEN\"\n\
+             docker pull cgr-public.{host}/chainguard/go:latest"
+        )
+    );
     let private = access("cgr-private").await.render(Reveal::Names);
     assert!(private.ends_with(&format!(
         "docker pull {host}/cgr-private/example.com/chainguard-base:latest"
