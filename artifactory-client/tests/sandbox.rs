@@ -488,6 +488,21 @@ async fn the_fake_is_strict_about_fields_keys_and_duplicates() {
         .await
         .unwrap();
     assert_eq!(anonymous.status(), 401);
+    // Docker clients get the Basic challenge they answer with the token; ping is open.
+    let docker = http.get(base.join("v2/").unwrap()).send().await.unwrap();
+    assert_eq!(docker.status(), 401);
+    assert_eq!(
+        docker.headers()["www-authenticate"],
+        "Basic realm=\"Artifactory Realm\""
+    );
+    let ping = http
+        .get(base.join("artifactory/api/system/ping").unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ping.text().await.unwrap(), "OK");
+    world.client.ping().await.unwrap();
+    assert_eq!(world.client.version().await.unwrap(), "7.104.0-sandbox");
 }
 
 #[tokio::test]

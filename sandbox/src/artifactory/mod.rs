@@ -263,6 +263,10 @@ impl FakeService for Artifactory {
                 "/artifactory/{*rest}",
                 get(proxy::artifact).delete(proxy::delete_cached),
             )
+            .layer(axum::middleware::from_fn_with_state(
+                self.fake.clone(),
+                repos::authenticate,
+            ))
             .with_state(self.fake.clone())
     }
 

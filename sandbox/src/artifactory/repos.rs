@@ -24,13 +24,24 @@ pub(crate) fn errors(status: StatusCode, message: &str) -> Response {
         .into_response()
 }
 
-/// Checks the caller's token; a 401 answer otherwise.
-#[allow(
-    clippy::result_large_err,
-    reason = "axum answers are Responses by value; the error is the answer to send"
-)]
-pub(crate) fn authenticate(fake: &Fake, headers: &HeaderMap) -> Result<(), Response> {
-    let value = headers
+/// The authentication layer: every route but ping and version needs a token the fake
+/// issued (Bearer, or Basic with the token as password). A 401 carries Artifactory's
+/// Basic challenge, which Docker clients answer with the token.
+pub(crate) async fn authenticate(
+    State(fake): State<Arc<Fake>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = request.uri().path();
+    if matches!(
+        path,
+        "/artifactory/api/system/ping" | "/artifactory/api/system/version"
+    ) || path.starts_with("/_sandbox/")
+    {
+        return next.run(request).await;
+    }
+    let value = request
+        .headers()
         .get("authorization")
         .and_then(|h| h.to_str().ok())
         .unwrap_or_default();
@@ -46,14 +57,16 @@ pub(crate) fn authenticate(fake: &Fake, headers: &HeaderMap) -> Result<(), Respo
             .and_then(|b| String::from_utf8(b).ok())
             .and_then(|pair| pair.split_once(':').map(|(_, token)| token.to_owned()))
     };
-    match token {
-        Some(token) if fake.accepts(&token) => Ok(()),
-        Some(_) => Err(errors(StatusCode::UNAUTHORIZED, "Bad credentials")),
-        None => Err(errors(
-            StatusCode::UNAUTHORIZED,
-            "Authentication is required",
-        )),
-    }
+    let mut refused = match token {
+        Some(token) if fake.accepts(&token) => return next.run(request).await,
+        Some(_) => errors(StatusCode::UNAUTHORIZED, "Bad credentials"),
+        None => errors(StatusCode::UNAUTHORIZED, "Authentication is required"),
+    };
+    refused.headers_mut().insert(
+        "www-authenticate",
+        axum::http::HeaderValue::from_static("Basic realm=\"Artifactory Realm\""),
+    );
+    refused
 }
 
 const PACKAGE_TYPES: [&str; 4] = ["docker", "alpine", "generic", "maven"];
@@ -186,9 +199,6 @@ pub(crate) async fn list(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Err(answer) = authenticate(&fake, &headers) {
-        return answer;
-    }
     let host = headers
         .get("host")
         .and_then(|h| h.to_str().ok())
@@ -223,14 +233,7 @@ pub(crate) async fn list(
     axum::Json(entries).into_response()
 }
 
-pub(crate) async fn get_one(
-    State(fake): State<Arc<Fake>>,
-    headers: HeaderMap,
-    Path(key): Path<String>,
-) -> Response {
-    if let Err(answer) = authenticate(&fake, &headers) {
-        return answer;
-    }
+pub(crate) async fn get_one(State(fake): State<Arc<Fake>>, Path(key): Path<String>) -> Response {
     match fake.lock().repos.get(&key.to_ascii_lowercase()) {
         // Artifactory matches keys exactly on read; the case-insensitive rule is for creates.
         Some(repo) if repo.key() == key => axum::Json(shown(repo)).into_response(),
@@ -255,13 +258,9 @@ fn parse_body(body: &Bytes) -> Result<Map<String, Value>, Response> {
 
 pub(crate) async fn create(
     State(fake): State<Arc<Fake>>,
-    headers: HeaderMap,
     Path(key): Path<String>,
     body: Bytes,
 ) -> Response {
-    if let Err(answer) = authenticate(&fake, &headers) {
-        return answer;
-    }
     let mut body = match parse_body(&body) {
         Ok(body) => body,
         Err(answer) => return answer,
@@ -343,13 +342,9 @@ fn encrypt() -> String {
 
 pub(crate) async fn update(
     State(fake): State<Arc<Fake>>,
-    headers: HeaderMap,
     Path(key): Path<String>,
     body: Bytes,
 ) -> Response {
-    if let Err(answer) = authenticate(&fake, &headers) {
-        return answer;
-    }
     let mut body = match parse_body(&body) {
         Ok(body) => body,
         Err(answer) => return answer,
@@ -406,14 +401,7 @@ pub(crate) async fn update(
         .into_response()
 }
 
-pub(crate) async fn delete(
-    State(fake): State<Arc<Fake>>,
-    headers: HeaderMap,
-    Path(key): Path<String>,
-) -> Response {
-    if let Err(answer) = authenticate(&fake, &headers) {
-        return answer;
-    }
+pub(crate) async fn delete(State(fake): State<Arc<Fake>>, Path(key): Path<String>) -> Response {
     let mut state = fake.lock();
     let lower = key.to_ascii_lowercase();
     if state.repos.get(&lower).is_none_or(|repo| repo.key() != key) {
@@ -434,9 +422,6 @@ pub(crate) async fn create_token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(answer) = authenticate(&fake, &headers) {
-        return answer;
-    }
     let form = headers
         .get("content-type")
         .and_then(|c| c.to_str().ok())
@@ -498,12 +483,8 @@ pub(crate) async fn create_token(
 
 pub(crate) async fn revoke_token(
     State(fake): State<Arc<Fake>>,
-    headers: HeaderMap,
     Path(token_id): Path<String>,
 ) -> Response {
-    if let Err(answer) = authenticate(&fake, &headers) {
-        return answer;
-    }
     match fake.lock().tokens.remove(&token_id) {
         Some(_) => (StatusCode::OK, "Token revoked").into_response(),
         None => errors(StatusCode::NOT_FOUND, "Token not found"),
