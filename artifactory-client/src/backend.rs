@@ -176,6 +176,24 @@ impl ArtifactoryBackend {
     ) -> (Vec<FieldChange>, serde_json::Value) {
         let mut diff = Diff::new();
         let mut body = serde_json::Map::new();
+        // Real Artifactory answers `"username": ""` for a remote without credentials, so
+        // empty and absent are the same; a spec without credentials clears stored ones.
+        let mut clears_credentials = false;
+        if matches!(spec.kind, CacheKind::Remote(_)) {
+            let want = desired.username.clone().unwrap_or_default();
+            let have = actual.username.clone().unwrap_or_default();
+            if want != have {
+                let shown =
+                    |user: &str| (!user.is_empty()).then(|| FieldValue::from(user.to_owned()));
+                diff = std::mem::take(&mut diff).push(FieldChange::new(
+                    "username",
+                    shown(&have),
+                    shown(&want).unwrap_or_else(|| FieldValue::from(String::new())),
+                ));
+                body.insert("username".to_owned(), want.clone().into());
+                clears_credentials = want.is_empty();
+            }
+        }
         let mut compare = |field: &str,
                            want: Option<FieldValue>,
                            have: Option<FieldValue>,
@@ -199,12 +217,6 @@ impl ArtifactoryBackend {
                 desired.url.clone().into(),
             );
         }
-        compare(
-            "username",
-            desired.username.clone().map(Into::into),
-            actual.username.clone().map(Into::into),
-            desired.username.clone().into(),
-        );
         compare(
             "includesPattern",
             desired.includes_pattern.clone().map(Into::into),
@@ -235,15 +247,24 @@ impl ArtifactoryBackend {
             actual.repositories.clone().map(Into::into),
             desired.repositories.clone().into(),
         );
+        // An empty description and none are the same to Artifactory.
         compare(
             "description",
-            desired.description.clone().map(Into::into),
+            desired
+                .description
+                .clone()
+                .filter(|d| !d.is_empty())
+                .map(Into::into),
             actual.clean_description().map(|d| d.to_owned().into()),
             desired.description.clone().into(),
         );
         let rotate = matches!(&spec.kind, CacheKind::Remote(remote) if remote.credential_write == CredentialWrite::Rotate);
         let username_changed = body.contains_key("username");
         if desired.password.is_some() && (rotate || username_changed) {
+            diff = diff.secret("password", true);
+        }
+        if clears_credentials {
+            body.insert("password".to_owned(), "".into());
             diff = diff.secret("password", true);
         }
         (diff.into_changes(), serde_json::Value::Object(body))
@@ -269,7 +290,7 @@ impl ArtifactoryBackend {
             _ => {
                 let mut state =
                     CacheState::remote(name, format, config.url.clone().unwrap_or_default());
-                if let Some(user) = &config.username {
+                if let Some(user) = config.username.as_ref().filter(|u| !u.is_empty()) {
                     state = state.with_username(user.clone());
                 }
                 state
@@ -315,6 +336,28 @@ impl ArtifactoryBackend {
         }
     }
 
+    /// Keys are unique regardless of letter case, but reads match exactly: a key that
+    /// differs only in case would be planned as a create that can never succeed.
+    async fn refuse_case_twin(&self, name: &CacheName) -> Result<(), Error> {
+        let listed = self.client.list_repositories(None, None).await?;
+        match listed
+            .iter()
+            .find(|r| r.key != name.as_str() && r.key.eq_ignore_ascii_case(name.as_str()))
+        {
+            Some(twin) => Err(Error::InvalidInput(
+                pull_through_core::ValidationError::InvalidValue {
+                    field: "name".to_owned(),
+                    problem: format!(
+                        "{name}: repository {} already exists and Artifactory keys are unique regardless of letter case; \
+                         name the cache {} or choose another name",
+                        twin.key, twin.key
+                    ),
+                },
+            )),
+            None => Ok(()),
+        }
+    }
+
     async fn read(&self, name: &CacheName) -> Result<Option<RepositoryConfig>, Error> {
         self.client.get_repository(name.as_str()).await
     }
@@ -350,6 +393,7 @@ impl PullThroughBackend for ArtifactoryBackend {
         let desired = Self::desired(spec);
         Ok(match self.read(&spec.name).await? {
             None => {
+                self.refuse_case_twin(&spec.name).await?;
                 let json = serde_json::to_value(&desired).unwrap_or_default();
                 let fields = json
                     .as_object()

@@ -459,8 +459,16 @@ impl ArtifactoryClient {
     /// ```
     pub async fn create_repository(&self, config: &RepositoryConfig) -> Result<(), Error> {
         let path = key_path(&config.key)?;
+        if config.package_type.eq_ignore_ascii_case("docker") {
+            crate::rules::check_docker_key(&config.key)?;
+        }
         self.with_merge_retry(|| {
-            let mut request = self.authorized(self.http.put(&path)).json(config);
+            // A create repeated after a lost answer would fail with "already exists";
+            // the merge-error retry is the only repetition a create gets.
+            let mut request = self
+                .authorized(self.http.put(&path))
+                .idempotent(false)
+                .json(config);
             if let Some(password) = &config.password {
                 request = request.sensitive(password);
             }
@@ -672,6 +680,18 @@ impl ArtifactoryClient {
     /// # Ok(()) }
     /// ```
     pub async fn revoke_access_token(&self, token_id: &str) -> Result<Deleted, Error> {
+        let well_formed = !token_id.is_empty()
+            && token_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !well_formed {
+            return Err(Error::InvalidInput(ValidationError::InvalidValue {
+                field: "token_id".to_owned(),
+                problem: format!(
+                    "{token_id:?} is not a token id; give the token_id printed when the token was created"
+                ),
+            }));
+        }
         let path = format!("access/api/v1/tokens/{token_id}");
         match self.authorized(self.http.delete(&path)).send().await {
             Ok(_) => Ok(Deleted::Removed),

@@ -18,11 +18,12 @@ pub const KEY_RULES: NameRules = NameRules {
     what: "Artifactory repository key",
     min_len: 1,
     max_len: 64,
-    allowed: |c| !c.is_control() && !FORBIDDEN.contains(c),
-    first: |c| !c.is_ascii_digit(),
+    allowed: |c| c.is_ascii() && !c.is_control() && !FORBIDDEN.contains(c),
+    // A leading '.' would let `.` and `..` through, which are path segments, not keys.
+    first: |c| !c.is_ascii_digit() && c != '.',
     last: |_| true,
-    description: "1 to 64 characters without spaces or any of !@#$%^&*()+={}[]:;<>,/?~`|\\\"', \
-                  not starting with a digit",
+    description: "1 to 64 ASCII characters without spaces or any of !@#$%^&*()+={}[]:;<>,/?~`|\\\"', \
+                  not starting with a digit or '.'",
 };
 
 /// The rules for a Docker repository's key: [`KEY_RULES`], and no `_` (the Docker client
@@ -75,6 +76,9 @@ mod tests {
             "a+b",
             "a@b",
             "a#b",
+            ".",
+            "..",
+            "clé",
             &"k".repeat(65),
         ] {
             assert!(KEY_RULES.check(bad).is_err(), "{bad:?}");

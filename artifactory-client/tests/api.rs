@@ -362,10 +362,14 @@ async fn access_tokens_are_created_and_revoked() {
         )
         .await
         .unwrap();
+    let debug = format!("{token:?}");
+    assert!(
+        debug.contains("tid-1") && !debug.contains("jwt") && !debug.contains("cmVmd"),
+        "{debug}"
+    );
     assert_eq!(token.token_id, "tid-1");
     assert_eq!(token.access_token.expose_secret(), "eyJ.jwt.sig");
     assert_eq!(token.reference_token.unwrap().expose_secret().len(), 64);
-    assert!(!format!("{:?}", token.token_id).contains("jwt"));
     assert_eq!(
         client.revoke_access_token("tid-1").await.unwrap(),
         Deleted::Removed
@@ -459,4 +463,38 @@ fn builders_normalise_and_refuse() {
         ArtifactoryClient::builder().with_basic("u", "secret-value")
     );
     assert!(!debug.contains("secret-value"), "{debug}");
+}
+
+#[tokio::test]
+async fn access_api_errors_in_the_code_shape_and_plain_text_errors_are_read() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/access/api/v1/tokens"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"errors": [
+            {"code": "FORBIDDEN", "message": "Non-admin user cannot create tokens for other users"}]})))
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/access/api/v1/tokens/tid-1"))
+        .respond_with(ResponseTemplate::new(500).set_body_string("Internal failure, see log"))
+        .mount(&server)
+        .await;
+    let (client, _) = client(&server);
+    let err = client
+        .create_access_token(&AccessTokenRequest::for_user("someone-else"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::PermissionDenied(_)), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("Non-admin user cannot create tokens for other users"),
+        "{err}"
+    );
+    let err = client.revoke_access_token("tid-1").await.unwrap_err();
+    assert!(
+        err.to_string().contains("Internal failure, see log"),
+        "{err}"
+    );
+    let err = client.revoke_access_token("../x").await.unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
 }

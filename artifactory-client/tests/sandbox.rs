@@ -645,3 +645,122 @@ async fn client_access_is_printed_as_the_seeds_print_it() {
     assert!(shown.contains("--mount=type=secret"), "{shown}");
     assert!(shown.contains("apk add"), "{shown}");
 }
+
+#[tokio::test]
+async fn drift_the_server_reports_converges_and_case_twins_are_refused() {
+    let world = world().await;
+    let backend = ArtifactoryBackend::new(world.client.clone());
+    let creds = pull_token(&world, PullTokenRole::RegistryPull).await;
+
+    // A remote that holds credentials the spec no longer has: they are cleared, once.
+    world
+        .client
+        .create_repository(&artifactory_client::RepositoryConfig::remote_docker(
+            "cgr-public",
+            Some(&creds),
+        ))
+        .await
+        .unwrap();
+    let spec = CacheSpec::remote(name("cgr-public"), Upstream::CgrPublic);
+    let Ensured::Updated { changes, .. } = backend.ensure(&spec).await.unwrap() else {
+        panic!("expected the stored username to be cleared")
+    };
+    assert_eq!(
+        changes.iter().map(|c| c.field.as_str()).collect::<Vec<_>>(),
+        ["username", "password"]
+    );
+    assert!(
+        world
+            .artifactory
+            .stored_password("cgr-public")
+            .is_none_or(|p| p.expose().is_empty())
+    );
+    let state = backend
+        .describe(&name("cgr-public"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(
+            &state.role,
+            pull_through_core::CacheRole::Remote { username: None, .. }
+        ),
+        "an empty username is no username: {:?}",
+        state.role
+    );
+    assert!(matches!(
+        backend.ensure(&spec).await.unwrap(),
+        Ensured::Unchanged { .. }
+    ));
+
+    // An empty description is no description: no write on every run.
+    let described = spec.clone().with_description("");
+    world.sandbox.journal().clear();
+    assert!(matches!(
+        backend.ensure(&described).await.unwrap(),
+        Ensured::Unchanged { .. }
+    ));
+    assert_eq!(writes(&world), Vec::<String>::new());
+
+    // A key that differs only in letter case can never be created: refused at plan.
+    let twin = CacheSpec::remote(name("CGR-Public"), Upstream::CgrPublic);
+    let err = backend.plan(&twin).await.unwrap_err();
+    assert!(
+        matches!(err, pull_through_core::Error::InvalidInput(_)),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("cgr-public already exists"),
+        "{err}"
+    );
+    assert_eq!(writes(&world), Vec::<String>::new());
+
+    // The fake refuses a Docker virtual over an Alpine remote, as Artifactory does.
+    let upstream = Upstream::Apk {
+        org: "example.com".parse().unwrap(),
+    };
+    world
+        .client
+        .create_repository(&artifactory_client::RepositoryConfig::remote_alpine(
+            "cg-private",
+            &upstream,
+            None,
+        ))
+        .await
+        .unwrap();
+    let mixed = CacheSpec::aggregate(
+        name("cgr-virt"),
+        PackageFormat::Docker,
+        vec![name("cgr-public"), name("cg-private")],
+    );
+    let err = backend.ensure(&mixed).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("cannot be included in a docker virtual"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn clearing_a_cache_path_matches_whole_segments() {
+    let world = world().await;
+    let backend = ArtifactoryBackend::new(world.client.clone());
+    for spec in seed_specs(&world).await.iter().skip(3).take(1) {
+        backend.ensure(spec).await.unwrap();
+    }
+    fetch_with_apk_line(&world, "cg-private").await.unwrap();
+    assert_eq!(
+        world.client.clear_cache("cg-private", "x86").await.unwrap(),
+        pull_through_core::Deleted::AlreadyAbsent
+    );
+    assert!(!world.artifactory.cached_paths("cg-private").is_empty());
+    assert_eq!(
+        world
+            .client
+            .clear_cache("cg-private", "x86_64")
+            .await
+            .unwrap(),
+        pull_through_core::Deleted::Removed
+    );
+    assert!(world.artifactory.cached_paths("cg-private").is_empty());
+}

@@ -46,7 +46,7 @@ pub(crate) enum ReposCommand {
         #[arg(long)]
         package_type: Option<String>,
     },
-    /// Show a repository's configuration (the password as the server shows it: encrypted).
+    /// Show the settings pull-through manages for a repository (never the password).
     Show {
         /// The repository's key.
         key: String,

@@ -85,17 +85,27 @@ pub(crate) struct State {
 
 impl State {
     /// A virtual's members must exist (what Artifactory checks on write).
-    pub(crate) fn check_members(&self, body: &Map<String, Value>) -> Option<String> {
+    /// A virtual's members must exist and, unless the virtual is Generic, be of its
+    /// package type (what Artifactory checks on write).
+    pub(crate) fn check_members(
+        &self,
+        body: &Map<String, Value>,
+        package_type: &str,
+    ) -> Option<String> {
         let members = body.get("repositories")?.as_array()?;
-        members
-            .iter()
-            .filter_map(Value::as_str)
-            .find(|member| {
-                self.repos
-                    .get(&member.to_ascii_lowercase())
-                    .is_none_or(|repo| repo.key() != *member)
-            })
-            .map(|missing| format!("Repository '{missing}' does not exist"))
+        members.iter().filter_map(Value::as_str).find_map(|member| {
+            match self.repos.get(&member.to_ascii_lowercase()) {
+                Some(repo) if repo.key() == member => (package_type != "generic"
+                    && !repo.package_type().eq_ignore_ascii_case(package_type))
+                .then(|| {
+                    format!(
+                        "Repository '{member}' is of type {} and cannot be included in a {package_type} virtual repository",
+                        repo.package_type()
+                    )
+                }),
+                _ => Some(format!("Repository '{member}' does not exist")),
+            }
+        })
     }
 }
 

@@ -302,9 +302,19 @@ pub(crate) async fn delete_cached(
     let before = state.cache.len();
     state
         .cache
-        .retain(|(cached, cached_path), _| !(*cached == lower && cached_path.starts_with(prefix)));
+        .retain(|(cached, cached_path), _| !(*cached == lower && under(cached_path, prefix)));
     if before == state.cache.len() && !prefix.is_empty() {
         return errors(StatusCode::NOT_FOUND, "Not Found");
     }
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// Whether `path` is `folder` or below it, by whole segments (`x86` is not above `x86_64/`).
+fn under(path: &str, folder: &str) -> bool {
+    let folder = folder.trim_matches('/');
+    folder.is_empty()
+        || path == folder
+        || path
+            .strip_prefix(folder)
+            .is_some_and(|rest| rest.starts_with('/'))
 }

@@ -165,6 +165,8 @@ fn with_defaults(mut config: Map<String, Value>) -> Map<String, Value> {
         for field in BOOLEAN_FIELDS {
             config.entry(field).or_insert(false.into());
         }
+        // GET answers every field; credentials default to empty strings.
+        config.entry("username").or_insert_with(|| "".into());
     } else {
         config
             .entry("repositories")
@@ -187,9 +189,11 @@ fn shown(repo: &Repo) -> Value {
             "description".to_owned(),
             format!("{description} (local file cache)").into(),
         );
-        if repo.password.is_some() {
-            config.insert("password".to_owned(), repo.encrypted.clone().into());
-        }
+        let shown_password = match repo.password.as_deref() {
+            Some(password) if !password.is_empty() => repo.encrypted.clone(),
+            _ => String::new(),
+        };
+        config.insert("password".to_owned(), shown_password.into());
     }
     Value::Object(config)
 }
@@ -307,14 +311,14 @@ pub(crate) async fn create(
             "Case insensitive repository key already exists",
         );
     }
-    if let Some(problem) = state.check_members(&body) {
-        return errors(StatusCode::BAD_REQUEST, &problem);
-    }
-    body.insert("key".to_owned(), key.clone().into());
     let package_type = body["packageType"]
         .as_str()
         .unwrap_or_default()
         .to_ascii_lowercase();
+    if let Some(problem) = state.check_members(&body, &package_type) {
+        return errors(StatusCode::BAD_REQUEST, &problem);
+    }
+    body.insert("key".to_owned(), key.clone().into());
     body.insert("packageType".to_owned(), package_type.into());
     let password = body
         .remove("password")
@@ -350,18 +354,28 @@ pub(crate) async fn update(
         Err(answer) => return answer,
     };
     let mut state = fake.lock();
-    let Some(rclass) = state
+    let Some((rclass, package_type)) = state
         .repos
         .get(&key.to_ascii_lowercase())
         .filter(|repo| repo.key() == key)
-        .map(|repo| repo.rclass().to_owned())
+        .map(|repo| (repo.rclass().to_owned(), repo.package_type().to_owned()))
     else {
         return errors(StatusCode::BAD_REQUEST, "Bad Request");
     };
     if let Err(problem) = check_fields(&body, &rclass) {
         return errors(StatusCode::BAD_REQUEST, &problem);
     }
-    if let Some(problem) = state.check_members(&body) {
+    if body
+        .get("key")
+        .and_then(Value::as_str)
+        .is_some_and(|k| k != key)
+    {
+        return errors(
+            StatusCode::BAD_REQUEST,
+            "The key in the body differs from the key in the path",
+        );
+    }
+    if let Some(problem) = state.check_members(&body, &package_type) {
         return errors(StatusCode::BAD_REQUEST, &problem);
     }
     let Some(repo) = state.repos.get_mut(&key.to_ascii_lowercase()) else {
