@@ -10,6 +10,8 @@
 //!   repositories, retries Artifactory's transient "Could not merge and save new
 //!   descriptor", creates and revokes access tokens, and clears remote caches.
 //! - Keys are checked before any request ([`KEY_RULES`], [`check_docker_key`]).
+//! - [`ArtifactoryClient::check_remote`] runs the tutorials' debugging checks (URL exactly
+//!   `https://cgr.dev/`, token authentication on, URL normalization off).
 //! - [`ArtifactoryBackend`] is the core's `PullThroughBackend`: plans and ensures by field
 //!   diff against what the server returns (ignoring its noise), writes the upstream password
 //!   only on create, username change or rotation, prints client access as the tutorials do,
@@ -28,11 +30,13 @@
 //! ```
 
 mod backend;
+mod check;
 mod client;
 mod model;
 mod rules;
 
 pub use backend::{ArtifactoryBackend, DockerAccessMethod};
+pub use check::{RemoteProblem, remote_problems};
 pub use client::{
     AccessToken, AccessTokenRequest, ArtifactoryBuilder, ArtifactoryClient, ArtifactoryErrors,
 };

@@ -25,6 +25,13 @@ pub(crate) enum ArtifactoryCommand {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Check a remote against the tutorials' rules: URL exactly `https://cgr.dev/` (or a
+    /// Chainguard APK repository), token authentication on, URL normalization off. Exits 1
+    /// when a rule is broken.
+    Check {
+        /// The remote repository's key.
+        key: String,
+    },
     /// Clear what a remote has cached (everything, or under PATH), as the tutorials'
     /// debugging steps do.
     ClearCache {
@@ -182,6 +189,33 @@ pub(crate) async fn run(global: &GlobalArgs, command: &ArtifactoryCommand) -> Re
                 &json!({"token_id": token_id, "result": deleted(outcome)}),
                 || format!("token {token_id}: {}", deleted(outcome)),
             )
+        }
+        ArtifactoryCommand::Check { key } => {
+            let problems = client.check_remote(key).await.map_err(failure)?;
+            let texts: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            emit(
+                global.output,
+                &json!({"key": key, "problems": texts}),
+                || {
+                    if texts.is_empty() {
+                        format!("{key}: as the tutorials require")
+                    } else {
+                        texts
+                            .iter()
+                            .map(|t| format!("{key}: {t}"))
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    }
+                },
+            )?;
+            if problems.is_empty() {
+                Ok(())
+            } else {
+                Err(Failure::Step(format!(
+                    "{key} breaks {} of the tutorials' rules",
+                    problems.len()
+                )))
+            }
         }
         ArtifactoryCommand::ClearCache { key, path } => {
             let path = path.as_deref().unwrap_or_default();

@@ -81,6 +81,33 @@ fn repos_tokens_and_cache_steps() {
     ));
     assert_eq!(shown["enableTokenAuthentication"], true);
     assert_eq!(shown["description"], " (local file cache)");
+    let checked = run(&served, &["artifactory", "check", "cgr-public"], &[]);
+    assert!(checked.status.success(), "{}", text(&checked.stderr));
+    assert_eq!(
+        text(&checked.stdout).trim(),
+        "cgr-public: as the tutorials require"
+    );
+    create(
+        &served,
+        "cg-private",
+        serde_json::json!({"key": "cg-private", "rclass": "remote", "packageType": "alpine",
+            "url": "https://apk.cgr.dev/example.com/x86_64"}),
+    );
+    let broken = run(&served, &["artifactory", "check", "cg-private"], &[]);
+    assert_eq!(broken.status.code(), Some(1));
+    let report = text(&broken.stdout);
+    assert!(
+        report.contains("https://apk.cgr.dev/example.com/x86_64"),
+        "{report}"
+    );
+    assert!(report.contains("disableUrlNormalization"), "{report}");
+    assert!(text(&broken.stderr).contains("breaks 2 of the tutorials' rules"));
+    let deleted_bad = run(
+        &served,
+        &["artifactory", "repos", "delete", "cg-private"],
+        &[],
+    );
+    assert!(deleted_bad.status.success());
     let missing = run(&served, &["artifactory", "repos", "show", "nope"], &[]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(text(&missing.stderr).contains("no repository \"nope\""));
