@@ -822,3 +822,111 @@ async fn a_ttl_assigned_to_the_field_is_still_checked_before_any_request() {
     }
     assert!(recorder.records().is_empty());
 }
+
+#[tokio::test]
+async fn a_binding_that_is_not_found_is_not_retried_and_the_identity_is_removed() {
+    let server = MockServer::start().await;
+    let identity = mount_pull_token_api(&server).await;
+    Mock::given(method("POST"))
+        .and(path(format!("/iam/v1/rolebindings/{ORG}")))
+        .respond_with(ResponseTemplate::new(404).set_body_json(rpc(5, "role not found")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path(format!("/iam/v1/identities/{identity}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (client, _) = client(&server);
+    let err = client
+        .create_pull_token(&org(), PullTokenOptions::new(PullTokenRole::ApkPull))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound(_)), "{err:?}");
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn a_failed_identity_create_attempts_no_binding() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/iam/v1/roles"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"items": [
+            {"id": BUILTIN_APK_PULL, "name": "apk.pull"}]})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/iam/v1/identities/{ORG}")))
+        .respond_with(ResponseTemplate::new(400).set_body_json(serde_json::json!({
+            "code": 3, "message": "invalid identity", "details": [
+                {"@type": "type.googleapis.com/google.rpc.BadRequest",
+                 "fieldViolations": [{"field": "static.expiration", "description": "too far in the future"}]}]})))
+        .mount(&server)
+        .await;
+    let (client, recorder) = client(&server);
+    let err = client
+        .create_pull_token(&org(), PullTokenOptions::new(PullTokenRole::ApkPull))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("static.expiration: too far in the future"),
+        "{err}"
+    );
+    assert!(
+        !recorder
+            .records()
+            .iter()
+            .any(|r| r.url.contains("rolebindings")),
+        "no binding after a failed create"
+    );
+}
+
+#[tokio::test]
+async fn sts_errors_keep_their_meaning() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/sts/exchange"))
+        .and(query_param("aud", "cgr.dev"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(rpc(7, "token is expired")))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/sts/exchange"))
+        .and(query_param("aud", "apk.cgr.dev"))
+        .respond_with(ResponseTemplate::new(502).set_body_string("<html>bad gateway</html>"))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/sts/exchange_refresh_token"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(rpc(16, "refresh token revoked")))
+        .mount(&server)
+        .await;
+    let sts = Sts::new(server.uri().parse().unwrap()).unwrap();
+    let upstream = SecretString::from("upstream");
+    let expired = sts.exchange(&upstream, "cgr.dev", None).await.unwrap_err();
+    assert!(matches!(expired, Error::PermissionDenied(_)), "{expired:?}");
+    assert!(expired.to_string().contains("token is expired"));
+    // A non-JSON gateway page is still an API error with its status, not a decode error.
+    let gateway = sts
+        .exchange(&upstream, "apk.cgr.dev", None)
+        .await
+        .unwrap_err();
+    assert!(!matches!(gateway, Error::Decode(_)), "{gateway:?}");
+    assert!(gateway.to_string().contains("502"), "{gateway}");
+    // A failed refresh keeps the refresh token it had: nothing was rotated.
+    let source = RefreshExchange::new(sts, "refresh-1");
+    let err = source
+        .token("https://console-api.enforce.dev")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Unauthenticated(_)), "{err:?}");
+    assert_eq!(
+        source.current_refresh_token().await.expose_secret(),
+        "refresh-1"
+    );
+}

@@ -371,3 +371,122 @@ fn github_actions_oidc_tokens_are_exchanged() {
     assert_eq!(text(&output.stdout).trim().split('.').count(), 3);
     runtime.block_on(actions.verify());
 }
+
+#[test]
+fn role_bindings_renderings_and_prune() {
+    let served = serve();
+    let org_id = served.env["CHAINGUARD_ORG_ID"].clone();
+    // -o docker: the seed's `docker login "cgr.dev" --username ... --password ...` line.
+    let docker = run(
+        &served,
+        &[
+            "--show-secrets",
+            "chainguard",
+            "pull-token",
+            "create",
+            "--org",
+            "example.com",
+            "-o",
+            "docker",
+        ],
+        &[],
+    );
+    assert!(docker.status.success(), "{}", text(&docker.stderr));
+    let line = text(&docker.stdout);
+    assert!(
+        line.contains(&format!("docker login \"cgr.dev\" --username \"{org_id}/")),
+        "{line}"
+    );
+    // -o json with --output json: one document naming the identity.
+    let created = run(
+        &served,
+        &[
+            "--output",
+            "json",
+            "--show-secrets",
+            "chainguard",
+            "pull-token",
+            "create",
+            "--org",
+            "example.com",
+            "--role",
+            "apk.pull",
+            "-o",
+            "json",
+        ],
+        &[],
+    );
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let document: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
+    let identity = document["identity_id"].as_str().unwrap().to_owned();
+    assert!(identity.starts_with(&format!("{org_id}/")), "{document}");
+
+    // A second binding for the identity, then its deletion, twice.
+    let bound = run(
+        &served,
+        &[
+            "--output",
+            "json",
+            "chainguard",
+            "role-binding",
+            "create",
+            "--org",
+            "example.com",
+            "--identity",
+            &identity,
+            "--role",
+            "registry.pull",
+        ],
+        &[],
+    );
+    assert!(bound.status.success(), "{}", text(&bound.stderr));
+    let binding: serde_json::Value = serde_json::from_slice(&bound.stdout).unwrap();
+    assert_eq!(binding["role"], "registry.pull");
+    let binding_id = binding["id"].as_str().unwrap().to_owned();
+    let deleted = run(
+        &served,
+        &["chainguard", "role-binding", "delete", &binding_id],
+        &[],
+    );
+    assert_eq!(
+        text(&deleted.stdout).trim(),
+        format!("{binding_id}: Removed")
+    );
+    let again = run(
+        &served,
+        &["chainguard", "role-binding", "delete", &binding_id],
+        &[],
+    );
+    assert_eq!(
+        text(&again.stdout).trim(),
+        format!("{binding_id}: AlreadyAbsent")
+    );
+    let unknown_role = run(
+        &served,
+        &[
+            "chainguard",
+            "role-binding",
+            "create",
+            "--org",
+            "example.com",
+            "--identity",
+            &identity,
+            "--role",
+            "no.such.role",
+        ],
+        &[],
+    );
+    assert_ne!(unknown_role.status.code(), Some(0));
+    assert!(text(&unknown_role.stderr).contains("no.such.role"));
+
+    // Nothing has expired yet, so prune deletes nothing.
+    let pruned = run(
+        &served,
+        &["chainguard", "pull-token", "prune", "--org", "example.com"],
+        &[],
+    );
+    assert_eq!(
+        text(&pruned.stdout).trim(),
+        "deleted 0 expired pull token(s)"
+    );
+}
