@@ -431,7 +431,20 @@ impl ArtifactoryClient {
     pub async fn get_repository(&self, key: &str) -> Result<Option<RepositoryConfig>, Error> {
         let path = key_path(key)?;
         match self.authorized(self.http.get(&path)).send().await {
-            Ok(answer) => Ok(Some(answer.json("repository configuration").await?)),
+            Ok(answer) => {
+                let config: RepositoryConfig = answer.json("repository configuration").await?;
+                if config.rclass.is_empty() {
+                    // Non-admins get a partial configuration: nothing could be compared.
+                    return Err(Error::Unsupported {
+                        vendor: "artifactory".to_owned(),
+                        what: format!("reading {key}'s configuration with this token"),
+                        hint: "use an admin access token: Artifactory answers non-admin users \
+                               with a partial configuration, so settings cannot be compared"
+                            .to_owned(),
+                    });
+                }
+                Ok(Some(config))
+            }
             Err(err)
                 if matches!(
                     err.status(),

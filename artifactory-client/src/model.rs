@@ -23,7 +23,9 @@ use serde::{Deserialize, Serialize};
 pub struct RepositoryConfig {
     /// The repository key.
     pub key: String,
-    /// `local`, `remote`, `virtual` or `federated` (lower case).
+    /// `local`, `remote`, `virtual` or `federated` (lower case). Empty when read by a
+    /// non-admin, who gets a partial configuration.
+    #[serde(default)]
     pub rclass: String,
     /// `docker`, `alpine`, `generic`, ... (lower case).
     pub package_type: String,

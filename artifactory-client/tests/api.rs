@@ -498,3 +498,18 @@ async fn access_api_errors_in_the_code_shape_and_plain_text_errors_are_read() {
     let err = client.revoke_access_token("../x").await.unwrap_err();
     assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
 }
+
+#[tokio::test]
+async fn a_partial_configuration_for_a_non_admin_is_refused_with_the_fix() {
+    let server = MockServer::start().await;
+    Mock::given(path("/artifactory/api/repositories/cgr-public"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"key": "cgr-public", "packageType": "docker", "url": "https://cgr.dev/"}),
+        ))
+        .mount(&server)
+        .await;
+    let (client, _) = client(&server);
+    let err = client.get_repository("cgr-public").await.unwrap_err();
+    assert!(matches!(err, Error::Unsupported { .. }), "{err:?}");
+    assert!(err.to_string().contains("admin access token"), "{err}");
+}

@@ -531,6 +531,20 @@ async fn access_tokens_are_issued_accepted_and_revoked() {
             .unwrap()
             .is_empty()
     );
+    // Basic auth names the token's user: an encoded or other user name is refused.
+    for wrong_user in ["linky%40example.com", "admin"] {
+        let mismatched = ArtifactoryClient::builder()
+            .with_base_url(world.sandbox.url("artifactory").unwrap().as_str())
+            .with_basic(wrong_user, token.access_token.clone())
+            .with_retry(RetryConfig::none())
+            .build()
+            .unwrap();
+        let err = mismatched.list_repositories(None, None).await.unwrap_err();
+        assert!(
+            matches!(err, pull_through_core::Error::Unauthenticated(_)),
+            "{err:?}"
+        );
+    }
     assert_eq!(
         world
             .client

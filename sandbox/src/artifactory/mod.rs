@@ -30,6 +30,9 @@ use crate::chainguard::random_hex;
 use crate::chainguard::token::SandboxToken;
 use crate::service::{FakeService, SandboxContext};
 
+/// The user the admin token acts as.
+pub(crate) const ADMIN_USER: &str = "admin";
+
 /// One repository as the fake stores it.
 #[derive(Debug, Clone)]
 pub(crate) struct Repo {
@@ -77,8 +80,8 @@ pub(crate) struct Cached {
 pub(crate) struct State {
     /// lower-case key -> repository
     pub(crate) repos: BTreeMap<String, Repo>,
-    /// token id -> the tokens it issued (access token, reference token)
-    pub(crate) tokens: HashMap<String, Vec<String>>,
+    /// token id -> (the user it acts as, the tokens it issued: access and reference)
+    pub(crate) tokens: HashMap<String, (String, Vec<String>)>,
     /// (lower-case key, path) -> what a remote fetched
     pub(crate) cache: HashMap<(String, String), Cached>,
 }
@@ -122,13 +125,16 @@ impl Fake {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn accepts(&self, token: &str) -> bool {
-        token == self.admin_token
-            || self
-                .lock()
-                .tokens
-                .values()
-                .any(|issued| issued.iter().any(|t| t == token))
+    /// Whether `token` is one the fake issued; with Basic auth, `user` must be the user
+    /// the token acts as (Artifactory checks it; `linky%40example.com` is not
+    /// `linky@example.com`).
+    fn accepts(&self, token: &str, user: Option<&str>) -> bool {
+        if token == self.admin_token {
+            return user.is_none_or(|user| user == ADMIN_USER);
+        }
+        self.lock().tokens.values().any(|(owner, issued)| {
+            issued.iter().any(|t| t == token) && user.is_none_or(|user| user == owner)
+        })
     }
 }
 

@@ -45,8 +45,8 @@ pub(crate) async fn authenticate(
         .get("authorization")
         .and_then(|h| h.to_str().ok())
         .unwrap_or_default();
-    let token = if let Some(token) = value.strip_prefix("Bearer ") {
-        Some(token.to_owned())
+    let credentials = if let Some(token) = value.strip_prefix("Bearer ") {
+        Some((None, token.to_owned()))
     } else {
         value
             .strip_prefix("Basic ")
@@ -55,10 +55,15 @@ pub(crate) async fn authenticate(
                 base64::prelude::BASE64_STANDARD.decode(b).ok()
             })
             .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|pair| pair.split_once(':').map(|(_, token)| token.to_owned()))
+            .and_then(|pair| {
+                pair.split_once(':')
+                    .map(|(user, token)| (Some(user.to_owned()), token.to_owned()))
+            })
     };
-    let mut refused = match token {
-        Some(token) if fake.accepts(&token) => return next.run(request).await,
+    let mut refused = match credentials {
+        Some((user, token)) if fake.accepts(&token, user.as_deref()) => {
+            return next.run(request).await;
+        }
         Some(_) => errors(StatusCode::UNAUTHORIZED, "Bad credentials"),
         None => errors(StatusCode::UNAUTHORIZED, "Authentication is required"),
     };
@@ -491,7 +496,12 @@ pub(crate) async fn create_token(
         answer["reference_token"] = reference.clone().into();
         issued.push(reference);
     }
-    fake.lock().tokens.insert(token_id, issued);
+    let username = fields
+        .get("username")
+        .and_then(Value::as_str)
+        .unwrap_or(super::ADMIN_USER)
+        .to_owned();
+    fake.lock().tokens.insert(token_id, (username, issued));
     axum::Json(answer).into_response()
 }
 
