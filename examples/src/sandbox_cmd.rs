@@ -116,7 +116,10 @@ fn human(serving: &Serving, stop_after: Option<u64>) -> String {
         "  control endpoints on every port: GET /_sandbox/journal, POST /_sandbox/reset, \
          GET|POST|DELETE /_sandbox/faults, GET /_sandbox/services\n",
     );
-    text.push_str("  fakes stand in for console-api.enforce.dev, issuer.enforce.dev, cgr.dev, apk.cgr.dev and virtualapk.cgr.dev\n");
+    text.push_str(
+        "  fakes stand in for console-api.enforce.dev, issuer.enforce.dev, cgr.dev, apk.cgr.dev and \
+         virtualapk.cgr.dev; \"artifactory\" is a JFrog Artifactory instance (ARTIFACTORY_URL)\n",
+    );
     if serving.fault_rate > 0.0 {
         text.push_str(&format!(
             "  faults: {} of requests, seed {} (repeat with --seed {})\n",
