@@ -220,6 +220,20 @@ async fn manifest(world: &World, path: &str) -> (u16, Option<String>) {
     (answer.status().as_u16(), digest)
 }
 
+/// The backend's verification of `image:latest` through cache `key`.
+async fn verify_manifest(
+    backend: &ArtifactoryBackend,
+    key: &str,
+    image: &str,
+) -> pull_through_core::Verification {
+    let state = backend.describe(&name(key)).await.unwrap().unwrap();
+    let probe = pull_through_core::Probe::DockerManifest {
+        image: image.to_owned(),
+        reference: "latest".to_owned(),
+    };
+    backend.verify(&state, &probe).await.unwrap()
+}
+
 #[tokio::test]
 async fn manifests_are_pulled_through_the_remotes_and_the_virtual() {
     let world = world().await;
@@ -262,21 +276,8 @@ async fn manifests_are_pulled_through_the_remotes_and_the_virtual() {
     );
 
     // The backend's own verification agrees.
-    let state = backend
-        .describe(&name("cgr-private"))
-        .await
-        .unwrap()
-        .unwrap();
-    let verification = backend
-        .verify(
-            &state,
-            &pull_through_core::Probe::DockerManifest {
-                image: "example.com/chainguard-base".to_owned(),
-                reference: "latest".to_owned(),
-            },
-        )
-        .await
-        .unwrap();
+    let verification =
+        verify_manifest(&backend, "cgr-private", "example.com/chainguard-base").await;
     assert!(verification.passed(), "{verification:?}");
 }
 
@@ -293,21 +294,7 @@ async fn without_token_authentication_cgr_dev_cannot_be_pulled() {
     .await;
     assert_eq!(status, 404);
     let backend = ArtifactoryBackend::new(world.client.clone());
-    let state = backend
-        .describe(&name("cgr-public"))
-        .await
-        .unwrap()
-        .unwrap();
-    let verification = backend
-        .verify(
-            &state,
-            &pull_through_core::Probe::DockerManifest {
-                image: "chainguard/go".to_owned(),
-                reference: "latest".to_owned(),
-            },
-        )
-        .await
-        .unwrap();
+    let verification = verify_manifest(&backend, "cgr-public", "chainguard/go").await;
     assert!(!verification.passed());
     assert!(
         format!("{verification:?}").contains("enableTokenAuthentication"),

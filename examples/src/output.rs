@@ -1,4 +1,6 @@
-//! Printing results for people or as JSON.
+//! Printing results for people or as JSON, and where secrets and files may go.
+
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -38,7 +40,7 @@ pub(crate) fn failure(err: pull_through_core::Error) -> Failure {
 /// Secrets leave only through --secrets-out or, when asked, stdout; refused before any
 /// request otherwise, so nothing is created that nobody can see.
 pub(crate) fn secret_destination(global: &GlobalArgs, what: &str) -> Result<(), Failure> {
-    crate::sandbox_cmd::check_writable_location("--secrets-out", global.secrets_out.as_deref())?;
+    check_writable_location("--secrets-out", global.secrets_out.as_deref())?;
     if global.show_secrets || global.secrets_out.is_some() {
         return Ok(());
     }
@@ -57,4 +59,23 @@ pub(crate) fn write_secrets(
             .map_err(|err| step(format!("could not write {}: {err}", path.display())))?;
     }
     Ok(())
+}
+
+/// Refuses, before anything starts, a file path whose folder does not exist.
+pub(crate) fn check_writable_location(flag: &str, path: Option<&Path>) -> Result<(), Failure> {
+    let Some(path) = path else { return Ok(()) };
+    match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() && !folder.is_dir() => {
+            Err(Failure::Usage(format!(
+                "{flag} {}: the folder {} does not exist; create it or choose another path",
+                path.display(),
+                folder.display()
+            )))
+        }
+        _ if path.is_dir() => Err(Failure::Usage(format!(
+            "{flag} {}: is a folder; give a file path",
+            path.display()
+        ))),
+        _ => Ok(()),
+    }
 }

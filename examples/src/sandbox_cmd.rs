@@ -1,6 +1,5 @@
 //! `pull-through sandbox serve`.
 
-use std::path::Path;
 use std::time::Duration;
 
 use pull_through_sandbox::Sandbox;
@@ -10,6 +9,7 @@ use serde::Serialize;
 
 use crate::Failure;
 use crate::cli::{GlobalArgs, ServeArgs};
+use crate::output::check_writable_location;
 use crate::output::emit;
 
 /// What `sandbox serve --output json` prints once the sandbox is up.
@@ -86,25 +86,6 @@ pub(crate) async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), F
     }
     sandbox.shutdown().await;
     Ok(())
-}
-
-/// Refuses, before anything starts, a file path whose folder does not exist.
-pub(crate) fn check_writable_location(flag: &str, path: Option<&Path>) -> Result<(), Failure> {
-    let Some(path) = path else { return Ok(()) };
-    match path.parent() {
-        Some(folder) if !folder.as_os_str().is_empty() && !folder.is_dir() => {
-            Err(Failure::Usage(format!(
-                "{flag} {}: the folder {} does not exist; create it or choose another path",
-                path.display(),
-                folder.display()
-            )))
-        }
-        _ if path.is_dir() => Err(Failure::Usage(format!(
-            "{flag} {}: is a folder; give a file path",
-            path.display()
-        ))),
-        _ => Ok(()),
-    }
 }
 
 fn human(serving: &Serving, stop_after: Option<u64>) -> String {

@@ -57,6 +57,25 @@ fn can(roles: &[(String, String)], group: &str, capability: &str) -> bool {
     })
 }
 
+/// The caller must hold `capability` in `group`; the 401 or 403 answer otherwise.
+#[allow(
+    clippy::result_large_err,
+    reason = "axum answers are Responses by value; the error is the answer to send"
+)]
+fn authorize(
+    world: &World,
+    headers: &HeaderMap,
+    group: &str,
+    capability: &str,
+) -> Result<(), Response> {
+    let roles = caller(world, headers)?;
+    if can(&roles, group, capability) {
+        Ok(())
+    } else {
+        Err(denied(capability))
+    }
+}
+
 fn denied(capability: &str) -> Response {
     rpc(
         StatusCode::FORBIDDEN,
@@ -176,12 +195,8 @@ async fn create_identity(
     Path(parent): Path<String>,
     body: String,
 ) -> Response {
-    let roles = match caller(&world, &headers) {
-        Ok(roles) => roles,
-        Err(answer) => return answer,
-    };
-    if !can(&roles, &parent, "identity.create") {
-        return denied("identity.create");
+    if let Err(answer) = authorize(&world, &headers, &parent, "identity.create") {
+        return answer;
     }
     let Ok(mut identity) = serde_json::from_str::<Value>(&body) else {
         return rpc(StatusCode::BAD_REQUEST, 3, "the body is not JSON");
@@ -225,12 +240,8 @@ async fn delete_identity(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let roles = match caller(&world, &headers) {
-        Ok(roles) => roles,
-        Err(answer) => return answer,
-    };
-    if !can(&roles, &id, "identity.delete") {
-        return denied("identity.delete");
+    if let Err(answer) = authorize(&world, &headers, &id, "identity.delete") {
+        return answer;
     }
     let mut state = world.lock();
     if state.identities.remove(&id).is_none() {
@@ -250,12 +261,8 @@ async fn create_binding(
     Path(parent): Path<String>,
     body: String,
 ) -> Response {
-    let roles = match caller(&world, &headers) {
-        Ok(roles) => roles,
-        Err(answer) => return answer,
-    };
-    if !can(&roles, &parent, "role_bindings.create") {
-        return denied("role_bindings.create");
+    if let Err(answer) = authorize(&world, &headers, &parent, "role_bindings.create") {
+        return answer;
     }
     let Ok(binding) = serde_json::from_str::<Value>(&body) else {
         return rpc(StatusCode::BAD_REQUEST, 3, "the body is not JSON");
@@ -300,12 +307,8 @@ async fn delete_binding(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let roles = match caller(&world, &headers) {
-        Ok(roles) => roles,
-        Err(answer) => return answer,
-    };
-    if !can(&roles, &id, "role_bindings.delete") {
-        return denied("role_bindings.delete");
+    if let Err(answer) = authorize(&world, &headers, &id, "role_bindings.delete") {
+        return answer;
     }
     match world.lock().bindings.remove(&id) {
         Some(_) => axum::Json(json!({})).into_response(),
