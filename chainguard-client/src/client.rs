@@ -149,10 +149,35 @@ impl ChainguardBuilder {
     /// let builder = chainguard_client::ChainguardClient::builder().from_env()?;
     /// # Ok::<(), pull_through_core::Error>(())
     /// ```
-    pub fn from_env(mut self) -> Result<Self, Error> {
+    pub fn from_env(self) -> Result<Self, Error> {
+        self.from_env_with(|var| std::env::var(var).ok())
+    }
+
+    /// [`from_env`](Self::from_env) with the variables looked up by `lookup` instead of
+    /// in the process environment: for a program that runs against an embedded sandbox,
+    /// or reads its settings from a file. An OIDC token named by `CHAINGUARD_OIDC_TOKEN`
+    /// is still read from the process environment when it is needed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] naming a variable whose value is not a usable URL.
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// let vars = HashMap::from([
+    ///     ("CHAINGUARD_API_URL", "http://127.0.0.1:8080"),
+    ///     ("CHAINGUARD_ISSUER_URL", "http://127.0.0.1:8081"),
+    ///     ("CHAINGUARD_TOKEN", "console-token"),
+    /// ]);
+    /// let client = chainguard_client::ChainguardClient::builder()
+    ///     .from_env_with(|var| vars.get(var).map(|v| v.to_string()))?
+    ///     .build()?;
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
+    pub fn from_env_with(mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
         let url = |var: &str| -> Result<Option<Url>, Error> {
-            match std::env::var(var) {
-                Ok(text) if !text.is_empty() => {
+            match lookup(var) {
+                Some(text) if !text.is_empty() => {
                     Ok(Some(pull_through_core::http::parse_base_url(var, &text)?))
                 }
                 _ => Ok(None),
@@ -164,7 +189,7 @@ impl ChainguardBuilder {
         if let Some(issuer) = url("CHAINGUARD_ISSUER_URL")? {
             self.issuer_url = issuer;
         }
-        let env = |var: &str| std::env::var(var).ok().filter(|v| !v.is_empty());
+        let env = |var: &str| lookup(var).filter(|v| !v.is_empty());
         self.tokens = if let Some(token) = env("CHAINGUARD_TOKEN") {
             // A console token; exchanged at the STS when another audience is asked for.
             Some(Arc::new(

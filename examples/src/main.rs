@@ -6,6 +6,7 @@
 mod apk_cmd;
 mod artifactory_cmd;
 mod chainguard_cmd;
+mod config;
 mod cli;
 mod output;
 mod sandbox_cmd;

@@ -293,6 +293,8 @@ impl FakeService for Artifactory {
                 "ARTIFACTORY_ACCESS_TOKEN".to_owned(),
                 self.fake.admin_token.clone(),
             ),
+            // The user client access names (`docker login -u`, the apk line's userinfo).
+            ("ARTIFACTORY_USER".to_owned(), ADMIN_USER.to_owned()),
         ]
     }
 
