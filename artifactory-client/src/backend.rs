@@ -2,9 +2,10 @@
 
 use std::time::Instant;
 
+use apk_repo::http_auth::HttpAuth;
 use apk_repo::index::ApkIndex;
 use apk_repo::repo_url::RepoUrl;
-use apk_repo::snippet::Dockerfile;
+use apk_repo::snippet::{Dockerfile, apko_contents};
 use async_trait::async_trait;
 use pull_through_core::{
     AccessItem, CacheKind, CacheName, CacheRole, CacheSpec, CacheState, Capabilities, Check,
@@ -561,26 +562,64 @@ impl PullThroughBackend for ArtifactoryBackend {
                             problem: err.to_string(),
                         })
                     })?;
+                let invalid = |field: &str, problem: String| {
+                    Error::InvalidInput(pull_through_core::ValidationError::InvalidValue {
+                        field: field.to_owned(),
+                        problem,
+                    })
+                };
                 let line = match login {
-                    Some(login) => base
-                        .with_credentials(&login.username, login.password.clone())
-                        .map_err(|err| {
-                            Error::InvalidInput(pull_through_core::ValidationError::InvalidValue {
-                                field: "login".to_owned(),
-                                problem: err.to_string(),
-                            })
-                        })?
-                        .to_sensitive(),
+                    Some(login) => {
+                        let line = base
+                            .clone()
+                            .with_credentials(&login.username, login.password.clone())
+                            .map_err(|err| invalid("login", err.to_string()))?
+                            .to_sensitive();
+                        // Shown with the variable in place of the masked password, so the
+                        // line works in a shell where the variable holds the token (access
+                        // tokens need no percent-encoding).
+                        let shown = line.shown().replacen(
+                            ":*@",
+                            &format!(":${{{}}}@", login.password_var),
+                            1,
+                        );
+                        Sensitive::new(shown, line.expose())
+                    }
                     None => Sensitive::new(base.expose(), base.expose()),
                 };
                 let dockerfile =
                     Dockerfile::new("cgr.dev/chainguard/wolfi-base", ["wget"]).render();
+                access = access.with(AccessItem::ApkRepository { url: line });
+                // apk-tools and apko match HTTP_AUTH's second field against the host, and
+                // apko cannot express a port, so a host with a port gets only the line.
+                if let (Some(login), false) = (login, host.contains(':')) {
+                    let auth = HttpAuth::basic(&host, &login.username, login.password.clone())
+                        .map_err(|err| invalid("login", err.to_string()))?;
+                    access = access.with(AccessItem::HttpAuth {
+                        value: Sensitive::new(
+                            format!(
+                                "basic:{host}:{}:${{{}}}",
+                                login.username, login.password_var
+                            ),
+                            auth.value(),
+                        ),
+                    });
+                }
+                let apko = apko_contents(&[base], &[], &["wget"], &["x86_64"]);
+                let apko = format!(
+                    "# apko reads credentials from HTTP_AUTH=basic:<host>:<user>:<token>, sent only to\n\
+                     # exactly that host; keep the keyring your image already uses\n{apko}"
+                );
                 access = access
-                    .with(AccessItem::ApkRepository { url: line })
                     .with(AccessItem::Snippet {
                         kind: SnippetKind::Dockerfile,
                         title: "Dockerfile: the cache's line as a build secret mounted over /etc/apk/repositories".to_owned(),
                         text: Sensitive::new(dockerfile.clone(), dockerfile),
+                    })
+                    .with(AccessItem::Snippet {
+                        kind: SnippetKind::Apko,
+                        title: "apko: the cache as the image's repository".to_owned(),
+                        text: Sensitive::new(apko.clone(), apko),
                     });
             }
         }
@@ -779,4 +818,52 @@ fn apk_hint(state: &CacheState, problem: &str) -> Option<String> {
         return Some("check the apk line's credentials: a user like linky@example.com must be written linky%40example.com".to_owned());
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pull_through_core::Reveal;
+
+    #[test]
+    fn apk_access_names_the_token_variable_and_exports_http_auth() {
+        let client = ArtifactoryClient::builder()
+            .with_url("https://example.jfrog.io")
+            .with_access_token("admin-token")
+            .build()
+            .unwrap();
+        let backend = ArtifactoryBackend::new(client);
+        let state = CacheState::remote(
+            CacheName::new("cg-private").unwrap(),
+            PackageFormat::Apk,
+            "https://apk.cgr.dev/example.com",
+        );
+        let login = ClientLogin::new("linky@example.com", "s3cret", "ARTIFACTORY_TOKEN");
+        let access = backend.client_access(&state, Some(&login)).unwrap();
+        let shown = access.render(Reveal::Names);
+        let lines: Vec<&str> = shown.lines().collect();
+        assert_eq!(
+            lines[..2],
+            [
+                "https://linky%40example.com:${ARTIFACTORY_TOKEN}@example.jfrog.io/artifactory/cg-private/",
+                "export HTTP_AUTH=\"basic:example.jfrog.io:linky@example.com:${ARTIFACTORY_TOKEN}\"",
+            ]
+        );
+        assert!(!shown.contains("s3cret"), "{shown}");
+        let exposed = access.render(Reveal::Secrets);
+        assert!(
+            exposed.contains("linky%40example.com:s3cret@example.jfrog.io"),
+            "{exposed}"
+        );
+        assert!(
+            exposed.contains("export HTTP_AUTH=basic:example.jfrog.io:linky@example.com:s3cret\n"),
+            "{exposed}"
+        );
+        assert!(
+            shown.contains(
+                "  repositories:\n    - https://example.jfrog.io/artifactory/cg-private/\n"
+            ),
+            "{shown}"
+        );
+    }
 }

@@ -18,6 +18,11 @@ pub(crate) struct Cli {
 /// Options every command takes.
 #[derive(Debug, Args)]
 pub(crate) struct GlobalArgs {
+    /// The config file for plan, apply, verify, status, rotate and destroy. Without it
+    /// they run the shipped seeds config on the embedded sandbox.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+
     /// How results are printed: for people, or as stable JSON for programs.
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Human)]
     pub(crate) output: OutputFormat,
@@ -49,6 +54,8 @@ pub(crate) enum OutputFormat {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    #[command(flatten)]
+    Flow(crate::flow_cmd::FlowCommand),
     /// The sandbox: in-process fakes of the vendor APIs.
     Sandbox {
         #[command(subcommand)]

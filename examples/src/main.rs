@@ -6,8 +6,10 @@
 mod apk_cmd;
 mod artifactory_cmd;
 mod chainguard_cmd;
-mod config;
 mod cli;
+mod config;
+mod deploy;
+mod flow_cmd;
 mod output;
 mod sandbox_cmd;
 
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
             Command::Sandbox {
                 command: SandboxCommand::Serve(args),
             } => sandbox_cmd::serve(&cli.global, args).await,
+            Command::Flow(command) => flow_cmd::run(&cli.global, command).await,
             Command::Apk { command } => apk_cmd::run(&cli.global, command).await,
             Command::Chainguard { command } => chainguard_cmd::run(&cli.global, command).await,
             Command::Artifactory { command } => artifactory_cmd::run(&cli.global, command).await,

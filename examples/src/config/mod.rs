@@ -12,9 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use artifactory_client::DockerAccessMethod;
-use pull_through_core::{
-    CacheName, OrgId, OrgName, PackageFormat, Probe, PullTokenRole, Upstream,
-};
+use pull_through_core::{CacheName, OrgId, OrgName, PackageFormat, Probe, PullTokenRole, Upstream};
 use toml::Spanned;
 
 use self::raw::{RawBackend, RawCache, RawConfig};
@@ -79,8 +77,6 @@ pub(crate) enum Setting {
 /// One backend instance.
 #[derive(Debug, Clone)]
 pub(crate) struct BackendConfig {
-    /// Its name in the file (`[backends.NAME]`).
-    pub(crate) name: String,
     /// The instance's URL.
     pub(crate) url: Setting,
     /// The variable holding the admin access token.
@@ -134,11 +130,6 @@ pub(crate) enum CacheIntent {
 pub(crate) struct UpstreamTemplate(String);
 
 impl UpstreamTemplate {
-    /// Whether the organization's id is needed to resolve it.
-    pub(crate) fn needs_org_id(&self) -> bool {
-        self.0.contains("{org_id}")
-    }
-
     /// The upstream with the placeholders filled in.
     pub(crate) fn resolve(
         &self,
@@ -182,21 +173,9 @@ impl Config {
         Checker { file, text }.check(raw)
     }
 
-    /// The backend a cache is on.
-    pub(crate) fn backend_of(&self, cache: &CacheConfig) -> &BackendConfig {
-        &self.backends[&cache.backend]
-    }
-
     /// A cache by name.
     pub(crate) fn cache(&self, name: &CacheName) -> Option<&CacheConfig> {
         self.caches.iter().find(|c| &c.name == name)
-    }
-
-    /// Whether any upstream needs the organization's id.
-    pub(crate) fn needs_org_id(&self) -> bool {
-        self.caches.iter().any(|c| {
-            matches!(&c.kind, CacheIntent::Remote { upstream, .. } if upstream.needs_org_id())
-        })
     }
 }
 
@@ -206,7 +185,12 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn error(&self, offset: usize, field: impl Into<String>, problem: impl Into<String>) -> ConfigError {
+    fn error(
+        &self,
+        offset: usize,
+        field: impl Into<String>,
+        problem: impl Into<String>,
+    ) -> ConfigError {
         ConfigError {
             file: self.file.to_owned(),
             line: locate::line_of(self.text, offset),
@@ -256,14 +240,23 @@ impl Checker<'_> {
         let pull_token_ttl = match &chainguard.pull_token_ttl {
             None => Duration::from_secs(720 * 3600),
             Some(ttl) => {
-                let problem = "give a duration from 1s to 8760h, such as \"720h\" (chainctl's default)";
-                let parsed = humantime::parse_duration(ttl.get_ref())
-                    .map_err(|err| self.at(ttl, "chainguard.pull_token_ttl", format!("{err}; {problem}")))?;
+                let problem =
+                    "give a duration from 1s to 8760h, such as \"720h\" (chainctl's default)";
+                let parsed = humantime::parse_duration(ttl.get_ref()).map_err(|err| {
+                    self.at(
+                        ttl,
+                        "chainguard.pull_token_ttl",
+                        format!("{err}; {problem}"),
+                    )
+                })?;
                 if parsed.is_zero() || parsed > MAX_TTL {
                     return Err(self.at(
                         ttl,
                         "chainguard.pull_token_ttl",
-                        format!("{:?} is outside what Chainguard accepts; {problem}", ttl.get_ref()),
+                        format!(
+                            "{:?} is outside what Chainguard accepts; {problem}",
+                            ttl.get_ref()
+                        ),
                     ));
                 }
                 parsed
@@ -305,7 +298,11 @@ impl Checker<'_> {
         })
     }
 
-    fn backend(&self, name: &str, spanned: &Spanned<RawBackend>) -> Result<BackendConfig, ConfigError> {
+    fn backend(
+        &self,
+        name: &str,
+        spanned: &Spanned<RawBackend>,
+    ) -> Result<BackendConfig, ConfigError> {
         let backend = spanned.get_ref();
         let field = |f: &str| format!("backends.{name}.{f}");
         if backend.kind.get_ref() != "artifactory" {
@@ -321,9 +318,9 @@ impl Checker<'_> {
         }
         let url = match (&backend.url, &backend.url_env) {
             (Some(url), None) => {
-                let parsed = url::Url::parse(url.get_ref()).ok().filter(|u| {
-                    matches!(u.scheme(), "https" | "http") && u.host_str().is_some()
-                });
+                let parsed = url::Url::parse(url.get_ref())
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "https" | "http") && u.host_str().is_some());
                 if parsed.is_none() {
                     return Err(self.at(
                         url,
@@ -359,7 +356,11 @@ impl Checker<'_> {
             }
             (None, None) => None,
         };
-        let docker_access = match backend.docker_access.as_ref().map(|d| (d, d.get_ref().as_str())) {
+        let docker_access = match backend
+            .docker_access
+            .as_ref()
+            .map(|d| (d, d.get_ref().as_str()))
+        {
             None | Some((_, "repository-path")) => DockerAccessMethod::RepositoryPath,
             Some((_, "subdomain")) => DockerAccessMethod::Subdomain,
             Some((spanned, other)) => {
@@ -371,7 +372,6 @@ impl Checker<'_> {
             }
         };
         Ok(BackendConfig {
-            name: name.to_owned(),
             url,
             token_env,
             user,
@@ -430,7 +430,10 @@ impl Checker<'_> {
                 return Err(self.at(
                     spanned,
                     field("backend"),
-                    format!("missing: there are several backends; name one of {}", quoted(backends.keys())),
+                    format!(
+                        "missing: there are several backends; name one of {}",
+                        quoted(backends.keys())
+                    ),
                 ));
             }
         };
@@ -463,7 +466,10 @@ impl Checker<'_> {
                     );
                 }
                 // The format is filled in once every cache is known.
-                (CacheIntent::Aggregate { members: names }, PackageFormat::Docker)
+                (
+                    CacheIntent::Aggregate { members: names },
+                    PackageFormat::Docker,
+                )
             }
             (Some(upstream), Some(_)) => {
                 return Err(self.at(
@@ -514,10 +520,15 @@ impl Checker<'_> {
         }
         let template = UpstreamTemplate(text.clone());
         // Any well-formed id will do to check the rest; the real one is looked up later.
-        let placeholder_id = OrgId::new("0".repeat(40)).map_err(|err| self.at(upstream, field("upstream"), err.to_string()))?;
-        let resolved = template
-            .resolve(org, &placeholder_id)
-            .map_err(|err| self.at(upstream, field("upstream"), format!("{err}; allowed: {UPSTREAMS}")))?;
+        let placeholder_id = OrgId::new("0".repeat(40))
+            .map_err(|err| self.at(upstream, field("upstream"), err.to_string()))?;
+        let resolved = template.resolve(org, &placeholder_id).map_err(|err| {
+            self.at(
+                upstream,
+                field("upstream"),
+                format!("{err}; allowed: {UPSTREAMS}"),
+            )
+        })?;
         let required = resolved.required_role();
         let role = match (&cache.pull_token, required) {
             (None, None) => None,
@@ -548,9 +559,8 @@ impl Checker<'_> {
                     ));
                 }
                 let own_org = match &resolved {
-                    Upstream::CgrPrivate { org: upstream_org } | Upstream::Apk { org: upstream_org } => {
-                        upstream_org == org
-                    }
+                    Upstream::CgrPrivate { org: upstream_org }
+                    | Upstream::Apk { org: upstream_org } => upstream_org == org,
                     _ => true,
                 };
                 if !own_org {
@@ -569,7 +579,12 @@ impl Checker<'_> {
         Ok((template, role, resolved.format()))
     }
 
-    fn probe(&self, probe: &Spanned<String>, field: &str, format: PackageFormat) -> Result<Probe, ConfigError> {
+    fn probe(
+        &self,
+        probe: &Spanned<String>,
+        field: &str,
+        format: PackageFormat,
+    ) -> Result<Probe, ConfigError> {
         let text = probe.get_ref().trim();
         if text.is_empty() {
             return Err(self.at(
@@ -598,14 +613,21 @@ impl Checker<'_> {
     }
 
     /// Members exist, are on the same backend, serve one format, and form no cycle.
-    fn aggregates(&self, raw: &[Spanned<RawCache>], caches: &mut [CacheConfig]) -> Result<(), ConfigError> {
+    fn aggregates(
+        &self,
+        raw: &[Spanned<RawCache>],
+        caches: &mut [CacheConfig],
+    ) -> Result<(), ConfigError> {
         let mut seen = BTreeSet::new();
         for (index, cache) in caches.iter().enumerate() {
             if !seen.insert(cache.name.as_str().to_owned()) {
                 return Err(self.at(
                     &raw[index].get_ref().name,
                     format!("caches[{index}].name"),
-                    format!("{:?} is named twice; give each cache its own name", cache.name.as_str()),
+                    format!(
+                        "{:?} is named twice; give each cache its own name",
+                        cache.name.as_str()
+                    ),
                 ));
             }
         }
@@ -619,16 +641,24 @@ impl Checker<'_> {
         loop {
             let mut progressed = false;
             for (index, cache) in caches.iter().enumerate() {
-                let CacheIntent::Aggregate { members } = &cache.kind else { continue };
+                let CacheIntent::Aggregate { members } = &cache.kind else {
+                    continue;
+                };
                 if formats[index].is_some() {
                     continue;
                 }
                 let members_field = format!("caches[{index}].members");
-                let spanned = raw[index].get_ref().members.as_ref().ok_or_else(|| {
-                    self.error(0, &members_field, "missing")
-                })?;
+                let spanned = raw[index]
+                    .get_ref()
+                    .members
+                    .as_ref()
+                    .ok_or_else(|| self.error(0, &members_field, "missing"))?;
                 if members.is_empty() {
-                    return Err(self.at(spanned, &members_field, "is empty; list the caches it serves, in order"));
+                    return Err(self.at(
+                        spanned,
+                        &members_field,
+                        "is empty; list the caches it serves, in order",
+                    ));
                 }
                 let mut member_formats = Vec::new();
                 for member in members {
@@ -639,7 +669,12 @@ impl Checker<'_> {
                             format!(
                                 "{:?} is not a cache in this file; allowed: {}",
                                 member.as_str(),
-                                quoted(caches.iter().filter(|c| c.name != cache.name).map(|c| c.name.as_str()))
+                                quoted(
+                                    caches
+                                        .iter()
+                                        .filter(|c| c.name != cache.name)
+                                        .map(|c| c.name.as_str())
+                                )
                             ),
                         ));
                     };
@@ -689,9 +724,12 @@ impl Checker<'_> {
                 let spanned = raw[index].get_ref().members.as_ref();
                 return Err(ConfigError {
                     file: self.file.to_owned(),
-                    line: spanned.map(|s| locate::line_of(self.text, s.span().start)).unwrap_or(cache.line),
+                    line: spanned
+                        .map(|s| locate::line_of(self.text, s.span().start))
+                        .unwrap_or(cache.line),
                     field: format!("caches[{index}].members"),
-                    problem: "the members lead back to this cache; aggregates may not form a cycle".to_owned(),
+                    problem: "the members lead back to this cache; aggregates may not form a cycle"
+                        .to_owned(),
                 });
             };
             cache.format = format;
@@ -703,7 +741,14 @@ impl Checker<'_> {
                 };
                 match allowed {
                     None => {
-                        return Err(self.at(wanted, format!("caches[{index}].format"), format!("{:?} is not a format; allowed: \"docker\", \"apk\"", wanted.get_ref())));
+                        return Err(self.at(
+                            wanted,
+                            format!("caches[{index}].format"),
+                            format!(
+                                "{:?} is not a format; allowed: \"docker\", \"apk\"",
+                                wanted.get_ref()
+                            ),
+                        ));
                     }
                     Some(given) if given != format => {
                         return Err(self.at(wanted, format!("caches[{index}].format"), format!("is {given} but the cache serves {format}, as its upstream or members do")));
@@ -720,7 +765,10 @@ impl Checker<'_> {
 }
 
 fn quoted(names: impl IntoIterator<Item = impl AsRef<str>>) -> String {
-    let names: Vec<String> = names.into_iter().map(|n| format!("{:?}", n.as_ref())).collect();
+    let names: Vec<String> = names
+        .into_iter()
+        .map(|n| format!("{:?}", n.as_ref()))
+        .collect();
     if names.is_empty() {
         "(none)".to_owned()
     } else {

@@ -35,30 +35,52 @@ fn the_shipped_seeds_config_loads() {
     let names: Vec<&str> = config.caches.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(
         names,
-        ["cgr-public", "cgr-private", "cgr-virt", "cg-private", "cg-chainguard", "cg-extras", "cg-apk-virt"]
+        [
+            "cgr-public",
+            "cgr-private",
+            "cgr-virt",
+            "cg-private",
+            "cg-chainguard",
+            "cg-extras",
+            "cg-apk-virt"
+        ]
     );
     assert_eq!(config.name, "seeds");
     assert_eq!(config.pull_token_ttl, Duration::from_secs(720 * 3600));
-    assert!(config.needs_org_id());
     let backend = &config.backends["artifactory"];
     assert_eq!(backend.url, Setting::Env("ARTIFACTORY_URL".into()));
     assert_eq!(backend.token_env, "ARTIFACTORY_ACCESS_TOKEN");
     assert_eq!(backend.user, Some(Setting::Env("ARTIFACTORY_USER".into())));
-    let virt = config.cache(&CacheName::new("cg-apk-virt").unwrap()).unwrap();
+    let virt = config
+        .cache(&CacheName::new("cg-apk-virt").unwrap())
+        .unwrap();
     assert_eq!(virt.format, PackageFormat::Apk);
-    let private = config.cache(&CacheName::new("cg-private").unwrap()).unwrap();
+    let private = config
+        .cache(&CacheName::new("cg-private").unwrap())
+        .unwrap();
     assert!(matches!(
         &private.kind,
-        CacheIntent::Remote { pull_token: Some(PullTokenRole::ApkPull), .. }
+        CacheIntent::Remote {
+            pull_token: Some(PullTokenRole::ApkPull),
+            ..
+        }
     ));
     assert_eq!(
         private.probe,
-        Some(Probe::ApkIndex { arch: "x86_64".into(), package: Some("libstdc++".into()) })
+        Some(Probe::ApkIndex {
+            arch: "x86_64".into(),
+            package: Some("libstdc++".into())
+        })
     );
-    let public = config.cache(&CacheName::new("cgr-public").unwrap()).unwrap();
+    let public = config
+        .cache(&CacheName::new("cgr-public").unwrap())
+        .unwrap();
     assert_eq!(
         public.probe,
-        Some(Probe::DockerManifest { image: "chainguard/go".into(), reference: "latest".into() })
+        Some(Probe::DockerManifest {
+            image: "chainguard/go".into(),
+            reference: "latest".into()
+        })
     );
 }
 
@@ -69,14 +91,20 @@ fn a_good_config_resolves_formats_and_backends() {
     assert_eq!(virt.backend, "art");
     assert_eq!(virt.format, PackageFormat::Docker);
     assert_eq!(virt.line, 15);
-    let CacheIntent::Remote { upstream, pull_token } = &config.caches[1].kind else {
+    let CacheIntent::Remote {
+        upstream,
+        pull_token,
+    } = &config.caches[1].kind
+    else {
         panic!("priv is a remote")
     };
     assert_eq!(*pull_token, Some(PullTokenRole::RegistryPull));
     let org_id = OrgId::new("0123456789abcdef0123456789abcdef01234567").unwrap();
     assert_eq!(
         upstream.resolve(&config.org, &org_id).unwrap(),
-        Upstream::CgrPrivate { org: config.org.clone() }
+        Upstream::CgrPrivate {
+            org: config.org.clone()
+        }
     );
 }
 
@@ -84,49 +112,304 @@ fn a_good_config_resolves_formats_and_backends() {
 #[test]
 fn bad_configs_name_line_and_field() {
     let cases: Vec<(String, usize, &str, &str)> = vec![
-        (with("name = \"t\"", "name = \"T t\""), 1, "name", "lowercase letters"),
-        (with("org = \"example.com\"", "org = \"\""), 3, "chainguard.org", "organization"),
-        (with("org = \"example.com\"", "org = \"example.com\"\norg_id = \"nope\""), 4, "chainguard.org_id", "40"),
-        (with("org = \"example.com\"", "org = \"example.com\"\npull_token_ttl = \"9000h\""), 4, "chainguard.pull_token_ttl", "8760h"),
-        (with("org = \"example.com\"", "org = \"example.com\"\npull_token_ttl = \"soon\""), 4, "chainguard.pull_token_ttl", "720h"),
-        (with("type = \"artifactory\"", "type = \"nexus\""), 5, "backends.art.type", "allowed: \"artifactory\""),
-        (with("url_env = \"ARTIFACTORY_URL\"", "url_env = \"https://x\""), 6, "backends.art.url_env", "never the secret"),
-        (with("url_env = \"ARTIFACTORY_URL\"", "url = \"ftp://x\""), 6, "backends.art.url", "http(s) URL"),
-        (with("url_env = \"ARTIFACTORY_URL\"\n", ""), 4, "backends.art", "missing url_env"),
-        (with("token_env = \"ARTIFACTORY_ACCESS_TOKEN\"", "token_env = \"cmVmdGtu.secret\""), 7, "backends.art.token_env", "never the secret"),
-        (with("token_env = \"ARTIFACTORY_ACCESS_TOKEN\"", "token_env = \"T\"\ndocker_access = \"port\""), 8, "backends.art.docker_access", "\"repository-path\", \"subdomain\""),
-        (with("token_env = \"ARTIFACTORY_ACCESS_TOKEN\"", "token = \"x\""), 7, "backends.art.token", "unknown field `token`"),
-        (with("name = \"pub\"", "name = \"pub lic\""), 9, "caches[0].name", "pub lic"),
-        (with("upstream = \"cgr.dev/chainguard\"", "upstrem = \"cgr.dev/chainguard\""), 10, "caches[0].upstrem", "unknown field `upstrem`"),
-        (with("upstream = \"cgr.dev/chainguard\"", "upstream = \"https://cgr.dev/\""), 10, "caches[0].upstream", "allowed: cgr.dev/chainguard"),
-        (with("upstream = \"cgr.dev/chainguard\"", "upstream = \"docker.io/library\""), 10, "caches[0].upstream", "allowed:"),
-        (with("upstream = \"cgr.dev/chainguard\"", "upstream = \"cgr.dev/{organization}\""), 10, "caches[0].upstream", "{org} and {org_id}"),
-        (with("upstream = \"cgr.dev/chainguard\"", "upstream = 5"), 10, "caches[0].upstream", "expected a string"),
-        (with("upstream = \"cgr.dev/chainguard\"", "upstream = \"cgr.dev/chainguard\"\nbackend = \"other\""), 11, "caches[0].backend", "allowed: \"art\""),
-        (with("upstream = \"cgr.dev/chainguard\"", "upstream = \"cgr.dev/chainguard\"\npull_token = \"registry.pull\""), 11, "caches[0].pull_token", "public"),
-        (with("pull_token = \"registry.pull\"\n", ""), 13, "caches[1].pull_token", "add pull_token = \"registry.pull\""),
-        (with("pull_token = \"registry.pull\"", "pull_token = \"apk.pull\""), 14, "caches[1].pull_token", "allowed: \"registry.pull\""),
-        (with("upstream = \"cgr.dev/{org}\"", "upstream = \"cgr.dev/other.org\""), 13, "caches[1].upstream", "another organization"),
-        (with("upstream = \"cgr.dev/{org}\"\npull_token = \"registry.pull\"\n", ""), 11, "caches[1]", "missing upstream or members"),
-        (with("members = [\"pub\", \"priv\"]", "members = [\"pub\", \"gone\"]"), 17, "caches[2].members", "\"gone\" is not a cache"),
-        (with("members = [\"pub\", \"priv\"]", "members = []"), 17, "caches[2].members", "is empty"),
-        (with("members = [\"pub\", \"priv\"]", "members = [\"pub\", \"virt\"]"), 17, "caches[2].members", "itself"),
-        (with("members = [\"pub\", \"priv\"]", "members = [\"pub\"]\nformat = \"apk\""), 18, "caches[2].format", "serves docker"),
-        (with("members = [\"pub\", \"priv\"]", "members = [\"pub\"]\nformat = \"rpm\""), 18, "caches[2].format", "allowed: \"docker\", \"apk\""),
-        (with("members = [\"pub\", \"priv\"]", "members = [\"pub\"]\npull_token = \"apk.pull\""), 18, "caches[2].pull_token", "members"),
-        (with("name = \"virt\"", "name = \"pub\""), 16, "caches[2].name", "named twice"),
-        (with("members = [\"pub\", \"priv\"]", "members = [\"pub\"]\nprobe = \"\""), 18, "caches[2].probe", "is empty"),
-        (format!("{GOOD}[[caches]]\nname = \"apk\"\nupstream = \"apk.cgr.dev/chainguard\"\n[[caches]]\nname = \"mixed\"\nmembers = [\"pub\", \"apk\"]\n"), 23, "caches[4].members", "one format"),
-        ("name = \"t\"\n".to_owned(), 1, "chainguard", "missing field `chainguard`"),
-        ("name = \"t\"\n[chainguard]\norg = \"o.com\"\n".to_owned(), 4, "backends", "no backend"),
-        (GOOD.split("[[caches]]").next().unwrap().to_owned(), 8, "caches", "no cache"),
-        ("name = \"t\"\n[chainguard\n".to_owned(), 2, "chainguard", "unclosed table"),
+        (
+            with("name = \"t\"", "name = \"T t\""),
+            1,
+            "name",
+            "lowercase letters",
+        ),
+        (
+            with("org = \"example.com\"", "org = \"\""),
+            3,
+            "chainguard.org",
+            "organization",
+        ),
+        (
+            with(
+                "org = \"example.com\"",
+                "org = \"example.com\"\norg_id = \"nope\"",
+            ),
+            4,
+            "chainguard.org_id",
+            "40",
+        ),
+        (
+            with(
+                "org = \"example.com\"",
+                "org = \"example.com\"\npull_token_ttl = \"9000h\"",
+            ),
+            4,
+            "chainguard.pull_token_ttl",
+            "8760h",
+        ),
+        (
+            with(
+                "org = \"example.com\"",
+                "org = \"example.com\"\npull_token_ttl = \"soon\"",
+            ),
+            4,
+            "chainguard.pull_token_ttl",
+            "720h",
+        ),
+        (
+            with("type = \"artifactory\"", "type = \"nexus\""),
+            5,
+            "backends.art.type",
+            "allowed: \"artifactory\"",
+        ),
+        (
+            with("url_env = \"ARTIFACTORY_URL\"", "url_env = \"https://x\""),
+            6,
+            "backends.art.url_env",
+            "never the secret",
+        ),
+        (
+            with("url_env = \"ARTIFACTORY_URL\"", "url = \"ftp://x\""),
+            6,
+            "backends.art.url",
+            "http(s) URL",
+        ),
+        (
+            with("url_env = \"ARTIFACTORY_URL\"\n", ""),
+            4,
+            "backends.art",
+            "missing url_env",
+        ),
+        (
+            with(
+                "token_env = \"ARTIFACTORY_ACCESS_TOKEN\"",
+                "token_env = \"cmVmdGtu.secret\"",
+            ),
+            7,
+            "backends.art.token_env",
+            "never the secret",
+        ),
+        (
+            with(
+                "token_env = \"ARTIFACTORY_ACCESS_TOKEN\"",
+                "token_env = \"T\"\ndocker_access = \"port\"",
+            ),
+            8,
+            "backends.art.docker_access",
+            "\"repository-path\", \"subdomain\"",
+        ),
+        (
+            with("token_env = \"ARTIFACTORY_ACCESS_TOKEN\"", "token = \"x\""),
+            7,
+            "backends.art.token",
+            "unknown field `token`",
+        ),
+        (
+            with("name = \"pub\"", "name = \"pub lic\""),
+            9,
+            "caches[0].name",
+            "pub lic",
+        ),
+        (
+            with(
+                "upstream = \"cgr.dev/chainguard\"",
+                "upstrem = \"cgr.dev/chainguard\"",
+            ),
+            10,
+            "caches[0].upstrem",
+            "unknown field `upstrem`",
+        ),
+        (
+            with(
+                "upstream = \"cgr.dev/chainguard\"",
+                "upstream = \"https://cgr.dev/\"",
+            ),
+            10,
+            "caches[0].upstream",
+            "allowed: cgr.dev/chainguard",
+        ),
+        (
+            with(
+                "upstream = \"cgr.dev/chainguard\"",
+                "upstream = \"docker.io/library\"",
+            ),
+            10,
+            "caches[0].upstream",
+            "allowed:",
+        ),
+        (
+            with(
+                "upstream = \"cgr.dev/chainguard\"",
+                "upstream = \"cgr.dev/{organization}\"",
+            ),
+            10,
+            "caches[0].upstream",
+            "{org} and {org_id}",
+        ),
+        (
+            with("upstream = \"cgr.dev/chainguard\"", "upstream = 5"),
+            10,
+            "caches[0].upstream",
+            "expected a string",
+        ),
+        (
+            with(
+                "upstream = \"cgr.dev/chainguard\"",
+                "upstream = \"cgr.dev/chainguard\"\nbackend = \"other\"",
+            ),
+            11,
+            "caches[0].backend",
+            "allowed: \"art\"",
+        ),
+        (
+            with(
+                "upstream = \"cgr.dev/chainguard\"",
+                "upstream = \"cgr.dev/chainguard\"\npull_token = \"registry.pull\"",
+            ),
+            11,
+            "caches[0].pull_token",
+            "public",
+        ),
+        (
+            with("pull_token = \"registry.pull\"\n", ""),
+            13,
+            "caches[1].pull_token",
+            "add pull_token = \"registry.pull\"",
+        ),
+        (
+            with(
+                "pull_token = \"registry.pull\"",
+                "pull_token = \"apk.pull\"",
+            ),
+            14,
+            "caches[1].pull_token",
+            "allowed: \"registry.pull\"",
+        ),
+        (
+            with(
+                "upstream = \"cgr.dev/{org}\"",
+                "upstream = \"cgr.dev/other.org\"",
+            ),
+            13,
+            "caches[1].upstream",
+            "another organization",
+        ),
+        (
+            with(
+                "upstream = \"cgr.dev/{org}\"\npull_token = \"registry.pull\"\n",
+                "",
+            ),
+            11,
+            "caches[1]",
+            "missing upstream or members",
+        ),
+        (
+            with(
+                "members = [\"pub\", \"priv\"]",
+                "members = [\"pub\", \"gone\"]",
+            ),
+            17,
+            "caches[2].members",
+            "\"gone\" is not a cache",
+        ),
+        (
+            with("members = [\"pub\", \"priv\"]", "members = []"),
+            17,
+            "caches[2].members",
+            "is empty",
+        ),
+        (
+            with(
+                "members = [\"pub\", \"priv\"]",
+                "members = [\"pub\", \"virt\"]",
+            ),
+            17,
+            "caches[2].members",
+            "itself",
+        ),
+        (
+            with(
+                "members = [\"pub\", \"priv\"]",
+                "members = [\"pub\"]\nformat = \"apk\"",
+            ),
+            18,
+            "caches[2].format",
+            "serves docker",
+        ),
+        (
+            with(
+                "members = [\"pub\", \"priv\"]",
+                "members = [\"pub\"]\nformat = \"rpm\"",
+            ),
+            18,
+            "caches[2].format",
+            "allowed: \"docker\", \"apk\"",
+        ),
+        (
+            with(
+                "members = [\"pub\", \"priv\"]",
+                "members = [\"pub\"]\npull_token = \"apk.pull\"",
+            ),
+            18,
+            "caches[2].pull_token",
+            "members",
+        ),
+        (
+            with("name = \"virt\"", "name = \"pub\""),
+            16,
+            "caches[2].name",
+            "named twice",
+        ),
+        (
+            with(
+                "members = [\"pub\", \"priv\"]",
+                "members = [\"pub\"]\nprobe = \"\"",
+            ),
+            18,
+            "caches[2].probe",
+            "is empty",
+        ),
+        (
+            format!(
+                "{GOOD}[[caches]]\nname = \"apk\"\nupstream = \"apk.cgr.dev/chainguard\"\n[[caches]]\nname = \"mixed\"\nmembers = [\"pub\", \"apk\"]\n"
+            ),
+            23,
+            "caches[4].members",
+            "one format",
+        ),
+        (
+            "name = \"t\"\n".to_owned(),
+            1,
+            "chainguard",
+            "missing field `chainguard`",
+        ),
+        (
+            "name = \"t\"\n[chainguard]\norg = \"o.com\"\n".to_owned(),
+            4,
+            "backends",
+            "no backend",
+        ),
+        (
+            GOOD.split("[[caches]]").next().unwrap().to_owned(),
+            8,
+            "caches",
+            "no cache",
+        ),
+        (
+            "name = \"t\"\n[chainguard\n".to_owned(),
+            2,
+            "chainguard",
+            "unclosed table",
+        ),
     ];
     for (text, line, field, says) in cases {
         let err = problem(&text);
-        assert_eq!((err.line, err.field.as_str()), (line, field), "{err}\nfor:\n{text}");
+        assert_eq!(
+            (err.line, err.field.as_str()),
+            (line, field),
+            "{err}\nfor:\n{text}"
+        );
         assert!(err.problem.contains(says), "{err:?} should say {says:?}");
-        assert!(err.to_string().starts_with(&format!("t.toml:{line}: {field}: ")), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with(&format!("t.toml:{line}: {field}: ")),
+            "{err}"
+        );
     }
 }
 
@@ -150,9 +433,21 @@ fn several_backends_need_a_backend_per_cache() {
     assert_eq!(err.field, "caches[0].backend");
     assert!(err.problem.contains("\"art\", \"second\""), "{err}");
     let members_elsewhere = text
-        .replacen("upstream = \"cgr.dev/chainguard\"", "upstream = \"cgr.dev/chainguard\"\nbackend = \"second\"", 1)
-        .replacen("pull_token = \"registry.pull\"", "pull_token = \"registry.pull\"\nbackend = \"art\"", 1)
-        .replacen("members = [\"pub\", \"priv\"]", "members = [\"pub\", \"priv\"]\nbackend = \"art\"", 1);
+        .replacen(
+            "upstream = \"cgr.dev/chainguard\"",
+            "upstream = \"cgr.dev/chainguard\"\nbackend = \"second\"",
+            1,
+        )
+        .replacen(
+            "pull_token = \"registry.pull\"",
+            "pull_token = \"registry.pull\"\nbackend = \"art\"",
+            1,
+        )
+        .replacen(
+            "members = [\"pub\", \"priv\"]",
+            "members = [\"pub\", \"priv\"]\nbackend = \"art\"",
+            1,
+        );
     let err = problem(&members_elsewhere);
     assert!(err.problem.contains("same backend"), "{err}");
 }

@@ -1,0 +1,313 @@
+//! `apply`: pull tokens first, then remotes, then aggregates layer by layer; each step
+//! concurrent within itself. A cache that fails leaves the others done; a re-run
+//! converges because every step reads before it writes.
+
+use std::collections::BTreeMap;
+
+use chainguard_client::PullToken;
+use pull_through_core::{
+    CacheState, Ensured, Error, ExposeSecret, FieldChange, PullTokenRole, UpstreamCredentials,
+};
+use serde::Serialize;
+
+use super::report::Progress;
+use super::tokens::{OwnedToken, for_cache, rfc3339};
+use super::{Deployment, unwritten_credentials};
+use crate::config::{CacheConfig, CacheIntent};
+
+/// What happened to one cache.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct CacheOutcome {
+    /// The cache.
+    pub(crate) cache: String,
+    /// The backend's name.
+    pub(crate) backend: String,
+    /// What was done.
+    pub(crate) result: Outcome,
+    /// The settings written (apply: changed settings; create: none listed).
+    pub(crate) changes: Vec<FieldChange>,
+    /// Its pull token, for a private upstream.
+    pub(crate) pull_token: Option<TokenOutcome>,
+    /// Tokens revoked because the cache no longer uses them.
+    pub(crate) revoked: Vec<String>,
+    /// Why it failed or was skipped.
+    pub(crate) error: Option<String>,
+    /// The cache as it now is.
+    #[serde(skip)]
+    pub(crate) state: Option<CacheState>,
+    /// A token made by this run, for `--secrets-out`.
+    #[serde(skip)]
+    pub(crate) new_token: Option<PullToken>,
+}
+
+/// What was done to a cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Outcome {
+    /// Made.
+    Created,
+    /// Settings changed.
+    Updated,
+    /// Already as configured; nothing written.
+    Unchanged,
+    /// New credentials written and a pull through them verified.
+    Rotated,
+    /// Deleted.
+    Deleted,
+    /// Nothing to delete.
+    AlreadyAbsent,
+    /// A step failed; see `error`.
+    Failed,
+    /// Not attempted because something it needs failed.
+    Skipped,
+}
+
+/// A cache's pull token after the run.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct TokenOutcome {
+    /// `created` or `kept`.
+    pub(crate) action: &'static str,
+    /// The identity (the username the cache presents).
+    pub(crate) identity_id: String,
+    /// `registry.pull` or `apk.pull`.
+    pub(crate) role: String,
+    /// When it expires.
+    pub(crate) expires_at: String,
+}
+
+impl CacheOutcome {
+    pub(crate) fn new(cache: &CacheConfig, result: Outcome) -> CacheOutcome {
+        CacheOutcome {
+            cache: cache.name.to_string(),
+            backend: cache.backend.clone(),
+            result,
+            changes: Vec::new(),
+            pull_token: None,
+            revoked: Vec::new(),
+            error: None,
+            state: None,
+            new_token: None,
+        }
+    }
+
+    pub(crate) fn failed(
+        cache: &CacheConfig,
+        result: Outcome,
+        error: impl ToString,
+    ) -> CacheOutcome {
+        CacheOutcome {
+            error: Some(error.to_string()),
+            ..CacheOutcome::new(cache, result)
+        }
+    }
+
+    /// Whether it ended as configured.
+    pub(crate) fn ok(&self) -> bool {
+        !matches!(self.result, Outcome::Failed | Outcome::Skipped)
+    }
+
+    fn ensured(mut self, ensured: Ensured) -> CacheOutcome {
+        self.result = match &ensured {
+            Ensured::Created { .. } => Outcome::Created,
+            Ensured::Updated { changes, .. } => {
+                self.changes = changes.clone();
+                Outcome::Updated
+            }
+            _ => Outcome::Unchanged,
+        };
+        self.state = Some(ensured.state().clone());
+        self
+    }
+}
+
+/// A cache's pull token, settled before its cache is written.
+enum Prepared {
+    /// It keeps the token it stores.
+    Kept(OwnedToken, Vec<OwnedToken>),
+    /// A token made for it now; the others are to be revoked once it is written.
+    Created(PullToken, Vec<OwnedToken>),
+}
+
+impl Deployment {
+    /// Applies the config. `Err` only when nothing could start (the pull-token list could
+    /// not be read); each cache's own failure is in its outcome.
+    pub(crate) async fn apply(&self, progress: &Progress) -> Result<Vec<CacheOutcome>, Error> {
+        let tokens = self.owned_tokens().await?;
+        let private: Vec<(&CacheConfig, PullTokenRole)> = self
+            .config
+            .caches
+            .iter()
+            .filter_map(|cache| match &cache.kind {
+                CacheIntent::Remote {
+                    pull_token: Some(role),
+                    ..
+                } => Some((cache, *role)),
+                _ => None,
+            })
+            .collect();
+        let prepared: Vec<(String, Result<Prepared, Error>)> = self
+            .each(private, |(cache, role)| {
+                let tokens = &tokens;
+                async move {
+                    let result = self.prepare_token(cache, role, tokens).await;
+                    if let Ok(Prepared::Created(token, _)) = &result {
+                        progress.step(
+                            "pull token",
+                            &cache.name,
+                            &format!("created {}", token.identity_id),
+                        );
+                    }
+                    (cache.name.to_string(), result)
+                }
+            })
+            .await;
+        let mut prepared: BTreeMap<String, Result<Prepared, Error>> =
+            prepared.into_iter().collect();
+
+        let mut outcomes: BTreeMap<String, CacheOutcome> = BTreeMap::new();
+        for layer in self.layers() {
+            let work: Vec<(&CacheConfig, Option<Result<Prepared, Error>>)> = layer
+                .into_iter()
+                .map(|cache| (cache, prepared.remove(cache.name.as_str())))
+                .collect();
+            let done = &outcomes;
+            let results = self
+                .each(work, |(cache, token)| async move {
+                    let outcome = match self.blocked_by(cache, done) {
+                        Some(reason) => CacheOutcome::failed(cache, Outcome::Skipped, reason),
+                        None => self.apply_one(cache, token).await,
+                    };
+                    progress.step("cache", &cache.name, &progress_text(&outcome));
+                    outcome
+                })
+                .await;
+            for outcome in results {
+                outcomes.insert(outcome.cache.clone(), outcome);
+            }
+        }
+        Ok(self
+            .config
+            .caches
+            .iter()
+            .filter_map(|cache| outcomes.remove(cache.name.as_str()))
+            .collect())
+    }
+
+    /// A member that failed, if any: an aggregate is not written over a broken member.
+    fn blocked_by(
+        &self,
+        cache: &CacheConfig,
+        done: &BTreeMap<String, CacheOutcome>,
+    ) -> Option<String> {
+        let CacheIntent::Aggregate { members } = &cache.kind else {
+            return None;
+        };
+        members
+            .iter()
+            .find(|m| done.get(m.as_str()).is_none_or(|o| !o.ok()))
+            .map(|m| format!("member {m} was not applied; fix it and apply again"))
+    }
+
+    async fn prepare_token(
+        &self,
+        cache: &CacheConfig,
+        role: PullTokenRole,
+        tokens: &[OwnedToken],
+    ) -> Result<Prepared, Error> {
+        let state = self.backend(cache).api.describe(&cache.name).await?;
+        let split = for_cache(tokens, &cache.name, state.as_ref());
+        Ok(match split.current {
+            Some(current) => Prepared::Kept(current, split.stale),
+            None => Prepared::Created(self.create_token(&cache.name, role).await?, split.stale),
+        })
+    }
+
+    async fn apply_one(
+        &self,
+        cache: &CacheConfig,
+        token: Option<Result<Prepared, Error>>,
+    ) -> CacheOutcome {
+        let backend = self.backend(cache);
+        let role = match &cache.kind {
+            CacheIntent::Remote { pull_token, .. } => *pull_token,
+            CacheIntent::Aggregate { .. } => None,
+        };
+        let (credentials, token_outcome, stale, new_token) = match token {
+            None => (None, None, Vec::new(), None),
+            Some(Err(err)) => {
+                return CacheOutcome::failed(cache, Outcome::Failed, format!("pull token: {err}"));
+            }
+            Some(Ok(Prepared::Kept(current, stale))) => (
+                unwritten_credentials(&current.identity_id),
+                Some(TokenOutcome {
+                    action: "kept",
+                    identity_id: current.identity_id.clone(),
+                    role: role.map(|r| r.to_string()).unwrap_or_default(),
+                    expires_at: current.expires_at.clone(),
+                }),
+                stale,
+                None,
+            ),
+            Some(Ok(Prepared::Created(token, stale))) => {
+                let credentials = UpstreamCredentials::new(
+                    token.identity_id.clone(),
+                    token.token.expose_secret().to_owned(),
+                )
+                .ok();
+                (
+                    credentials,
+                    Some(TokenOutcome {
+                        action: "created",
+                        identity_id: token.identity_id.clone(),
+                        role: token.role.to_string(),
+                        expires_at: rfc3339(token.expires_at),
+                    }),
+                    stale,
+                    Some(token),
+                )
+            }
+        };
+        let mut outcome = CacheOutcome::new(cache, Outcome::Unchanged);
+        outcome.pull_token = token_outcome;
+        match backend.api.ensure(&self.spec(cache, credentials)).await {
+            Ok(ensured) => {
+                outcome = outcome.ensured(ensured);
+                outcome.new_token = new_token;
+                // The cache holds a working token now; the others only widen exposure.
+                for old in stale {
+                    match self.chainguard.revoke_pull_token(&old.identity_id).await {
+                        Ok(_) => outcome.revoked.push(old.identity_id),
+                        Err(err) => {
+                            tracing::warn!(identity = %old.identity_id, "could not revoke a stale pull token: {err}");
+                        }
+                    }
+                }
+                outcome
+            }
+            Err(err) => {
+                // Nothing half made: a token the cache never received is revoked again.
+                if let Some(token) = new_token {
+                    if let Err(revoke) = self.chainguard.revoke_pull_token(&token.identity_id).await
+                    {
+                        tracing::warn!(identity = %token.identity_id, "could not revoke the unused pull token: {revoke}");
+                    }
+                    outcome.pull_token = None;
+                }
+                outcome.result = Outcome::Failed;
+                outcome.error = Some(err.to_string());
+                outcome
+            }
+        }
+    }
+}
+
+fn progress_text(outcome: &CacheOutcome) -> String {
+    let result = serde_json::to_value(outcome.result)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    match &outcome.error {
+        Some(error) => format!("{result}: {error}"),
+        None => result,
+    }
+}

@@ -1,0 +1,139 @@
+//! `plan`: what apply would do, field by field. Reads only.
+
+use pull_through_core::{Error, Plan, PullTokenRole};
+use serde::Serialize;
+
+use super::tokens::{CacheTokens, OwnedToken, for_cache};
+use super::{Deployment, NEW_PULL_TOKEN, unwritten_credentials};
+use crate::config::{CacheConfig, CacheIntent};
+
+/// What would happen to one cache and its pull token.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct CachePlan {
+    /// The backend's name.
+    pub(crate) backend: String,
+    /// The cache's plan (`cache`, `action`, `fields` or `changes`, `notes`); absent when
+    /// planning failed.
+    #[serde(flatten)]
+    pub(crate) plan: Option<Plan>,
+    /// What would happen to its pull token, for a private upstream.
+    pub(crate) pull_token: Option<TokenPlan>,
+    /// Tokens made for this cache that it does not use, which apply revokes.
+    pub(crate) revoke: Vec<String>,
+    /// Why planning failed.
+    pub(crate) error: Option<String>,
+    /// The cache, when planning failed (the plan names it otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) failed_cache: Option<String>,
+}
+
+/// What would happen to a cache's pull token.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct TokenPlan {
+    /// `create` or `keep`.
+    pub(crate) action: &'static str,
+    /// `registry.pull` or `apk.pull`.
+    pub(crate) role: String,
+    /// The kept token's identity.
+    pub(crate) identity_id: Option<String>,
+    /// When the kept token expires.
+    pub(crate) expires_at: Option<String>,
+}
+
+impl CachePlan {
+    /// Whether applying would write anything.
+    pub(crate) fn has_changes(&self) -> bool {
+        self.plan.as_ref().is_none_or(Plan::has_changes)
+            || self
+                .pull_token
+                .as_ref()
+                .is_some_and(|t| t.action == "create")
+            || !self.revoke.is_empty()
+    }
+}
+
+impl Deployment {
+    /// Plans every cache, reading the backends and the pull tokens this config made.
+    pub(crate) async fn plan(&self) -> Result<Vec<CachePlan>, Error> {
+        let tokens = self.owned_tokens().await?;
+        let caches: Vec<&CacheConfig> = self.apply_order();
+        Ok(self
+            .each(caches, |cache| {
+                let tokens = &tokens;
+                async move {
+                    match self.plan_one(cache, tokens).await {
+                        Ok(plan) => plan,
+                        Err(err) => CachePlan {
+                            backend: cache.backend.clone(),
+                            plan: None,
+                            pull_token: None,
+                            revoke: Vec::new(),
+                            error: Some(err.to_string()),
+                            failed_cache: Some(cache.name.to_string()),
+                        },
+                    }
+                }
+            })
+            .await)
+    }
+
+    async fn plan_one(
+        &self,
+        cache: &CacheConfig,
+        tokens: &[OwnedToken],
+    ) -> Result<CachePlan, Error> {
+        let backend = self.backend(cache);
+        let (credentials, pull_token, revoke) = match &cache.kind {
+            CacheIntent::Remote {
+                pull_token: Some(role),
+                ..
+            } => {
+                let state = backend.api.describe(&cache.name).await?;
+                let split = for_cache(tokens, &cache.name, state.as_ref());
+                token_plan(*role, &split)
+            }
+            _ => (None, None, Vec::new()),
+        };
+        let plan = backend.api.plan(&self.spec(cache, credentials)).await?;
+        Ok(CachePlan {
+            backend: cache.backend.clone(),
+            plan: Some(plan),
+            pull_token,
+            revoke,
+            error: None,
+            failed_cache: None,
+        })
+    }
+}
+
+type TokenDecision = (
+    Option<pull_through_core::UpstreamCredentials>,
+    Option<TokenPlan>,
+    Vec<String>,
+);
+
+fn token_plan(role: PullTokenRole, split: &CacheTokens) -> TokenDecision {
+    let revoke = split.stale.iter().map(|t| t.identity_id.clone()).collect();
+    match &split.current {
+        Some(current) => (
+            unwritten_credentials(&current.identity_id),
+            Some(TokenPlan {
+                action: "keep",
+                role: role.to_string(),
+                identity_id: Some(current.identity_id.clone()),
+                expires_at: Some(current.expires_at.clone()),
+            }),
+            revoke,
+        ),
+        None => (
+            unwritten_credentials(NEW_PULL_TOKEN),
+            Some(TokenPlan {
+                action: "create",
+                role: role.to_string(),
+                identity_id: None,
+                expires_at: None,
+            }),
+            revoke,
+        ),
+    }
+}

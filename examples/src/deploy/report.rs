@@ -1,0 +1,285 @@
+//! What the flows print for people: progress on a terminal, and each command's summary.
+//! The JSON forms are the flows' own serde shapes (see the README's "JSON output").
+
+use std::fmt;
+use std::io::IsTerminal;
+
+use pull_through_core::{CheckOutcome, Reveal};
+use serde::Serialize;
+
+use super::Deployment;
+use super::apply::{CacheOutcome, Outcome};
+use super::destroy::Destroyed;
+use super::plan::CachePlan;
+use super::status::Status;
+use super::tokens::remaining;
+use super::verify::CacheVerification;
+
+/// Progress lines on stderr, only when a person watches (stderr is a terminal and the
+/// output is for people).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Progress {
+    enabled: bool,
+}
+
+impl Progress {
+    /// Shown when `human` and stderr is a terminal.
+    pub(crate) fn new(human: bool) -> Progress {
+        Progress {
+            enabled: human && std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// One finished step.
+    pub(crate) fn step(&self, what: &str, subject: &dyn fmt::Display, result: &str) {
+        if self.enabled {
+            eprintln!("  {what:<10} {subject:<20} {result}");
+        }
+    }
+}
+
+/// The client access of one cache, rendered line by line.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct CacheAccess {
+    /// The cache.
+    pub(crate) cache: String,
+    /// Commands and lines, secrets named by variable unless `--show-secrets`.
+    pub(crate) lines: Vec<String>,
+}
+
+impl Deployment {
+    /// Client access for every cache that exists after a run.
+    pub(crate) fn access(&self, outcomes: &[CacheOutcome], reveal: Reveal) -> Vec<CacheAccess> {
+        outcomes
+            .iter()
+            .filter_map(|outcome| {
+                let state = outcome.state.as_ref()?;
+                let cache = self.cache(&state.name)?;
+                let backend = self.backend(cache);
+                let access = backend
+                    .api
+                    .client_access(state, Some(&backend.login))
+                    .ok()?;
+                Some(CacheAccess {
+                    cache: outcome.cache.clone(),
+                    lines: access
+                        .items
+                        .iter()
+                        .map(|item| item.render(reveal))
+                        .collect(),
+                })
+            })
+            .collect()
+    }
+}
+
+fn result_word(result: Outcome) -> &'static str {
+    match result {
+        Outcome::Created => "created",
+        Outcome::Updated => "updated",
+        Outcome::Unchanged => "unchanged",
+        Outcome::Rotated => "rotated",
+        Outcome::Deleted => "deleted",
+        Outcome::AlreadyAbsent => "already absent",
+        Outcome::Failed => "FAILED",
+        Outcome::Skipped => "skipped",
+    }
+}
+
+/// `plan` for people.
+pub(crate) fn plan_text(plans: &[CachePlan]) -> String {
+    let mut text = String::new();
+    for plan in plans {
+        if let Some(token) = &plan.pull_token {
+            if token.action == "create" {
+                let cache = plan
+                    .plan
+                    .as_ref()
+                    .map(|p| p.cache.to_string())
+                    .unwrap_or_default();
+                text.push_str(&format!("+ pull token for {cache} ({})\n", token.role));
+            }
+        }
+        for id in &plan.revoke {
+            text.push_str(&format!("- pull token {id} (no cache uses it)\n"));
+        }
+        match (&plan.plan, &plan.error) {
+            (Some(cache_plan), _) => text.push_str(&format!("{cache_plan}\n")),
+            (None, error) => text.push_str(&format!(
+                "! {}: could not plan: {}\n",
+                plan.failed_cache.as_deref().unwrap_or_default(),
+                error.as_deref().unwrap_or_default()
+            )),
+        }
+    }
+    let changing = plans.iter().filter(|p| p.has_changes()).count();
+    if changing == 0 {
+        text.push_str("No changes: everything is as the config says.");
+    } else {
+        text.push_str(&format!(
+            "{changing} of {} caches would change (+ create, ~ update, = unchanged); run `pull-through apply`.",
+            plans.len()
+        ));
+    }
+    text
+}
+
+/// `apply`, `rotate` and `destroy` outcomes for people.
+pub(crate) fn outcomes_text(outcomes: &[CacheOutcome]) -> String {
+    let mut text = String::new();
+    for outcome in outcomes {
+        text.push_str(&format!(
+            "  {:<20} {}",
+            outcome.cache,
+            result_word(outcome.result)
+        ));
+        if let Some(token) = &outcome.pull_token {
+            text.push_str(&format!(
+                " (pull token {} {}, {}",
+                token.identity_id, token.action, token.role
+            ));
+            if let Some(left) = remaining(&token.expires_at) {
+                text.push_str(&format!(", {left}"));
+            }
+            text.push(')');
+        }
+        text.push('\n');
+        for change in &outcome.changes {
+            text.push_str(&format!("      {change}\n"));
+        }
+        for id in &outcome.revoked {
+            text.push_str(&format!("      revoked pull token {id}\n"));
+        }
+        if let Some(error) = &outcome.error {
+            text.push_str(&format!("      {error}\n"));
+        }
+    }
+    text
+}
+
+/// Client access for people.
+pub(crate) fn access_text(access: &[CacheAccess]) -> String {
+    let mut text = String::new();
+    // Snippets are the same for every cache of a kind; print each once.
+    let mut printed: Vec<(&str, &str)> = Vec::new();
+    for cache in access {
+        text.push_str(&format!("  {}:\n", cache.cache));
+        for line in &cache.lines {
+            if line.contains('\n') {
+                if let Some((_, first)) = printed.iter().find(|(seen, _)| *seen == line.as_str()) {
+                    let title = line
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
+                        .trim_start_matches("# ");
+                    text.push_str(&format!("    # {title}: as for {first}\n"));
+                    continue;
+                }
+                printed.push((line, &cache.cache));
+            }
+            for (index, part) in line.lines().enumerate() {
+                let indent = if index == 0 { "    " } else { "      " };
+                text.push_str(&format!("{indent}{part}\n"));
+            }
+        }
+    }
+    text
+}
+
+/// `verify` for people.
+pub(crate) fn verify_text(results: &[CacheVerification]) -> String {
+    let mut text = String::new();
+    for result in results {
+        let mark = if result.passed { "ok  " } else { "FAIL" };
+        text.push_str(&format!(
+            "  {mark} {:<20} {}\n",
+            result.verification.cache.as_str(),
+            result.probe
+        ));
+        for check in &result.verification.checks {
+            match &check.outcome {
+                CheckOutcome::Passed { detail } => {
+                    text.push_str(&format!(
+                        "         {}: {detail} ({} ms)\n",
+                        check.step,
+                        check.elapsed.as_millis()
+                    ));
+                }
+                CheckOutcome::Failed { reason, hint } => {
+                    text.push_str(&format!("         {}: {reason}\n", check.step));
+                    if let Some(hint) = hint {
+                        text.push_str(&format!("         hint: {hint}\n"));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let failed = results.iter().filter(|r| !r.passed).count();
+    if failed == 0 {
+        text.push_str(&format!("All {} caches pulled through.", results.len()));
+    } else {
+        text.push_str(&format!(
+            "{failed} of {} caches failed to pull through.",
+            results.len()
+        ));
+    }
+    text
+}
+
+/// `status` for people.
+pub(crate) fn status_text(status: &Status) -> String {
+    let mut text = String::new();
+    for cache in &status.caches {
+        let what = match (&cache.state, &cache.error) {
+            (_, Some(error)) => format!("could not read: {error}"),
+            (None, None) => "absent".to_owned(),
+            (Some(state), None) => {
+                let source = match state.upstream_url() {
+                    Some(url) => url.to_owned(),
+                    None => state
+                        .members()
+                        .map(|m| m.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", "))
+                        .unwrap_or_default(),
+                };
+                format!("{} {source}", state.format)
+            }
+        };
+        text.push_str(&format!("  {:<20} {what}\n", cache.cache));
+        if let Some(endpoint) = cache.state.as_ref().and_then(|s| s.endpoint.as_deref()) {
+            text.push_str(&format!("      at {endpoint}\n"));
+        }
+        if let Some(token) = &cache.pull_token {
+            text.push_str(&format!(
+                "      pull token {} ({})\n",
+                token.identity_id,
+                remaining(&token.expires_at).unwrap_or_else(|| token.expires_at.clone())
+            ));
+        }
+    }
+    if !status.unused_pull_tokens.is_empty() {
+        text.push_str(&format!(
+            "  unused pull tokens of this config: {} (apply revokes those of configured caches)\n",
+            status.unused_pull_tokens.join(", ")
+        ));
+    }
+    text.push_str(&format!(
+        "{} pull tokens made by this config.",
+        status.pull_tokens.len()
+    ));
+    text
+}
+
+/// `destroy` for people.
+pub(crate) fn destroyed_text(destroyed: &Destroyed) -> String {
+    let mut text = outcomes_text(&destroyed.caches);
+    for id in &destroyed.revoked {
+        text.push_str(&format!("  revoked pull token {id}\n"));
+    }
+    for id in &destroyed.kept {
+        text.push_str(&format!(
+            "  kept pull token {id}: its cache could not be deleted\n"
+        ));
+    }
+    text.trim_end().to_owned()
+}

@@ -1,0 +1,166 @@
+//! `rotate`: new pull token first, written to the backend, a pull verified through it,
+//! and only then the old token revoked.
+
+use std::time::Duration;
+
+use pull_through_core::{Error, ExposeSecret, PullTokenRole, UpstreamCredentials};
+
+use super::Deployment;
+use super::apply::{CacheOutcome, Outcome, TokenOutcome};
+use super::report::Progress;
+use super::tokens::{OwnedToken, for_cache, rfc3339};
+use crate::config::{CacheConfig, CacheIntent};
+
+/// Pauses between verification attempts: a new identity's binding can take a moment to
+/// reach the registry.
+const VERIFY_PAUSES: [Duration; 2] = [Duration::from_millis(500), Duration::from_secs(2)];
+
+impl Deployment {
+    /// Rotates the pull token of every cache that has one (or of `only`).
+    pub(crate) async fn rotate(
+        &self,
+        only: &[String],
+        progress: &Progress,
+    ) -> Result<Vec<CacheOutcome>, Error> {
+        let tokens = self.owned_tokens().await?;
+        let private: Vec<(&CacheConfig, PullTokenRole)> = self
+            .config
+            .caches
+            .iter()
+            .filter(|cache| only.is_empty() || only.iter().any(|o| o == cache.name.as_str()))
+            .filter_map(|cache| match &cache.kind {
+                CacheIntent::Remote {
+                    pull_token: Some(role),
+                    ..
+                } => Some((cache, *role)),
+                _ => None,
+            })
+            .collect();
+        Ok(self
+            .each(private, |(cache, role)| {
+                let tokens = &tokens;
+                async move {
+                    let outcome = self.rotate_one(cache, role, tokens).await;
+                    progress.step(
+                        "rotate",
+                        &cache.name,
+                        if outcome.ok() { "rotated" } else { "failed" },
+                    );
+                    outcome
+                }
+            })
+            .await)
+    }
+
+    async fn rotate_one(
+        &self,
+        cache: &CacheConfig,
+        role: PullTokenRole,
+        tokens: &[OwnedToken],
+    ) -> CacheOutcome {
+        let backend = self.backend(cache);
+        let state = match backend.api.describe(&cache.name).await {
+            Ok(Some(state)) => state,
+            Ok(None) => {
+                return CacheOutcome::failed(
+                    cache,
+                    Outcome::Failed,
+                    format!(
+                        "{} does not exist; run `pull-through apply` first",
+                        cache.name
+                    ),
+                );
+            }
+            Err(err) => return CacheOutcome::failed(cache, Outcome::Failed, err),
+        };
+        let split = for_cache(tokens, &cache.name, Some(&state));
+        let token = match self.create_token(&cache.name, role).await {
+            Ok(token) => token,
+            Err(err) => {
+                return CacheOutcome::failed(
+                    cache,
+                    Outcome::Failed,
+                    format!("pull token: {err}; nothing was changed"),
+                );
+            }
+        };
+        let mut outcome = CacheOutcome::new(cache, Outcome::Rotated);
+        outcome.pull_token = Some(TokenOutcome {
+            action: "created",
+            identity_id: token.identity_id.clone(),
+            role: role.to_string(),
+            expires_at: rfc3339(token.expires_at),
+        });
+        let written = match UpstreamCredentials::new(
+            token.identity_id.clone(),
+            token.token.expose_secret().to_owned(),
+        ) {
+            Ok(credentials) => {
+                backend
+                    .api
+                    .ensure(&self.spec(cache, Some(credentials)).rotating_credentials())
+                    .await
+            }
+            Err(err) => Err(err.into()),
+        };
+        let ensured = match written {
+            Ok(ensured) => ensured,
+            Err(err) => {
+                // The cache still holds the old token; the new one is not needed.
+                let _ = self.chainguard.revoke_pull_token(&token.identity_id).await;
+                return CacheOutcome::failed(
+                    cache,
+                    Outcome::Failed,
+                    format!(
+                        "could not write the new credentials: {err}; the old pull token still works"
+                    ),
+                );
+            }
+        };
+        outcome.state = Some(ensured.state().clone());
+        outcome.changes = match &ensured {
+            pull_through_core::Ensured::Updated { changes, .. } => changes.clone(),
+            _ => Vec::new(),
+        };
+        outcome.new_token = Some(token);
+
+        let mut verification = self.verify_one(cache, None).await;
+        for pause in VERIFY_PAUSES {
+            if verification.passed {
+                break;
+            }
+            tokio::time::sleep(pause).await;
+            verification = self.verify_one(cache, None).await;
+        }
+        let old: Vec<OwnedToken> = split.current.into_iter().chain(split.stale).collect();
+        if !verification.passed {
+            let reason = verification
+                .verification
+                .checks
+                .iter()
+                .find(|c| !c.is_passed())
+                .map(|c| format!("{}: {:?}", c.step, c.outcome))
+                .unwrap_or_default();
+            outcome.result = Outcome::Failed;
+            outcome.error = Some(format!(
+                "a pull with the new credentials failed ({reason}); the old pull token{} {} kept, not revoked. \
+                 Fix the cause and run `pull-through rotate` again",
+                if old.len() == 1 { " was" } else { "s were" },
+                old.iter()
+                    .map(|t| t.identity_id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            return outcome;
+        }
+        for token in old {
+            match self.chainguard.revoke_pull_token(&token.identity_id).await {
+                Ok(_) => outcome.revoked.push(token.identity_id),
+                Err(err) => {
+                    tracing::warn!(identity = %token.identity_id, "could not revoke the old pull token: {err}")
+                }
+            }
+        }
+        outcome
+    }
+}

@@ -1,0 +1,84 @@
+//! `status`: what exists now, and the pull tokens this config made.
+
+use pull_through_core::{CacheState, Error};
+use serde::Serialize;
+
+use super::Deployment;
+use super::tokens::{OwnedToken, for_cache};
+use crate::config::CacheConfig;
+
+/// One configured cache as it is.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct CacheStatus {
+    /// The cache.
+    pub(crate) cache: String,
+    /// The backend's name.
+    pub(crate) backend: String,
+    /// Whether it exists.
+    pub(crate) exists: bool,
+    /// Its state, when it exists.
+    pub(crate) state: Option<CacheState>,
+    /// The pull token it uses, when this config made it.
+    pub(crate) pull_token: Option<OwnedToken>,
+    /// Why it could not be read.
+    pub(crate) error: Option<String>,
+}
+
+/// Everything `status` reports.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Status {
+    /// The configured caches, in file order.
+    pub(crate) caches: Vec<CacheStatus>,
+    /// Every pull token this config made, in use or not.
+    pub(crate) pull_tokens: Vec<OwnedToken>,
+    /// Tokens no cache uses (left by an interrupted run or a rotation that did not
+    /// verify); the next apply revokes those of configured caches.
+    pub(crate) unused_pull_tokens: Vec<String>,
+}
+
+impl Deployment {
+    /// Reads every cache and this config's pull tokens.
+    pub(crate) async fn status(&self) -> Result<Status, Error> {
+        let tokens = self.owned_tokens().await?;
+        let caches: Vec<&CacheConfig> = self.config.caches.iter().collect();
+        let statuses = self
+            .each(caches, |cache| {
+                let tokens = &tokens;
+                async move {
+                    let mut status = CacheStatus {
+                        cache: cache.name.to_string(),
+                        backend: cache.backend.clone(),
+                        exists: false,
+                        state: None,
+                        pull_token: None,
+                        error: None,
+                    };
+                    match self.backend(cache).api.describe(&cache.name).await {
+                        Ok(state) => {
+                            status.pull_token =
+                                for_cache(tokens, &cache.name, state.as_ref()).current;
+                            status.exists = state.is_some();
+                            status.state = state;
+                        }
+                        Err(err) => status.error = Some(err.to_string()),
+                    }
+                    status
+                }
+            })
+            .await;
+        let in_use: Vec<&str> = statuses
+            .iter()
+            .filter_map(|s| s.pull_token.as_ref().map(|t| t.identity_id.as_str()))
+            .collect();
+        let unused_pull_tokens = tokens
+            .iter()
+            .filter(|t| !in_use.contains(&t.identity_id.as_str()))
+            .map(|t| t.identity_id.clone())
+            .collect();
+        Ok(Status {
+            caches: statuses,
+            pull_tokens: tokens,
+            unused_pull_tokens,
+        })
+    }
+}

@@ -1,0 +1,201 @@
+//! The pull tokens a config makes: one per cache of a private upstream, found again by a
+//! tag in the identity's description (`pull-through config=NAME cache=KEY`).
+//!
+//! Which token a cache uses is read from the backend (the username it stores), so a run
+//! that stopped half way is recognised: a tagged token the cache does not use is stale
+//! and is revoked once the cache holds a working one.
+
+use std::time::{Duration, SystemTime};
+
+use chainguard_client::{PullToken, PullTokenInfo, PullTokenOptions};
+use pull_through_core::{CacheName, CacheRole, CacheState, Error, PullTokenRole};
+use serde::Serialize;
+
+use super::Deployment;
+
+/// A pull token this config made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct OwnedToken {
+    /// The identity's id (the username a cache presents).
+    pub(crate) identity_id: String,
+    /// The cache it was made for.
+    pub(crate) cache: String,
+    /// When it expires (RFC 3339).
+    pub(crate) expires_at: String,
+    /// Whether it has expired.
+    pub(crate) expired: bool,
+}
+
+/// A cache's tokens: the one it uses, and the others.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CacheTokens {
+    /// The token whose id the cache stores as its username, if it is still valid.
+    pub(crate) current: Option<OwnedToken>,
+    /// Every other token made for the cache.
+    pub(crate) stale: Vec<OwnedToken>,
+}
+
+/// The description that tags a token as this config's, for this cache.
+pub(crate) fn tag(config: &str, cache: &CacheName) -> String {
+    format!("pull-through config={config} cache={cache}")
+}
+
+fn parse_tag<'a>(config: &str, description: &'a str) -> Option<&'a str> {
+    description
+        .strip_prefix("pull-through config=")?
+        .strip_prefix(config)?
+        .strip_prefix(" cache=")
+}
+
+/// Chainguard identity names allow `[a-z0-9 ._-]`; cache keys may hold more.
+fn identity_name(cache: &CacheName) -> String {
+    let key: String = cache
+        .as_str()
+        .chars()
+        .map(|c| {
+            let c = c.to_ascii_lowercase();
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("pull-through {key}")
+}
+
+impl Deployment {
+    /// Every pull token this config made, by any cache.
+    pub(crate) async fn owned_tokens(&self) -> Result<Vec<OwnedToken>, Error> {
+        Ok(self
+            .chainguard
+            .list_pull_tokens(&self.org_id)
+            .await?
+            .into_iter()
+            .filter_map(|info: PullTokenInfo| {
+                let cache = parse_tag(&self.config.name, &info.description)?.to_owned();
+                Some(OwnedToken {
+                    identity_id: info.identity_id,
+                    cache,
+                    expires_at: info.expiration,
+                    expired: info.expired,
+                })
+            })
+            .collect())
+    }
+
+    /// Makes a pull token for a cache, tagged as this config's.
+    pub(crate) async fn create_token(
+        &self,
+        cache: &CacheName,
+        role: PullTokenRole,
+    ) -> Result<PullToken, Error> {
+        let options = PullTokenOptions::new(role)
+            .with_name(identity_name(cache))
+            .with_description(tag(&self.config.name, cache))
+            .with_ttl(self.config.pull_token_ttl)?;
+        self.chainguard
+            .create_pull_token(&self.org_id, options)
+            .await
+    }
+}
+
+/// Splits the tokens made for `cache` by whether the cache's stored username names them.
+pub(crate) fn for_cache(
+    tokens: &[OwnedToken],
+    cache: &CacheName,
+    state: Option<&CacheState>,
+) -> CacheTokens {
+    let username = state.and_then(|state| match &state.role {
+        CacheRole::Remote { username, .. } => username.as_deref(),
+        _ => None,
+    });
+    let mut split = CacheTokens::default();
+    for token in tokens.iter().filter(|t| t.cache == cache.as_str()) {
+        if split.current.is_none() && !token.expired && Some(token.identity_id.as_str()) == username
+        {
+            split.current = Some(token.clone());
+        } else {
+            split.stale.push(token.clone());
+        }
+    }
+    split
+}
+
+/// An RFC 3339 time for output.
+pub(crate) fn rfc3339(at: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(at).to_string()
+}
+
+/// How long until `expires_at`, for people; `None` if it cannot be read.
+pub(crate) fn remaining(expires_at: &str) -> Option<String> {
+    let at = humantime::parse_rfc3339_weak(expires_at).ok()?;
+    Some(match at.duration_since(SystemTime::now()) {
+        Ok(left) => format!(
+            "expires in {}",
+            humantime::format_duration(Duration::from_secs(left.as_secs() / 3600 * 3600))
+        ),
+        Err(_) => "expired".to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pull_through_core::PackageFormat;
+
+    fn token(id: &str, cache: &str, expired: bool) -> OwnedToken {
+        OwnedToken {
+            identity_id: id.into(),
+            cache: cache.into(),
+            expires_at: "2027-01-01T00:00:00Z".into(),
+            expired,
+        }
+    }
+
+    #[test]
+    fn tags_round_trip_and_stay_per_config() {
+        let cache = CacheName::new("cgr-private").unwrap();
+        let tag = tag("seeds", &cache);
+        assert_eq!(tag, "pull-through config=seeds cache=cgr-private");
+        assert_eq!(parse_tag("seeds", &tag), Some("cgr-private"));
+        assert_eq!(parse_tag("seed", &tag), None);
+        assert_eq!(parse_tag("seeds-2", &tag), None);
+        assert_eq!(parse_tag("seeds", "made by hand"), None);
+        assert_eq!(
+            identity_name(&CacheName::new("CG_private").unwrap()),
+            "pull-through cg_private"
+        );
+    }
+
+    #[test]
+    fn the_token_a_cache_stores_is_current_the_rest_stale() {
+        let cache = CacheName::new("cg-private").unwrap();
+        let state = CacheState::remote(
+            cache.clone(),
+            PackageFormat::Apk,
+            "https://apk.cgr.dev/example.com",
+        )
+        .with_username("org/b");
+        let tokens = vec![
+            token("org/a", "cg-private", false),
+            token("org/b", "cg-private", false),
+            token("org/c", "cgr-private", false),
+        ];
+        let split = for_cache(&tokens, &cache, Some(&state));
+        assert_eq!(split.current.map(|t| t.identity_id), Some("org/b".into()));
+        assert_eq!(
+            split
+                .stale
+                .iter()
+                .map(|t| t.identity_id.as_str())
+                .collect::<Vec<_>>(),
+            ["org/a"]
+        );
+        let expired = vec![token("org/b", "cg-private", true)];
+        let split = for_cache(&expired, &cache, Some(&state));
+        assert!(split.current.is_none());
+        assert_eq!(split.stale.len(), 1);
+        assert!(for_cache(&tokens, &cache, None).current.is_none());
+    }
+}
