@@ -1,0 +1,727 @@
+//! The main job end to end: `pull-through plan | apply | verify | status | rotate |
+//! destroy` with the shipped seeds config, against `pull-through sandbox serve` and the
+//! embedded sandbox.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use common::{Served, serve, text};
+
+const BIN: &str = env!("CARGO_BIN_EXE_pull-through");
+const SEED_CACHES: [&str; 7] = [
+    "cgr-public",
+    "cgr-private",
+    "cgr-virt",
+    "cg-private",
+    "cg-chainguard",
+    "cg-extras",
+    "cg-apk-virt",
+];
+
+fn seeds() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds.toml")
+}
+
+/// Runs the program with the seeds config against `served`.
+fn flow(served: &Served, args: &[&str], extra: &[&str]) -> Output {
+    let config = seeds();
+    let mut all = vec!["--config", config.to_str().unwrap(), "--output", "json"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(extra);
+    common::run(served, &all, &[])
+}
+
+fn json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
+        panic!(
+            "stdout is not JSON ({err}):\n{}\nstderr:\n{}",
+            text(&output.stdout),
+            text(&output.stderr)
+        )
+    })
+}
+
+/// `caches[].field` by cache name.
+fn by_cache<'a>(document: &'a Value, field: &str) -> Vec<(String, &'a Value)> {
+    document["caches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["cache"].as_str().unwrap().to_owned(), &c[field]))
+        .collect()
+}
+
+fn results(document: &Value) -> Vec<(String, String)> {
+    by_cache(document, "result")
+        .into_iter()
+        .map(|(cache, result)| (cache, result.as_str().unwrap().to_owned()))
+        .collect()
+}
+
+fn all(result: &str) -> Vec<(String, String)> {
+    SEED_CACHES
+        .iter()
+        .map(|c| ((*c).to_owned(), result.to_owned()))
+        .collect()
+}
+
+fn expect_code(output: &Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+}
+
+/// The methods of a `--journal` file.
+fn journal_methods(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|line| {
+            let record: Value = serde_json::from_str(line).unwrap();
+            format!(
+                "{} {}",
+                record["method"].as_str().unwrap(),
+                record["url"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+fn writes(path: &Path) -> Vec<String> {
+    journal_methods(path)
+        .into_iter()
+        .filter(|line| !line.starts_with("GET ") && !line.starts_with("HEAD "))
+        .collect()
+}
+
+fn token_ids(status: &Value) -> BTreeSet<String> {
+    status["pull_tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["identity_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn the_seeds_lifecycle_plan_apply_verify_status_rotate_destroy() {
+    let served = serve();
+    let dir = tempfile::tempdir().unwrap();
+    let journal = |name: &str| dir.path().join(name);
+
+    // plan on an empty instance: everything to create, nothing written.
+    let plan = flow(
+        &served,
+        &["plan"],
+        &["--journal", journal("plan.jsonl").to_str().unwrap()],
+    );
+    expect_code(&plan, 0);
+    let plan = json(&plan);
+    assert_eq!(plan["command"], "plan");
+    assert_eq!(plan["changes"], true);
+    let actions: Vec<_> = by_cache(&plan, "action")
+        .into_iter()
+        .map(|(c, a)| (c, a.as_str().unwrap().to_owned()))
+        .collect();
+    assert!(actions.iter().all(|(_, a)| a == "create"), "{actions:?}");
+    let tokens: Vec<_> = by_cache(&plan, "pull_token")
+        .into_iter()
+        .filter(|(_, t)| !t.is_null())
+        .map(|(c, t)| {
+            (
+                c,
+                t["action"].as_str().unwrap().to_owned(),
+                t["role"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        tokens,
+        [
+            (
+                "cgr-private".to_owned(),
+                "create".to_owned(),
+                "registry.pull".to_owned()
+            ),
+            (
+                "cg-private".to_owned(),
+                "create".to_owned(),
+                "apk.pull".to_owned()
+            ),
+        ]
+    );
+    let cgr_public = plan["caches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["cache"] == "cgr-public")
+        .unwrap();
+    let fields: Vec<(&str, &Value)> = cgr_public["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["field"].as_str().unwrap(), &f["after"]))
+        .collect();
+    let url = serde_json::json!({"type": "text", "value": "https://cgr.dev/"});
+    let on = serde_json::json!({"type": "bool", "value": true});
+    assert!(fields.contains(&("url", &url)), "{fields:?}");
+    assert!(
+        fields.contains(&("enableTokenAuthentication", &on)),
+        "{fields:?}"
+    );
+    assert!(
+        writes(&journal("plan.jsonl")).is_empty(),
+        "plan wrote: {:?}",
+        writes(&journal("plan.jsonl"))
+    );
+
+    // apply: pull tokens, remotes, virtuals; client access for every cache.
+    let applied = flow(&served, &["apply"], &[]);
+    expect_code(&applied, 0);
+    let applied = json(&applied);
+    assert_eq!(results(&applied), all("created"));
+    let made: Vec<_> = by_cache(&applied, "pull_token")
+        .into_iter()
+        .filter(|(_, t)| !t.is_null())
+        .map(|(c, t)| (c, t["action"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(
+        made,
+        [
+            ("cgr-private".to_owned(), "created".to_owned()),
+            ("cg-private".to_owned(), "created".to_owned())
+        ]
+    );
+    let access: Vec<&str> = applied["access"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["cache"].as_str().unwrap())
+        .collect();
+    assert_eq!(access, SEED_CACHES);
+    let host = served.env["ARTIFACTORY_URL"]
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let lines = |cache: &str| -> Vec<String> {
+        applied["access"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["cache"] == cache)
+            .unwrap()["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l.as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        lines("cgr-virt"),
+        [
+            format!(
+                "docker login {host} --username admin --password \"$ARTIFACTORY_ACCESS_TOKEN\""
+            ),
+            format!("docker pull {host}/cgr-virt/chainguard/go:latest"),
+            format!("docker pull {host}/cgr-virt/example.com/chainguard-base:latest"),
+        ]
+    );
+    assert_eq!(
+        lines("cg-private")[0],
+        format!("http://admin:${{ARTIFACTORY_ACCESS_TOKEN}}@{host}/artifactory/cg-private/")
+    );
+    let secret = &served.env["ARTIFACTORY_ACCESS_TOKEN"];
+    assert!(
+        !serde_json::to_string(&applied)
+            .unwrap()
+            .contains(secret.as_str())
+    );
+
+    // plan and apply again: nothing to do, nothing written.
+    let again = json(&flow(&served, &["plan"], &[]));
+    assert_eq!(again["changes"], false, "{again:#}");
+    let kept: Vec<_> = by_cache(&again, "pull_token")
+        .into_iter()
+        .filter(|(_, t)| !t.is_null())
+        .map(|(_, t)| t["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(kept, ["keep", "keep"]);
+    let second = flow(
+        &served,
+        &["apply"],
+        &["--journal", journal("apply2.jsonl").to_str().unwrap()],
+    );
+    expect_code(&second, 0);
+    assert_eq!(results(&json(&second)), all("unchanged"));
+    assert!(
+        writes(&journal("apply2.jsonl")).is_empty(),
+        "second apply wrote: {:?}",
+        writes(&journal("apply2.jsonl"))
+    );
+
+    // verify: a manifest per Docker cache, the index and a package per APK cache.
+    let verified = flow(&served, &["verify"], &[]);
+    expect_code(&verified, 0);
+    let verified = json(&verified);
+    assert_eq!(verified["ok"], true);
+    let probes: Vec<_> = by_cache(&verified, "probe")
+        .into_iter()
+        .map(|(c, p)| format!("{c}: {}", p.as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        probes,
+        [
+            "cgr-public: manifest chainguard/go:latest",
+            "cgr-private: manifest example.com/chainguard-base:latest",
+            "cgr-virt: manifest chainguard/go:latest",
+            "cg-private: x86_64/APKINDEX.tar.gz and package libstdc++",
+            "cg-chainguard: x86_64/APKINDEX.tar.gz",
+            "cg-extras: x86_64/APKINDEX.tar.gz",
+            "cg-apk-virt: x86_64/APKINDEX.tar.gz and package libstdc++",
+        ]
+    );
+    for (cache, checks) in by_cache(&verified, "checks") {
+        let checks = checks.as_array().unwrap();
+        let wanted = if cache.starts_with("cgr-") { 1 } else { 2 };
+        assert_eq!(checks.len(), wanted, "{cache}: {checks:?}");
+        assert!(
+            checks.iter().all(|c| c["result"] == "passed"),
+            "{cache}: {checks:?}"
+        );
+    }
+
+    // status: everything exists, with the two tokens in use.
+    let status = json(&flow(&served, &["status"], &[]));
+    assert!(
+        by_cache(&status, "exists")
+            .iter()
+            .all(|(_, e)| **e == Value::Bool(true))
+    );
+    let before = token_ids(&status);
+    assert_eq!(before.len(), 2);
+    assert_eq!(status["unused_pull_tokens"], Value::Array(vec![]));
+
+    // rotate: new tokens written and verified, then the old ones revoked.
+    let rotated = flow(&served, &["rotate"], &[]);
+    expect_code(&rotated, 0);
+    let rotated = json(&rotated);
+    assert_eq!(
+        results(&rotated),
+        [
+            ("cgr-private".to_owned(), "rotated".to_owned()),
+            ("cg-private".to_owned(), "rotated".to_owned())
+        ]
+    );
+    let revoked: BTreeSet<String> = by_cache(&rotated, "revoked")
+        .into_iter()
+        .flat_map(|(_, r)| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i.as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(revoked, before);
+    let after = token_ids(&json(&flow(&served, &["status"], &[])));
+    assert_eq!(after.len(), 2);
+    assert!(after.is_disjoint(&before));
+    expect_code(&flow(&served, &["verify"], &[]), 0);
+
+    // destroy needs a confirmation; without a terminal, --yes.
+    let refused = flow(&served, &["destroy"], &[]);
+    expect_code(&refused, 2);
+    assert!(
+        text(&refused.stderr).contains("pass --yes"),
+        "{}",
+        text(&refused.stderr)
+    );
+    let destroyed = flow(&served, &["destroy", "--yes"], &[]);
+    expect_code(&destroyed, 0);
+    let destroyed = json(&destroyed);
+    let deleted: BTreeSet<String> = results(&destroyed)
+        .into_iter()
+        .filter(|(_, r)| r == "deleted")
+        .map(|(c, _)| c)
+        .collect();
+    assert_eq!(deleted.len(), 7);
+    let order: Vec<String> = results(&destroyed).into_iter().map(|(c, _)| c).collect();
+    let position = |name: &str| order.iter().position(|c| c == name).unwrap();
+    assert!(
+        position("cgr-virt") < position("cgr-public")
+            && position("cg-apk-virt") < position("cg-private"),
+        "{order:?}"
+    );
+    let revoked: BTreeSet<String> = destroyed["revoked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(revoked, after);
+    let status = json(&flow(&served, &["status"], &[]));
+    assert!(
+        by_cache(&status, "exists")
+            .iter()
+            .all(|(_, e)| **e == Value::Bool(false))
+    );
+    assert!(token_ids(&status).is_empty());
+
+    // apply again: back to where it was.
+    let reapplied = flow(&served, &["apply"], &[]);
+    expect_code(&reapplied, 0);
+    assert_eq!(results(&json(&reapplied)), all("created"));
+}
+
+#[test]
+fn the_default_run_applies_verifies_and_replans_on_the_embedded_sandbox() {
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .env_remove("ARTIFACTORY_URL")
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap()
+    };
+    let human = run(&["apply"]);
+    expect_code(&human, 0);
+    let stdout = text(&human.stdout);
+    assert!(
+        stdout
+            .starts_with("pull-through apply: examples/seeds.toml (seeds) on the embedded sandbox"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("All 7 caches pulled through."), "{stdout}");
+    assert!(
+        stdout.contains("No changes: everything is as the config says."),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Summary: 7 caches applied on the embedded sandbox, 7 pulled through, second plan: no changes."),
+        "{stdout}"
+    );
+
+    let document = json(&run(&["--output", "json", "apply"]));
+    assert_eq!(document["sandbox"], true);
+    assert_eq!(document["ok"], true);
+    assert_eq!(results(&document), all("created"));
+    assert_eq!(document["plan_after"]["changes"], false);
+    assert!(
+        document["verify"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| v["passed"] == true)
+    );
+
+    // A backend in the environment without --config is refused rather than guessed at.
+    let refused = Command::new(BIN)
+        .args(["apply"])
+        .env("ARTIFACTORY_URL", "https://example.jfrog.io")
+        .output()
+        .unwrap();
+    expect_code(&refused, 2);
+    assert!(
+        text(&refused.stderr).contains("ARTIFACTORY_URL is set but no --config was given"),
+        "{}",
+        text(&refused.stderr)
+    );
+}
+
+/// Each bad file or environment exits 2 before any request, naming file, line and field.
+#[test]
+fn bad_configs_exit_2_naming_the_field() {
+    let served = serve();
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(seeds()).unwrap();
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "typo",
+            good.replacen(
+                "upstream = \"cgr.dev/chainguard\"",
+                "upstrem = \"cgr.dev/chainguard\"",
+                1,
+            ),
+            ":49: caches[0].upstrem: unknown field `upstrem`",
+        ),
+        (
+            "role",
+            good.replacen(
+                "pull_token = \"apk.pull\"",
+                "pull_token = \"registry.pull\"",
+                1,
+            ),
+            "caches[3].pull_token: \"registry.pull\" does not grant",
+        ),
+        (
+            "member",
+            good.replacen(
+                "members = [\"cgr-public\", \"cgr-private\"]",
+                "members = [\"cgr-public\", \"cgr-privat\"]",
+                1,
+            ),
+            "caches[2].members: \"cgr-privat\" is not a cache",
+        ),
+        (
+            "docker-key",
+            good.replacen("name = \"cgr-public\"", "name = \"cgr_public\"", 1)
+                .replace(
+                    "\"cgr-public\", \"cgr-private\"",
+                    "\"cgr_public\", \"cgr-private\"",
+                ),
+            "caches[0].name:",
+        ),
+        (
+            "secret-in-file",
+            good.replacen(
+                "token_env = \"ARTIFACTORY_ACCESS_TOKEN\"",
+                "token_env = \"eyJ2ZXIiOiIyIn0.secret\"",
+                1,
+            ),
+            "backends.artifactory.token_env: \"eyJ2ZXIiOiIyIn0.secret\" is not an environment variable name",
+        ),
+    ];
+    for (name, body, says) in cases {
+        let path = dir.path().join(format!("{name}.toml"));
+        std::fs::write(&path, body).unwrap();
+        let output = common::run(&served, &["--config", path.to_str().unwrap(), "plan"], &[]);
+        expect_code(&output, 2);
+        let stderr = text(&output.stderr);
+        assert!(
+            stderr.contains(&format!("{}", path.display())),
+            "{name}: {stderr}"
+        );
+        assert!(
+            stderr.contains(says),
+            "{name}: {stderr} should contain {says:?}"
+        );
+    }
+    // The token variable unset: named with the line of its backend.
+    let output = Command::new(BIN)
+        .args(["--config", seeds().to_str().unwrap(), "plan"])
+        .envs(
+            served
+                .env
+                .iter()
+                .filter(|(k, _)| *k != "ARTIFACTORY_ACCESS_TOKEN"),
+        )
+        .env_remove("ARTIFACTORY_ACCESS_TOKEN")
+        .output()
+        .unwrap();
+    expect_code(&output, 2);
+    assert!(
+        text(&output.stderr).contains(
+            "seeds.toml:26: backends.artifactory.token_env: ARTIFACTORY_ACCESS_TOKEN is not set"
+        ),
+        "{}",
+        text(&output.stderr)
+    );
+    let missing = common::run(
+        &served,
+        &["--config", "/nonexistent/pull-through.toml", "plan"],
+        &[],
+    );
+    expect_code(&missing, 2);
+    assert!(text(&missing.stderr).contains("--config /nonexistent/pull-through.toml"));
+    let unknown = flow(&served, &["rotate"], &["--cache", "nope"]);
+    expect_code(&unknown, 2);
+    assert!(text(&unknown.stderr).contains("--cache nope: not a cache"));
+}
+
+fn add_fault(served: &Served, rule: Value) {
+    let control = served.env["PULL_THROUGH_SANDBOX_URL"].clone();
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async move {
+            let client = reqwest::Client::new();
+            let url = format!("{control}/_sandbox/faults");
+            let answer = if rule.is_null() {
+                client.delete(&url).send().await.unwrap()
+            } else {
+                client.post(&url).json(&rule).send().await.unwrap()
+            };
+            assert!(answer.status().is_success(), "{}", answer.status());
+        });
+}
+
+#[test]
+fn a_fault_on_one_cache_leaves_the_others_done_and_a_rerun_converges() {
+    let served = serve();
+    add_fault(
+        &served,
+        serde_json::json!({
+            "service": "artifactory", "method": "PUT",
+            "path_prefix": "/artifactory/api/repositories/cg-private",
+            "fault": {"kind": "status", "status": 500}, "remaining": null
+        }),
+    );
+    let failed = flow(&served, &["apply"], &[]);
+    expect_code(&failed, 1);
+    let document = json(&failed);
+    assert_eq!(document["ok"], false);
+    let outcome = results(&document);
+    let expected: Vec<(String, String)> = [
+        ("cgr-public", "created"),
+        ("cgr-private", "created"),
+        ("cgr-virt", "created"),
+        ("cg-private", "failed"),
+        ("cg-chainguard", "created"),
+        ("cg-extras", "created"),
+        ("cg-apk-virt", "skipped"),
+    ]
+    .iter()
+    .map(|(c, r)| ((*c).to_owned(), (*r).to_owned()))
+    .collect();
+    assert_eq!(outcome, expected);
+    let errors = by_cache(&document, "error");
+    assert!(
+        errors[6]
+            .1
+            .as_str()
+            .unwrap()
+            .contains("member cg-private was not applied"),
+        "{errors:?}"
+    );
+    assert!(
+        text(&failed.stderr).contains("2 of 7 caches could not be applied"),
+        "{}",
+        text(&failed.stderr)
+    );
+    // The token made for the cache that failed was revoked again: nothing half made.
+    let status = json(&flow(&served, &["status"], &[]));
+    assert_eq!(token_ids(&status).len(), 1, "{status:#}");
+
+    add_fault(&served, Value::Null);
+    let rerun = flow(&served, &["apply"], &[]);
+    expect_code(&rerun, 0);
+    let outcome = results(&json(&rerun));
+    let expected: Vec<(String, String)> = SEED_CACHES
+        .iter()
+        .map(|c| {
+            let result = if *c == "cg-private" || *c == "cg-apk-virt" {
+                "created"
+            } else {
+                "unchanged"
+            };
+            ((*c).to_owned(), result.to_owned())
+        })
+        .collect();
+    assert_eq!(outcome, expected);
+    assert_eq!(json(&flow(&served, &["plan"], &[]))["changes"], false);
+    expect_code(&flow(&served, &["verify"], &[]), 0);
+}
+
+#[test]
+fn a_rotation_that_cannot_write_keeps_the_old_token_working() {
+    let served = serve();
+    expect_code(&flow(&served, &["apply"], &[]), 0);
+    let before = token_ids(&json(&flow(&served, &["status"], &[])));
+    add_fault(
+        &served,
+        serde_json::json!({
+            "service": "artifactory", "method": "POST",
+            "path_prefix": "/artifactory/api/repositories/cgr-private",
+            "fault": {"kind": "status", "status": 400}, "remaining": null
+        }),
+    );
+    let rotated = flow(&served, &["rotate"], &["--cache", "cgr-private"]);
+    expect_code(&rotated, 1);
+    let document = json(&rotated);
+    assert_eq!(
+        results(&document),
+        [("cgr-private".to_owned(), "failed".to_owned())]
+    );
+    assert!(
+        by_cache(&document, "error")[0]
+            .1
+            .as_str()
+            .unwrap()
+            .contains("the old pull token still works")
+    );
+    add_fault(&served, Value::Null);
+    // The new token was revoked; the old one is still the cache's, and pulls work.
+    assert_eq!(token_ids(&json(&flow(&served, &["status"], &[]))), before);
+    expect_code(&flow(&served, &["verify"], &[]), 0);
+}
+
+#[test]
+fn no_secret_from_secrets_out_reaches_stdout_stderr_or_the_journal() {
+    let served = serve();
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("secrets.env");
+    let journal = dir.path().join("journal.jsonl");
+    let mut outputs = Vec::new();
+    for (command, extra) in [
+        ("apply", &[][..]),
+        ("rotate", &[][..]),
+        ("verify", &[][..]),
+        ("status", &[][..]),
+    ] {
+        for format in ["human", "json"] {
+            let config = seeds();
+            let mut args = vec![
+                "--config",
+                config.to_str().unwrap(),
+                "--output",
+                format,
+                "--journal",
+                journal.to_str().unwrap(),
+                "--secrets-out",
+                secrets.to_str().unwrap(),
+                command,
+            ];
+            args.extend_from_slice(extra);
+            let output = common::run(&served, &args, &[("RUST_LOG", "trace")]);
+            expect_code(&output, 0);
+            // Each run that makes tokens replaces the file; check against every version.
+            let written = std::fs::read_to_string(&secrets).unwrap_or_default();
+            outputs.push((output, written));
+        }
+    }
+    let journal_text = std::fs::read_to_string(&journal).unwrap();
+    assert!(
+        journal_text.lines().count() > 50,
+        "the journal records every request"
+    );
+    let mut checked = 0;
+    for (output, written) in &outputs {
+        for line in written.lines() {
+            let (key, value) = line.split_once('=').unwrap();
+            let secret = key == "ARTIFACTORY_ACCESS_TOKEN"
+                || (key.starts_with("PULL_TOKEN_") && !key.ends_with("_IDENTITY"));
+            if !secret {
+                continue;
+            }
+            assert!(value.len() > 20, "{key} looks too short to be a token");
+            checked += 1;
+            for (_, (other, _)) in outputs.iter().enumerate() {
+                assert!(!text(&other.stdout).contains(value), "{key} in stdout");
+                assert!(!text(&other.stderr).contains(value), "{key} in stderr");
+            }
+            assert!(!journal_text.contains(value), "{key} in the journal");
+        }
+        assert!(
+            !text(&output.stderr).is_empty(),
+            "RUST_LOG=trace logs something"
+        );
+    }
+    assert!(
+        checked >= 6,
+        "the secrets file held the admin token and the new pull tokens ({checked})"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&secrets).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+}
