@@ -703,7 +703,7 @@ fn no_secret_from_secrets_out_reaches_stdout_stderr_or_the_journal() {
             }
             assert!(value.len() > 20, "{key} looks too short to be a token");
             checked += 1;
-            for (_, (other, _)) in outputs.iter().enumerate() {
+            for (other, _) in &outputs {
                 assert!(!text(&other.stdout).contains(value), "{key} in stdout");
                 assert!(!text(&other.stderr).contains(value), "{key} in stderr");
             }

@@ -388,3 +388,29 @@ fn check_caches(config: &Config, backends: &BTreeMap<String, Backend>) -> Result
 pub(crate) fn unwritten_credentials(identity_id: &str) -> Option<UpstreamCredentials> {
     UpstreamCredentials::new(identity_id, UNWRITTEN_PASSWORD).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fixed_environment_shows_names_never_values() {
+        let env = Environment::Fixed(Arc::new(BTreeMap::from([
+            (
+                "ARTIFACTORY_ACCESS_TOKEN".to_owned(),
+                "eyJ-secret".to_owned(),
+            ),
+            ("EMPTY".to_owned(), String::new()),
+        ])));
+        assert_eq!(
+            format!("{env:?}"),
+            "[\"ARTIFACTORY_ACCESS_TOKEN\", \"EMPTY\"]"
+        );
+        assert_eq!(
+            env.get("ARTIFACTORY_ACCESS_TOKEN").as_deref(),
+            Some("eyJ-secret")
+        );
+        assert_eq!(env.get("EMPTY"), None, "empty counts as unset");
+        assert_eq!(env.get("MISSING"), None);
+    }
+}

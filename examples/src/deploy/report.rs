@@ -283,3 +283,125 @@ pub(crate) fn destroyed_text(destroyed: &Destroyed) -> String {
     }
     text.trim_end().to_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use pull_through_core::{CacheName, Check, FieldChange, FieldValue, Plan, Verification};
+
+    use super::*;
+    use crate::deploy::apply::TokenOutcome;
+    use crate::deploy::plan::TokenPlan;
+
+    fn name(text: &str) -> CacheName {
+        CacheName::new(text).unwrap()
+    }
+
+    #[test]
+    fn plans_read_as_changes_with_their_tokens() {
+        let create = CachePlan {
+            backend: "artifactory".into(),
+            plan: Some(Plan::create(
+                name("cg-private"),
+                vec![
+                    FieldChange::new("url", None, "https://apk.cgr.dev/example.com".into()),
+                    FieldChange::new("password", None, FieldValue::Secret),
+                ],
+            )),
+            pull_token: Some(TokenPlan {
+                action: "create",
+                role: "apk.pull".into(),
+                identity_id: None,
+                expires_at: None,
+            }),
+            revoke: vec!["org/stale".into()],
+            error: None,
+            failed_cache: None,
+        };
+        let same = CachePlan {
+            plan: Some(Plan::update(name("cgr-public"), vec![])),
+            pull_token: None,
+            revoke: vec![],
+            ..create.clone()
+        };
+        assert!(create.has_changes());
+        assert!(!same.has_changes());
+        assert_eq!(
+            plan_text(&[create, same.clone()]),
+            "+ pull token for cg-private (apk.pull)\n- pull token org/stale (no cache uses it)\n\
+             + cg-private\n    url: \"https://apk.cgr.dev/example.com\"\n    password: (sensitive value)\n\
+             = cgr-public\n\
+             1 of 2 caches would change (+ create, ~ update, = unchanged); run `pull-through apply`."
+        );
+        assert_eq!(
+            plan_text(&[same]),
+            "= cgr-public\nNo changes: everything is as the config says."
+        );
+    }
+
+    #[test]
+    fn outcomes_show_tokens_changes_and_errors() {
+        let outcome = CacheOutcome {
+            cache: "cgr-private".into(),
+            backend: "artifactory".into(),
+            result: Outcome::Updated,
+            changes: vec![FieldChange::new(
+                "enableTokenAuthentication",
+                Some(false.into()),
+                true.into(),
+            )],
+            pull_token: Some(TokenOutcome {
+                action: "kept",
+                identity_id: "org/abc".into(),
+                role: "registry.pull".into(),
+                expires_at: "not a time".into(),
+            }),
+            revoked: vec!["org/old".into()],
+            error: None,
+            state: None,
+            new_token: None,
+        };
+        let failed = CacheOutcome {
+            cache: "cg-apk-virt".into(),
+            result: Outcome::Skipped,
+            error: Some("member cg-private was not applied".into()),
+            pull_token: None,
+            changes: vec![],
+            revoked: vec![],
+            ..outcome.clone()
+        };
+        assert_eq!(
+            outcomes_text(&[outcome, failed]),
+            "  cgr-private          updated (pull token org/abc kept, registry.pull)\n\
+             \x20     enableTokenAuthentication: false -> true\n\
+             \x20     revoked pull token org/old\n\
+             \x20 cg-apk-virt          skipped\n\
+             \x20     member cg-private was not applied\n"
+        );
+    }
+
+    #[test]
+    fn failed_checks_show_their_hint() {
+        let mut verification = Verification::new(name("cg-private"));
+        verification.push(Check::failed(
+            "x86_64/APKINDEX.tar.gz",
+            "404 Not Found",
+            Some("turn URL normalization off".into()),
+            Duration::ZERO,
+        ));
+        let result = CacheVerification {
+            backend: "artifactory".into(),
+            probe: "x86_64/APKINDEX.tar.gz".into(),
+            passed: false,
+            verification,
+        };
+        assert_eq!(
+            verify_text(&[result]),
+            "  FAIL cg-private           x86_64/APKINDEX.tar.gz\n\
+             \x20        x86_64/APKINDEX.tar.gz: 404 Not Found\n\
+             \x20        hint: turn URL normalization off\n\
+             1 of 1 caches failed to pull through."
+        );
+    }
+}
