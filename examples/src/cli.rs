@@ -32,6 +32,12 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) journal: Option<PathBuf>,
 
+    /// How many calls the flows run at once (1 to 32). Vendors rate-limit admin APIs;
+    /// a config has a handful of caches.
+    #[arg(long, global = true, value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub(crate) concurrency: u16,
+
     /// Print secret values where a command would otherwise name their variable or mask
     /// them.
     #[arg(long, global = true)]

@@ -140,7 +140,13 @@ pub(crate) async fn run(global: &GlobalArgs, command: &FlowCommand) -> Result<()
     let source = source(global).await?;
     let on_sandbox = source.sandbox.is_some();
     let journal = open_journal(global)?;
-    let deployment = Deployment::connect(source.config, &source.env, journal).await?;
+    let deployment = Deployment::connect(
+        source.config,
+        &source.env,
+        journal,
+        usize::from(global.concurrency),
+    )
+    .await?;
     let result = Flow {
         global,
         deployment: &deployment,

@@ -30,10 +30,6 @@ use pull_through_core::{
 use crate::Failure;
 use crate::config::{CacheConfig, CacheIntent, Config, Setting};
 
-/// How many calls run at once. Small: the vendors rate-limit admin APIs, and a config
-/// has a handful of caches.
-pub(crate) const CONCURRENCY: usize = 4;
-
 /// Where variables are read: the process, or a fixed set (the embedded sandbox's).
 #[derive(Clone)]
 pub(crate) enum Environment {
@@ -90,6 +86,8 @@ pub(crate) struct Deployment {
     pub(crate) chainguard: ChainguardClient,
     /// The organization's id, given or looked up.
     pub(crate) org_id: OrgId,
+    /// How many calls run at once.
+    pub(crate) concurrency: usize,
 }
 
 /// The password placed in specs whose password will not be written (a cache that keeps
@@ -107,6 +105,7 @@ impl Deployment {
         config: Config,
         env: &Environment,
         observer: Option<Arc<dyn HttpObserver>>,
+        concurrency: usize,
     ) -> Result<Deployment, Failure> {
         let mut backends = BTreeMap::new();
         for (name, backend) in &config.backends {
@@ -198,6 +197,7 @@ impl Deployment {
             backends,
             chainguard,
             org_id,
+            concurrency: concurrency.max(1),
         })
     }
 
@@ -265,7 +265,7 @@ impl Deployment {
         }
     }
 
-    /// Runs `work` on each item, at most [`CONCURRENCY`] at once, and returns the results
+    /// Runs `work` on each item, at most `concurrency` at once, and returns the results
     /// in the items' order.
     pub(crate) async fn each<T, R, F, Fut>(&self, items: Vec<T>, work: F) -> Vec<R>
     where
@@ -277,7 +277,7 @@ impl Deployment {
                 let future = work(item);
                 async move { (index, future.await) }
             })
-            .buffer_unordered(CONCURRENCY)
+            .buffer_unordered(self.concurrency)
             .collect()
             .await;
         results.sort_by_key(|(index, _)| *index);
