@@ -36,22 +36,24 @@ fn serve(dir: &Path, latency_ms: u64) -> Served {
         .stderr(Stdio::null())
         .spawn()
         .expect("start the sandbox");
+    // Owned from here on, so the sandbox is stopped whatever happens next.
+    let mut served = Served {
+        child,
+        env: HashMap::new(),
+    };
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Ok(text) = std::fs::read_to_string(&env_file) {
             if text.contains("ARTIFACTORY_USER=") {
-                let env = text
+                served.env = text
                     .lines()
                     .filter_map(|line| line.split_once('='))
                     .map(|(k, v)| (k.to_owned(), v.to_owned()))
                     .collect();
-                return Served { child, env };
+                return served;
             }
         }
-        assert!(
-            Instant::now() < deadline,
-            "the sandbox never wrote its env file"
-        );
+        assert!(Instant::now() < deadline, "the sandbox never wrote its env file");
         std::thread::sleep(Duration::from_millis(50));
     }
 }
