@@ -689,9 +689,19 @@ impl PullThroughBackend for ArtifactoryBackend {
                                 .or(index.packages.first())
                                 .map(|p| p.name.clone())
                         });
-                        if let Some(found) =
-                            wanted.and_then(|name| index.packages.iter().find(|p| p.name == name))
-                        {
+                        let found = wanted
+                            .as_ref()
+                            .and_then(|name| index.packages.iter().find(|p| &p.name == name));
+                        if let (Some(name), None) = (&wanted, found) {
+                            // A probe that fetches nothing must not pass.
+                            verification.push(Check::failed(
+                                format!("package {name}"),
+                                format!("{name} is not in {arch}/APKINDEX.tar.gz"),
+                                Some("probe a package the repository has (`pull-through apk search --repo ...`)".to_owned()),
+                                started.elapsed(),
+                            ));
+                        }
+                        if let Some(found) = found {
                             let file = found.file_name();
                             let at = Instant::now();
                             let url = self.client.repositories_url();

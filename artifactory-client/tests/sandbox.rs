@@ -778,3 +778,38 @@ async fn clearing_a_cache_path_matches_whole_segments() {
     );
     assert!(world.artifactory.cached_paths("cg-private").is_empty());
 }
+
+#[tokio::test]
+async fn a_probe_package_missing_from_the_index_fails_verification() {
+    let world = world().await;
+    let backend = ArtifactoryBackend::new(world.client.clone());
+    let specs = seed_specs(&world).await;
+    let private = specs
+        .iter()
+        .find(|s| s.name.as_str() == "cg-private")
+        .unwrap();
+    backend.ensure(private).await.unwrap();
+    let state = backend
+        .describe(&name("cg-private"))
+        .await
+        .unwrap()
+        .unwrap();
+    let probe = pull_through_core::Probe::ApkIndex {
+        arch: "x86_64".to_owned(),
+        package: Some("no-such-package".to_owned()),
+    };
+    let verification = backend.verify(&state, &probe).await.unwrap();
+    assert!(!verification.passed(), "{verification:?}");
+    let steps: Vec<(&str, bool)> = verification
+        .checks
+        .iter()
+        .map(|c| (c.step.as_str(), c.is_passed()))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("x86_64/APKINDEX.tar.gz", true),
+            ("package no-such-package", false)
+        ]
+    );
+}

@@ -53,7 +53,10 @@ fn serve(dir: &Path, latency_ms: u64) -> Served {
                 return served;
             }
         }
-        assert!(Instant::now() < deadline, "the sandbox never wrote its env file");
+        assert!(
+            Instant::now() < deadline,
+            "the sandbox never wrote its env file"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }

@@ -16,7 +16,7 @@ use serde_json::json;
 
 use crate::Failure;
 use crate::cli::{GlobalArgs, OutputFormat};
-use crate::config::{Config, SEEDS, SEEDS_FILE};
+use crate::config::{CacheIntent, Config, SEEDS, SEEDS_FILE};
 use crate::deploy::apply::CacheOutcome;
 use crate::deploy::report::{self, Progress};
 use crate::deploy::{Deployment, Environment};
@@ -250,27 +250,33 @@ impl Flow<'_> {
                         self.header("status"),
                         report::status_text(&status)
                     )
-                })
+                })?;
+                let unreadable = status.caches.iter().filter(|c| c.error.is_some()).count();
+                failed_caches(unreadable, status.caches.len(), "could not be read")
             }
             FlowCommand::Rotate(args) => {
+                let with_token: Vec<&str> = self
+                    .deployment
+                    .config
+                    .caches
+                    .iter()
+                    .filter(|c| {
+                        matches!(
+                            &c.kind,
+                            CacheIntent::Remote {
+                                pull_token: Some(_),
+                                ..
+                            }
+                        )
+                    })
+                    .map(|c| c.name.as_str())
+                    .collect();
                 for name in &args.caches {
-                    if self
-                        .deployment
-                        .config
-                        .caches
-                        .iter()
-                        .all(|c| c.name.as_str() != name)
-                    {
+                    if !with_token.contains(&name.as_str()) {
                         return Err(Failure::Usage(format!(
-                            "--cache {name}: not a cache of {}; allowed: {}",
+                            "--cache {name}: not a cache of {} with a pull token; allowed: {}",
                             self.deployment.config.file,
-                            self.deployment
-                                .config
-                                .caches
-                                .iter()
-                                .map(|c| c.name.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
+                            with_token.join(", ")
                         )));
                     }
                 }
@@ -301,7 +307,7 @@ impl Flow<'_> {
                 let failed = destroyed.caches.iter().filter(|o| !o.ok()).count();
                 let mut body = serde_json::to_value(&destroyed).unwrap_or_default();
                 if let Some(map) = body.as_object_mut() {
-                    map.insert("ok".into(), json!(failed == 0));
+                    map.insert("ok".into(), json!(destroyed.ok()));
                 }
                 emit(self.global.output, &self.document("destroy", body), || {
                     format!(
@@ -310,6 +316,12 @@ impl Flow<'_> {
                         report::destroyed_text(&destroyed)
                     )
                 })?;
+                if !destroyed.errors.is_empty() {
+                    return Err(Failure::Step(format!(
+                        "{} pull tokens could not be revoked; run destroy again",
+                        destroyed.errors.len()
+                    )));
+                }
                 failed_caches(failed, destroyed.caches.len(), "could not be deleted")
             }
         }

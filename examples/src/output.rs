@@ -13,15 +13,20 @@ pub(crate) fn emit<T: Serialize>(
     value: &T,
     human: impl FnOnce() -> String,
 ) -> Result<(), Failure> {
-    match format {
-        OutputFormat::Human => println!("{}", human()),
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::to_string(value)
-                .map_err(|err| Failure::Step(format!("could not write JSON output: {err}")))?
-        ),
+    let text = match format {
+        OutputFormat::Human => human(),
+        OutputFormat::Json => serde_json::to_string(value)
+            .map_err(|err| Failure::Step(format!("could not write JSON output: {err}")))?,
+    };
+    // `println!` panics when the reader has gone (`pull-through ... | head`); a closed
+    // pipe is the reader's choice, not a failure.
+    use std::io::Write;
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Failure::Step(format!("could not write the output: {err}")))
+        }
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 pub(crate) fn step(err: impl std::fmt::Display) -> Failure {

@@ -487,7 +487,7 @@ fn bad_configs_exit_2_naming_the_field() {
                 "token_env = \"eyJ2ZXIiOiIyIn0.secret\"",
                 1,
             ),
-            "backends.artifactory.token_env: \"eyJ2ZXIiOiIyIn0.secret\" is not an environment variable name",
+            "backends.artifactory.token_env: the value (22 characters, not shown) is not an environment variable name",
         ),
     ];
     for (name, body, says) in cases {
@@ -535,6 +535,13 @@ fn bad_configs_exit_2_naming_the_field() {
     let unknown = flow(&served, &["rotate"], &["--cache", "nope"]);
     expect_code(&unknown, 2);
     assert!(text(&unknown.stderr).contains("--cache nope: not a cache"));
+    let public = flow(&served, &["rotate"], &["--cache", "cgr-public"]);
+    expect_code(&public, 2);
+    assert!(
+        text(&public.stderr).contains("with a pull token; allowed: cgr-private, cg-private"),
+        "{}",
+        text(&public.stderr)
+    );
 }
 
 fn add_fault(served: &Served, rule: Value) {
@@ -724,4 +731,121 @@ fn no_secret_from_secrets_out_reaches_stdout_stderr_or_the_journal() {
         let mode = std::fs::metadata(&secrets).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
     }
+}
+
+/// Runs the program with `config` (a variant of the seeds) against `served`.
+fn flow_with(served: &Served, config: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["--config", config.to_str().unwrap(), "--output", "json"];
+    all.extend_from_slice(args);
+    common::run(served, &all, &[])
+}
+
+#[test]
+fn expired_pull_tokens_are_shown_and_replaced() {
+    let served = serve();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("short.toml");
+    let seeds = std::fs::read_to_string(seeds()).unwrap();
+    std::fs::write(
+        &config,
+        seeds.replacen("pull_token_ttl = \"720h\"", "pull_token_ttl = \"1s\"", 1),
+    )
+    .unwrap();
+    expect_code(&flow_with(&served, &config, &["apply"]), 0);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+
+    let status = json(&flow_with(&served, &config, &["status"]));
+    let expired: Vec<_> = by_cache(&status, "pull_token")
+        .into_iter()
+        .filter(|(_, t)| !t.is_null())
+        .map(|(c, t)| (c, t["expired"].clone()))
+        .collect();
+    assert_eq!(
+        expired,
+        [
+            ("cgr-private".to_owned(), Value::Bool(true)),
+            ("cg-private".to_owned(), Value::Bool(true))
+        ],
+        "an expired token in use is shown as the cache's, expired"
+    );
+    let old = token_ids(&status);
+
+    let plan = json(&flow_with(&served, &config, &["plan"]));
+    let planned: Vec<_> = by_cache(&plan, "pull_token")
+        .into_iter()
+        .filter(|(_, t)| !t.is_null())
+        .map(|(_, t)| t["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(planned, ["create", "create"]);
+    let to_revoke: BTreeSet<String> = by_cache(&plan, "revoke")
+        .into_iter()
+        .flat_map(|(_, r)| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i.as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(to_revoke, old);
+
+    // With the usual lifetime, apply replaces them and revokes the expired ones.
+    let applied = json(&flow(&served, &["apply"], &[]));
+    let revoked: BTreeSet<String> = by_cache(&applied, "revoked")
+        .into_iter()
+        .flat_map(|(_, r)| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i.as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(revoked, old);
+    let status = json(&flow(&served, &["status"], &[]));
+    assert!(token_ids(&status).is_disjoint(&old));
+    assert_eq!(token_ids(&status).len(), 2);
+}
+
+#[test]
+fn destroy_leaves_a_repository_the_config_does_not_describe() {
+    let served = serve();
+    expect_code(&flow(&served, &["apply"], &[]), 0);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("other.toml");
+    let seeds = std::fs::read_to_string(seeds()).unwrap();
+    let other = seeds.replacen(
+        "upstream = \"virtualapk.cgr.dev/{org_id}/chainguard\"",
+        "upstream = \"virtualapk.cgr.dev/{org_id}/extra-packages\"",
+        1,
+    );
+    std::fs::write(&config, other).unwrap();
+    let destroyed = flow_with(&served, &config, &["destroy", "--yes"]);
+    expect_code(&destroyed, 1);
+    let document = json(&destroyed);
+    assert_eq!(document["ok"], false);
+    let outcome: Vec<(String, String)> = results(&document)
+        .into_iter()
+        .filter(|(_, r)| r != "deleted")
+        .collect();
+    assert_eq!(outcome, [("cg-chainguard".to_owned(), "failed".to_owned())]);
+    let error = by_cache(&document, "error")
+        .into_iter()
+        .find(|(c, _)| c == "cg-chainguard")
+        .unwrap()
+        .1
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        error.contains("not deleted: cg-chainguard is a remote of https://virtualapk.cgr.dev/"),
+        "{error}"
+    );
+    let status = json(&flow(&served, &["status"], &[]));
+    let exists: Vec<String> = by_cache(&status, "exists")
+        .into_iter()
+        .filter(|(_, e)| **e == Value::Bool(true))
+        .map(|(c, _)| c)
+        .collect();
+    assert_eq!(exists, ["cg-chainguard"]);
 }

@@ -392,7 +392,10 @@ impl CacheSpec {
                 let mut seen = BTreeSet::new();
                 for member in &aggregate.members {
                     if !seen.insert(member) {
-                        return Err(invalid(format!("member {member:?} is listed twice")));
+                        return Err(invalid(format!(
+                            "member {:?} is listed twice",
+                            member.as_str()
+                        )));
                     }
                 }
                 Ok(())

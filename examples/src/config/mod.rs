@@ -390,12 +390,15 @@ impl Checker<'_> {
         if ok {
             Ok(name.clone())
         } else {
+            // The value is not quoted back: it may be the secret itself, pasted here.
             Err(self.at(
                 var,
                 field,
                 format!(
-                    "{name:?} is not an environment variable name; give the variable's name \
-                     (such as \"ARTIFACTORY_ACCESS_TOKEN\"), never the secret itself"
+                    "the value ({} characters, not shown) is not an environment variable name; \
+                     give the variable's name (such as \"ARTIFACTORY_ACCESS_TOKEN\"), never the \
+                     secret itself, and rotate the secret if it was one",
+                    name.chars().count()
                 ),
             ))
         }
@@ -596,9 +599,10 @@ impl Checker<'_> {
         }
         Ok(match format {
             PackageFormat::Docker => {
+                // `image@sha256:...` names a digest; otherwise `image:tag` or just `image`.
                 let (image, reference) = text
-                    .rsplit_once(':')
-                    .filter(|(_, tag)| !tag.contains('/'))
+                    .split_once('@')
+                    .or_else(|| text.rsplit_once(':').filter(|(_, tag)| !tag.contains('/')))
                     .unwrap_or((text, "latest"));
                 Probe::DockerManifest {
                     image: image.to_owned(),

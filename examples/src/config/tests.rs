@@ -414,6 +414,45 @@ fn bad_configs_name_line_and_field() {
 }
 
 #[test]
+fn a_secret_pasted_for_a_variable_name_is_not_echoed() {
+    let err = problem(&with(
+        "token_env = \"ARTIFACTORY_ACCESS_TOKEN\"",
+        "token_env = \"cmVmdGtuOjAxOmFiY2RlZg\"",
+    ));
+    assert_eq!(err.field, "backends.art.token_env");
+    assert!(!err.to_string().contains("cmVmdGtu"), "{err}");
+    assert!(err.problem.contains("22 characters, not shown"), "{err}");
+}
+
+#[test]
+fn probes_take_tags_digests_and_packages() {
+    let probe = |text: &str| {
+        let config = Config::parse(
+            "t.toml",
+            &with(
+                "name = \"pub\"",
+                &format!("name = \"pub\"\nprobe = \"{text}\""),
+            ),
+        )
+        .unwrap();
+        config.caches[0].probe.clone().unwrap()
+    };
+    let manifest = |image: &str, reference: &str| Probe::DockerManifest {
+        image: image.into(),
+        reference: reference.into(),
+    };
+    assert_eq!(probe("chainguard/go"), manifest("chainguard/go", "latest"));
+    assert_eq!(
+        probe("chainguard/go:1.23"),
+        manifest("chainguard/go", "1.23")
+    );
+    assert_eq!(
+        probe("chainguard/go@sha256:abc"),
+        manifest("chainguard/go", "sha256:abc")
+    );
+}
+
+#[test]
 fn aggregate_cycles_are_refused() {
     let text = format!(
         "{GOOD}[[caches]]\nname = \"a\"\nmembers = [\"b\"]\n[[caches]]\nname = \"b\"\nmembers = [\"a\"]\n"

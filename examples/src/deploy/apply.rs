@@ -215,10 +215,10 @@ impl Deployment {
         tokens: &[OwnedToken],
     ) -> Result<Prepared, Error> {
         let state = self.backend(cache).api.describe(&cache.name).await?;
-        let split = for_cache(tokens, &cache.name, state.as_ref());
-        Ok(match split.current {
-            Some(current) => Prepared::Kept(current, split.stale),
-            None => Prepared::Created(self.create_token(&cache.name, role).await?, split.stale),
+        let (kept, stale) = for_cache(tokens, &cache.name, state.as_ref()).usable();
+        Ok(match kept {
+            Some(current) => Prepared::Kept(current, stale),
+            None => Prepared::Created(self.create_token(&cache.name, role).await?, stale),
         })
     }
 
@@ -286,15 +286,19 @@ impl Deployment {
             }
             Err(err) => {
                 // Nothing half made: a token the cache never received is revoked again.
+                let mut error = err.to_string();
                 if let Some(token) = new_token {
-                    if let Err(revoke) = self.chainguard.revoke_pull_token(&token.identity_id).await
-                    {
-                        tracing::warn!(identity = %token.identity_id, "could not revoke the unused pull token: {revoke}");
+                    match self.chainguard.revoke_pull_token(&token.identity_id).await {
+                        Ok(_) => outcome.pull_token = None,
+                        Err(revoke) => error.push_str(&format!(
+                            "; the pull token {} made for it could not be revoked ({revoke}): the \
+                             next apply revokes it",
+                            token.identity_id
+                        )),
                     }
-                    outcome.pull_token = None;
                 }
                 outcome.result = Outcome::Failed;
-                outcome.error = Some(err.to_string());
+                outcome.error = Some(error);
                 outcome
             }
         }

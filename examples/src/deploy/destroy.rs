@@ -1,13 +1,14 @@
 //! `destroy`: the caches this config names (aggregates before their members), then the
-//! pull tokens it made.
+//! pull tokens it made. A repository that has a cache's key but is not what the config
+//! describes (another type, upstream or member list) is left alone.
 
-use pull_through_core::{Deleted, Error};
+use pull_through_core::{CacheRole, CacheState, Deleted, Error};
 use serde::Serialize;
 
 use super::Deployment;
 use super::apply::{CacheOutcome, Outcome};
 use super::report::Progress;
-use crate::config::CacheConfig;
+use crate::config::{CacheConfig, CacheIntent};
 
 /// What destroy did.
 #[derive(Debug, Clone, Serialize)]
@@ -18,51 +19,110 @@ pub(crate) struct Destroyed {
     pub(crate) revoked: Vec<String>,
     /// Tokens kept because their cache could not be deleted.
     pub(crate) kept: Vec<String>,
+    /// Tokens that could not be revoked, with why.
+    pub(crate) errors: Vec<String>,
+}
+
+impl Destroyed {
+    /// Whether everything was deleted and revoked.
+    pub(crate) fn ok(&self) -> bool {
+        self.errors.is_empty() && self.caches.iter().all(CacheOutcome::ok)
+    }
 }
 
 impl Deployment {
-    /// Deletes what this config made.
+    /// Deletes what this config made. `Err` only when the pull tokens could not be listed
+    /// (the caches' outcomes are then lost to the error; a re-run reports them).
     pub(crate) async fn destroy(&self, progress: &Progress) -> Result<Destroyed, Error> {
         let mut caches = Vec::new();
         for layer in self.layers().into_iter().rev() {
             let results = self
                 .each(layer, |cache: &CacheConfig| async move {
-                    let outcome = match self.backend(cache).api.delete(&cache.name).await {
-                        Ok(Deleted::AlreadyAbsent) => {
-                            CacheOutcome::new(cache, Outcome::AlreadyAbsent)
-                        }
-                        Ok(_) => CacheOutcome::new(cache, Outcome::Deleted),
-                        Err(err) => CacheOutcome::failed(cache, Outcome::Failed, err),
-                    };
-                    progress.step(
-                        "delete",
-                        &cache.name,
-                        if outcome.ok() { "deleted" } else { "failed" },
-                    );
+                    let outcome = self.destroy_one(cache).await;
+                    let word = if outcome.ok() { "deleted" } else { "failed" };
+                    progress.step("delete", &cache.name, word);
                     outcome
                 })
                 .await;
             caches.extend(results);
         }
-        let mut revoked = Vec::new();
-        let mut kept = Vec::new();
+        let mut destroyed = Destroyed {
+            caches,
+            revoked: Vec::new(),
+            kept: Vec::new(),
+            errors: Vec::new(),
+        };
         for token in self.owned_tokens().await? {
             // A cache that is still there keeps working until a re-run deletes it.
-            let cache_remains = caches.iter().any(|c| c.cache == token.cache && !c.ok());
+            let cache_remains = destroyed
+                .caches
+                .iter()
+                .any(|c| c.cache == token.cache && !c.ok());
             if cache_remains {
-                kept.push(token.identity_id);
+                destroyed.kept.push(token.identity_id);
                 continue;
             }
-            self.chainguard
-                .revoke_pull_token(&token.identity_id)
-                .await?;
-            progress.step("revoke", &token.cache, &token.identity_id);
-            revoked.push(token.identity_id);
+            match self.chainguard.revoke_pull_token(&token.identity_id).await {
+                Ok(_) => {
+                    progress.step("revoke", &token.cache, &token.identity_id);
+                    destroyed.revoked.push(token.identity_id);
+                }
+                Err(err) => destroyed
+                    .errors
+                    .push(format!("pull token {}: {err}", token.identity_id)),
+            }
         }
-        Ok(Destroyed {
-            caches,
-            revoked,
-            kept,
-        })
+        Ok(destroyed)
+    }
+
+    async fn destroy_one(&self, cache: &CacheConfig) -> CacheOutcome {
+        let backend = self.backend(cache);
+        let state = match backend.api.describe(&cache.name).await {
+            Ok(Some(state)) => state,
+            Ok(None) => return CacheOutcome::new(cache, Outcome::AlreadyAbsent),
+            Err(err) => return CacheOutcome::failed(cache, Outcome::Failed, err),
+        };
+        if let Some(difference) = self.not_described_by(cache, &state) {
+            return CacheOutcome::failed(
+                cache,
+                Outcome::Failed,
+                format!(
+                    "not deleted: {} is {difference}, not the cache this config describes; \
+                     delete it by hand (`pull-through artifactory repos delete {}`) if you mean to",
+                    cache.name, cache.name
+                ),
+            );
+        }
+        match backend.api.delete(&cache.name).await {
+            Ok(Deleted::AlreadyAbsent) => CacheOutcome::new(cache, Outcome::AlreadyAbsent),
+            Ok(_) => CacheOutcome::new(cache, Outcome::Deleted),
+            Err(err) => CacheOutcome::failed(cache, Outcome::Failed, err),
+        }
+    }
+
+    /// How the repository differs from the configured cache, if it does.
+    fn not_described_by(&self, cache: &CacheConfig, state: &CacheState) -> Option<String> {
+        if state.format != cache.format {
+            return Some(format!("a {} repository", state.format));
+        }
+        match (&cache.kind, &state.role) {
+            (CacheIntent::Remote { .. }, CacheRole::Remote { upstream_url, .. }) => {
+                let upstream = self.upstream(cache)?;
+                (!upstream.matches_url(upstream_url)).then(|| format!("a remote of {upstream_url}"))
+            }
+            (CacheIntent::Aggregate { members }, CacheRole::Aggregate { members: actual }) => {
+                let same = members.len() == actual.len()
+                    && members
+                        .iter()
+                        .zip(actual)
+                        .all(|(a, b)| a.as_str().eq_ignore_ascii_case(b.as_str()));
+                (!same).then(|| {
+                    let names: Vec<&str> = actual.iter().map(|m| m.as_str()).collect();
+                    format!("a virtual over {}", names.join(", "))
+                })
+            }
+            (CacheIntent::Remote { .. }, _) => Some("not a remote repository".to_owned()),
+            (CacheIntent::Aggregate { .. }, _) => Some("not a virtual repository".to_owned()),
+        }
     }
 }

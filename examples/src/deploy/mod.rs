@@ -366,8 +366,15 @@ fn check_caches(config: &Config, backends: &BTreeMap<String, Backend>) -> Result
             );
         }
         backend.api.check_spec(&spec).map_err(|err| {
+            let field = match &err {
+                pull_through_core::Error::InvalidInput(
+                    pull_through_core::ValidationError::InvalidMembers { .. },
+                ) => "members",
+                pull_through_core::Error::Unsupported { .. } => "upstream",
+                _ => "name",
+            };
             Failure::Usage(format!(
-                "{}:{}: caches[{index}].name: {err}",
+                "{}:{}: caches[{index}].{field}: {err}",
                 config.file, cache.line
             ))
         })?;

@@ -23,7 +23,7 @@ pub(crate) struct CachePlan {
     /// Why planning failed.
     pub(crate) error: Option<String>,
     /// The cache, when planning failed (the plan names it otherwise).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "cache", skip_serializing_if = "Option::is_none")]
     pub(crate) failed_cache: Option<String>,
 }
 
@@ -43,7 +43,7 @@ pub(crate) struct TokenPlan {
 impl CachePlan {
     /// Whether applying would write anything.
     pub(crate) fn has_changes(&self) -> bool {
-        self.plan.as_ref().is_none_or(Plan::has_changes)
+        self.plan.as_ref().is_some_and(Plan::has_changes)
             || self
                 .pull_token
                 .as_ref()
@@ -90,7 +90,7 @@ impl Deployment {
             } => {
                 let state = backend.api.describe(&cache.name).await?;
                 let split = for_cache(tokens, &cache.name, state.as_ref());
-                token_plan(*role, &split)
+                token_plan(*role, split)
             }
             _ => (None, None, Vec::new()),
         };
@@ -112,9 +112,10 @@ type TokenDecision = (
     Vec<String>,
 );
 
-fn token_plan(role: PullTokenRole, split: &CacheTokens) -> TokenDecision {
-    let revoke = split.stale.iter().map(|t| t.identity_id.clone()).collect();
-    match &split.current {
+fn token_plan(role: PullTokenRole, split: CacheTokens) -> TokenDecision {
+    let (kept, stale) = split.usable();
+    let revoke = stale.iter().map(|t| t.identity_id.clone()).collect();
+    match &kept {
         Some(current) => (
             unwritten_credentials(&current.identity_id),
             Some(TokenPlan {

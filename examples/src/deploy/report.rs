@@ -113,8 +113,17 @@ pub(crate) fn plan_text(plans: &[CachePlan]) -> String {
         }
     }
     let changing = plans.iter().filter(|p| p.has_changes()).count();
-    if changing == 0 {
+    let failed = plans.iter().filter(|p| p.error.is_some()).count();
+    if failed > 0 {
+        text.push_str(&format!(
+            "{failed} of {} caches could not be planned (see above); ",
+            plans.len()
+        ));
+    }
+    if changing == 0 && failed == 0 {
         text.push_str("No changes: everything is as the config says.");
+    } else if changing == 0 {
+        text.push_str("nothing else would change.");
     } else {
         text.push_str(&format!(
             "{changing} of {} caches would change (+ create, ~ update, = unchanged); run `pull-through apply`.",
@@ -280,6 +289,9 @@ pub(crate) fn destroyed_text(destroyed: &Destroyed) -> String {
         text.push_str(&format!(
             "  kept pull token {id}: its cache could not be deleted\n"
         ));
+    }
+    for error in &destroyed.errors {
+        text.push_str(&format!("  {error}\n"));
     }
     text.trim_end().to_owned()
 }

@@ -70,9 +70,17 @@ impl Deployment {
             .iter()
             .filter_map(|s| s.pull_token.as_ref().map(|t| t.identity_id.as_str()))
             .collect();
+        // A cache that could not be read may well use its tokens: not called unused.
+        let unknown: Vec<&str> = statuses
+            .iter()
+            .filter(|s| s.error.is_some())
+            .map(|s| s.cache.as_str())
+            .collect();
         let unused_pull_tokens = tokens
             .iter()
-            .filter(|t| !in_use.contains(&t.identity_id.as_str()))
+            .filter(|t| {
+                !in_use.contains(&t.identity_id.as_str()) && !unknown.contains(&t.cache.as_str())
+            })
             .map(|t| t.identity_id.clone())
             .collect();
         Ok(Status {

@@ -29,10 +29,23 @@ pub(crate) struct OwnedToken {
 /// A cache's tokens: the one it uses, and the others.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct CacheTokens {
-    /// The token whose id the cache stores as its username, if it is still valid.
+    /// The token whose id the cache stores as its username (expired or not: `status`
+    /// must show an expired token in use, and apply and rotate replace it).
     pub(crate) current: Option<OwnedToken>,
     /// Every other token made for the cache.
     pub(crate) stale: Vec<OwnedToken>,
+}
+
+impl CacheTokens {
+    /// The token the cache can keep (its current one, unless expired) and every other
+    /// token made for it, which apply and rotate revoke once the cache holds a new one.
+    pub(crate) fn usable(self) -> (Option<OwnedToken>, Vec<OwnedToken>) {
+        match self.current {
+            Some(current) if !current.expired => (Some(current), self.stale),
+            Some(expired) => (None, std::iter::once(expired).chain(self.stale).collect()),
+            None => (None, self.stale),
+        }
+    }
 }
 
 /// The description that tags a token as this config's, for this cache.
@@ -112,8 +125,7 @@ pub(crate) fn for_cache(
     });
     let mut split = CacheTokens::default();
     for token in tokens.iter().filter(|t| t.cache == cache.as_str()) {
-        if split.current.is_none() && !token.expired && Some(token.identity_id.as_str()) == username
-        {
+        if split.current.is_none() && Some(token.identity_id.as_str()) == username {
             split.current = Some(token.clone());
         } else {
             split.stale.push(token.clone());
@@ -194,8 +206,14 @@ mod tests {
         );
         let expired = vec![token("org/b", "cg-private", true)];
         let split = for_cache(&expired, &cache, Some(&state));
-        assert!(split.current.is_none());
-        assert_eq!(split.stale.len(), 1);
+        assert!(
+            split.current.is_some_and(|t| t.expired),
+            "an expired token in use is still the cache's"
+        );
+        assert!(split.stale.is_empty());
+        let (kept, stale) = for_cache(&expired, &cache, Some(&state)).usable();
+        assert!(kept.is_none());
+        assert_eq!(stale.len(), 1);
         assert!(for_cache(&tokens, &cache, None).current.is_none());
     }
 }
