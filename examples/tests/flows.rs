@@ -849,3 +849,120 @@ fn destroy_leaves_a_repository_the_config_does_not_describe() {
         .collect();
     assert_eq!(exists, ["cg-chainguard"]);
 }
+
+/// Changes a repository's settings behind the program's back, as a person in the UI would.
+fn drift(served: &Served, key: &str, settings: Value) {
+    let base = served.env["ARTIFACTORY_URL"]
+        .trim_end_matches('/')
+        .to_owned();
+    let token = served.env["ARTIFACTORY_ACCESS_TOKEN"].clone();
+    let key = key.to_owned();
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async move {
+            let answer = reqwest::Client::new()
+                .post(format!("{base}/artifactory/api/repositories/{key}"))
+                .bearer_auth(token)
+                .json(&settings)
+                .send()
+                .await
+                .unwrap();
+            assert!(answer.status().is_success(), "{}", answer.status());
+        });
+}
+
+#[test]
+fn verify_fails_with_the_tutorials_hint_and_apply_repairs_the_drift() {
+    let served = serve();
+    expect_code(&flow(&served, &["apply"], &[]), 0);
+    drift(
+        &served,
+        "cgr-public",
+        serde_json::json!({"enableTokenAuthentication": false}),
+    );
+    drift(
+        &served,
+        "cg-private",
+        serde_json::json!({"disableUrlNormalization": false}),
+    );
+
+    let verified = flow(&served, &["verify"], &[]);
+    expect_code(&verified, 1);
+    let document = json(&verified);
+    let failed: Vec<String> = by_cache(&document, "passed")
+        .into_iter()
+        .filter(|(_, p)| **p == Value::Bool(false))
+        .map(|(c, _)| c)
+        .collect();
+    assert!(
+        failed.contains(&"cgr-public".to_owned()) && failed.contains(&"cg-private".to_owned()),
+        "{failed:?}"
+    );
+    let hints = |cache: &str| -> String {
+        by_cache(&document, "checks")
+            .into_iter()
+            .find(|(c, _)| c == cache)
+            .unwrap()
+            .1
+            .to_string()
+    };
+    assert!(
+        hints("cgr-public").contains("enable token authentication on the remote"),
+        "{}",
+        hints("cgr-public")
+    );
+    assert!(
+        hints("cg-private").contains("turn URL normalization off on the remote"),
+        "{}",
+        hints("cg-private")
+    );
+    assert!(
+        text(&verified.stderr).contains("caches failed to pull through"),
+        "{}",
+        text(&verified.stderr)
+    );
+    let human = common::run(
+        &served,
+        &["--config", seeds().to_str().unwrap(), "verify"],
+        &[],
+    );
+    expect_code(&human, 1);
+    assert!(
+        text(&human.stdout).contains("hint: enable token authentication on the remote"),
+        "{}",
+        text(&human.stdout)
+    );
+
+    // plan names the drifted fields; apply puts them back, writing only those.
+    let plan = json(&flow(&served, &["plan"], &[]));
+    let changes: Vec<String> = plan["caches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] == "update")
+        .flat_map(|c| {
+            c["changes"].as_array().unwrap().iter().map(move |f| {
+                format!(
+                    "{}.{}",
+                    c["cache"].as_str().unwrap(),
+                    f["field"].as_str().unwrap()
+                )
+            })
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            "cgr-public.enableTokenAuthentication",
+            "cg-private.disableUrlNormalization"
+        ]
+    );
+    let applied = json(&flow(&served, &["apply"], &[]));
+    let updated: Vec<String> = results(&applied)
+        .into_iter()
+        .filter(|(_, r)| r == "updated")
+        .map(|(c, _)| c)
+        .collect();
+    assert_eq!(updated, ["cgr-public", "cg-private"]);
+    expect_code(&flow(&served, &["verify"], &[]), 0);
+}

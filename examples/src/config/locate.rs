@@ -37,12 +37,20 @@ pub(super) fn table_and_key(text: &str, offset: usize) -> (String, Option<String
     let line = line_of(text, offset);
     let mut table = String::new();
     let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    // The last `key =` seen in the current table: a value may continue over lines (a
+    // multi-line array or string), and the problem is then in that key's value.
     let mut key = None;
+    let mut in_long_string = false;
     for (number, raw) in text.lines().enumerate() {
         if number + 1 > line {
             break;
         }
         let trimmed = raw.trim();
+        let toggles = trimmed.matches("\"\"\"").count() + trimmed.matches("'''").count();
+        if in_long_string {
+            in_long_string = toggles % 2 == 0;
+            continue;
+        }
         if let Some(name) = trimmed
             .strip_prefix("[[")
             .and_then(|rest| rest.split("]]").next())
@@ -55,15 +63,22 @@ pub(super) fn table_and_key(text: &str, offset: usize) -> (String, Option<String
         } else if let Some(name) = trimmed
             .strip_prefix('[')
             .and_then(|rest| rest.split(']').next())
+            .filter(|_| !trimmed.starts_with("[\"") && !trimmed.contains('='))
         {
             table = name.trim().to_owned();
             key = None;
-        } else if number + 1 == line {
-            key = trimmed
-                .split_once('=')
-                .map(|(k, _)| k.trim().trim_matches('"').to_owned())
-                .filter(|k| !k.is_empty() && !k.starts_with('#'));
+        } else if let Some((candidate, _)) = trimmed.split_once('=') {
+            let candidate = candidate.trim().trim_matches('"');
+            let is_key = !candidate.is_empty()
+                && !candidate.starts_with('#')
+                && candidate
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.\"".contains(c));
+            if is_key {
+                key = Some(candidate.to_owned());
+            }
         }
+        in_long_string = toggles % 2 == 1;
     }
     (table, key)
 }
@@ -83,5 +98,17 @@ mod tests {
         assert_eq!(path_at(TEXT, at("5")), "caches[1].upstream");
         assert_eq!(path_at(TEXT, at("[[caches]]\nname = \"b\"")), "caches[1]");
         assert_eq!(line_of(TEXT, at("5")), 8);
+    }
+
+    #[test]
+    fn continued_values_and_long_strings_keep_their_key() {
+        let text = "name = \"x\"\n[[caches]]\nname = \"a\"\nmembers = [\n  \"b\",\n  7,\n]\ndescription = \"\"\"\n[[caches]]\n\"\"\"\nprobe = 1\n";
+        let at = |needle: &str| text.find(needle).unwrap();
+        assert_eq!(path_at(text, at("7")), "caches[0].members");
+        assert_eq!(
+            path_at(text, at("1\n")),
+            "caches[0].probe",
+            "a header inside a long string is text"
+        );
     }
 }
