@@ -966,3 +966,40 @@ fn verify_fails_with_the_tutorials_hint_and_apply_repairs_the_drift() {
     assert_eq!(updated, ["cgr-public", "cg-private"]);
     expect_code(&flow(&served, &["verify"], &[]), 0);
 }
+
+/// The same flows against real services. Reads the config named by
+/// `PULL_THROUGH_REAL_CONFIG` (default `examples/seeds.toml`, whose `org` you edit first)
+/// and the variables it names, plus Chainguard's credentials from the environment.
+/// `plan` must write nothing; with `PULL_THROUGH_REAL_APPLY=1` it also applies, verifies,
+/// re-plans (no changes) and destroys.
+#[test]
+#[ignore = "needs a real Artifactory (ARTIFACTORY_URL, ARTIFACTORY_ACCESS_TOKEN, ARTIFACTORY_USER) and Chainguard credentials (CHAINGUARD_TOKEN)"]
+fn real_services_plan_writes_nothing_and_apply_converges() {
+    let config = std::env::var("PULL_THROUGH_REAL_CONFIG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| seeds());
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("plan.jsonl");
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .arg("--config")
+            .arg(&config)
+            .args(["--output", "json"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    expect_code(&run(&["--journal", journal.to_str().unwrap(), "plan"]), 0);
+    assert!(
+        writes(&journal).is_empty(),
+        "plan wrote: {:?}",
+        writes(&journal)
+    );
+    if std::env::var("PULL_THROUGH_REAL_APPLY").as_deref() != Ok("1") {
+        return;
+    }
+    expect_code(&run(&["apply"]), 0);
+    expect_code(&run(&["verify"]), 0);
+    assert_eq!(json(&run(&["plan"]))["changes"], false);
+    expect_code(&run(&["destroy", "--yes"]), 0);
+}
