@@ -16,7 +16,7 @@ use serde_json::json;
 
 use crate::Failure;
 use crate::cli::{GlobalArgs, OutputFormat};
-use crate::config::{CacheIntent, Config, SEEDS, SEEDS_FILE};
+use crate::config::{Config, SEEDS, SEEDS_FILE};
 use crate::deploy::apply::CacheOutcome;
 use crate::deploy::report::{self, Progress};
 use crate::deploy::{Deployment, Environment};
@@ -257,19 +257,9 @@ impl Flow<'_> {
             FlowCommand::Rotate(args) => {
                 let with_token: Vec<&str> = self
                     .deployment
-                    .config
-                    .caches
-                    .iter()
-                    .filter(|c| {
-                        matches!(
-                            &c.kind,
-                            CacheIntent::Remote {
-                                pull_token: Some(_),
-                                ..
-                            }
-                        )
-                    })
-                    .map(|c| c.name.as_str())
+                    .private_caches()
+                    .into_iter()
+                    .map(|(c, _)| c.name.as_str())
                     .collect();
                 for name in &args.caches {
                     if !with_token.contains(&name.as_str()) {

@@ -133,18 +133,7 @@ impl Deployment {
     /// not be read); each cache's own failure is in its outcome.
     pub(crate) async fn apply(&self, progress: &Progress) -> Result<Vec<CacheOutcome>, Error> {
         let tokens = self.owned_tokens().await?;
-        let private: Vec<(&CacheConfig, PullTokenRole)> = self
-            .config
-            .caches
-            .iter()
-            .filter_map(|cache| match &cache.kind {
-                CacheIntent::Remote {
-                    pull_token: Some(role),
-                    ..
-                } => Some((cache, *role)),
-                _ => None,
-            })
-            .collect();
+        let private = self.private_caches();
         let prepared: Vec<(String, Result<Prepared, Error>)> = self
             .each(private, |(cache, role)| {
                 let tokens = &tokens;

@@ -23,8 +23,8 @@ use chainguard_client::ChainguardClient;
 use futures::StreamExt;
 use pull_through_core::http::HttpObserver;
 use pull_through_core::{
-    CacheName, CacheSet, CacheSpec, ClientLogin, OrgId, Probe, PullThroughBackend, SecretString,
-    Upstream, UpstreamCredentials,
+    CacheName, CacheSet, CacheSpec, ClientLogin, OrgId, Probe, PullThroughBackend, PullTokenRole,
+    SecretString, Upstream, UpstreamCredentials,
 };
 
 use crate::Failure;
@@ -332,6 +332,21 @@ impl Deployment {
             layers[level].push(cache);
         }
         layers
+    }
+
+    /// The caches of private upstreams, with the role of the pull token each needs.
+    pub(crate) fn private_caches(&self) -> Vec<(&CacheConfig, PullTokenRole)> {
+        self.config
+            .caches
+            .iter()
+            .filter_map(|cache| match &cache.kind {
+                CacheIntent::Remote {
+                    pull_token: Some(role),
+                    ..
+                } => Some((cache, *role)),
+                _ => None,
+            })
+            .collect()
     }
 
     /// The configured cache of this name.

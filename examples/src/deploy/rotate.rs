@@ -9,7 +9,7 @@ use super::Deployment;
 use super::apply::{CacheOutcome, Outcome, TokenOutcome};
 use super::report::Progress;
 use super::tokens::{OwnedToken, for_cache, rfc3339};
-use crate::config::{CacheConfig, CacheIntent};
+use crate::config::CacheConfig;
 
 /// Pauses between verification attempts: a new identity's binding can take a moment to
 /// reach the registry.
@@ -24,17 +24,9 @@ impl Deployment {
     ) -> Result<Vec<CacheOutcome>, Error> {
         let tokens = self.owned_tokens().await?;
         let private: Vec<(&CacheConfig, PullTokenRole)> = self
-            .config
-            .caches
-            .iter()
-            .filter(|cache| only.is_empty() || only.iter().any(|o| o == cache.name.as_str()))
-            .filter_map(|cache| match &cache.kind {
-                CacheIntent::Remote {
-                    pull_token: Some(role),
-                    ..
-                } => Some((cache, *role)),
-                _ => None,
-            })
+            .private_caches()
+            .into_iter()
+            .filter(|(cache, _)| only.is_empty() || only.iter().any(|o| o == cache.name.as_str()))
             .collect();
         Ok(self
             .each(private, |(cache, role)| {
