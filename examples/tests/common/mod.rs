@@ -3,6 +3,8 @@
 
 #![allow(dead_code, reason = "each test file uses some of the helpers")]
 
+pub(crate) mod flow;
+
 use std::collections::HashMap;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
