@@ -304,6 +304,23 @@ fn the_default_run_applies_verifies_and_replans_on_the_embedded_sandbox() {
         "{stdout}"
     );
 
+    // Secrets are named by variable unless asked for.
+    assert!(
+        stdout.contains("--password \"$ARTIFACTORY_ACCESS_TOKEN\""),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("eyJ2ZXIiOiIyIn0.admin"), "{stdout}");
+    let shown = text(&run(&["--show-secrets", "apply"]).stdout);
+    assert!(!shown.contains("$ARTIFACTORY_ACCESS_TOKEN"), "{shown}");
+    assert!(
+        shown.contains("--password eyJ2ZXIiOiIyIn0.admin"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("http://admin:eyJ2ZXIiOiIyIn0.admin"),
+        "{shown}"
+    );
+
     let document = json(&run(&["--output", "json", "apply"]));
     assert_eq!(document["sandbox"], true);
     assert_eq!(document["ok"], true);
