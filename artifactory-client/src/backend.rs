@@ -131,6 +131,32 @@ impl ArtifactoryBackend {
         self
     }
 
+    /// Clears from the cache of `name` what `probe` would be answered from, so the next
+    /// [`verify`](PullThroughBackend::verify) with it goes upstream. After new credentials
+    /// are written, a pull answered from the cache proves nothing about them.
+    ///
+    /// # Errors
+    ///
+    /// The core's [`Error`]; nothing cached is [`Deleted::AlreadyAbsent`].
+    ///
+    /// ```no_run
+    /// # async fn example(backend: &artifactory_client::ArtifactoryBackend) -> Result<(), pull_through_core::Error> {
+    /// use pull_through_core::{CacheName, Probe, Upstream};
+    /// let probe = Probe::default_for(&Upstream::CgrPublic);
+    /// backend.forget_probe(&CacheName::new("cgr-public")?, &probe).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn forget_probe(&self, name: &CacheName, probe: &Probe) -> Result<Deleted, Error> {
+        // The image's folder holds its manifests and tags, whatever the layout version;
+        // an APK repository's index is the one file that names the packages.
+        let path = match probe {
+            Probe::DockerManifest { image, .. } => image.clone(),
+            Probe::ApkIndex { arch, .. } => format!("{arch}/APKINDEX.tar.gz"),
+            _ => return Ok(Deleted::AlreadyAbsent),
+        };
+        self.client.clear_cache(name.as_str(), &path).await
+    }
+
     /// The client.
     ///
     /// ```

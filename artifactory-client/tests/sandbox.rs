@@ -279,6 +279,33 @@ async fn manifests_are_pulled_through_the_remotes_and_the_virtual() {
     let verification =
         verify_manifest(&backend, "cgr-private", "example.com/chainguard-base").await;
     assert!(verification.passed(), "{verification:?}");
+
+    // What a probe is answered from can be cleared, so the next verification goes upstream.
+    let probe = pull_through_core::Probe::DockerManifest {
+        image: "chainguard/go".to_owned(),
+        reference: "latest".to_owned(),
+    };
+    let forgotten = backend
+        .forget_probe(&name("cgr-public"), &probe)
+        .await
+        .unwrap();
+    assert_eq!(forgotten, pull_through_core::Deleted::Removed);
+    assert!(
+        !world
+            .artifactory
+            .cached_paths("cgr-public")
+            .iter()
+            .any(|p| p.starts_with("chainguard/go/")),
+        "{:?}",
+        world.artifactory.cached_paths("cgr-public")
+    );
+    assert_eq!(
+        backend
+            .forget_probe(&name("cgr-public"), &probe)
+            .await
+            .unwrap(),
+        pull_through_core::Deleted::AlreadyAbsent
+    );
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ use serde_json::json;
 
 use crate::Failure;
 use crate::cli::GlobalArgs;
-use crate::output::emit;
+use crate::output::{emit, journal};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ApkCommand {
@@ -371,7 +371,7 @@ fn verify_index(global: &GlobalArgs, args: &VerifyIndexArgs) -> Result<(), Failu
 }
 
 /// Loads every index the arguments name, each with a label for `policy`.
-async fn load(sources: &Sources) -> Result<Vec<(String, ApkIndex)>, Failure> {
+async fn load(global: &GlobalArgs, sources: &Sources) -> Result<Vec<(String, ApkIndex)>, Failure> {
     if sources.index.is_empty() && sources.repo.is_empty() {
         return Err(usage("give --index FILE or --repo URL"));
     }
@@ -396,6 +396,9 @@ async fn load(sources: &Sources) -> Result<Vec<(String, ApkIndex)>, Failure> {
         let url = RepoUrl::parse_line(text).map_err(usage)?;
         let label = url.to_string();
         let mut builder = RepoClient::builder(url);
+        if let Some(journal) = journal(global)? {
+            builder = builder.observer(journal);
+        }
         if let Ok(value) = std::env::var("HTTP_AUTH") {
             builder = builder.http_auth(HttpAuth::parse(&value).map_err(usage)?);
         }
@@ -418,7 +421,7 @@ async fn load(sources: &Sources) -> Result<Vec<(String, ApkIndex)>, Failure> {
 }
 
 async fn search_command(global: &GlobalArgs, args: &SearchArgs) -> Result<(), Failure> {
-    let loaded = load(&args.sources).await?;
+    let loaded = load(global, &args.sources).await?;
     let packages: Vec<_> = loaded
         .into_iter()
         .flat_map(|(_, index)| index.packages)
@@ -438,7 +441,7 @@ async fn search_command(global: &GlobalArgs, args: &SearchArgs) -> Result<(), Fa
 }
 
 async fn policy_command(global: &GlobalArgs, args: &PolicyArgs) -> Result<(), Failure> {
-    let loaded = load(&args.sources).await?;
+    let loaded = load(global, &args.sources).await?;
     let sources: Vec<(&str, &ApkIndex)> = loaded
         .iter()
         .map(|(label, index)| (label.as_str(), index))

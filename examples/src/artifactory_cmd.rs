@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::Failure;
 use crate::cli::GlobalArgs;
-use crate::output::{emit, failure, secret_destination, write_secrets};
+use crate::output::{emit, failure, journal, secret_destination, write_secrets};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ArtifactoryCommand {
@@ -106,10 +106,11 @@ pub(crate) async fn run(global: &GlobalArgs, command: &ArtifactoryCommand) -> Re
     {
         secret_destination(global, "the access token")?;
     }
-    let client = ArtifactoryClient::builder()
-        .from_env()
-        .build()
-        .map_err(failure)?;
+    let mut builder = ArtifactoryClient::builder().from_env();
+    if let Some(journal) = journal(global)? {
+        builder = builder.with_observer(journal);
+    }
+    let client = builder.build().map_err(failure)?;
     match command {
         ArtifactoryCommand::Repos { command } => repos(global, &client, command).await,
         ArtifactoryCommand::Token {

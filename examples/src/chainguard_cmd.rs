@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::Failure;
 use crate::cli::GlobalArgs;
-use crate::output::{emit, failure, secret_destination, step, write_secrets};
+use crate::output::{emit, failure, journal, secret_destination, step, write_secrets};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ChainguardCommand {
@@ -165,10 +165,11 @@ pub(crate) async fn run(global: &GlobalArgs, command: &ChainguardCommand) -> Res
     {
         secret_destination(global, "the pull token")?;
     }
-    let client = ChainguardClient::builder()
-        .from_env()
-        .and_then(|builder| builder.build())
-        .map_err(failure)?;
+    let mut builder = ChainguardClient::builder().from_env().map_err(failure)?;
+    if let Some(journal) = journal(global)? {
+        builder = builder.with_observer(journal);
+    }
+    let client = builder.build().map_err(failure)?;
     match command {
         ChainguardCommand::Orgs {
             command: OrgsCommand::List,

@@ -3,11 +3,10 @@
 //! seeds config runs against the embedded sandbox.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, IsTerminal, Write};
-use std::sync::{Arc, Mutex};
+use std::io::{BufRead, IsTerminal};
+use std::sync::Arc;
 
 use clap::{Args, Subcommand};
-use pull_through_core::http::{AttemptRecord, HttpObserver};
 use pull_through_core::{ExposeSecret, Reveal};
 use pull_through_sandbox::Sandbox;
 use pull_through_sandbox::artifactory::Artifactory;
@@ -20,7 +19,7 @@ use crate::config::{Config, SEEDS, SEEDS_FILE};
 use crate::deploy::apply::CacheOutcome;
 use crate::deploy::report::{self, Progress};
 use crate::deploy::{Deployment, Environment};
-use crate::output::{check_writable_location, emit, failure};
+use crate::output::{check_writable_location, emit, failure, journal};
 
 /// The variables that mean "a real backend is configured": then the sandbox is not
 /// started behind the user's back.
@@ -57,35 +56,6 @@ pub(crate) struct DestroyArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     yes: bool,
-}
-
-/// Writes every HTTP attempt as a JSON line. Records hold no secrets (no userinfo,
-/// query, header or body).
-#[derive(Debug)]
-struct JournalFile(Mutex<std::fs::File>);
-
-impl HttpObserver for JournalFile {
-    fn on_attempt(&self, record: &AttemptRecord) {
-        if let Ok(line) = serde_json::to_string(record) {
-            let mut file = self
-                .0
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let _ = writeln!(file, "{line}");
-        }
-    }
-}
-
-fn open_journal(global: &GlobalArgs) -> Result<Option<Arc<dyn HttpObserver>>, Failure> {
-    let Some(path) = &global.journal else {
-        return Ok(None);
-    };
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(|err| Failure::Usage(format!("--journal {}: {err}", path.display())))?;
-    Ok(Some(Arc::new(JournalFile(Mutex::new(file)))))
 }
 
 /// Where the config and the variables come from.
@@ -139,7 +109,7 @@ pub(crate) async fn run(global: &GlobalArgs, command: &FlowCommand) -> Result<()
     check_writable_location("--secrets-out", global.secrets_out.as_deref())?;
     let source = source(global).await?;
     let on_sandbox = source.sandbox.is_some();
-    let journal = open_journal(global)?;
+    let journal = journal(global)?;
     let deployment = Deployment::connect(
         source.config,
         &source.env,

@@ -1,6 +1,10 @@
 //! Printing results for people or as JSON, and where secrets and files may go.
 
+use std::io::Write;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use pull_through_core::http::{AttemptRecord, HttpObserver};
 
 use serde::Serialize;
 
@@ -20,7 +24,6 @@ pub(crate) fn emit<T: Serialize>(
     };
     // `println!` panics when the reader has gone (`pull-through ... | head`); a closed
     // pipe is the reader's choice, not a failure.
-    use std::io::Write;
     match writeln!(std::io::stdout().lock(), "{text}") {
         Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => {
             Err(Failure::Step(format!("could not write the output: {err}")))
@@ -83,4 +86,35 @@ pub(crate) fn check_writable_location(flag: &str, path: Option<&Path>) -> Result
         ))),
         _ => Ok(()),
     }
+}
+
+/// Writes every HTTP attempt as a JSON line. Records hold no secrets (no userinfo,
+/// query, header or body).
+#[derive(Debug)]
+struct JournalFile(Mutex<std::fs::File>);
+
+impl HttpObserver for JournalFile {
+    fn on_attempt(&self, record: &AttemptRecord) {
+        if let Ok(line) = serde_json::to_string(record) {
+            let mut file = self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let _ = writeln!(file, "{line}");
+        }
+    }
+}
+
+/// The `--journal` observer every client of a command shares, if asked for. Appends, so
+/// several commands can write one journal.
+pub(crate) fn journal(global: &GlobalArgs) -> Result<Option<Arc<dyn HttpObserver>>, Failure> {
+    let Some(path) = &global.journal else {
+        return Ok(None);
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|err| Failure::Usage(format!("--journal {}: {err}", path.display())))?;
+    Ok(Some(Arc::new(JournalFile(Mutex::new(file)))))
 }

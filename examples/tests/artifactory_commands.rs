@@ -43,6 +43,32 @@ fn repos_tokens_and_cache_steps() {
         &[],
     ));
     assert_eq!(empty, serde_json::json!({"repositories": []}));
+    // --journal records every request of a client command, as it does for the flows.
+    let scratch = tempfile::tempdir().unwrap();
+    let journal = scratch.path().join("journal.jsonl");
+    let listed = run(
+        &served,
+        &[
+            "--journal",
+            journal.to_str().unwrap(),
+            "artifactory",
+            "repos",
+            "list",
+        ],
+        &[],
+    );
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
+    let recorded = std::fs::read_to_string(&journal).unwrap();
+    let record: serde_json::Value = serde_json::from_str(recorded.lines().next().unwrap()).unwrap();
+    assert_eq!(record["method"], "GET");
+    assert!(
+        record["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/artifactory/api/repositories"),
+        "{record}"
+    );
+    assert!(!recorded.contains(served.env["ARTIFACTORY_ACCESS_TOKEN"].as_str()));
 
     create(
         &served,

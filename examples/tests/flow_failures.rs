@@ -371,3 +371,63 @@ fn verify_fails_with_the_tutorials_hint_and_apply_repairs_the_drift() {
     assert_eq!(updated, ["cgr-public", "cg-private"]);
     expect_code(&flow(&served, &["verify"], &[]), 0);
 }
+
+#[test]
+fn a_rotation_whose_pull_fails_keeps_the_old_token_and_says_so() {
+    let served = serve();
+    expect_code(&flow(&served, &["apply"], &[]), 0);
+    let before = token_ids(&json(&flow(&served, &["status"], &[])));
+    // The registry refuses the image from now on: whatever the cache held is cleared
+    // by rotate, so the pull goes upstream and fails.
+    add_fault(
+        &served,
+        serde_json::json!({
+            "service": "cgr.dev", "method": "GET",
+            "path_prefix": "/v2/example.com/chainguard-base/manifests",
+            "fault": {"kind": "status", "status": 403}, "remaining": null
+        }),
+    );
+    let rotated = flow(&served, &["rotate"], &["--cache", "cgr-private"]);
+    expect_code(&rotated, 1);
+    let document = json(&rotated);
+    assert_eq!(
+        results(&document),
+        [("cgr-private".to_owned(), "failed".to_owned())]
+    );
+    let error = by_cache(&document, "error")[0]
+        .1
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let old = before
+        .iter()
+        .find(|id| error.contains(id.as_str()))
+        .unwrap_or_else(|| panic!("the error names the old token: {error}"))
+        .clone();
+    assert!(
+        error.contains("The cache now holds the new token"),
+        "{error}"
+    );
+    assert!(error.contains("was not revoked and still works"), "{error}");
+    assert!(
+        !error.contains("Failed {"),
+        "no debug text for people: {error}"
+    );
+
+    // Nothing was revoked; the cache uses the new token, the old one is unused.
+    let status = json(&flow(&served, &["status"], &[]));
+    assert!(before.is_subset(&token_ids(&status)));
+    assert_eq!(token_ids(&status).len(), 3);
+    assert_eq!(status["unused_pull_tokens"], serde_json::json!([old]));
+
+    // Once the cause is gone, rotating again converges and cleans up.
+    add_fault(&served, Value::Null);
+    let again = json(&flow(&served, &["rotate"], &["--cache", "cgr-private"]));
+    assert_eq!(
+        results(&again),
+        [("cgr-private".to_owned(), "rotated".to_owned())]
+    );
+    let revoked = strings_of(&again, "revoked");
+    assert!(revoked.contains(&old), "{revoked:?}");
+    assert_eq!(token_ids(&json(&flow(&served, &["status"], &[]))).len(), 2);
+}

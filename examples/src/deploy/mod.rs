@@ -65,8 +65,9 @@ impl Environment {
 pub(crate) struct Backend {
     /// The backend as the core sees it.
     pub(crate) api: Arc<dyn PullThroughBackend>,
-    /// The Artifactory client, for the tutorials' debugging checks.
-    pub(crate) artifactory: ArtifactoryClient,
+    /// The same backend with its Artifactory-only calls (the tutorials' checks, cache
+    /// clearing).
+    pub(crate) artifactory: ArtifactoryBackend,
     /// The person's login, for client access.
     pub(crate) login: ClientLogin,
     /// The URL, as configured.
@@ -163,8 +164,8 @@ impl Deployment {
             backends.insert(
                 name.clone(),
                 Backend {
-                    api: Arc::new(api),
-                    artifactory: client,
+                    api: Arc::new(api.clone()),
+                    artifactory: api,
                     login: ClientLogin::new(user, token, backend.token_env.clone()),
                     url,
                     variables,

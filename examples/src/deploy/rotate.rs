@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use pull_through_core::{Error, ExposeSecret, PullTokenRole, UpstreamCredentials};
+use pull_through_core::{CheckOutcome, Error, ExposeSecret, PullTokenRole, UpstreamCredentials};
 
 use super::Deployment;
 use super::apply::{CacheOutcome, Outcome, TokenOutcome};
@@ -116,6 +116,15 @@ impl Deployment {
         };
         outcome.new_token = Some(token);
 
+        // A pull answered from the cache proves nothing about the new credentials: drop
+        // what the probe would be served from, so it goes upstream with them.
+        if let Err(err) = backend
+            .artifactory
+            .forget_probe(&cache.name, &self.probe(cache))
+            .await
+        {
+            tracing::warn!(cache = %cache.name, "could not clear the probe's path before verifying: {err}");
+        }
         let mut verification = self.verify_one(cache, None).await;
         for pause in VERIFY_PAUSES {
             if verification.passed {
@@ -130,18 +139,28 @@ impl Deployment {
                 .verification
                 .checks
                 .iter()
-                .find(|c| !c.is_passed())
-                .map(|c| format!("{}: {:?}", c.step, c.outcome))
+                .find_map(|c| match &c.outcome {
+                    CheckOutcome::Failed { reason, hint } => Some(match hint {
+                        Some(hint) => format!("{}: {reason}; hint: {hint}", c.step),
+                        None => format!("{}: {reason}", c.step),
+                    }),
+                    _ => None,
+                })
                 .unwrap_or_default();
+            let old_ids: Vec<&str> = old.iter().map(|t| t.identity_id.as_str()).collect();
             outcome.result = Outcome::Failed;
+            // The backend cannot be given the old password back (it is write-only), so
+            // the cache keeps the new token; the old one stays valid for whatever else
+            // uses it.
             outcome.error = Some(format!(
-                "a pull with the new credentials failed ({reason}); the old pull token{} {} kept, not revoked. \
+                "a pull through the cache with the new pull token failed ({reason}). The cache now \
+                 holds the new token; the old pull token ({}) was not revoked and still works. \
                  Fix the cause and run `pull-through rotate` again",
-                if old.len() == 1 { " was" } else { "s were" },
-                old.iter()
-                    .map(|t| t.identity_id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                if old_ids.is_empty() {
+                    "none".to_owned()
+                } else {
+                    old_ids.join(", ")
+                }
             ));
             return outcome;
         }

@@ -79,7 +79,12 @@ impl Deployment {
         // The backend's hint names the likeliest cause; the tutorials' checks of the
         // remote's settings name every rule it breaks.
         if let CacheIntent::Remote { .. } = &cache.kind {
-            if let Ok(problems) = backend.artifactory.check_remote(cache.name.as_str()).await {
+            if let Ok(problems) = backend
+                .artifactory
+                .client()
+                .check_remote(cache.name.as_str())
+                .await
+            {
                 for problem in problems {
                     let text = problem.to_string();
                     let already = verification.checks.iter().any(|check| {
