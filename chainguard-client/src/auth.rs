@@ -288,12 +288,37 @@ impl Sts {
     /// # Ok::<(), pull_through_core::Error>(())
     /// ```
     pub fn new(issuer_url: url::Url) -> Result<Sts, Error> {
+        Sts::observed(issuer_url, None)
+    }
+
+    /// [`Sts::new`] with `observer` seeing every exchange (a program's `--journal`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for a bad URL.
+    ///
+    /// ```
+    /// use pull_through_core::http::RecordingObserver;
+    /// let recorder = std::sync::Arc::new(RecordingObserver::new());
+    /// let sts = chainguard_client::auth::Sts::observed(
+    ///     "https://issuer.enforce.dev".parse().unwrap(),
+    ///     Some(recorder),
+    /// )?;
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
+    pub fn observed(
+        issuer_url: url::Url,
+        observer: Option<Arc<dyn pull_through_core::http::HttpObserver>>,
+    ) -> Result<Sts, Error> {
+        let mut http = HttpClient::builder("chainguard", issuer_url)
+            .user_agent(concat!("chainguard-client/", env!("CARGO_PKG_VERSION")))
+            .error_envelope(Arc::new(crate::RpcStatus))
+            .follow_redirects(false);
+        if let Some(observer) = observer {
+            http = http.observer(observer);
+        }
         Ok(Sts {
-            http: HttpClient::builder("chainguard", issuer_url)
-                .user_agent(concat!("chainguard-client/", env!("CARGO_PKG_VERSION")))
-                .error_envelope(Arc::new(crate::RpcStatus))
-                .follow_redirects(false)
-                .build()?,
+            http: http.build()?,
         })
     }
 

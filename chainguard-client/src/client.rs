@@ -98,7 +98,8 @@ impl ChainguardBuilder {
         self
     }
 
-    /// An observer of every request.
+    /// An observer of every request. Set it before [`from_env`](Self::from_env) so the
+    /// token exchanges that method sets up are observed too.
     ///
     /// ```
     /// let builder = chainguard_client::ChainguardClient::builder()
@@ -192,9 +193,9 @@ impl ChainguardBuilder {
         let env = |var: &str| lookup(var).filter(|v| !v.is_empty());
         self.tokens = if let Some(token) = env("CHAINGUARD_TOKEN") {
             // A console token; exchanged at the STS when another audience is asked for.
-            Some(Arc::new(
-                StaticToken::new(token).exchanging_with(Sts::new(self.issuer_url.clone())?),
-            ))
+            Some(Arc::new(StaticToken::new(token).exchanging_with(
+                Sts::observed(self.issuer_url.clone(), self.observer.clone())?,
+            )))
         } else if let Some(identity) = env("CHAINGUARD_IDENTITY") {
             let upstream = match env("CHAINGUARD_OIDC_TOKEN_FILE") {
                 Some(path) => UpstreamToken::File(path.into()),
@@ -206,7 +207,7 @@ impl ChainguardBuilder {
                 },
             };
             Some(Arc::new(OidcExchange::new(
-                Sts::new(self.issuer_url.clone())?,
+                Sts::observed(self.issuer_url.clone(), self.observer.clone())?,
                 identity,
                 upstream,
             )))

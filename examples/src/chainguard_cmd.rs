@@ -165,11 +165,15 @@ pub(crate) async fn run(global: &GlobalArgs, command: &ChainguardCommand) -> Res
     {
         secret_destination(global, "the pull token")?;
     }
-    let mut builder = ChainguardClient::builder().from_env().map_err(failure)?;
+    // The journal first, so the token exchanges `from_env` sets up are recorded too.
+    let mut builder = ChainguardClient::builder();
     if let Some(journal) = journal(global)? {
         builder = builder.with_observer(journal);
     }
-    let client = builder.build().map_err(failure)?;
+    let client = builder
+        .from_env()
+        .and_then(|builder| builder.build())
+        .map_err(failure)?;
     match command {
         ChainguardCommand::Orgs {
             command: OrgsCommand::List,

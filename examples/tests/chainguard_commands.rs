@@ -163,9 +163,13 @@ fn the_chainctl_steps_of_the_tutorials() {
 
     // The env file's console token is exchanged for the audience asked for, not
     // printed as if it were for apk.cgr.dev.
+    let scratch = tempfile::tempdir().unwrap();
+    let journal = scratch.path().join("journal.jsonl");
     let exchanged = run(
         &served,
         &[
+            "--journal",
+            journal.to_str().unwrap(),
             "chainguard",
             "token",
             "--audience",
@@ -175,6 +179,13 @@ fn the_chainctl_steps_of_the_tutorials() {
         &[],
     );
     assert!(exchanged.status.success(), "{}", text(&exchanged.stderr));
+    // The exchange at the STS is in the journal, without the token.
+    let recorded = std::fs::read_to_string(&journal).unwrap();
+    assert!(recorded.contains("/sts/exchange"), "{recorded}");
+    assert!(
+        !recorded.contains(text(&exchanged.stdout).trim()),
+        "{recorded}"
+    );
     let payload = text(&exchanged.stdout)
         .trim()
         .split('.')

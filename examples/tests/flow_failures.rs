@@ -431,3 +431,82 @@ fn a_rotation_whose_pull_fails_keeps_the_old_token_and_says_so() {
     assert!(revoked.contains(&old), "{revoked:?}");
     assert_eq!(token_ids(&json(&flow(&served, &["status"], &[]))).len(), 2);
 }
+
+#[test]
+fn tokens_that_cannot_be_revoked_fail_the_run_and_a_rerun_revokes_them() {
+    let served = serve();
+    expect_code(&flow(&served, &["apply"], &[]), 0);
+    let before = token_ids(&json(&flow(&served, &["status"], &[])));
+    add_fault(
+        &served,
+        serde_json::json!({
+            "service": "chainguard-api", "method": "DELETE",
+            "path_prefix": "/iam/v1/identities/",
+            "fault": {"kind": "status", "status": 403}, "remaining": null
+        }),
+    );
+    let rotated = flow(&served, &["rotate"], &["--cache", "cg-private"]);
+    expect_code(&rotated, 1);
+    let document = json(&rotated);
+    assert_eq!(document["ok"], false);
+    assert_eq!(
+        results(&document),
+        [("cg-private".to_owned(), "rotated".to_owned())]
+    );
+    let not_revoked = by_cache(&document, "not_revoked")[0]
+        .1
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(not_revoked.len(), 1, "{document:#}");
+    assert!(
+        before
+            .iter()
+            .any(|id| not_revoked[0].as_str().unwrap().starts_with(id.as_str()))
+    );
+
+    add_fault(&served, Value::Null);
+    // The old token is left over; the next apply revokes it.
+    let applied = json(&flow(&served, &["apply"], &[]));
+    assert_eq!(applied["ok"], true);
+    assert_eq!(strings_of(&applied, "revoked").len(), 1);
+    assert_eq!(token_ids(&json(&flow(&served, &["status"], &[]))).len(), 2);
+}
+
+#[test]
+fn a_cache_that_no_longer_needs_a_token_has_it_revoked() {
+    let served = serve();
+    expect_code(&flow(&served, &["apply"], &[]), 0);
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("public.toml");
+    let seeds = std::fs::read_to_string(seeds()).unwrap();
+    let public = seeds.replacen(
+        "upstream = \"cgr.dev/{org}\"\npull_token = \"registry.pull\"",
+        "upstream = \"cgr.dev/chainguard\"",
+        1,
+    );
+    assert_ne!(public, seeds);
+    std::fs::write(&config, public).unwrap();
+    let plan = json(&flow_with(&served, &config, &["plan"]));
+    let planned = strings_of(&plan, "revoke");
+    assert_eq!(planned.len(), 1, "{plan:#}");
+    let applied = flow_with(&served, &config, &["apply"]);
+    expect_code(&applied, 0);
+    let applied = json(&applied);
+    let outcome = results(&applied);
+    assert!(
+        outcome.contains(&("cgr-private".to_owned(), "updated".to_owned())),
+        "{outcome:?}"
+    );
+    assert_eq!(strings_of(&applied, "revoked"), planned);
+    let status = json(&flow_with(&served, &config, &["status"]));
+    assert_eq!(
+        token_ids(&status).len(),
+        1,
+        "only cg-private's token is left"
+    );
+    assert_eq!(
+        json(&flow_with(&served, &config, &["plan"]))["changes"],
+        false
+    );
+}

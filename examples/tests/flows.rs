@@ -365,6 +365,15 @@ fn bad_configs_exit_2_naming_the_field() {
     );
     let cases: Vec<(&str, String, &str)> = vec![
         (
+            "org-id",
+            good.replacen(
+                "# org_id = \"0123456789abcdef0123456789abcdef01234567\"",
+                "org_id = \"0123456789abcdef0123456789abcdef01234567\"",
+                1,
+            ),
+            "chainguard.org_id: 0123456789abcdef0123456789abcdef01234567 is not the id of organization example.com",
+        ),
+        (
             "typo",
             good.replacen(
                 "upstream = \"cgr.dev/chainguard\"",

@@ -127,6 +127,10 @@ impl Checker<'_> {
             name: name.clone(),
             org,
             org_id,
+            org_id_line: chainguard
+                .org_id
+                .as_ref()
+                .map_or(0, |id| locate::line_of(self.text, id.span().start)),
             pull_token_ttl,
             backends,
             caches,

@@ -58,6 +58,8 @@ pub(crate) struct Config {
     pub(crate) org: OrgName,
     /// Its id, when given; looked up by name when an upstream needs it.
     pub(crate) org_id: Option<OrgId>,
+    /// Where `org_id` is (0 when absent).
+    pub(crate) org_id_line: usize,
     /// How long the pull tokens this config makes live.
     pub(crate) pull_token_ttl: Duration,
     /// By name.

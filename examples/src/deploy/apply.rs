@@ -30,6 +30,8 @@ pub(crate) struct CacheOutcome {
     pub(crate) pull_token: Option<TokenOutcome>,
     /// Tokens revoked because the cache no longer uses them.
     pub(crate) revoked: Vec<String>,
+    /// Tokens that should have been revoked but could not be, with why; a re-run retries.
+    pub(crate) not_revoked: Vec<String>,
     /// Why it failed or was skipped.
     pub(crate) error: Option<String>,
     /// The cache as it now is.
@@ -84,6 +86,7 @@ impl CacheOutcome {
             changes: Vec::new(),
             pull_token: None,
             revoked: Vec::new(),
+            not_revoked: Vec::new(),
             error: None,
             state: None,
             new_token: None,
@@ -101,9 +104,9 @@ impl CacheOutcome {
         }
     }
 
-    /// Whether it ended as configured.
+    /// Whether it ended as configured, with no token left that should have been revoked.
     pub(crate) fn ok(&self) -> bool {
-        !matches!(self.result, Outcome::Failed | Outcome::Skipped)
+        !matches!(self.result, Outcome::Failed | Outcome::Skipped) && self.not_revoked.is_empty()
     }
 
     fn ensured(mut self, ensured: Ensured) -> CacheOutcome {
@@ -126,6 +129,17 @@ enum Prepared {
     Kept(OwnedToken, Vec<OwnedToken>),
     /// A token made for it now; the others are to be revoked once it is written.
     Created(PullToken, Vec<OwnedToken>),
+    /// It needs no token, but tokens made for it when it did are still there.
+    Leftover(Vec<OwnedToken>),
+}
+
+/// The tokens made for `cache`.
+pub(crate) fn tokens_of(tokens: &[OwnedToken], cache: &CacheConfig) -> Vec<OwnedToken> {
+    tokens
+        .iter()
+        .filter(|t| t.cache == cache.name.as_str())
+        .cloned()
+        .collect()
 }
 
 impl Deployment {
@@ -157,7 +171,14 @@ impl Deployment {
         for layer in self.layers() {
             let work: Vec<(&CacheConfig, Option<Result<Prepared, Error>>)> = layer
                 .into_iter()
-                .map(|cache| (cache, prepared.remove(cache.name.as_str())))
+                .map(|cache| {
+                    // A cache that needs no token (any more) gets its leftovers revoked.
+                    let token = prepared.remove(cache.name.as_str()).or_else(|| {
+                        let leftover = tokens_of(&tokens, cache);
+                        (!leftover.is_empty()).then_some(Ok(Prepared::Leftover(leftover)))
+                    });
+                    (cache, token)
+                })
                 .collect();
             let done = &outcomes;
             let results = self
@@ -180,6 +201,18 @@ impl Deployment {
             .iter()
             .filter_map(|cache| outcomes.remove(cache.name.as_str()))
             .collect())
+    }
+
+    /// Revokes `tokens`, recording each in `revoked` or, with why, in `not_revoked`.
+    pub(crate) async fn revoke_into(&self, outcome: &mut CacheOutcome, tokens: Vec<OwnedToken>) {
+        for token in tokens {
+            match self.chainguard.revoke_pull_token(&token.identity_id).await {
+                Ok(_) => outcome.revoked.push(token.identity_id),
+                Err(err) => outcome
+                    .not_revoked
+                    .push(format!("{}: {err}", token.identity_id)),
+            }
+        }
     }
 
     /// A member that failed, if any: an aggregate is not written over a broken member.
@@ -223,6 +256,7 @@ impl Deployment {
         };
         let (credentials, token_outcome, stale, new_token) = match token {
             None => (None, None, Vec::new(), None),
+            Some(Ok(Prepared::Leftover(stale))) => (None, None, stale, None),
             Some(Err(err)) => {
                 return CacheOutcome::failed(cache, Outcome::Failed, format!("pull token: {err}"));
             }
@@ -263,14 +297,7 @@ impl Deployment {
                 outcome = outcome.ensured(ensured);
                 outcome.new_token = new_token;
                 // The cache holds a working token now; the others only widen exposure.
-                for old in stale {
-                    match self.chainguard.revoke_pull_token(&old.identity_id).await {
-                        Ok(_) => outcome.revoked.push(old.identity_id),
-                        Err(err) => {
-                            tracing::warn!(identity = %old.identity_id, "could not revoke a stale pull token: {err}");
-                        }
-                    }
-                }
+                self.revoke_into(&mut outcome, stale).await;
                 outcome
             }
             Err(err) => {

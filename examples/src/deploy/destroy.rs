@@ -31,9 +31,10 @@ impl Destroyed {
 }
 
 impl Deployment {
-    /// Deletes what this config made. `Err` only when the pull tokens could not be listed
-    /// (the caches' outcomes are then lost to the error; a re-run reports them).
+    /// Deletes what this config made. `Err` only when the pull tokens could not be listed,
+    /// which is checked first, so nothing has been deleted then.
     pub(crate) async fn destroy(&self, progress: &Progress) -> Result<Destroyed, Error> {
+        let tokens = self.owned_tokens().await?;
         let mut caches = Vec::new();
         for layer in self.layers().into_iter().rev() {
             let results = self
@@ -52,7 +53,7 @@ impl Deployment {
             kept: Vec::new(),
             errors: Vec::new(),
         };
-        for token in self.owned_tokens().await? {
+        for token in tokens {
             // A cache that is still there keeps working until a re-run deletes it.
             let cache_remains = destroyed
                 .caches

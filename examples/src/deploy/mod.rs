@@ -174,24 +174,40 @@ impl Deployment {
         }
         check_caches(&config, &backends)?;
 
-        let mut builder = ChainguardClient::builder()
-            .from_env_with(|var| env.get(var))
-            .map_err(crate::output::failure)?;
+        // The observer first, so the token exchanges `from_env_with` sets up are journaled.
+        let mut builder = ChainguardClient::builder();
         if let Some(observer) = &observer {
             builder = builder.with_observer(observer.clone());
         }
+        let builder = builder
+            .from_env_with(|var| env.get(var))
+            .map_err(crate::output::failure)?;
         let chainguard = builder.build().map_err(|err| {
             Failure::Usage(format!(
                 "{err}; set CHAINGUARD_TOKEN (a token from `chainctl auth token`), or \
                  CHAINGUARD_IDENTITY with an OIDC token, or log in with chainctl"
             ))
         })?;
-        let org_id = match &config.org_id {
-            Some(id) => id.clone(),
-            None => chainguard
-                .resolve_organization(config.org.as_str())
-                .await
-                .map_err(crate::output::failure)?,
+        let resolved = chainguard.resolve_organization(config.org.as_str()).await;
+        let org_id = match (&config.org_id, resolved) {
+            (None, resolved) => resolved.map_err(crate::output::failure)?,
+            (Some(given), Ok(resolved)) if *given != resolved => {
+                // A wrong id would point caches at another organization's packages.
+                return Err(Failure::Usage(format!(
+                    "{}:{}: chainguard.org_id: {given} is not the id of organization {} (its id is \
+                     {resolved}); correct org_id or remove it to have it looked up",
+                    config.file, config.org_id_line, config.org
+                )));
+            }
+            (Some(given), Ok(_)) => given.clone(),
+            // A token that may not list organizations can still use the id it was given.
+            (Some(given), Err(err)) => {
+                tracing::warn!(
+                    "could not check chainguard.org_id against {}: {err}",
+                    config.org
+                );
+                given.clone()
+            }
         };
         Ok(Deployment {
             config,

@@ -92,7 +92,15 @@ impl Deployment {
                 let split = for_cache(tokens, &cache.name, state.as_ref());
                 token_plan(*role, split)
             }
-            _ => (None, None, Vec::new()),
+            // A cache that needs no token (any more): apply revokes what was made for it.
+            _ => (
+                None,
+                None,
+                super::apply::tokens_of(tokens, cache)
+                    .into_iter()
+                    .map(|t| t.identity_id)
+                    .collect(),
+            ),
         };
         let plan = backend.api.plan(&self.spec(cache, credentials)).await?;
         Ok(CachePlan {

@@ -101,7 +101,7 @@ pub(crate) fn plan_text(plans: &[CachePlan]) -> String {
             }
         }
         for id in &plan.revoke {
-            text.push_str(&format!("- pull token {id} (no cache uses it)\n"));
+            text.push_str(&format!("- pull token {id} (unused or expired)\n"));
         }
         match (&plan.plan, &plan.error) {
             (Some(cache_plan), _) => text.push_str(&format!("{cache_plan}\n")),
@@ -158,6 +158,11 @@ pub(crate) fn outcomes_text(outcomes: &[CacheOutcome]) -> String {
         }
         for id in &outcome.revoked {
             text.push_str(&format!("      revoked pull token {id}\n"));
+        }
+        for problem in &outcome.not_revoked {
+            text.push_str(&format!(
+                "      could not revoke pull token {problem}; run the command again\n"
+            ));
         }
         if let Some(error) = &outcome.error {
             text.push_str(&format!("      {error}\n"));
@@ -268,7 +273,8 @@ pub(crate) fn status_text(status: &Status) -> String {
     }
     if !status.unused_pull_tokens.is_empty() {
         text.push_str(&format!(
-            "  unused pull tokens of this config: {} (apply revokes those of configured caches)\n",
+            "  unused pull tokens of this config: {} (apply revokes those of configured caches, \
+             destroy those of caches no longer in the config)\n",
             status.unused_pull_tokens.join(", ")
         ));
     }
@@ -341,7 +347,7 @@ mod tests {
         assert!(!same.has_changes());
         assert_eq!(
             plan_text(&[create, same.clone()]),
-            "+ pull token for cg-private (apk.pull)\n- pull token org/stale (no cache uses it)\n\
+            "+ pull token for cg-private (apk.pull)\n- pull token org/stale (unused or expired)\n\
              + cg-private\n    url: \"https://apk.cgr.dev/example.com\"\n    password: (sensitive value)\n\
              = cgr-public\n\
              1 of 2 caches would change (+ create, ~ update, = unchanged); run `pull-through apply`."
@@ -370,6 +376,7 @@ mod tests {
                 expires_at: "not a time".into(),
             }),
             revoked: vec!["org/old".into()],
+            not_revoked: vec![],
             error: None,
             state: None,
             new_token: None,

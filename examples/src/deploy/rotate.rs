@@ -99,14 +99,24 @@ impl Deployment {
             Ok(ensured) => ensured,
             Err(err) => {
                 // The cache still holds the old token; the new one is not needed.
-                let _ = self.chainguard.revoke_pull_token(&token.identity_id).await;
-                return CacheOutcome::failed(
+                let mut failed = CacheOutcome::failed(
                     cache,
                     Outcome::Failed,
                     format!(
                         "could not write the new credentials: {err}; the old pull token still works"
                     ),
                 );
+                failed.pull_token = None;
+                let unused = OwnedToken {
+                    identity_id: token.identity_id.clone(),
+                    cache: cache.name.to_string(),
+                    expires_at: rfc3339(token.expires_at),
+                    expired: false,
+                };
+                self.revoke_into(&mut failed, vec![unused]).await;
+                // `revoked` lists tokens the cache stopped using; it never had this one.
+                failed.revoked.clear();
+                return failed;
             }
         };
         outcome.state = Some(ensured.state().clone());
@@ -164,14 +174,7 @@ impl Deployment {
             ));
             return outcome;
         }
-        for token in old {
-            match self.chainguard.revoke_pull_token(&token.identity_id).await {
-                Ok(_) => outcome.revoked.push(token.identity_id),
-                Err(err) => {
-                    tracing::warn!(identity = %token.identity_id, "could not revoke the old pull token: {err}")
-                }
-            }
-        }
+        self.revoke_into(&mut outcome, old).await;
         outcome
     }
 }
