@@ -452,6 +452,20 @@ fn bad_configs_exit_2_naming_the_field() {
         "{}",
         text(&output.stderr)
     );
+    // A token the instance refuses: said once, naming the variable.
+    let refused = common::run(
+        &served,
+        &["--config", seeds().to_str().unwrap(), "plan"],
+        &[("ARTIFACTORY_ACCESS_TOKEN", "eyJ2ZXIiOiIyIn0.not-a-token")],
+    );
+    expect_code(&refused, 1);
+    let stderr = text(&refused.stderr);
+    assert!(
+        stderr.contains("backends.artifactory.token_env:")
+            && stderr.contains("refused the token in ARTIFACTORY_ACCESS_TOKEN"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("not-a-token"), "{stderr}");
     let missing = common::run(
         &served,
         &["--config", "/nonexistent/pull-through.toml", "plan"],

@@ -173,6 +173,30 @@ impl Deployment {
             );
         }
         check_caches(&config, &backends)?;
+        // One authenticated read per backend, so a refused token is reported once, naming
+        // its variable, instead of once per cache.
+        for (name, backend) in &backends {
+            if let Err(err) = backend
+                .artifactory
+                .client()
+                .list_repositories(Some("remote"), None)
+                .await
+            {
+                let backend_config = &config.backends[name];
+                if matches!(
+                    err.kind(),
+                    pull_through_core::ErrorKind::Unauthenticated
+                        | pull_through_core::ErrorKind::PermissionDenied
+                ) {
+                    return Err(Failure::Step(format!(
+                        "{}:{}: backends.{name}.token_env: {} refused the token in {}: {err}; \
+                         give an admin access token (Administration > User Management > Access Tokens)",
+                        config.file, backend_config.line, backend.url, backend_config.token_env
+                    )));
+                }
+                return Err(crate::output::failure(err));
+            }
+        }
 
         // The observer first, so the token exchanges `from_env_with` sets up are journaled.
         let mut builder = ChainguardClient::builder();
