@@ -78,25 +78,32 @@ fn a_fault_on_one_cache_leaves_the_others_done_and_a_rerun_converges() {
     expect_code(&flow(&served, &["verify"], &[]), 0);
 }
 
+/// Applies the seeds, injects `fault`, and rotates `cgr-private`, which must fail: the
+/// tokens before and the rotation's document.
+fn rotate_cgr_private_with(served: &common::Served, fault: Value) -> (BTreeSet<String>, Value) {
+    expect_code(&flow(served, &["apply"], &[]), 0);
+    let before = token_ids(&json(&flow(served, &["status"], &[])));
+    add_fault(served, fault);
+    let rotated = flow(served, &["rotate"], &["--cache", "cgr-private"]);
+    expect_code(&rotated, 1);
+    let document = json(&rotated);
+    assert_eq!(
+        results(&document),
+        [("cgr-private".to_owned(), "failed".to_owned())]
+    );
+    (before, document)
+}
+
 #[test]
 fn a_rotation_that_cannot_write_keeps_the_old_token_working() {
     let served = serve();
-    expect_code(&flow(&served, &["apply"], &[]), 0);
-    let before = token_ids(&json(&flow(&served, &["status"], &[])));
-    add_fault(
+    let (before, document) = rotate_cgr_private_with(
         &served,
         serde_json::json!({
             "service": "artifactory", "method": "POST",
             "path_prefix": "/artifactory/api/repositories/cgr-private",
             "fault": {"kind": "status", "status": 400}, "remaining": null
         }),
-    );
-    let rotated = flow(&served, &["rotate"], &["--cache", "cgr-private"]);
-    expect_code(&rotated, 1);
-    let document = json(&rotated);
-    assert_eq!(
-        results(&document),
-        [("cgr-private".to_owned(), "failed".to_owned())]
     );
     assert!(
         by_cache(&document, "error")[0]
@@ -375,24 +382,15 @@ fn verify_fails_with_the_tutorials_hint_and_apply_repairs_the_drift() {
 #[test]
 fn a_rotation_whose_pull_fails_keeps_the_old_token_and_says_so() {
     let served = serve();
-    expect_code(&flow(&served, &["apply"], &[]), 0);
-    let before = token_ids(&json(&flow(&served, &["status"], &[])));
     // The registry refuses the image from now on: whatever the cache held is cleared
     // by rotate, so the pull goes upstream and fails.
-    add_fault(
+    let (before, document) = rotate_cgr_private_with(
         &served,
         serde_json::json!({
             "service": "cgr.dev", "method": "GET",
             "path_prefix": "/v2/example.com/chainguard-base/manifests",
             "fault": {"kind": "status", "status": 403}, "remaining": null
         }),
-    );
-    let rotated = flow(&served, &["rotate"], &["--cache", "cgr-private"]);
-    expect_code(&rotated, 1);
-    let document = json(&rotated);
-    assert_eq!(
-        results(&document),
-        [("cgr-private".to_owned(), "failed".to_owned())]
     );
     let error = by_cache(&document, "error")[0]
         .1
