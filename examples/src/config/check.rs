@@ -362,8 +362,7 @@ impl Checker<'_> {
         }
         let template = UpstreamTemplate(text.clone());
         // Any well-formed id will do to check the rest; the real one is looked up later.
-        let placeholder_id = OrgId::new("0".repeat(40))
-            .map_err(|err| self.at(upstream, field("upstream"), err.to_string()))?;
+        let placeholder_id = super::placeholder_org_id();
         let resolved = template.resolve(org, &placeholder_id).map_err(|err| {
             self.at(
                 upstream,

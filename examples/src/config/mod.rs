@@ -132,6 +132,43 @@ pub(crate) enum CacheIntent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct UpstreamTemplate(String);
 
+impl CacheConfig {
+    /// The core's spec of this cache for the organization `org` / `org_id`, with
+    /// `credentials` for a private remote.
+    pub(crate) fn spec(
+        &self,
+        org: &OrgName,
+        org_id: &OrgId,
+        credentials: Option<pull_through_core::UpstreamCredentials>,
+    ) -> pull_through_core::CacheSpec {
+        use pull_through_core::CacheSpec;
+        let spec = match &self.kind {
+            // The template was checked at load with a well-formed id; any other is too.
+            CacheIntent::Remote { upstream, .. } => {
+                let upstream = upstream.resolve(org, org_id).unwrap_or(Upstream::CgrPublic);
+                let spec = CacheSpec::remote(self.name.clone(), upstream);
+                match credentials {
+                    Some(credentials) => spec.with_credentials(credentials),
+                    None => spec,
+                }
+            }
+            CacheIntent::Aggregate { members } => {
+                CacheSpec::aggregate(self.name.clone(), self.format, members.clone())
+            }
+        };
+        match &self.description {
+            Some(description) => spec.with_description(description.clone()),
+            None => spec,
+        }
+    }
+}
+
+/// An id that stands in for the organization's before it is known: upstreams are checked
+/// with it at load, and it is well formed, so the real one resolves the same way.
+pub(crate) fn placeholder_org_id() -> OrgId {
+    OrgId::new("0".repeat(40)).unwrap_or_else(|_| unreachable!("40 hex digits are an OrgId"))
+}
+
 impl UpstreamTemplate {
     /// The upstream with the placeholders filled in.
     pub(crate) fn resolve(

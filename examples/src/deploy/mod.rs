@@ -23,7 +23,7 @@ use chainguard_client::ChainguardClient;
 use futures::StreamExt;
 use pull_through_core::http::HttpObserver;
 use pull_through_core::{
-    CacheName, CacheSet, CacheSpec, ClientLogin, OrgId, Probe, PullThroughBackend, PullTokenRole,
+    CacheSet, CacheSpec, ClientLogin, OrgId, Probe, PullThroughBackend, PullTokenRole,
     SecretString, Upstream, UpstreamCredentials,
 };
 
@@ -266,25 +266,7 @@ impl Deployment {
         cache: &CacheConfig,
         credentials: Option<UpstreamCredentials>,
     ) -> CacheSpec {
-        let spec = match &cache.kind {
-            CacheIntent::Remote { upstream, .. } => {
-                let upstream = upstream
-                    .resolve(&self.config.org, &self.org_id)
-                    .unwrap_or(Upstream::CgrPublic);
-                let mut spec = CacheSpec::remote(cache.name.clone(), upstream);
-                if let Some(credentials) = credentials {
-                    spec = spec.with_credentials(credentials);
-                }
-                spec
-            }
-            CacheIntent::Aggregate { members } => {
-                CacheSpec::aggregate(cache.name.clone(), cache.format, members.clone())
-            }
-        };
-        match &cache.description {
-            Some(description) => spec.with_description(description.clone()),
-            None => spec,
-        }
+        cache.spec(&self.config.org, &self.org_id, credentials)
     }
 
     /// What `verify` pulls through a cache: the configured probe, or the default for its
@@ -389,38 +371,26 @@ impl Deployment {
             })
             .collect()
     }
-
-    /// The configured cache of this name.
-    pub(crate) fn cache(&self, name: &CacheName) -> Option<&CacheConfig> {
-        self.config.cache(name)
-    }
 }
 
 /// Each cache against its backend's rules (key rules, supported upstreams, letter-case
 /// twins), before any request.
 fn check_caches(config: &Config, backends: &BTreeMap<String, Backend>) -> Result<(), Failure> {
-    let placeholder_id =
-        OrgId::new("0".repeat(40)).map_err(|err| Failure::Usage(err.to_string()))?;
+    let placeholder_id = crate::config::placeholder_org_id();
     let mut per_backend: BTreeMap<&str, Vec<CacheSpec>> = BTreeMap::new();
     for (index, cache) in config.caches.iter().enumerate() {
         let backend = &backends[&cache.backend];
-        let mut spec = match &cache.kind {
-            CacheIntent::Remote { upstream, .. } => CacheSpec::remote(
-                cache.name.clone(),
-                upstream
-                    .resolve(&config.org, &placeholder_id)
-                    .unwrap_or(Upstream::CgrPublic),
-            ),
-            CacheIntent::Aggregate { members } => {
-                CacheSpec::aggregate(cache.name.clone(), cache.format, members.clone())
+        let private = matches!(
+            &cache.kind,
+            CacheIntent::Remote {
+                pull_token: Some(_),
+                ..
             }
-        };
-        if spec.upstream().and_then(Upstream::required_role).is_some() {
-            spec = spec.with_credentials(
-                UpstreamCredentials::new(NEW_PULL_TOKEN, UNWRITTEN_PASSWORD)
-                    .map_err(|err| Failure::Usage(err.to_string()))?,
-            );
-        }
+        );
+        let credentials = private
+            .then(|| UpstreamCredentials::new(NEW_PULL_TOKEN, UNWRITTEN_PASSWORD).ok())
+            .flatten();
+        let spec = cache.spec(&config.org, &placeholder_id, credentials);
         backend.api.check_spec(&spec).map_err(|err| {
             let field = match &err {
                 pull_through_core::Error::InvalidInput(

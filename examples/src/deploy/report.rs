@@ -54,7 +54,7 @@ impl Deployment {
             .iter()
             .filter_map(|outcome| {
                 let state = outcome.state.as_ref()?;
-                let cache = self.cache(&state.name)?;
+                let cache = self.config.cache(&state.name)?;
                 let backend = self.backend(cache);
                 let access = backend
                     .api
