@@ -481,11 +481,15 @@ impl CacheSet {
             };
             for member in &aggregate.members {
                 let problem = match index.get(&fold(member)).map(|&i| &specs[i]) {
+                    // The name's own text, quoted as the other messages quote names:
+                    // `{member:?}` would print the type's Debug form, `CacheName("...")`.
                     None => Some(format!(
-                        "member {member:?} is not defined; define it in the same configuration"
+                        "member {:?} is not defined; define it in the same configuration",
+                        member.as_str()
                     )),
                     Some(found) if found.format() != aggregate.format => Some(format!(
-                        "member {member:?} serves {} but the aggregate serves {}",
+                        "member {:?} serves {} but the aggregate serves {}",
+                        member.as_str(),
                         found.format(),
                         aggregate.format
                     )),
@@ -690,6 +694,41 @@ mod tests {
         );
         assert!(
             matches!(cycle, Err(ValidationError::InvalidMembers { problem, .. }) if problem.contains("cycle"))
+        );
+    }
+
+    #[test]
+    fn member_messages_name_the_member_not_its_type() {
+        let undefined = CacheSet::new(vec![docker_virtual("v", &["missing"])], NameCase::Sensitive)
+            .unwrap_err();
+        assert_eq!(
+            undefined.to_string(),
+            "aggregate cache \"v\": member \"missing\" is not defined; define it in the same \
+             configuration"
+        );
+
+        let wrong_format = CacheSet::new(
+            vec![
+                CacheSpec::remote(name("cgr-public"), Upstream::CgrPublic),
+                CacheSpec::aggregate(
+                    name("apk-virt"),
+                    PackageFormat::Apk,
+                    vec![name("cgr-public")],
+                ),
+            ],
+            NameCase::Sensitive,
+        )
+        .unwrap_err();
+        assert_eq!(
+            wrong_format.to_string(),
+            "aggregate cache \"apk-virt\": member \"cgr-public\" serves docker but the aggregate \
+             serves apk"
+        );
+
+        let twice = docker_virtual("v", &["a", "a"]).validate().unwrap_err();
+        assert_eq!(
+            twice.to_string(),
+            "aggregate cache \"v\": member \"a\" is listed twice"
         );
     }
 
