@@ -435,6 +435,56 @@ impl Ensured {
     }
 }
 
+/// `created <name>`, `unchanged <name>`, or `updated <name>: <n> settings changed` with each
+/// change on an indented line of its own. Secrets show only as `(sensitive value)`.
+///
+/// ```
+/// use pull_through_core::{CacheName, CacheState, Ensured, FieldChange, FieldValue, PackageFormat};
+///
+/// let state = CacheState::remote(CacheName::new("cg-private")?, PackageFormat::Apk,
+///     "https://apk.cgr.dev/example.com");
+/// let updated = Ensured::Updated {
+///     state: state.clone(),
+///     changes: vec![
+///         FieldChange::new("disableUrlNormalization", Some(false.into()), true.into()),
+///         FieldChange::new("password", Some(FieldValue::Secret), FieldValue::Secret),
+///     ],
+/// };
+/// assert_eq!(
+///     updated.to_string(),
+///     "updated cg-private: 2 settings changed\n    disableUrlNormalization: false -> true\n    \
+///      password: (sensitive value) -> (sensitive value)"
+/// );
+/// assert_eq!(Ensured::Created { state: state.clone() }.to_string(), "created cg-private");
+/// assert_eq!(Ensured::Unchanged { state }.to_string(), "unchanged cg-private");
+/// # Ok::<(), pull_through_core::ValidationError>(())
+/// ```
+impl fmt::Display for Ensured {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ensured::Created { state } => write!(f, "created {}", state.name),
+            Ensured::Unchanged { state } => write!(f, "unchanged {}", state.name),
+            Ensured::Updated { state, changes } => {
+                let noun = if changes.len() == 1 {
+                    "setting"
+                } else {
+                    "settings"
+                };
+                write!(
+                    f,
+                    "updated {}: {} {noun} changed",
+                    state.name,
+                    changes.len()
+                )?;
+                for change in changes {
+                    write!(f, "\n    {change}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 /// What [`PullThroughBackend::delete`](crate::PullThroughBackend::delete) did.
 ///
 /// ```
@@ -491,6 +541,65 @@ mod tests {
         let unchanged = Plan::update(name(), Vec::new());
         assert!(!unchanged.has_changes());
         assert_eq!(unchanged.to_string(), "= cg-private");
+    }
+
+    fn remote_state() -> CacheState {
+        CacheState::remote(
+            name(),
+            crate::PackageFormat::Apk,
+            "https://apk.cgr.dev/example.com",
+        )
+        .with_username("org/identity")
+    }
+
+    #[test]
+    fn ensured_created_display() {
+        let created = Ensured::Created {
+            state: remote_state(),
+        };
+        assert_eq!(created.to_string(), "created cg-private");
+    }
+
+    #[test]
+    fn ensured_unchanged_display() {
+        let unchanged = Ensured::Unchanged {
+            state: remote_state(),
+        };
+        assert_eq!(unchanged.to_string(), "unchanged cg-private");
+    }
+
+    #[test]
+    fn ensured_updated_display_lists_changes_and_hides_secrets() {
+        let one = Ensured::Updated {
+            state: remote_state(),
+            changes: vec![FieldChange::new(
+                "url",
+                Some("https://apk.cgr.dev/example.com/".into()),
+                "https://apk.cgr.dev/example.com".into(),
+            )],
+        };
+        assert_eq!(
+            one.to_string(),
+            "updated cg-private: 1 setting changed\n    url: \"https://apk.cgr.dev/example.com/\" \
+             -> \"https://apk.cgr.dev/example.com\""
+        );
+        let rotation = Ensured::Updated {
+            state: remote_state(),
+            changes: Diff::new()
+                .field("username", "org/new", Some("org/identity"))
+                .secret("password", true)
+                .into_changes(),
+        };
+        assert_eq!(
+            rotation.to_string(),
+            "updated cg-private: 2 settings changed\n    username: \"org/identity\" -> \
+             \"org/new\"\n    password: (sensitive value) -> (sensitive value)"
+        );
+        let none = Ensured::Updated {
+            state: remote_state(),
+            changes: Vec::new(),
+        };
+        assert_eq!(none.to_string(), "updated cg-private: 0 settings changed");
     }
 
     #[test]

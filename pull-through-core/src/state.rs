@@ -10,6 +10,7 @@
 //! ```
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use serde::Serialize;
 
@@ -204,5 +205,126 @@ impl CacheState {
             CacheRole::Aggregate { members } => Some(members),
             CacheRole::Remote { .. } => None,
         }
+    }
+}
+
+/// `<name>: <format> remote of <url>` (with the username presented to the upstream, when
+/// there is one) or `<name>: <format> aggregate of <members>`, then `at <endpoint>` on a
+/// line of its own when the backend knows where clients reach the cache. A state holds no
+/// password, so nothing secret can show.
+///
+/// ```
+/// use pull_through_core::{CacheName, CacheState, PackageFormat};
+///
+/// let remote = CacheState::remote(CacheName::new("cg-private")?, PackageFormat::Apk,
+///         "https://apk.cgr.dev/example.com")
+///     .with_username("org/identity");
+/// assert_eq!(
+///     remote.to_string(),
+///     "cg-private: apk remote of https://apk.cgr.dev/example.com (username org/identity)"
+/// );
+///
+/// let aggregate = CacheState::aggregate(CacheName::new("cgr-virt")?, PackageFormat::Docker,
+///         vec![CacheName::new("cgr-public")?, CacheName::new("cgr-private")?])
+///     .with_endpoint("example.jfrog.io/cgr-virt");
+/// assert_eq!(
+///     aggregate.to_string(),
+///     "cgr-virt: docker aggregate of cgr-public, cgr-private\n    at example.jfrog.io/cgr-virt"
+/// );
+/// # Ok::<(), pull_through_core::ValidationError>(())
+/// ```
+impl fmt::Display for CacheState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {} ", self.name, self.format)?;
+        match &self.role {
+            CacheRole::Remote {
+                upstream_url,
+                username,
+            } => {
+                write!(f, "remote of {upstream_url}")?;
+                if let Some(username) = username {
+                    write!(f, " (username {username})")?;
+                }
+            }
+            CacheRole::Aggregate { members } if members.is_empty() => {
+                f.write_str("aggregate of no caches")?;
+            }
+            CacheRole::Aggregate { members } => {
+                f.write_str("aggregate of ")?;
+                for (index, member) in members.iter().enumerate() {
+                    if index > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{member}")?;
+                }
+            }
+        }
+        if let Some(endpoint) = &self.endpoint {
+            write!(f, "\n    at {endpoint}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(text: &str) -> CacheName {
+        CacheName::new(text).unwrap()
+    }
+
+    #[test]
+    fn remote_display_without_username() {
+        let state = CacheState::remote(
+            name("cgr-public"),
+            PackageFormat::Docker,
+            "https://cgr.dev/",
+        );
+        assert_eq!(
+            state.to_string(),
+            "cgr-public: docker remote of https://cgr.dev/"
+        );
+    }
+
+    #[test]
+    fn remote_display_with_username_and_endpoint() {
+        let state = CacheState::remote(
+            name("cgr-private"),
+            PackageFormat::Docker,
+            "https://cgr.dev/",
+        )
+        .with_username("org/identity")
+        .with_endpoint("example.jfrog.io/cgr-private")
+        .with_description("not shown")
+        .with_setting("enableTokenAuthentication", true);
+        assert_eq!(
+            state.to_string(),
+            "cgr-private: docker remote of https://cgr.dev/ (username org/identity)\n    at \
+             example.jfrog.io/cgr-private"
+        );
+    }
+
+    #[test]
+    fn aggregate_display() {
+        let state = CacheState::aggregate(
+            name("cg-apk-virt"),
+            PackageFormat::Apk,
+            vec![name("cg-private"), name("cg-chainguard"), name("cg-extras")],
+        );
+        assert_eq!(
+            state.to_string(),
+            "cg-apk-virt: apk aggregate of cg-private, cg-chainguard, cg-extras"
+        );
+    }
+
+    #[test]
+    fn aggregate_display_without_members() {
+        let state = CacheState::aggregate(name("v"), PackageFormat::Docker, Vec::new())
+            .with_endpoint("example.jfrog.io/v");
+        assert_eq!(
+            state.to_string(),
+            "v: docker aggregate of no caches\n    at example.jfrog.io/v"
+        );
     }
 }

@@ -191,6 +191,43 @@ impl Check {
     }
 }
 
+/// One line for a step that worked, `<step>: <detail> (<ms> ms)`; for a step that failed,
+/// `<step>: <reason>` and, when there is one, the hint on a line of its own.
+///
+/// ```
+/// use pull_through_core::Check;
+/// use std::time::Duration;
+///
+/// let passed = Check::passed("manifest chainguard/go:latest", "sha256:abc", Duration::from_millis(40));
+/// assert_eq!(passed.to_string(), "manifest chainguard/go:latest: sha256:abc (40 ms)");
+///
+/// let failed = Check::failed("x86_64/APKINDEX.tar.gz", "403 Forbidden",
+///     Some("bind apk.pull and mint a new token".into()), Duration::from_millis(12));
+/// assert_eq!(
+///     failed.to_string(),
+///     "x86_64/APKINDEX.tar.gz: 403 Forbidden\nhint: bind apk.pull and mint a new token"
+/// );
+/// ```
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.outcome {
+            CheckOutcome::Passed { detail } => write!(
+                f,
+                "{}: {detail} ({} ms)",
+                self.step,
+                self.elapsed.as_millis()
+            ),
+            CheckOutcome::Failed { reason, hint } => {
+                write!(f, "{}: {reason}", self.step)?;
+                if let Some(hint) = hint {
+                    write!(f, "\nhint: {hint}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 mod millis {
     use std::time::Duration;
 
@@ -262,6 +299,42 @@ impl Verification {
     }
 }
 
+/// `ok   <cache>` when [`Verification::passed`], else `FAIL <cache>`, then each check on
+/// lines of its own, indented under the name. A verification without checks says so, since
+/// it does not pass.
+///
+/// ```
+/// use pull_through_core::{CacheName, Check, Verification};
+/// use std::time::Duration;
+///
+/// let mut verification = Verification::new(CacheName::new("cg-private")?);
+/// verification.push(Check::passed("x86_64/APKINDEX.tar.gz", "7 packages", Duration::from_millis(80)));
+/// verification.push(Check::failed("package wget", "404 Not Found",
+///     Some("the package is not in this repository".into()), Duration::from_millis(5)));
+/// assert_eq!(
+///     verification.to_string(),
+///     "FAIL cg-private\n     x86_64/APKINDEX.tar.gz: 7 packages (80 ms)\n     package wget: 404 Not \
+///      Found\n     hint: the package is not in this repository"
+/// );
+/// # Ok::<(), pull_through_core::ValidationError>(())
+/// ```
+impl fmt::Display for Verification {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The mark is as wide as "FAIL" so that names and checks line up in a list.
+        let mark = if self.passed() { "ok  " } else { "FAIL" };
+        write!(f, "{mark} {}", self.cache)?;
+        if self.checks.is_empty() {
+            return f.write_str("\n     no check was made");
+        }
+        for check in &self.checks {
+            for line in check.to_string().lines() {
+                write!(f, "\n     {line}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,6 +355,71 @@ mod tests {
             reference: "sha256:abc".into(),
         };
         assert_eq!(digest.to_string(), "manifest chainguard/go@sha256:abc");
+    }
+
+    #[test]
+    fn passed_check_display() {
+        let check = Check::passed(
+            "manifest chainguard/go:latest",
+            "sha256:abc",
+            Duration::from_millis(1234),
+        );
+        assert_eq!(
+            check.to_string(),
+            "manifest chainguard/go:latest: sha256:abc (1234 ms)"
+        );
+    }
+
+    #[test]
+    fn failed_check_display_with_and_without_hint() {
+        let with_hint = Check::failed(
+            "manifest chainguard/go:latest",
+            "401 Unauthorized",
+            Some("enable token authentication on the remote".into()),
+            Duration::from_millis(7),
+        );
+        assert_eq!(
+            with_hint.to_string(),
+            "manifest chainguard/go:latest: 401 Unauthorized\nhint: enable token authentication \
+             on the remote"
+        );
+        let without_hint = Check::failed("package wget", "404", None, Duration::ZERO);
+        assert_eq!(without_hint.to_string(), "package wget: 404");
+    }
+
+    #[test]
+    fn passed_verification_display() {
+        let mut verification = Verification::new(CacheName::new("cgr-public").unwrap());
+        verification.push(Check::passed(
+            "manifest chainguard/go:latest",
+            "sha256:abc",
+            Duration::from_millis(40),
+        ));
+        assert_eq!(
+            verification.to_string(),
+            "ok   cgr-public\n     manifest chainguard/go:latest: sha256:abc (40 ms)"
+        );
+    }
+
+    #[test]
+    fn failed_verification_display_indents_every_line() {
+        let mut verification = Verification::new(CacheName::new("cg-private").unwrap());
+        verification.push(Check::failed(
+            "x86_64/APKINDEX.tar.gz",
+            "403 Forbidden",
+            Some("bind apk.pull".into()),
+            Duration::ZERO,
+        ));
+        assert_eq!(
+            verification.to_string(),
+            "FAIL cg-private\n     x86_64/APKINDEX.tar.gz: 403 Forbidden\n     hint: bind apk.pull"
+        );
+    }
+
+    #[test]
+    fn empty_verification_display_says_nothing_was_checked() {
+        let verification = Verification::new(CacheName::new("x").unwrap());
+        assert_eq!(verification.to_string(), "FAIL x\n     no check was made");
     }
 
     #[test]
