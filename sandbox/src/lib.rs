@@ -14,8 +14,12 @@
 //!   `POST /_sandbox/reset`, `GET|POST|DELETE /_sandbox/faults`, `GET /_sandbox/services`.
 //!
 //! Vendor fakes are modules implementing [`FakeService`]. [`chainguard`] holds Chainguard's
-//! (console API, STS, `cgr.dev`, `apk.cgr.dev`, `virtualapk.cgr.dev`); Artifactory, Google
-//! Artifact Registry and Cloudsmith arrive with their vendor crates.
+//! (console API, STS, `cgr.dev`, `apk.cgr.dev`, `virtualapk.cgr.dev`); [`artifactory`]
+//! holds Artifactory's (the repositories and access-token APIs, remote and virtual
+//! repositories serving Docker and Alpine content pulled from Chainguard's fakes). The
+//! caches' fakes pull through [`upstream`], which answers cgr.dev's token challenge and
+//! sends a cache's stored credentials the way the vendors do; Google Artifact Registry's
+//! and Cloudsmith's fakes are still to come, one module each on top of it.
 //!
 //! ```
 //! use axum::{Router, routing::get};
@@ -45,11 +49,13 @@
 
 pub mod artifactory;
 pub mod chainguard;
+mod common;
 mod env;
 mod faults;
 mod journal;
 mod server;
 mod service;
+pub mod upstream;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -55,7 +55,8 @@ pub trait FakeService: Send + Sync + 'static {
     fn reset(&self) {}
 }
 
-/// What a fake can ask of the sandbox it runs in.
+/// What a fake can ask of the sandbox it runs in. A cache's fake hands it to
+/// [`Upstream::new`](crate::upstream::Upstream::new), which pulls through it.
 ///
 /// ```
 /// use pull_through_sandbox::{FakeService, SandboxContext, axum::Router};

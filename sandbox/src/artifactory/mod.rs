@@ -26,9 +26,9 @@ use axum::routing::{get, post};
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::chainguard::random_hex;
-use crate::chainguard::token::SandboxToken;
+use crate::common::random_hex;
 use crate::service::{FakeService, SandboxContext};
+use crate::upstream::{Credentials, Fetched, SandboxToken, Upstream};
 
 /// The user the admin token acts as.
 pub(crate) const ADMIN_USER: &str = "admin";
@@ -66,14 +66,14 @@ impl Repo {
     pub(crate) fn flag(&self, name: &str) -> bool {
         self.config.get(name).and_then(Value::as_bool) == Some(true)
     }
-}
 
-/// A cached artifact: body, content type, Docker digest.
-#[derive(Debug, Clone)]
-pub(crate) struct Cached {
-    pub(crate) body: axum::body::Bytes,
-    pub(crate) content_type: Option<String>,
-    pub(crate) digest: Option<String>,
+    /// What a remote sends upstream: its user with its password, or nothing when no
+    /// password is stored (a user name alone is not sent).
+    pub(crate) fn credentials(&self) -> Option<Credentials> {
+        self.password
+            .as_ref()
+            .map(|password| Credentials::new(self.field("username"), password.as_str()))
+    }
 }
 
 #[derive(Debug, Default)]
@@ -82,12 +82,11 @@ pub(crate) struct State {
     pub(crate) repos: BTreeMap<String, Repo>,
     /// token id -> (the user it acts as, the tokens it issued: access and reference)
     pub(crate) tokens: HashMap<String, (String, Vec<String>)>,
-    /// (lower-case key, path) -> what a remote fetched
-    pub(crate) cache: HashMap<(String, String), Cached>,
+    /// (lower-case key, path) -> what a remote fetched (successful answers only)
+    pub(crate) cache: HashMap<(String, String), Fetched>,
 }
 
 impl State {
-    /// A virtual's members must exist (what Artifactory checks on write).
     /// A virtual's members must exist and, unless the virtual is Generic, be of its
     /// package type (what Artifactory checks on write).
     pub(crate) fn check_members(
@@ -112,12 +111,18 @@ impl State {
     }
 }
 
-#[derive(Debug)]
 pub(crate) struct Fake {
     state: Mutex<State>,
     admin_token: String,
-    context: OnceLock<SandboxContext>,
-    http: reqwest::Client,
+    /// Set when the sandbox starts, from the context that resolves the Chainguard fakes.
+    upstream: OnceLock<Upstream>,
+}
+
+impl std::fmt::Debug for Fake {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The state holds stored passwords and issued tokens; none of it may reach a log.
+        f.debug_struct("Fake").finish_non_exhaustive()
+    }
 }
 
 impl Fake {
@@ -164,16 +169,11 @@ impl Artifactory {
     /// assert!(artifactory.repository_keys().is_empty());
     /// ```
     pub fn new() -> Artifactory {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default();
         Artifactory {
             fake: Arc::new(Fake {
                 state: Mutex::new(State::default()),
                 admin_token: format!("eyJ2ZXIiOiIyIn0.admin{}", random_hex(24)),
-                context: OnceLock::new(),
-                http,
+                upstream: OnceLock::new(),
             }),
         }
     }
@@ -243,7 +243,7 @@ impl FakeService for Artifactory {
     }
 
     fn router(&self, context: SandboxContext) -> Router {
-        let _ = self.fake.context.set(context);
+        let _ = self.fake.upstream.set(Upstream::new(context));
         Router::new()
             .route("/artifactory/api/system/ping", get(|| async { "OK" }))
             .route(

@@ -13,18 +13,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use url::Url;
 
 use super::repos::errors;
-use super::{Cached, Fake, Repo};
-
-fn docker_errors(status: StatusCode, code: &str, message: &str) -> Response {
-    (
-        status,
-        axum::Json(json!({"errors": [{"code": code, "message": message}]})),
-    )
-        .into_response()
-}
+use super::{Fake, Repo};
+use crate::common::docker_errors;
+use crate::upstream::Fetched;
 
 /// Docker clients ask `/v2/` first; the authentication layer answers the anonymous ones
 /// with the Basic challenge.
@@ -78,34 +71,6 @@ fn sources(fake: &Fake, repository: &Repo) -> Vec<Repo> {
         .collect()
 }
 
-fn answer(cached: &Cached, method: &Method) -> Response {
-    let body = if method == Method::HEAD {
-        axum::body::Bytes::new()
-    } else {
-        cached.body.clone()
-    };
-    let mut answer = body.into_response();
-    let headers = answer.headers_mut();
-    if let Some(value) = cached
-        .content_type
-        .as_deref()
-        .and_then(|c| HeaderValue::from_str(c).ok())
-    {
-        headers.insert("content-type", value);
-    }
-    if let Some(value) = cached
-        .digest
-        .as_deref()
-        .and_then(|d| HeaderValue::from_str(d).ok())
-    {
-        headers.insert("docker-content-digest", value);
-    }
-    if let Ok(length) = HeaderValue::from_str(&cached.body.len().to_string()) {
-        headers.insert("content-length", length);
-    }
-    answer
-}
-
 async fn serve_docker(
     fake: &Fake,
     method: &Method,
@@ -130,7 +95,7 @@ async fn serve_docker(
         };
         if let Some(found) = found {
             fake.lock().cache.insert(cache_key, found.clone());
-            return answer(&found, method);
+            return found.relay(method);
         }
     }
     docker_errors(
@@ -140,97 +105,25 @@ async fn serve_docker(
     )
 }
 
-/// The value of `name="value"` in a challenge.
-fn challenge_param<'a>(challenge: &'a str, name: &str) -> Option<&'a str> {
-    let start = challenge.find(&format!("{name}=\""))? + name.len() + 2;
-    let length = challenge[start..].find('"')?;
-    Some(&challenge[start..start + length])
-}
-
-/// Fetches from cgr.dev's fake, answering its token challenge with the remote's stored
-/// credentials, but only when token authentication is enabled (as Artifactory does).
+/// Fetches from cgr.dev's fake with the remote's stored credentials, answering its token
+/// challenge only when token authentication is enabled (as Artifactory does).
 async fn fetch_docker(
     fake: &Fake,
     remote: &Repo,
     rest: &str,
     accept: Option<&HeaderValue>,
-) -> Option<Cached> {
-    let context = fake.context.get()?;
-    let real = Url::parse(remote.field("url"))
-        .ok()?
-        .join(&format!("v2/{rest}"))
-        .ok()?;
-    let target = context.to_fake(&real)?;
-    let request = |bearer: Option<&str>| {
-        let mut request = fake.http.get(target.clone());
-        if let Some(accept) = accept {
-            request = request.header("accept", accept.clone());
-        }
-        if let Some(token) = bearer {
-            request = request.bearer_auth(token);
-        }
-        request
-    };
-    let first = request(None).send().await.ok()?;
-    let upstream = if first.status() == StatusCode::UNAUTHORIZED {
-        if !remote.flag("enableTokenAuthentication") {
-            return None;
-        }
-        let challenge = first
-            .headers()
-            .get("www-authenticate")?
-            .to_str()
-            .ok()?
-            .to_owned();
-        let mut realm = Url::parse(challenge_param(&challenge, "realm")?).ok()?;
-        {
-            let mut query = realm.query_pairs_mut();
-            for name in ["service", "scope"] {
-                if let Some(value) = challenge_param(&challenge, name) {
-                    query.append_pair(name, value);
-                }
-            }
-        }
-        let mut token_request = fake.http.get(realm);
-        if let Some(password) = &remote.password {
-            token_request = token_request.basic_auth(remote.field("username"), Some(password));
-        }
-        let token: serde_json::Value = token_request
-            .send()
-            .await
-            .ok()?
-            .error_for_status()
-            .ok()?
-            .json()
-            .await
-            .ok()?;
-        let token = token.get("token")?.as_str()?.to_owned();
-        request(Some(&token)).send().await.ok()?
-    } else {
-        first
-    };
-    cached_from(upstream).await
-}
-
-async fn cached_from(upstream: reqwest::Response) -> Option<Cached> {
-    if !upstream.status().is_success() {
-        return None;
-    }
-    let header = |name: &str| {
-        upstream
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let content_type = header("content-type");
-    let digest = header("docker-content-digest");
-    let body = upstream.bytes().await.ok()?;
-    Some(Cached {
-        body,
-        content_type,
-        digest,
-    })
+) -> Option<Fetched> {
+    let credentials = remote.credentials();
+    let fetched = fake
+        .upstream
+        .get()?
+        .docker(remote.field("url"), rest)
+        .credentials(credentials.as_ref())
+        .accept(accept)
+        .token_auth(remote.flag("enableTokenAuthentication"))
+        .send()
+        .await;
+    fetched.ok().filter(Fetched::is_success)
 }
 
 /// `GET /artifactory/<key>/<path>`: an Alpine remote, or a Generic virtual answering from
@@ -254,7 +147,7 @@ pub(crate) async fn artifact(State(fake): State<Arc<Fake>>, Path(path): Path<Str
         };
         if let Some(found) = found {
             fake.lock().cache.insert(cache_key, found.clone());
-            return answer(&found, &Method::GET);
+            return found.relay(&Method::GET);
         }
     }
     errors(
@@ -265,21 +158,19 @@ pub(crate) async fn artifact(State(fake): State<Arc<Fake>>, Path(path): Path<Str
 
 /// Fetches from an APK fake. Without `disableUrlNormalization` Artifactory rewrites `+`
 /// to a space on the way out, so a package like `libstdc++` is asked for as `libstdc  `.
-async fn fetch_alpine(fake: &Fake, remote: &Repo, rest: &str) -> Option<Cached> {
-    let context = fake.context.get()?;
+async fn fetch_alpine(fake: &Fake, remote: &Repo, rest: &str) -> Option<Fetched> {
     let rest = if remote.flag("disableUrlNormalization") {
         rest.to_owned()
     } else {
         rest.replace('+', " ")
     };
-    let base = remote.field("url").trim_end_matches('/');
-    let real = Url::parse(&format!("{base}/{rest}")).ok()?;
-    let target = context.to_fake(&real)?;
-    let mut request = fake.http.get(target);
-    if let Some(password) = &remote.password {
-        request = request.basic_auth(remote.field("username"), Some(password));
-    }
-    cached_from(request.send().await.ok()?).await
+    let credentials = remote.credentials();
+    let fetched = fake
+        .upstream
+        .get()?
+        .apk(remote.field("url"), &rest, credentials.as_ref())
+        .await;
+    fetched.ok().filter(Fetched::is_success)
 }
 
 /// `DELETE /artifactory/<key>-cache/<path>`: clears what a remote cached under `path`.

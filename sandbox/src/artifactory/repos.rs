@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::{Fake, Repo};
-use crate::chainguard::random_hex;
+use crate::common::{basic, bearer, random_hex};
 
 /// Artifactory's error envelope.
 pub(crate) fn errors(status: StatusCode, message: &str) -> Response {
@@ -40,25 +40,10 @@ pub(crate) async fn authenticate(
     {
         return next.run(request).await;
     }
-    let value = request
-        .headers()
-        .get("authorization")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or_default();
-    let credentials = if let Some(token) = value.strip_prefix("Bearer ") {
-        Some((None, token.to_owned()))
-    } else {
-        value
-            .strip_prefix("Basic ")
-            .and_then(|b| {
-                use base64::Engine as _;
-                base64::prelude::BASE64_STANDARD.decode(b).ok()
-            })
-            .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|pair| {
-                pair.split_once(':')
-                    .map(|(user, token)| (Some(user.to_owned()), token.to_owned()))
-            })
+    let headers = request.headers();
+    let credentials = match bearer(headers) {
+        Some(token) => Some((None, token.to_owned())),
+        None => basic(headers).map(|(user, token)| (Some(user), token)),
     };
     let mut refused = match credentials {
         Some((user, token)) if fake.accepts(&token, user.as_deref()) => {

@@ -13,7 +13,8 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::CONSOLE_AUDIENCE;
-use super::world::{ROLES, World, capabilities, random_hex};
+use super::world::{ROLES, World, capabilities};
+use crate::common::{bearer, random_hex};
 
 pub(crate) fn rpc(status: StatusCode, code: i32, message: &str) -> Response {
     (
@@ -21,14 +22,6 @@ pub(crate) fn rpc(status: StatusCode, code: i32, message: &str) -> Response {
         axum::Json(json!({"code": code, "message": message, "details": []})),
     )
         .into_response()
-}
-
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get("authorization")?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
 }
 
 /// The caller's roles, from a console-API token; a 401 answer otherwise.

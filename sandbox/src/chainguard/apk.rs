@@ -13,11 +13,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use base64::Engine as _;
 use serde_json::json;
 
 use super::APK_AUDIENCE;
 use super::world::{World, capabilities};
+use crate::common::{basic, random_hex};
 
 pub(crate) const ARCHS: [&str; 2] = ["x86_64", "aarch64"];
 
@@ -93,7 +93,7 @@ pub(crate) struct ApkRepos {
 
 impl ApkRepos {
     pub(crate) fn new(world: Arc<World>) -> ApkRepos {
-        let name = format!("chainguard-{}.rsa.pub", super::world::random_hex(32));
+        let name = format!("chainguard-{}.rsa.pub", random_hex(32));
         let key = SigningKey::generate(&name).expect("an RSA key for the sandbox");
         ApkRepos {
             private: build(PRIVATE, &key, "sandbox private"),
@@ -125,19 +125,12 @@ fn unauthorized() -> Response {
     reason = "axum answers are Responses by value; the error is the answer to send"
 )]
 fn caller_roles(repos: &ApkRepos, headers: &HeaderMap) -> Result<Vec<(String, String)>, Response> {
-    let pair = headers
-        .get("authorization")
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Basic "))
-        .and_then(|b| base64::prelude::BASE64_STANDARD.decode(b).ok())
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(unauthorized)?;
-    let (user, password) = pair.split_once(':').ok_or_else(unauthorized)?;
+    let (user, password) = basic(headers).ok_or_else(unauthorized)?;
     let state = repos.world.lock();
-    if let Some(minted) = state.token(password, APK_AUDIENCE) {
+    if let Some(minted) = state.token(&password, APK_AUDIENCE) {
         return Ok(minted.roles.clone());
     }
-    match state.verify_pull_token(password) {
+    match state.verify_pull_token(&password) {
         Ok(identity) if identity == user => Ok(state.roles_of(&identity)),
         _ => Err(unauthorized()),
     }

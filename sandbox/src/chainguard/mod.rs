@@ -20,12 +20,11 @@ mod registry;
 mod sts;
 mod world;
 
-pub(crate) use world::random_hex;
-
 use std::sync::Arc;
 
 use url::Url;
 
+use crate::common::random_hex;
 use crate::service::{FakeService, SandboxContext};
 
 pub(crate) const CONSOLE_AUDIENCE: &str = "https://console-api.enforce.dev";
@@ -99,7 +98,7 @@ impl Chainguard {
     /// let refresh = pull_through_sandbox::chainguard::Chainguard::new("acme.dev").issue_refresh_token();
     /// ```
     pub fn issue_refresh_token(&self) -> token::SandboxToken {
-        let token = world::random_hex(24);
+        let token = random_hex(24);
         self.world
             .lock()
             .refresh_tokens
@@ -145,34 +144,10 @@ impl Chainguard {
 }
 
 /// A token of the sandbox. Sandbox tokens only open the sandbox, but they are still kept
-/// out of `Debug`.
+/// out of `Debug`. The type lives in [`crate::upstream`], which every fake shares; this
+/// path stays for code written against it.
 pub mod token {
-    /// A sandbox token; [`SandboxToken::expose`] gives the text.
-    ///
-    /// ```
-    /// let token = pull_through_sandbox::chainguard::Chainguard::new("acme.dev").admin_token();
-    /// assert_eq!(format!("{token:?}"), "SandboxToken([REDACTED])");
-    /// ```
-    #[derive(Clone)]
-    pub struct SandboxToken(pub(crate) String);
-
-    impl SandboxToken {
-        /// The token's text.
-        ///
-        /// ```
-        /// let token = pull_through_sandbox::chainguard::Chainguard::new("acme.dev").admin_token();
-        /// assert!(token.expose().split('.').count() == 3);
-        /// ```
-        pub fn expose(&self) -> &str {
-            &self.0
-        }
-    }
-
-    impl std::fmt::Debug for SandboxToken {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("SandboxToken([REDACTED])")
-        }
-    }
+    pub use crate::upstream::SandboxToken;
 }
 
 struct ConsoleApi(Chainguard);

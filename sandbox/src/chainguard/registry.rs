@@ -11,11 +11,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use base64::Engine as _;
 use serde_json::json;
 
 use super::REGISTRY_AUDIENCE;
 use super::world::{World, capabilities, mint_into};
+use crate::common::{basic, bearer, docker_errors as errors};
 
 pub(crate) const PUBLIC_IMAGES: [&str; 3] =
     ["chainguard/go", "chainguard/nginx", "chainguard/mariadb"];
@@ -79,14 +79,6 @@ pub(crate) fn router(registry: Arc<Registry>) -> Router {
         .with_state(registry)
 }
 
-fn errors(status: StatusCode, code: &str, message: &str) -> Response {
-    (
-        status,
-        axum::Json(json!({"errors": [{"code": code, "message": message}]})),
-    )
-        .into_response()
-}
-
 fn challenge(headers: &HeaderMap, scope: Option<&str>) -> Response {
     let host = headers
         .get("host")
@@ -105,14 +97,6 @@ fn challenge(headers: &HeaderMap, scope: Option<&str>) -> Response {
         answer.headers_mut().insert("www-authenticate", value);
     }
     answer
-}
-
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get("authorization")?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
 }
 
 async fn base(State(registry): State<Arc<Registry>>, headers: HeaderMap) -> Response {
@@ -148,19 +132,15 @@ async fn token(
         );
     };
     let mut state = registry.world.lock();
-    let basic = headers
-        .get("authorization")
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Basic "))
-        .and_then(|b| base64::prelude::BASE64_STANDARD.decode(b).ok())
-        .and_then(|b| String::from_utf8(b).ok());
-    let (subject, roles) = match basic.as_deref().and_then(|pair| pair.split_once(':')) {
+    let (subject, roles) = match basic(&headers) {
         None => ("anonymous".to_owned(), Vec::new()),
-        Some(("_token", password)) => match state.token(password, REGISTRY_AUDIENCE) {
-            Some(minted) => (minted.subject.clone(), minted.roles.clone()),
-            None => return errors(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "invalid token"),
-        },
-        Some((user, password)) => match state.verify_pull_token(password) {
+        Some((user, password)) if user == "_token" => {
+            match state.token(&password, REGISTRY_AUDIENCE) {
+                Some(minted) => (minted.subject.clone(), minted.roles.clone()),
+                None => return errors(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", "invalid token"),
+            }
+        }
+        Some((user, password)) => match state.verify_pull_token(&password) {
             Ok(identity) if identity == user => {
                 let roles = state.roles_of(&identity);
                 (identity, roles)

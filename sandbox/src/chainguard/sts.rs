@@ -13,7 +13,8 @@ use axum::routing::{get, post};
 use serde_json::json;
 
 use super::api::rpc;
-use super::world::{World, mint_into, random_hex};
+use super::world::{World, mint_into};
+use crate::common::random_hex;
 
 pub(crate) fn router(world: Arc<World>) -> Router {
     Router::new()
@@ -23,12 +24,7 @@ pub(crate) fn router(world: Arc<World>) -> Router {
 }
 
 fn bearer(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get("authorization")?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::to_owned)
+    crate::common::bearer(headers).map(str::to_owned)
 }
 
 fn form(body: &str) -> HashMap<String, String> {

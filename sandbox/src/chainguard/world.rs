@@ -5,11 +5,12 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use aws_lc_rs::signature::{RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
 use base64::Engine as _;
 use base64::prelude::BASE64_URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
+
+use crate::common::random_hex;
 
 pub(crate) const PULL_TOKEN_ISSUER: &str = "https://pulltoken.issuer.chainguard.dev";
 pub(crate) const ISSUER: &str = "https://issuer.enforce.dev";
@@ -98,16 +99,16 @@ pub(crate) struct State {
 }
 
 /// The shared world.
-#[derive(Debug)]
 pub(crate) struct World {
     state: Mutex<State>,
     pub(crate) admin_token: String,
 }
 
-pub(crate) fn random_hex(bytes: usize) -> String {
-    let mut buffer = vec![0u8; bytes];
-    let _ = SystemRandom::new().fill(&mut buffer);
-    buffer.iter().map(|b| format!("{b:02x}")).collect()
+impl std::fmt::Debug for World {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The state is keyed by the tokens it minted; none of it may reach a log.
+        f.debug_struct("World").finish_non_exhaustive()
+    }
 }
 
 pub(crate) fn role_name(id: &str) -> Option<&'static str> {
