@@ -37,6 +37,7 @@ pub mod model;
 mod pull_token;
 mod registry;
 mod rpc;
+mod tokens;
 
 pub use client::{
     ChainguardBuilder, ChainguardClient, DEFAULT_API_URL, DEFAULT_ISSUER_URL, PullTokenInfo,
