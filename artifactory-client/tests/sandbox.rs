@@ -64,7 +64,7 @@ async fn pull_token(world: &World, role: PullTokenRole) -> UpstreamCredentials {
         )))
         .with_retry(RetryConfig::none())
         .with_binding_retry(vec![Duration::from_millis(10)])
-        .with_key_size(aws_lc_rs::rsa::KeySize::Rsa2048)
+        .with_key_size(chainguard_client::KeySize::Rsa2048)
         .build()
         .unwrap();
     let org = OrgId::new(world.chainguard.org_id()).unwrap();
@@ -285,10 +285,7 @@ async fn manifests_are_pulled_through_the_remotes_and_the_virtual() {
         image: "chainguard/go".to_owned(),
         reference: "latest".to_owned(),
     };
-    let forgotten = backend
-        .forget_probe(&name("cgr-public"), &probe)
-        .await
-        .unwrap();
+    let forgotten = backend.forget(&name("cgr-public"), &probe).await.unwrap();
     assert_eq!(forgotten, pull_through_core::Deleted::Removed);
     assert!(
         !world
@@ -300,10 +297,7 @@ async fn manifests_are_pulled_through_the_remotes_and_the_virtual() {
         world.artifactory.cached_paths("cgr-public")
     );
     assert_eq!(
-        backend
-            .forget_probe(&name("cgr-public"), &probe)
-            .await
-            .unwrap(),
+        backend.forget(&name("cgr-public"), &probe).await.unwrap(),
         pull_through_core::Deleted::AlreadyAbsent
     );
 }
@@ -585,8 +579,34 @@ async fn the_backend_passes_the_conformance_suite() {
     let fixtures = Fixtures::new(
         CacheSpec::remote(name("conformance-public"), Upstream::CgrPublic),
         CacheSpec::remote(name("bad_docker_key"), Upstream::CgrPublic),
-    );
+    )
+    .with_private(
+        CacheSpec::remote(
+            name("conformance-private"),
+            Upstream::CgrPrivate {
+                org: "example.com".parse().unwrap(),
+            },
+        )
+        .with_credentials(pull_token(&world, PullTokenRole::RegistryPull).await),
+    )
+    .with_aggregate(CacheSpec::aggregate(
+        name("conformance-virt"),
+        PackageFormat::Docker,
+        vec![name("conformance-public")],
+    ))
+    .with_probe(pull_through_core::Probe::default_for(&Upstream::CgrPublic))
+    .with_login(pull_through_core::ClientLogin::new(
+        "linky@example.com",
+        "conformance-login-secret",
+        "ARTIFACTORY_TOKEN",
+    ));
     conformance::run_all(&backend, world.log.as_ref(), &fixtures).await;
+    // What the suite created, it deleted.
+    assert_eq!(
+        backend.list().await.unwrap(),
+        Vec::new(),
+        "the suite left repositories behind"
+    );
 }
 
 #[tokio::test]

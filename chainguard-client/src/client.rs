@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use aws_lc_rs::rsa::KeySize;
 use pull_through_core::http::{HttpClient, HttpObserver, RetryConfig};
 use pull_through_core::{Deleted, Error, OrgId, SecretString, ValidationError};
 use url::Url;
@@ -29,6 +28,55 @@ pub const DEFAULT_API_URL: &str = "https://console-api.enforce.dev";
 /// assert_eq!(chainguard_client::DEFAULT_ISSUER_URL, "https://issuer.enforce.dev");
 /// ```
 pub const DEFAULT_ISSUER_URL: &str = "https://issuer.enforce.dev";
+
+/// The size of the RSA keys pull tokens are signed with.
+///
+/// The default is [`KeySize::Rsa4096`] because that is what Chainguard's own pull-token
+/// makers generate (chainctl and its Terraform module), and the key's public half is trusted
+/// for as long as the pull token lives, up to a year ([`MAX_TTL`](crate::MAX_TTL)). The
+/// private key is thrown away after one signature, so the larger size costs only the time to
+/// generate it; tests and sandboxes choose [`KeySize::Rsa2048`] to save that time.
+///
+/// ```
+/// use chainguard_client::{ChainguardClient, KeySize};
+/// assert_eq!(KeySize::default(), KeySize::Rsa4096);
+/// assert_eq!(KeySize::Rsa2048.bits(), 2048);
+/// let builder = ChainguardClient::builder().with_key_size(KeySize::Rsa2048);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KeySize {
+    /// 2048 bits: the quickest to generate.
+    Rsa2048,
+    /// 3072 bits.
+    Rsa3072,
+    /// 4096 bits, as chainctl.
+    #[default]
+    Rsa4096,
+}
+
+impl KeySize {
+    /// The modulus length in bits.
+    ///
+    /// ```
+    /// assert_eq!(chainguard_client::KeySize::Rsa3072.bits(), 3072);
+    /// ```
+    pub fn bits(self) -> u32 {
+        match self {
+            KeySize::Rsa2048 => 2048,
+            KeySize::Rsa3072 => 3072,
+            KeySize::Rsa4096 => 4096,
+        }
+    }
+
+    fn aws_lc(self) -> aws_lc_rs::rsa::KeySize {
+        match self {
+            KeySize::Rsa2048 => aws_lc_rs::rsa::KeySize::Rsa2048,
+            KeySize::Rsa3072 => aws_lc_rs::rsa::KeySize::Rsa3072,
+            KeySize::Rsa4096 => aws_lc_rs::rsa::KeySize::Rsa4096,
+        }
+    }
+}
 
 /// Configures a [`ChainguardClient`]. Does no I/O.
 ///
@@ -124,12 +172,13 @@ impl ChainguardBuilder {
         self
     }
 
-    /// The size of the keys pull tokens are signed with (default 4096 bits, as chainctl;
-    /// tests choose 2048 for speed).
+    /// The size of the keys pull tokens are signed with (default [`KeySize::Rsa4096`], as
+    /// chainctl; tests choose [`KeySize::Rsa2048`] for speed).
     ///
     /// ```
+    /// use chainguard_client::KeySize;
     /// let builder = chainguard_client::ChainguardClient::builder()
-    ///     .with_key_size(aws_lc_rs::rsa::KeySize::Rsa2048);
+    ///     .with_key_size(KeySize::Rsa2048);
     /// ```
     pub fn with_key_size(mut self, size: KeySize) -> Self {
         self.key_size = size;
@@ -309,7 +358,7 @@ impl ChainguardClient {
             retry: RetryConfig::default(),
             observer: None,
             binding_retry: [2, 4, 8, 16].map(Duration::from_secs).to_vec(),
-            key_size: KeySize::Rsa4096,
+            key_size: KeySize::default(),
         }
     }
 
@@ -609,7 +658,7 @@ impl ChainguardClient {
     ) -> Result<PullToken, Error> {
         options.validate()?;
         let role = self.find_builtin_role(options.role.as_str()).await?;
-        let signer = Signer::generate(self.key_size)?;
+        let signer = Signer::generate(self.key_size.aws_lc())?;
         let subject = new_subject()?;
         let issued = SystemTime::now();
         let expires = issued + options.ttl;
@@ -807,5 +856,22 @@ impl ChainguardClient {
             me.subject, me.subject
         ));
         Err(Error::PermissionDenied(Box::new(api)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KeySize;
+
+    #[test]
+    fn key_sizes_map_to_the_same_aws_lc_sizes() {
+        for (ours, theirs) in [
+            (KeySize::Rsa2048, aws_lc_rs::rsa::KeySize::Rsa2048),
+            (KeySize::Rsa3072, aws_lc_rs::rsa::KeySize::Rsa3072),
+            (KeySize::Rsa4096, aws_lc_rs::rsa::KeySize::Rsa4096),
+        ] {
+            assert_eq!(ours.aws_lc(), theirs);
+            assert_eq!(ours.bits() as usize, theirs.len() * 8);
+        }
     }
 }

@@ -40,7 +40,8 @@ mod rpc;
 mod tokens;
 
 pub use client::{
-    ChainguardBuilder, ChainguardClient, DEFAULT_API_URL, DEFAULT_ISSUER_URL, PullTokenInfo,
+    ChainguardBuilder, ChainguardClient, DEFAULT_API_URL, DEFAULT_ISSUER_URL, KeySize,
+    PullTokenInfo,
 };
 pub use pull_token::{DEFAULT_TTL, MAX_TTL, PULL_TOKEN_AUDIENCE, PullToken, PullTokenOptions};
 pub use registry::{BearerChallenge, RegistryAuth, parse_bearer_challenge};

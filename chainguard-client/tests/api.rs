@@ -33,7 +33,7 @@ fn client(server: &MockServer) -> (ChainguardClient, RecordingObserver) {
         .with_token_source(Arc::new(StaticToken::new(API_TOKEN)))
         .with_retry(RetryConfig::none())
         .with_binding_retry(vec![Duration::from_millis(5); 2])
-        .with_key_size(aws_lc_rs::rsa::KeySize::Rsa2048)
+        .with_key_size(chainguard_client::KeySize::Rsa2048)
         .with_observer(Arc::new(recorder.clone()))
         .build()
         .unwrap();

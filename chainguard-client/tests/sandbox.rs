@@ -37,7 +37,7 @@ async fn world() -> World {
         )))
         .with_retry(RetryConfig::none())
         .with_binding_retry(vec![Duration::from_millis(10)])
-        .with_key_size(aws_lc_rs::rsa::KeySize::Rsa2048)
+        .with_key_size(chainguard_client::KeySize::Rsa2048)
         .build()
         .unwrap();
     World {
