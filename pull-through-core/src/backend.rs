@@ -7,6 +7,7 @@ use std::fmt;
 use async_trait::async_trait;
 
 use crate::access::{ClientAccess, ClientLogin};
+use crate::diagnose::Diagnosis;
 use crate::error::Error;
 use crate::plan::{Deleted, Ensured, Plan};
 use crate::spec::{CacheKind, CacheName, CacheSpec, NameCase};
@@ -181,6 +182,65 @@ pub trait PullThroughBackend: Send + Sync + fmt::Debug {
     /// # Ok(()) }
     /// ```
     async fn verify(&self, state: &CacheState, probe: &Probe) -> Result<Verification, Error>;
+
+    /// One cheap authenticated read that proves the backend accepts our credentials, so a
+    /// tool can report a refused token once, naming where it came from, instead of once
+    /// per cache. The default lists the caches; backends override it with something
+    /// cheaper.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unauthenticated`] or [`Error::PermissionDenied`] when the credentials are
+    /// refused; any other error when the backend could not be asked.
+    ///
+    /// ```no_run
+    /// # use pull_through_core::{ErrorKind, PullThroughBackend};
+    /// # async fn example(backend: &dyn PullThroughBackend) {
+    /// if let Err(err) = backend.check_access().await {
+    ///     if matches!(err.kind(), ErrorKind::Unauthenticated | ErrorKind::PermissionDenied) {
+    ///         eprintln!("the token in ARTIFACTORY_ACCESS_TOKEN was refused: {err}");
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    async fn check_access(&self) -> Result<(), Error> {
+        self.list().await.map(drop)
+    }
+
+    /// Drops from the cache of `name` what `probe` would be answered from, so the next
+    /// [`verify`](Self::verify) with it goes upstream: after new credentials are written,
+    /// a pull answered from the cache proves nothing about them. The default does nothing
+    /// and says so ([`Deleted::AlreadyAbsent`]), for backends whose cache cannot be
+    /// cleared through their API.
+    ///
+    /// ```no_run
+    /// # use pull_through_core::{CacheName, Probe, PullThroughBackend, Upstream};
+    /// # async fn example(backend: &dyn PullThroughBackend) -> Result<(), pull_through_core::Error> {
+    /// let probe = Probe::default_for(&Upstream::CgrPublic);
+    /// backend.forget(&CacheName::new("cgr-public")?, &probe).await?;
+    /// # Ok(()) }
+    /// ```
+    async fn forget(&self, name: &CacheName, probe: &Probe) -> Result<Deleted, Error> {
+        let _ = (name, probe);
+        Ok(Deleted::AlreadyAbsent)
+    }
+
+    /// The vendor's rules for the cache `name` (the tutorials' debugging checks) that it
+    /// breaks, each named with what to do; empty when it breaks none or the backend has
+    /// no such rules. Read only.
+    ///
+    /// ```no_run
+    /// # use pull_through_core::{CacheName, PullThroughBackend};
+    /// # async fn example(backend: &dyn PullThroughBackend) -> Result<(), pull_through_core::Error> {
+    /// for diagnosis in backend.diagnose(&CacheName::new("cgr-public")?).await? {
+    ///     println!("{diagnosis}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    async fn diagnose(&self, name: &CacheName) -> Result<Vec<Diagnosis>, Error> {
+        let _ = name;
+        Ok(Vec::new())
+    }
 }
 
 /// How well a backend supports an upstream.

@@ -54,18 +54,23 @@ pub mod access;
 pub mod backend;
 #[cfg(feature = "test-util")]
 pub mod conformance;
+pub mod diagnose;
 pub mod error;
 pub mod http;
 pub mod plan;
+pub mod pull;
+pub mod reconcile;
 pub mod redact;
 pub mod spec;
 pub mod state;
+pub mod tokens;
 pub mod upstream;
 pub mod validation;
 pub mod verify;
 
 pub use access::{AccessItem, ClientAccess, ClientLogin, Reveal, Sensitive, SnippetKind};
 pub use backend::{Capabilities, PullThroughBackend, Support};
+pub use diagnose::Diagnosis;
 pub use error::{ApiError, Error, ErrorKind};
 pub use plan::{Deleted, Diff, Ensured, FieldChange, FieldValue, Plan, PlanAction};
 pub use secrecy::{ExposeSecret, SecretString};
