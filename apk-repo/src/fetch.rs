@@ -98,12 +98,29 @@ pub struct RepoClientBuilder {
     repo: RepoUrl,
     http_auth: Option<HttpAuth>,
     preemptive: bool,
+    bearer: Option<SecretString>,
     retry: RetryConfig,
     observer: Option<Arc<dyn HttpObserver>>,
     max_download: u64,
 }
 
 impl RepoClientBuilder {
+    /// Sends `token` as a Bearer token with every request to the repository, instead of
+    /// apk's credential rules. apk-tools cannot do this; a tool that holds a repository
+    /// manager's API token (Artifactory's admin token) can, to verify a cache without a
+    /// person's login.
+    ///
+    /// ```
+    /// # use apk_repo::{fetch::RepoClient, repo_url::RepoUrl};
+    /// let builder = RepoClient::builder(RepoUrl::artifactory("https://example.jfrog.io", "cg-private")?)
+    ///     .bearer_token("admin-token".into());
+    /// # Ok::<(), apk_repo::repo_url::RepoUrlError>(())
+    /// ```
+    pub fn bearer_token(mut self, token: SecretString) -> Self {
+        self.bearer = Some(token);
+        self
+    }
+
     /// Credentials to send after a 401 (see the [module docs](self)).
     ///
     /// ```
@@ -192,6 +209,7 @@ impl RepoClientBuilder {
             repo: self.repo,
             http_auth: self.http_auth,
             preemptive: self.preemptive,
+            bearer: self.bearer,
             max_download: self.max_download,
         })
     }
@@ -212,6 +230,7 @@ pub struct RepoClient {
     repo: RepoUrl,
     http_auth: Option<HttpAuth>,
     preemptive: bool,
+    bearer: Option<SecretString>,
     max_download: u64,
 }
 
@@ -229,6 +248,7 @@ impl RepoClient {
             repo,
             http_auth: None,
             preemptive: false,
+            bearer: None,
             retry: RetryConfig::default(),
             observer: None,
             max_download: DEFAULT_MAX_DOWNLOAD,
@@ -364,6 +384,16 @@ impl RepoClient {
             None => base.host_str().unwrap_or_default().to_owned(),
         };
         let preemptive_auth = http_auth.filter(|auth| self.preemptive && auth.apko_sends_to(&host));
+        if let (Some(token), true) = (&self.bearer, credentials) {
+            return Ok(request
+                .bearer_auth(token)
+                .send_raw()
+                .await?
+                .error_for_status()
+                .await?
+                .bytes_limited(self.max_download)
+                .await?);
+        }
 
         // apko: a matching HTTP_AUTH wins over URL userinfo; apk-tools: userinfo wins.
         let first = match (preemptive_auth, url_credentials) {

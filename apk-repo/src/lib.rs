@@ -12,6 +12,8 @@
 //! | [`version`] | apk 3 version ordering; invalid versions reported, never guessed |
 //! | [`search`] | `apk search` and `apk policy` |
 //! | [`snippet`] | Dockerfiles with build secrets, `apko.yaml` contents |
+//! | [`access`] | client access to a cache of APK packages: the line, `HTTP_AUTH`, snippets |
+//! | [`probe`] | a pull through a cache (index, then one package) as verification checks |
 //!
 //! Written from the documented behaviour of apk-tools (GPL) without copying its code or
 //! test vectors.
@@ -36,9 +38,11 @@
 //! # Ok::<(), apk_repo::repo_url::RepoUrlError>(())
 //! ```
 
+pub mod access;
 pub mod fetch;
 pub mod http_auth;
 pub mod index;
+pub mod probe;
 pub mod repo_url;
 pub mod repositories;
 pub mod search;
