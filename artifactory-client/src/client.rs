@@ -66,12 +66,29 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
+/// Where a builder's setting came from, so that `build` names what the caller can change:
+/// a variable only when the value was looked for in the environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Code,
+    Env,
+}
+
+/// The variable `from_env` reads the instance's URL from.
+const URL_VAR: &str = "ARTIFACTORY_URL";
+/// The variables `from_env` reads an access token from, first found wins.
+const TOKEN_VARS: [&str; 2] = ["ARTIFACTORY_ACCESS_TOKEN", "JFROG_ACCESS_TOKEN"];
+/// The variable `from_env` reads the login of client access from.
+const USER_VAR: &str = "ARTIFACTORY_USER";
+
 /// Configures an [`ArtifactoryClient`]. Does no I/O.
 #[derive(Debug)]
 #[must_use]
 pub struct ArtifactoryBuilder {
-    url: Option<String>,
+    url: Option<(String, Origin)>,
     credentials: Option<Credentials>,
+    user: Option<String>,
+    read_env: bool,
     retry: RetryConfig,
     observer: Option<Arc<dyn HttpObserver>>,
     merge_retry: Vec<Duration>,
@@ -84,7 +101,7 @@ impl ArtifactoryBuilder {
     /// let builder = artifactory_client::ArtifactoryClient::builder().with_url("https://example.jfrog.io");
     /// ```
     pub fn with_url(mut self, url: impl Into<String>) -> Self {
-        self.url = Some(url.into());
+        self.url = Some((url.into(), Origin::Code));
         self
     }
 
@@ -109,29 +126,85 @@ impl ArtifactoryBuilder {
     }
 
     /// Authenticates with a username and a token or password as Basic credentials (the
-    /// username is sent raw: JFrog does not decode `%40`).
+    /// username is sent raw: JFrog does not decode `%40`). The username is also the
+    /// client's [`user`](ArtifactoryClient::user) unless one is set later.
     ///
     /// ```
     /// let builder = artifactory_client::ArtifactoryClient::builder().with_basic("linky@example.com", "token");
     /// ```
     pub fn with_basic(mut self, user: impl Into<String>, token: impl Into<SecretString>) -> Self {
-        self.credentials = Some(Credentials::Basic(user.into(), token.into()));
+        let user = user.into();
+        self.user = Some(user.clone());
+        self.credentials = Some(Credentials::Basic(user, token.into()));
         self
     }
 
-    /// Reads `ARTIFACTORY_URL` and the first of `ARTIFACTORY_ACCESS_TOKEN` and
-    /// `JFROG_ACCESS_TOKEN` (as JFrog's Terraform provider does).
+    /// The user people log in as for client access (`docker login -u`, the userinfo of an
+    /// apk repository line), reported by [`ArtifactoryClient::user`]. It does not change
+    /// how the client authenticates: an admin's access token usually sets caches up for
+    /// other people to pull through.
+    ///
+    /// ```
+    /// let client = artifactory_client::ArtifactoryClient::builder()
+    ///     .with_url("https://example.jfrog.io")
+    ///     .with_access_token("admin-token")
+    ///     .with_user("linky@example.com")
+    ///     .build()?;
+    /// assert_eq!(client.user(), Some("linky@example.com"));
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
+    pub fn with_user(mut self, user: impl Into<String>) -> Self {
+        self.user = Some(user.into());
+        self
+    }
+
+    /// Reads `ARTIFACTORY_URL`, the first of `ARTIFACTORY_ACCESS_TOKEN` and
+    /// `JFROG_ACCESS_TOKEN` (as JFrog's Terraform provider does) and `ARTIFACTORY_USER`
+    /// from the process environment; see [`from_env_with`](Self::from_env_with).
     ///
     /// ```
     /// let builder = artifactory_client::ArtifactoryClient::builder().from_env();
     /// ```
-    pub fn from_env(mut self) -> Self {
-        let env = |var: &str| std::env::var(var).ok().filter(|v| !v.is_empty());
-        if let Some(url) = env("ARTIFACTORY_URL") {
-            self.url = Some(url);
+    pub fn from_env(self) -> Self {
+        self.from_env_with(|var| std::env::var(var).ok())
+    }
+
+    /// [`from_env`](Self::from_env) with the variables looked up by `lookup` alone, never in
+    /// the process environment: for a program that runs against an embedded sandbox or
+    /// reads its settings from a file, and for tests.
+    ///
+    /// Empty values count as unset, and unset variables leave what was set before. The
+    /// token is sent as `Authorization: Bearer`; `ARTIFACTORY_USER` only names the login of
+    /// client access ([`with_user`](Self::with_user)) and is not paired with the token as
+    /// Basic credentials, because the token is usually an admin's and Artifactory refuses
+    /// Basic credentials whose username is not the token's owner. Once this was called,
+    /// [`build`](Self::build)'s errors name the variables to set.
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// let vars = HashMap::from([
+    ///     ("ARTIFACTORY_URL", "https://example.jfrog.io"),
+    ///     ("ARTIFACTORY_ACCESS_TOKEN", "admin-token"),
+    ///     ("ARTIFACTORY_USER", "linky@example.com"),
+    /// ]);
+    /// let client = artifactory_client::ArtifactoryClient::builder()
+    ///     .from_env_with(|var| vars.get(var).map(|v| v.to_string()))
+    ///     .build()?;
+    /// assert_eq!(client.host(), "example.jfrog.io");
+    /// assert_eq!(client.user(), Some("linky@example.com"));
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
+    pub fn from_env_with(mut self, lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let env = |var: &str| lookup(var).filter(|v| !v.is_empty());
+        self.read_env = true;
+        if let Some(url) = env(URL_VAR) {
+            self.url = Some((url, Origin::Env));
         }
-        if let Some(token) = env("ARTIFACTORY_ACCESS_TOKEN").or_else(|| env("JFROG_ACCESS_TOKEN")) {
+        if let Some(token) = TOKEN_VARS.into_iter().find_map(env) {
             self.credentials = Some(Credentials::Bearer(SecretString::from(token)));
+        }
+        if let Some(user) = env(USER_VAR) {
+            self.user = Some(user);
         }
         self
     }
@@ -175,7 +248,22 @@ impl ArtifactoryBuilder {
     /// # Errors
     ///
     /// [`Error::InvalidInput`] without a URL or credentials, for a URL that is not
-    /// http(s), or for credentials over plain http to a host that is not loopback.
+    /// http(s), or for credentials over plain http to a host that is not loopback. The
+    /// message names an environment variable only after
+    /// [`from_env`](Self::from_env) or [`from_env_with`](Self::from_env_with), and
+    /// otherwise the builder method to call.
+    ///
+    /// ```
+    /// let err = artifactory_client::ArtifactoryClient::builder()
+    ///     .with_url("https://example.jfrog.io")
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "invalid input: credentials: none were given; call with_access_token with an access \
+    ///      token (or with_basic with a username and a token or password)"
+    /// );
+    /// ```
     ///
     /// ```
     /// let client = artifactory_client::ArtifactoryClient::builder()
@@ -192,19 +280,41 @@ impl ArtifactoryBuilder {
                 problem: problem.to_owned(),
             })
         };
-        let url = self.url.ok_or_else(|| {
-            missing(
-                "ARTIFACTORY_URL",
-                "is not set; give the instance's URL, e.g. https://example.jfrog.io",
-            )
+        let (url, origin) = self.url.ok_or_else(|| {
+            if self.read_env {
+                missing(
+                    "url",
+                    "ARTIFACTORY_URL is not set; set it to the instance's URL (such as \
+                     https://example.jfrog.io) or call with_url",
+                )
+            } else {
+                missing(
+                    "url",
+                    "none was given; call with_url with the instance's URL (such as \
+                     https://example.jfrog.io)",
+                )
+            }
         })?;
         let credentials = self.credentials.ok_or_else(|| {
-            missing(
-                "ARTIFACTORY_ACCESS_TOKEN",
-                "no token: set ARTIFACTORY_ACCESS_TOKEN (or JFROG_ACCESS_TOKEN)",
-            )
+            if self.read_env {
+                missing(
+                    "credentials",
+                    "ARTIFACTORY_ACCESS_TOKEN is not set (nor JFROG_ACCESS_TOKEN); set it to \
+                     an access token or call with_access_token",
+                )
+            } else {
+                missing(
+                    "credentials",
+                    "none were given; call with_access_token with an access token (or \
+                     with_basic with a username and a token or password)",
+                )
+            }
         })?;
-        let mut platform = pull_through_core::http::parse_base_url("ARTIFACTORY_URL", &url)?;
+        let field = match origin {
+            Origin::Env => URL_VAR,
+            Origin::Code => "url",
+        };
+        let mut platform = pull_through_core::http::parse_base_url(field, &url)?;
         let path = platform.path().trim_end_matches('/').to_owned();
         let root = path
             .strip_suffix("/artifactory")
@@ -222,6 +332,7 @@ impl ArtifactoryBuilder {
         Ok(ArtifactoryClient {
             http: http.build()?,
             credentials,
+            user: self.user,
             merge_retry: self.merge_retry,
         })
     }
@@ -232,6 +343,7 @@ impl ArtifactoryBuilder {
 pub struct ArtifactoryClient {
     http: HttpClient,
     credentials: Credentials,
+    user: Option<String>,
     merge_retry: Vec<Duration>,
 }
 
@@ -327,6 +439,8 @@ impl ArtifactoryClient {
         ArtifactoryBuilder {
             url: None,
             credentials: None,
+            user: None,
+            read_env: false,
             retry: RetryConfig::default(),
             observer: None,
             merge_retry: [1, 2, 4].map(Duration::from_secs).to_vec(),
@@ -358,6 +472,29 @@ impl ArtifactoryClient {
             Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
             None => url.host_str().unwrap_or_default().to_owned(),
         }
+    }
+
+    /// The user people log in as for client access, when one was given:
+    /// [`with_user`](ArtifactoryBuilder::with_user), `ARTIFACTORY_USER` through
+    /// [`from_env`](ArtifactoryBuilder::from_env), or the username of
+    /// [`with_basic`](ArtifactoryBuilder::with_basic), whichever came last.
+    ///
+    /// ```
+    /// # use artifactory_client::ArtifactoryClient;
+    /// let client = ArtifactoryClient::builder()
+    ///     .with_url("https://example.jfrog.io")
+    ///     .with_basic("linky@example.com", "token")
+    ///     .build()?;
+    /// assert_eq!(client.user(), Some("linky@example.com"));
+    /// let bearer = ArtifactoryClient::builder()
+    ///     .with_url("https://example.jfrog.io")
+    ///     .with_access_token("token")
+    ///     .build()?;
+    /// assert_eq!(bearer.user(), None);
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
+    pub fn user(&self) -> Option<&str> {
+        self.user.as_deref()
     }
 
     pub(crate) fn authorized<'a>(&'a self, request: RequestBuilder<'a>) -> RequestBuilder<'a> {
