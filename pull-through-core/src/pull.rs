@@ -98,12 +98,13 @@ pub fn serves_private(state: &CacheState) -> bool {
 /// (`<org>` when the organization is not known).
 ///
 /// ```
-/// use pull_through_core::{AccessItem, CacheName, CacheState, PackageFormat, pull::docker_pulls};
+/// use pull_through_core::{CacheName, CacheState, PackageFormat, Reveal, pull::docker_pulls};
 /// let virt = CacheState::aggregate(CacheName::new("cgr-virt")?, PackageFormat::Docker, vec![]);
 /// let pulls = docker_pulls("acme.jfrog.io/cgr-virt", &virt, Some(&"example.com".parse()?));
-/// assert_eq!(pulls, [
-///     AccessItem::DockerPull { reference: "acme.jfrog.io/cgr-virt/chainguard/go:latest".into() },
-///     AccessItem::DockerPull { reference: "acme.jfrog.io/cgr-virt/example.com/chainguard-base:latest".into() },
+/// let shown: Vec<String> = pulls.iter().map(|p| p.render(Reveal::Names)).collect();
+/// assert_eq!(shown, [
+///     "docker pull acme.jfrog.io/cgr-virt/chainguard/go:latest",
+///     "docker pull acme.jfrog.io/cgr-virt/example.com/chainguard-base:latest",
 /// ]);
 /// # Ok::<(), pull_through_core::ValidationError>(())
 /// ```

@@ -146,7 +146,7 @@ impl Observed {
     ///
     /// ```
     /// # use pull_through_core::{FieldValue, reconcile::Observed};
-    /// assert_eq!(Observed::new().with("a", 1i64).get("a"), Some(&FieldValue::Int(1)));
+    /// assert_eq!(Observed::new().with("a", 1i64).get("a"), Some(&FieldValue::Integer(1)));
     /// ```
     pub fn get(&self, field: &str) -> Option<&FieldValue> {
         self.fields.get(field)
@@ -200,7 +200,7 @@ impl PasswordWrite<'_> {
 /// use pull_through_core::reconcile::{PasswordWrite, Write};
 /// use pull_through_core::FieldChange;
 /// let changes = vec![FieldChange::new("url", None, "https://cgr.dev/".into())];
-/// let write = Write { changes: &changes, password: PasswordWrite::Keep };
+/// let write = Write::new(&changes, PasswordWrite::Keep);
 /// assert!(write.changes("url"));
 /// assert!(!write.changes("username"));
 /// ```
@@ -214,12 +214,23 @@ pub struct Write<'a> {
     pub password: PasswordWrite<'a>,
 }
 
-impl Write<'_> {
+impl<'a> Write<'a> {
+    /// A write of `changes`, doing `password` with the password.
+    ///
+    /// ```
+    /// # use pull_through_core::reconcile::{PasswordWrite, Write};
+    /// let write = Write::new(&[], PasswordWrite::Clear);
+    /// assert!(!write.password.is_keep());
+    /// ```
+    pub fn new(changes: &'a [FieldChange], password: PasswordWrite<'a>) -> Write<'a> {
+        Write { changes, password }
+    }
+
     /// Whether `field` is written.
     ///
     /// ```
     /// # use pull_through_core::reconcile::{PasswordWrite, Write};
-    /// let write = Write { changes: &[], password: PasswordWrite::Keep };
+    /// let write = Write::new(&[], PasswordWrite::Keep);
     /// assert!(!write.changes("description"));
     /// ```
     pub fn changes(&self, field: &str) -> bool {
@@ -472,5 +483,220 @@ async fn refuse_case_twin<R: Reconcile + ?Sized>(
             ),
         })),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::upstream::{Upstream, UpstreamCredentials};
+    use crate::{ExposeSecret, PackageFormat};
+
+    /// A cache as the fake vendor stores it: key, url, username, and the writes it saw.
+    #[derive(Debug, Clone, Default)]
+    struct Stored {
+        key: String,
+        url: String,
+        username: String,
+    }
+
+    #[derive(Default)]
+    struct Fake {
+        stored: Mutex<Vec<Stored>>,
+        writes: Mutex<Vec<String>>,
+    }
+
+    #[async_trait]
+    impl Reconcile for Fake {
+        type Resource = Stored;
+        fn vendor(&self) -> &str {
+            "fake"
+        }
+        fn name_case(&self) -> NameCase {
+            NameCase::Insensitive
+        }
+        async fn read(&self, name: &CacheName) -> Result<Option<Stored>, Error> {
+            Ok(self
+                .stored
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|s| s.key == name.as_str())
+                .cloned())
+        }
+        async fn names(&self) -> Result<Vec<String>, Error> {
+            Ok(self
+                .stored
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|s| s.key.clone())
+                .collect())
+        }
+        fn desired(&self, spec: &CacheSpec) -> Vec<(String, FieldValue)> {
+            vec![(
+                "url".into(),
+                spec.upstream().unwrap().url().to_string().into(),
+            )]
+        }
+        fn observed(&self, _: &CacheSpec, stored: &Stored) -> Observed {
+            Observed::new()
+                .with("url", stored.url.clone())
+                .with_username(stored.username.clone())
+        }
+        async fn create(&self, spec: &CacheSpec) -> Result<Stored, Error> {
+            let stored = Stored {
+                key: spec.name.to_string(),
+                url: spec.upstream().unwrap().url().to_string(),
+                username: match &spec.kind {
+                    CacheKind::Remote(r) => r
+                        .credentials
+                        .as_ref()
+                        .map(|c| c.username().to_owned())
+                        .unwrap_or_default(),
+                    _ => String::new(),
+                },
+            };
+            self.writes
+                .lock()
+                .unwrap()
+                .push(format!("create {}", stored.key));
+            self.stored.lock().unwrap().push(stored.clone());
+            Ok(stored)
+        }
+        async fn update(
+            &self,
+            spec: &CacheSpec,
+            stored: &Stored,
+            write: &Write<'_>,
+        ) -> Result<Stored, Error> {
+            let fields: Vec<&str> = write.changes.iter().map(|c| c.field.as_str()).collect();
+            let password = match write.password {
+                PasswordWrite::Keep => "keep".to_owned(),
+                PasswordWrite::Set(p) => format!("set {}", p.expose_secret()),
+                PasswordWrite::Clear => "clear".to_owned(),
+                _ => "other".to_owned(),
+            };
+            self.writes
+                .lock()
+                .unwrap()
+                .push(format!("update {} {fields:?} {password}", stored.key));
+            let mut updated = stored.clone();
+            updated.username = match &spec.kind {
+                CacheKind::Remote(r) => r
+                    .credentials
+                    .as_ref()
+                    .map(|c| c.username().to_owned())
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
+            let mut all = self.stored.lock().unwrap();
+            all.retain(|s| s.key != stored.key);
+            all.push(updated.clone());
+            Ok(updated)
+        }
+        fn state(&self, stored: &Stored) -> Result<CacheState, Error> {
+            Ok(CacheState::remote(
+                CacheName::new(stored.key.clone())?,
+                PackageFormat::Docker,
+                stored.url.clone(),
+            ))
+        }
+    }
+
+    fn private(user: &str, password: &str) -> CacheSpec {
+        CacheSpec::remote(
+            CacheName::new("cgr-private").unwrap(),
+            "cgr.dev/example.com".parse::<Upstream>().unwrap(),
+        )
+        .with_credentials(UpstreamCredentials::new(user, password).unwrap())
+    }
+
+    fn writes(fake: &Fake) -> Vec<String> {
+        std::mem::take(&mut *fake.writes.lock().unwrap())
+    }
+
+    #[tokio::test]
+    async fn the_password_is_written_on_create_username_change_and_rotation_only() {
+        let fake = Fake::default();
+        assert!(matches!(
+            ensure(&fake, &private("org/a", "one")).await.unwrap(),
+            Ensured::Created { .. }
+        ));
+        assert_eq!(writes(&fake), ["create cgr-private"]);
+
+        // Another password alone is never compared, so never written.
+        assert!(matches!(
+            ensure(&fake, &private("org/a", "two")).await.unwrap(),
+            Ensured::Unchanged { .. }
+        ));
+        assert!(writes(&fake).is_empty());
+
+        let rotated = ensure(&fake, &private("org/a", "three").rotating_credentials())
+            .await
+            .unwrap();
+        let Ensured::Updated { changes, .. } = rotated else {
+            panic!("a rotation updates")
+        };
+        assert_eq!(
+            changes.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+            ["password: (sensitive value) -> (sensitive value)"]
+        );
+        assert_eq!(
+            writes(&fake),
+            ["update cgr-private [\"password\"] set three"]
+        );
+
+        ensure(&fake, &private("org/b", "four")).await.unwrap();
+        assert_eq!(
+            writes(&fake),
+            ["update cgr-private [\"username\", \"password\"] set four"]
+        );
+
+        // A spec without credentials clears the stored ones.
+        let public = CacheSpec::remote(
+            CacheName::new("cgr-private").unwrap(),
+            "cgr.dev/example.com".parse::<Upstream>().unwrap(),
+        );
+        let plan = plan(&fake, &public).await.unwrap();
+        assert_eq!(
+            plan.to_string(),
+            "~ cgr-private\n    username: \"org/b\" -> \"\"\n    password: (sensitive value) -> (sensitive value)"
+        );
+        ensure(&fake, &public).await.unwrap();
+        assert_eq!(
+            writes(&fake),
+            ["update cgr-private [\"username\", \"password\"] clear"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_drifted_setting_is_updated_and_a_case_twin_refused_before_any_write() {
+        let fake = Fake::default();
+        fake.stored.lock().unwrap().push(Stored {
+            key: "cgr-public".into(),
+            url: "https://cgr.dev/chainguard".into(),
+            username: String::new(),
+        });
+        let spec = CacheSpec::remote(CacheName::new("cgr-public").unwrap(), Upstream::CgrPublic);
+        let Ensured::Updated { changes, .. } = ensure(&fake, &spec).await.unwrap() else {
+            panic!("drift is updated")
+        };
+        assert_eq!(
+            changes[0].to_string(),
+            "url: \"https://cgr.dev/chainguard\" -> \"https://cgr.dev/\""
+        );
+        assert_eq!(writes(&fake), ["update cgr-public [\"url\"] keep"]);
+
+        let twin = CacheSpec::remote(CacheName::new("CGR-Public").unwrap(), Upstream::CgrPublic);
+        let err = plan(&fake, &twin).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid input: name: CGR-Public: cgr-public already exists on fake, whose names are unique regardless of letter case; name the cache cgr-public or choose another name"
+        );
+        assert!(ensure(&fake, &twin).await.is_err());
+        assert!(writes(&fake).is_empty());
     }
 }

@@ -548,6 +548,41 @@ impl CacheSet {
     pub fn in_delete_order(&self) -> impl Iterator<Item = &CacheSpec> {
         self.order.iter().rev().map(|&i| &self.specs[i])
     }
+
+    /// What a verification of the cache `name` pulls by default: the seeds' probe for a
+    /// remote's upstream ([`Probe::default_for`](crate::Probe::default_for)), and for an
+    /// aggregate its first member's (members are checked to exist and form no cycle, so
+    /// this ends). `None` for a name not in the set.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, CacheSet, CacheSpec, NameCase, PackageFormat, Probe, Upstream};
+    /// let set = CacheSet::new(vec![
+    ///     CacheSpec::remote(CacheName::new("cgr-public")?, Upstream::CgrPublic),
+    ///     CacheSpec::aggregate(CacheName::new("cgr-virt")?, PackageFormat::Docker, vec![CacheName::new("cgr-public")?]),
+    /// ], NameCase::Sensitive)?;
+    /// assert_eq!(set.default_probe(&CacheName::new("cgr-virt")?), Some(Probe::default_for(&Upstream::CgrPublic)));
+    /// assert_eq!(set.default_probe(&CacheName::new("gone")?), None);
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
+    pub fn default_probe(&self, name: &CacheName) -> Option<crate::Probe> {
+        let mut spec = self.specs.iter().find(|s| &s.name == name)?;
+        // At most one step per spec: the set has no cycles.
+        for _ in 0..=self.specs.len() {
+            match &spec.kind {
+                CacheKind::Remote(remote) => {
+                    return Some(crate::Probe::default_for(&remote.upstream));
+                }
+                CacheKind::Aggregate(aggregate) => {
+                    let first = aggregate.members.first()?;
+                    spec = self
+                        .specs
+                        .iter()
+                        .find(|s| s.name.as_str().eq_ignore_ascii_case(first.as_str()))?;
+                }
+            }
+        }
+        None
+    }
 }
 
 /// Depth-first topological order; a member reached while its aggregate is still open
