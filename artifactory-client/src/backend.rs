@@ -1,19 +1,18 @@
 //! [`ArtifactoryBackend`]: the core's [`PullThroughBackend`] for Artifactory.
 
-use std::time::Instant;
-
-use apk_repo::http_auth::HttpAuth;
-use apk_repo::index::ApkIndex;
+use apk_repo::access::apk_access;
+use apk_repo::probe::check_repository;
 use apk_repo::repo_url::RepoUrl;
-use apk_repo::snippet::{Dockerfile, apko_contents};
 use async_trait::async_trait;
+use pull_through_core::pull::{docker_pulls, manifest_check};
+use pull_through_core::reconcile;
 use pull_through_core::{
-    AccessItem, CacheKind, CacheName, CacheRole, CacheSpec, CacheState, Capabilities, Check,
-    ClientAccess, ClientLogin, CredentialWrite, Deleted, Diff, Ensured, Error, ExposeSecret,
-    FieldChange, FieldValue, NameCase, OrgName, PackageFormat, Plan, Probe, PullThroughBackend,
-    Sensitive, SnippetKind, Support, UpstreamKind, Verification,
+    AccessItem, CacheName, CacheRole, CacheSpec, CacheState, Capabilities, ClientAccess,
+    ClientLogin, Deleted, Diagnosis, Ensured, Error, ExposeSecret, FieldValue, NameCase, OrgName,
+    PackageFormat, Plan, Probe, PullThroughBackend, Sensitive, Support, UpstreamKind, Verification,
 };
 
+use crate::check::RemoteProblem;
 use crate::client::ArtifactoryClient;
 use crate::model::RepositoryConfig;
 use crate::rules::{KEY_RULES, check_docker_key};
@@ -131,32 +130,6 @@ impl ArtifactoryBackend {
         self
     }
 
-    /// Clears from the cache of `name` what `probe` would be answered from, so the next
-    /// [`verify`](PullThroughBackend::verify) with it goes upstream. After new credentials
-    /// are written, a pull answered from the cache proves nothing about them.
-    ///
-    /// # Errors
-    ///
-    /// The core's [`Error`]; nothing cached is [`Deleted::AlreadyAbsent`].
-    ///
-    /// ```no_run
-    /// # async fn example(backend: &artifactory_client::ArtifactoryBackend) -> Result<(), pull_through_core::Error> {
-    /// use pull_through_core::{CacheName, Probe, Upstream};
-    /// let probe = Probe::default_for(&Upstream::CgrPublic);
-    /// backend.forget_probe(&CacheName::new("cgr-public")?, &probe).await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn forget_probe(&self, name: &CacheName, probe: &Probe) -> Result<Deleted, Error> {
-        // The image's folder holds its manifests and tags, whatever the layout version;
-        // an APK repository's index is the one file that names the packages.
-        let path = match probe {
-            Probe::DockerManifest { image, .. } => image.clone(),
-            Probe::ApkIndex { arch, .. } => format!("{arch}/APKINDEX.tar.gz"),
-            _ => return Ok(Deleted::AlreadyAbsent),
-        };
-        self.client.clear_cache(name.as_str(), &path).await
-    }
-
     /// The client.
     ///
     /// ```
@@ -168,136 +141,8 @@ impl ArtifactoryBackend {
         &self.client
     }
 
-    /// The configuration a spec asks for.
-    fn desired(spec: &CacheSpec) -> RepositoryConfig {
-        let key = spec.name.as_str();
-        let mut config = match &spec.kind {
-            CacheKind::Remote(remote) => match remote.upstream.format() {
-                PackageFormat::Docker => {
-                    RepositoryConfig::remote_docker(key, remote.credentials.as_ref())
-                }
-                _ => RepositoryConfig::remote_alpine(
-                    key,
-                    &remote.upstream,
-                    remote.credentials.as_ref(),
-                ),
-            },
-            CacheKind::Aggregate(aggregate) => {
-                let members: Vec<&str> = aggregate.members.iter().map(CacheName::as_str).collect();
-                match aggregate.format {
-                    PackageFormat::Docker => RepositoryConfig::virtual_docker(key, &members),
-                    _ => RepositoryConfig::virtual_generic(key, &members),
-                }
-            }
-            _ => RepositoryConfig::default(),
-        };
-        config.description = spec.description.clone();
-        config
-    }
-
-    /// The fields that differ between the spec and the repository, and the JSON to send.
-    fn changes(
-        spec: &CacheSpec,
-        desired: &RepositoryConfig,
-        actual: &RepositoryConfig,
-    ) -> (Vec<FieldChange>, serde_json::Value) {
-        let mut diff = Diff::new();
-        let mut body = serde_json::Map::new();
-        // Real Artifactory answers `"username": ""` for a remote without credentials, so
-        // empty and absent are the same; a spec without credentials clears stored ones.
-        let mut clears_credentials = false;
-        if matches!(spec.kind, CacheKind::Remote(_)) {
-            let want = desired.username.clone().unwrap_or_default();
-            let have = actual.username.clone().unwrap_or_default();
-            if want != have {
-                let shown =
-                    |user: &str| (!user.is_empty()).then(|| FieldValue::from(user.to_owned()));
-                diff = std::mem::take(&mut diff).push(FieldChange::new(
-                    "username",
-                    shown(&have),
-                    shown(&want).unwrap_or_else(|| FieldValue::from(String::new())),
-                ));
-                body.insert("username".to_owned(), want.clone().into());
-                clears_credentials = want.is_empty();
-            }
-        }
-        let mut compare = |field: &str,
-                           want: Option<FieldValue>,
-                           have: Option<FieldValue>,
-                           json: serde_json::Value| {
-            if let Some(want) = want {
-                if have.as_ref() != Some(&want) {
-                    diff = std::mem::take(&mut diff).push(FieldChange::new(field, have, want));
-                    body.insert(field.to_owned(), json);
-                }
-            }
-        };
-        let upstream_matches = match (spec.upstream(), actual.url.as_deref()) {
-            (Some(upstream), Some(url)) => upstream.matches_url(url),
-            _ => false,
-        };
-        if !upstream_matches {
-            compare(
-                "url",
-                desired.url.clone().map(Into::into),
-                actual.url.clone().map(Into::into),
-                desired.url.clone().into(),
-            );
-        }
-        compare(
-            "includesPattern",
-            desired.includes_pattern.clone().map(Into::into),
-            actual.includes_pattern.clone().map(Into::into),
-            desired.includes_pattern.clone().into(),
-        );
-        compare(
-            "enableTokenAuthentication",
-            desired.enable_token_authentication.map(Into::into),
-            actual.enable_token_authentication.map(Into::into),
-            desired.enable_token_authentication.into(),
-        );
-        compare(
-            "blockMismatchingMimeTypes",
-            desired.block_mismatching_mime_types.map(Into::into),
-            actual.block_mismatching_mime_types.map(Into::into),
-            desired.block_mismatching_mime_types.into(),
-        );
-        compare(
-            "disableUrlNormalization",
-            desired.disable_url_normalization.map(Into::into),
-            actual.disable_url_normalization.map(Into::into),
-            desired.disable_url_normalization.into(),
-        );
-        compare(
-            "repositories",
-            desired.repositories.clone().map(Into::into),
-            actual.repositories.clone().map(Into::into),
-            desired.repositories.clone().into(),
-        );
-        // An empty description and none are the same to Artifactory.
-        compare(
-            "description",
-            desired
-                .description
-                .clone()
-                .filter(|d| !d.is_empty())
-                .map(Into::into),
-            actual.clean_description().map(|d| d.to_owned().into()),
-            desired.description.clone().into(),
-        );
-        let rotate = matches!(&spec.kind, CacheKind::Remote(remote) if remote.credential_write == CredentialWrite::Rotate);
-        let username_changed = body.contains_key("username");
-        if desired.password.is_some() && (rotate || username_changed) {
-            diff = diff.secret("password", true);
-        }
-        if clears_credentials {
-            body.insert("password".to_owned(), "".into());
-            diff = diff.secret("password", true);
-        }
-        (diff.into_changes(), serde_json::Value::Object(body))
-    }
-
-    fn state(config: &RepositoryConfig) -> Result<CacheState, Error> {
+    /// The core's view of a repository, with the address clients use.
+    pub(crate) fn state_of(&self, config: &RepositoryConfig) -> Result<CacheState, Error> {
         let name = CacheName::new(config.key.clone())?;
         let format = match config.package_type.to_ascii_lowercase().as_str() {
             "docker" => PackageFormat::Docker,
@@ -353,7 +198,7 @@ impl ArtifactoryBackend {
                 state = state.with_setting(field, value);
             }
         }
-        Ok(state)
+        Ok(state.with_endpoint(self.endpoint(config)))
     }
 
     fn endpoint(&self, config: &RepositoryConfig) -> String {
@@ -361,32 +206,6 @@ impl ArtifactoryBackend {
             "docker" => format!("{}/{}", self.client.host(), config.key),
             _ => format!("{}/{}/", self.client.repositories_url(), config.key),
         }
-    }
-
-    /// Keys are unique regardless of letter case, but reads match exactly: a key that
-    /// differs only in case would be planned as a create that can never succeed.
-    async fn refuse_case_twin(&self, name: &CacheName) -> Result<(), Error> {
-        let listed = self.client.list_repositories(None, None).await?;
-        match listed
-            .iter()
-            .find(|r| r.key != name.as_str() && r.key.eq_ignore_ascii_case(name.as_str()))
-        {
-            Some(twin) => Err(Error::InvalidInput(
-                pull_through_core::ValidationError::InvalidValue {
-                    field: "name".to_owned(),
-                    problem: format!(
-                        "{name}: repository {} already exists and Artifactory keys are unique regardless of letter case; \
-                         name the cache {} or choose another name",
-                        twin.key, twin.key
-                    ),
-                },
-            )),
-            None => Ok(()),
-        }
-    }
-
-    async fn read(&self, name: &CacheName) -> Result<Option<RepositoryConfig>, Error> {
-        self.client.get_repository(name.as_str()).await
     }
 }
 
@@ -417,85 +236,17 @@ impl PullThroughBackend for ArtifactoryBackend {
 
     async fn plan(&self, spec: &CacheSpec) -> Result<Plan, Error> {
         self.check_spec(spec)?;
-        let desired = Self::desired(spec);
-        Ok(match self.read(&spec.name).await? {
-            None => {
-                self.refuse_case_twin(&spec.name).await?;
-                let json = serde_json::to_value(&desired).unwrap_or_default();
-                let fields = json
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .filter(|(field, _)| *field != "key")
-                    .map(|(field, value)| {
-                        let shown = if field == "password" {
-                            FieldValue::Secret
-                        } else {
-                            match value {
-                                serde_json::Value::Bool(b) => (*b).into(),
-                                serde_json::Value::Array(items) => items
-                                    .iter()
-                                    .map(|i| i.as_str().unwrap_or_default().to_owned())
-                                    .collect::<Vec<_>>()
-                                    .into(),
-                                other => other.as_str().unwrap_or_default().to_owned().into(),
-                            }
-                        };
-                        FieldChange::new(field.clone(), None, shown)
-                    })
-                    .collect();
-                Plan::create(spec.name.clone(), fields)
-            }
-            Some(actual) => {
-                if !actual.rclass.eq_ignore_ascii_case(&desired.rclass)
-                    || !actual
-                        .package_type
-                        .eq_ignore_ascii_case(&desired.package_type)
-                {
-                    return Err(Error::Unsupported {
-                        vendor: "artifactory".to_owned(),
-                        what: format!("turning {} ({} {}) into a {} {} repository", spec.name, actual.rclass, actual.package_type, desired.rclass, desired.package_type),
-                        hint: "Artifactory cannot change a repository's class or type: delete it (its cache goes with it) and apply again".to_owned(),
-                    });
-                }
-                Plan::update(spec.name.clone(), Self::changes(spec, &desired, &actual).0)
-            }
-        })
+        reconcile::plan(self, spec).await
     }
 
     async fn ensure(&self, spec: &CacheSpec) -> Result<Ensured, Error> {
-        let plan = self.plan(spec).await?;
-        let desired = Self::desired(spec);
-        match plan.action {
-            pull_through_core::PlanAction::NoChange => {
-                let actual = self.read(&spec.name).await?.unwrap_or(desired);
-                Ok(Ensured::Unchanged {
-                    state: Self::state(&actual)?.with_endpoint(self.endpoint(&actual)),
-                })
-            }
-            pull_through_core::PlanAction::Create { .. } => {
-                match self.client.create_repository(&desired).await {
-                    Ok(()) => {}
-                    // A racing create: reconcile with what is there instead of failing.
-                    Err(err) if err.is_already_exists() => {
-                        return self.ensure_existing(spec, &desired).await;
-                    }
-                    Err(err) => return Err(err),
-                }
-                let created = self.read(&spec.name).await?.unwrap_or(desired);
-                Ok(Ensured::Created {
-                    state: Self::state(&created)?.with_endpoint(self.endpoint(&created)),
-                })
-            }
-            _ => self.ensure_existing(spec, &desired).await,
-        }
+        self.check_spec(spec)?;
+        reconcile::ensure(self, spec).await
     }
 
     async fn describe(&self, name: &CacheName) -> Result<Option<CacheState>, Error> {
-        match self.read(name).await? {
-            Some(config) => Ok(Some(
-                Self::state(&config)?.with_endpoint(self.endpoint(&config)),
-            )),
+        match self.client.get_repository(name.as_str()).await? {
+            Some(config) => Ok(Some(self.state_of(&config)?)),
             None => Ok(None),
         }
     }
@@ -533,51 +284,26 @@ impl PullThroughBackend for ArtifactoryBackend {
         let host = self.client.host();
         let key = state.name.as_str();
         let mut access = ClientAccess::new(state.name.clone());
-        let (user, password) = match login {
-            Some(login) => (
-                login.username.clone(),
-                Sensitive::new(login.password_reference(), login.password.expose_secret()),
-            ),
-            None => (
-                "<artifactory user>".to_owned(),
-                Sensitive::new("\"$ARTIFACTORY_TOKEN\"", "$ARTIFACTORY_TOKEN"),
-            ),
-        };
         match state.format {
             PackageFormat::Docker => {
-                let registry = self.docker_method.registry(&host, key);
+                let (username, password) = match login {
+                    Some(login) => (
+                        login.username.clone(),
+                        Sensitive::new(login.password_reference(), login.password.expose_secret()),
+                    ),
+                    None => (
+                        "<artifactory user>".to_owned(),
+                        Sensitive::new("\"$ARTIFACTORY_TOKEN\"", "$ARTIFACTORY_TOKEN"),
+                    ),
+                };
                 access = access.with(AccessItem::DockerLogin {
                     registry: self.docker_method.login_host(&host, key),
-                    username: user,
+                    username,
                     password,
                 });
-                let private = matches!(
-                    &state.role,
-                    CacheRole::Remote {
-                        username: Some(_),
-                        ..
-                    }
-                ) || matches!(&state.role, CacheRole::Aggregate { .. });
-                let public = !matches!(
-                    &state.role,
-                    CacheRole::Remote {
-                        username: Some(_),
-                        ..
-                    }
-                );
-                if public {
-                    access = access.with(AccessItem::DockerPull {
-                        reference: format!("{registry}/chainguard/go:latest"),
-                    });
-                }
-                if private {
-                    let org = self
-                        .org
-                        .as_ref()
-                        .map_or("<org>".to_owned(), ToString::to_string);
-                    access = access.with(AccessItem::DockerPull {
-                        reference: format!("{registry}/{org}/chainguard-base:latest"),
-                    });
+                let registry = self.docker_method.registry(&host, key);
+                for pull in docker_pulls(&registry, state, self.org.as_ref()) {
+                    access = access.with(pull);
                 }
             }
             _ => {
@@ -588,65 +314,9 @@ impl PullThroughBackend for ArtifactoryBackend {
                             problem: err.to_string(),
                         })
                     })?;
-                let invalid = |field: &str, problem: String| {
-                    Error::InvalidInput(pull_through_core::ValidationError::InvalidValue {
-                        field: field.to_owned(),
-                        problem,
-                    })
-                };
-                let line = match login {
-                    Some(login) => {
-                        let line = base
-                            .clone()
-                            .with_credentials(&login.username, login.password.clone())
-                            .map_err(|err| invalid("login", err.to_string()))?
-                            .to_sensitive();
-                        // Shown with the variable in place of the masked password, so the
-                        // line works in a shell where the variable holds the token (access
-                        // tokens need no percent-encoding).
-                        let shown = line.shown().replacen(
-                            ":*@",
-                            &format!(":${{{}}}@", login.password_var),
-                            1,
-                        );
-                        Sensitive::new(shown, line.expose())
-                    }
-                    None => Sensitive::new(base.expose(), base.expose()),
-                };
-                let dockerfile =
-                    Dockerfile::new("cgr.dev/chainguard/wolfi-base", ["wget"]).render();
-                access = access.with(AccessItem::ApkRepository { url: line });
-                // apk-tools and apko match HTTP_AUTH's second field against the host, and
-                // apko cannot express a port, so a host with a port gets only the line.
-                if let (Some(login), false) = (login, host.contains(':')) {
-                    let auth = HttpAuth::basic(&host, &login.username, login.password.clone())
-                        .map_err(|err| invalid("login", err.to_string()))?;
-                    access = access.with(AccessItem::HttpAuth {
-                        value: Sensitive::new(
-                            format!(
-                                "basic:{host}:{}:${{{}}}",
-                                login.username, login.password_var
-                            ),
-                            auth.value(),
-                        ),
-                    });
+                for item in apk_access(&base, login)? {
+                    access = access.with(item);
                 }
-                let apko = apko_contents(&[base], &[], &["wget"], &["x86_64"]);
-                let apko = format!(
-                    "# apko reads credentials from HTTP_AUTH=basic:<host>:<user>:<token>, sent only to\n\
-                     # exactly that host; keep the keyring your image already uses\n{apko}"
-                );
-                access = access
-                    .with(AccessItem::Snippet {
-                        kind: SnippetKind::Dockerfile,
-                        title: "Dockerfile: the cache's line as a build secret mounted over /etc/apk/repositories".to_owned(),
-                        text: Sensitive::new(dockerfile.clone(), dockerfile),
-                    })
-                    .with(AccessItem::Snippet {
-                        kind: SnippetKind::Apko,
-                        title: "apko: the cache as the image's repository".to_owned(),
-                        text: Sensitive::new(apko.clone(), apko),
-                    });
             }
         }
         Ok(access)
@@ -655,158 +325,64 @@ impl PullThroughBackend for ArtifactoryBackend {
     async fn verify(&self, state: &CacheState, probe: &Probe) -> Result<Verification, Error> {
         let mut verification = Verification::new(state.name.clone());
         let key = state.name.as_str();
-        let started = Instant::now();
         match probe {
             Probe::DockerManifest { image, reference } => {
                 let path = format!("artifactory/api/docker/{key}/v2/{image}/manifests/{reference}");
-                let request = self.client.authorized(self.client.http().get(&path)).header(
-                    http::header::ACCEPT,
-                    http::HeaderValue::from_static("application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json"),
-                );
-                match request.send().await {
-                    Ok(answer) => {
-                        let digest = answer
-                            .headers()
-                            .get("docker-content-digest")
-                            .and_then(|d| d.to_str().ok())
-                            .unwrap_or("no digest")
-                            .to_owned();
-                        verification.push(Check::passed(
-                            probe.to_string(),
-                            digest,
-                            started.elapsed(),
-                        ));
-                    }
-                    Err(err) => verification.push(Check::failed(
-                        probe.to_string(),
-                        err.to_string(),
-                        docker_hint(state),
-                        started.elapsed(),
-                    )),
-                }
+                let request = self.client.authorized(self.client.http().get(&path));
+                verification
+                    .push(manifest_check(request, probe.to_string(), || docker_hint(state)).await);
             }
             Probe::ApkIndex { arch, package } => {
-                let path = format!("artifactory/{key}/{arch}/APKINDEX.tar.gz");
-                let index = match self
-                    .client
-                    .authorized(self.client.http().get(&path))
-                    .send()
-                    .await
+                let client = self.client.repo_client(key)?;
+                for check in check_repository(&client, arch, package.as_deref(), |problem| {
+                    apk_hint(state, problem)
+                })
+                .await
                 {
-                    Ok(answer) => answer
-                        .bytes()
-                        .await
-                        .map_err(|e| e.to_string())
-                        .and_then(|b| ApkIndex::read_unverified(&b).map_err(|e| e.to_string())),
-                    Err(err) => Err(err.to_string()),
-                };
-                match index {
-                    Ok(index) => {
-                        verification.push(Check::passed(
-                            format!("{arch}/APKINDEX.tar.gz"),
-                            format!("{} packages", index.packages.len()),
-                            started.elapsed(),
-                        ));
-                        let wanted = package.clone().or_else(|| {
-                            index
-                                .packages
-                                .iter()
-                                .find(|p| p.name.contains('+'))
-                                .or(index.packages.first())
-                                .map(|p| p.name.clone())
-                        });
-                        let found = wanted
-                            .as_ref()
-                            .and_then(|name| index.packages.iter().find(|p| &p.name == name));
-                        if let (Some(name), None) = (&wanted, found) {
-                            // A probe that fetches nothing must not pass.
-                            verification.push(Check::failed(
-                                format!("package {name}"),
-                                format!("{name} is not in {arch}/APKINDEX.tar.gz"),
-                                Some("probe a package the repository has (`pull-through apk search --repo ...`)".to_owned()),
-                                started.elapsed(),
-                            ));
-                        }
-                        if let Some(found) = found {
-                            let file = found.file_name();
-                            let at = Instant::now();
-                            let url = self.client.repositories_url();
-                            let mut target = url.clone();
-                            if let Ok(mut segments) = target.path_segments_mut() {
-                                segments.pop_if_empty().push(key).push(arch).push(&file);
-                            }
-                            match self
-                                .client
-                                .authorized(
-                                    self.client.http().request_url(http::Method::GET, target),
-                                )
-                                .send()
-                                .await
-                            {
-                                Ok(_) => verification.push(Check::passed(
-                                    format!("package {file}"),
-                                    "fetched",
-                                    at.elapsed(),
-                                )),
-                                Err(err) => verification.push(Check::failed(
-                                    format!("package {file}"),
-                                    err.to_string(),
-                                    apk_hint(state, &err.to_string()),
-                                    at.elapsed(),
-                                )),
-                            }
-                        }
-                    }
-                    Err(problem) => {
-                        let hint = apk_hint(state, &problem);
-                        verification.push(Check::failed(
-                            format!("{arch}/APKINDEX.tar.gz"),
-                            problem,
-                            hint,
-                            started.elapsed(),
-                        ));
-                    }
+                    verification.push(check);
                 }
             }
             _ => {}
         }
         Ok(verification)
     }
-}
 
-impl ArtifactoryBackend {
-    async fn ensure_existing(
-        &self,
-        spec: &CacheSpec,
-        desired: &RepositoryConfig,
-    ) -> Result<Ensured, Error> {
-        let Some(actual) = self.read(&spec.name).await? else {
-            return Err(Error::Unsupported {
-                vendor: "artifactory".to_owned(),
-                what: format!("ensuring {}: it vanished while being updated", spec.name),
-                hint: "apply again".to_owned(),
-            });
-        };
-        let (changes, body) = Self::changes(spec, desired, &actual);
-        if changes.is_empty() {
-            return Ok(Ensured::Unchanged {
-                state: Self::state(&actual)?.with_endpoint(self.endpoint(&actual)),
-            });
-        }
-        let writes_password = changes.iter().any(|c| c.field == "password");
-        let password = if writes_password {
-            desired.password.as_ref()
-        } else {
-            None
-        };
+    /// Lists the remotes: one authenticated read that only an admin's token passes.
+    async fn check_access(&self) -> Result<(), Error> {
         self.client
-            .update_repository(&spec.name.to_string(), &body, password)
-            .await?;
-        let updated = self.read(&spec.name).await?.unwrap_or(actual);
-        Ok(Ensured::Updated {
-            state: Self::state(&updated)?.with_endpoint(self.endpoint(&updated)),
-            changes,
-        })
+            .list_repositories(Some("remote"), None)
+            .await
+            .map(drop)
+    }
+
+    /// Deletes what `probe` is answered from under `<key>-cache`: an image's folder (its
+    /// manifests and tags, whatever the layout version) or an APK repository's index.
+    async fn forget(&self, name: &CacheName, probe: &Probe) -> Result<Deleted, Error> {
+        let path = match probe {
+            Probe::DockerManifest { image, .. } => image.clone(),
+            Probe::ApkIndex { arch, .. } => format!("{arch}/APKINDEX.tar.gz"),
+            _ => return Ok(Deleted::AlreadyAbsent),
+        };
+        self.client.clear_cache(name.as_str(), &path).await
+    }
+
+    /// The tutorials' debugging checks of a remote ([`ArtifactoryClient::check_remote`]);
+    /// a virtual breaks none of them.
+    async fn diagnose(&self, name: &CacheName) -> Result<Vec<Diagnosis>, Error> {
+        let problems = self.client.check_remote(name.as_str()).await?;
+        Ok(problems
+            .into_iter()
+            .filter(|problem| !matches!(problem, RemoteProblem::NotARemote { .. }))
+            .map(|problem| {
+                Diagnosis::new(
+                    problem.check_name(),
+                    problem.to_string(),
+                    format!(
+                        "fix it with `pull-through apply`, or see `pull-through artifactory check {name}`"
+                    ),
+                )
+            })
+            .collect())
     }
 }
 

@@ -38,6 +38,23 @@ pub enum RemoteProblem {
     UrlNormalizationOn,
 }
 
+impl RemoteProblem {
+    /// The rule's short name, as [`Diagnosis::check`](pull_through_core::Diagnosis) names it.
+    ///
+    /// ```
+    /// use artifactory_client::RemoteProblem;
+    /// assert_eq!(RemoteProblem::UrlNormalizationOn.check_name(), "url normalization");
+    /// ```
+    pub fn check_name(&self) -> &'static str {
+        match self {
+            RemoteProblem::NotARemote { .. } => "repository class",
+            RemoteProblem::WrongUrl { .. } => "url",
+            RemoteProblem::TokenAuthenticationOff => "token authentication",
+            RemoteProblem::UrlNormalizationOn => "url normalization",
+        }
+    }
+}
+
 impl fmt::Display for RemoteProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

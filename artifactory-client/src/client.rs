@@ -325,15 +325,17 @@ impl ArtifactoryBuilder {
         let mut http = HttpClient::builder("artifactory", platform)
             .user_agent(concat!("artifactory-client/", env!("CARGO_PKG_VERSION")))
             .error_envelope(Arc::new(ArtifactoryErrors))
-            .retry(self.retry);
-        if let Some(observer) = self.observer {
-            http = http.observer(observer);
+            .retry(self.retry.clone());
+        if let Some(observer) = &self.observer {
+            http = http.observer(observer.clone());
         }
         Ok(ArtifactoryClient {
             http: http.build()?,
             credentials,
             user: self.user,
             merge_retry: self.merge_retry,
+            retry: self.retry,
+            observer: self.observer,
         })
     }
 }
@@ -345,6 +347,9 @@ pub struct ArtifactoryClient {
     credentials: Credentials,
     user: Option<String>,
     merge_retry: Vec<Duration>,
+    // Kept so the APK client a verification builds retries and is observed as this one is.
+    retry: RetryConfig,
+    observer: Option<Arc<dyn HttpObserver>>,
 }
 
 /// A new access token. `Debug` shows only the id.
@@ -506,6 +511,37 @@ impl ArtifactoryClient {
 
     pub(crate) fn http(&self) -> &HttpClient {
         &self.http
+    }
+
+    /// An APK client of the repository `key`, authenticated as this client is (Bearer with
+    /// an access token, which apk-tools cannot send but Artifactory takes), observed and
+    /// retried as this client is.
+    pub(crate) fn repo_client(&self, key: &str) -> Result<apk_repo::fetch::RepoClient, Error> {
+        let invalid = |problem: String| {
+            Error::InvalidInput(ValidationError::InvalidValue {
+                field: "repository".to_owned(),
+                problem,
+            })
+        };
+        let repo = apk_repo::repo_url::RepoUrl::artifactory(self.repositories_url().as_str(), key)
+            .map_err(|err| invalid(err.to_string()))?;
+        let mut builder = match &self.credentials {
+            Credentials::Bearer(token) => {
+                apk_repo::fetch::RepoClient::builder(repo).bearer_token(token.clone())
+            }
+            Credentials::Basic(user, token) => apk_repo::fetch::RepoClient::builder(
+                repo.with_credentials(user, token.clone())
+                    .map_err(|err| invalid(err.to_string()))?,
+            ),
+        }
+        .retry(self.retry.clone());
+        if let Some(observer) = &self.observer {
+            builder = builder.observer(observer.clone());
+        }
+        builder.build().map_err(|err| match err {
+            apk_repo::index::IndexError::Fetch(err) => err,
+            other => invalid(other.to_string()),
+        })
     }
 
     /// `GET /api/system/ping`: `OK` from a reachable instance.

@@ -32,7 +32,10 @@
 mod backend;
 mod check;
 mod client;
+#[cfg(feature = "fleet")]
+mod fleet;
 mod model;
+mod reconcile;
 mod rules;
 
 pub use backend::{ArtifactoryBackend, DockerAccessMethod};
@@ -40,5 +43,7 @@ pub use check::{RemoteProblem, remote_problems};
 pub use client::{
     AccessToken, AccessTokenRequest, ArtifactoryBuilder, ArtifactoryClient, ArtifactoryErrors,
 };
+#[cfg(feature = "fleet")]
+pub use fleet::ArtifactoryFactory;
 pub use model::{LOCAL_FILE_CACHE_SUFFIX, RepositoryConfig, RepositorySummary};
 pub use rules::{KEY_RULES, check_docker_key};
