@@ -2,12 +2,11 @@
 //! end to end. Without `--config` (and with no backend in the environment) the shipped
 //! seeds config runs against the embedded sandbox.
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal};
-use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 use pull_through_core::{ExposeSecret, Reveal};
+use pull_through_fleet::{CacheOutcome, Config, Deployment, Environment};
 use pull_through_sandbox::Sandbox;
 use pull_through_sandbox::artifactory::Artifactory;
 use pull_through_sandbox::chainguard::Chainguard;
@@ -15,11 +14,15 @@ use serde_json::json;
 
 use crate::Failure;
 use crate::cli::{GlobalArgs, OutputFormat};
-use crate::config::{Config, SEEDS, SEEDS_FILE};
-use crate::deploy::apply::CacheOutcome;
-use crate::deploy::report::{self, Progress};
-use crate::deploy::{Deployment, Environment};
-use crate::output::{check_writable_location, emit, failure, journal};
+use crate::output::{check_writable_location, emit, fleet_failure, journal};
+use crate::report::{self, Progress};
+
+/// The config shipped with the program: everything in seeds 000, 001 and 003 on one
+/// Artifactory. The default run applies it to the embedded sandbox.
+pub(crate) const SEEDS: &str = include_str!("../seeds.toml");
+
+/// The name the shipped config is reported under.
+pub(crate) const SEEDS_FILE: &str = "examples/seeds.toml";
 
 /// The variables that mean "a real backend is configured": then the sandbox is not
 /// started behind the user's back.
@@ -69,8 +72,12 @@ async fn source(global: &GlobalArgs) -> Result<Source, Failure> {
     if let Some(path) = &global.config {
         let text = std::fs::read_to_string(path)
             .map_err(|err| Failure::Usage(format!("--config {}: {err}", path.display())))?;
-        let config = Config::parse(&path.display().to_string(), &text)
-            .map_err(|err| Failure::Usage(err.to_string()))?;
+        let config = Config::parse(
+            &path.display().to_string(),
+            &text,
+            &crate::factory::factories(),
+        )
+        .map_err(|err| Failure::Usage(err.to_string()))?;
         return Ok(Source {
             config,
             env: Environment::Process,
@@ -86,7 +93,8 @@ async fn source(global: &GlobalArgs) -> Result<Source, Failure> {
              file) to run against that instance, or unset {var} to run on the embedded sandbox"
         )));
     }
-    let config = Config::parse(SEEDS_FILE, SEEDS).map_err(|err| Failure::Usage(err.to_string()))?;
+    let config = Config::parse(SEEDS_FILE, SEEDS, &crate::factory::factories())
+        .map_err(|err| Failure::Usage(err.to_string()))?;
     let chainguard = Chainguard::new(config.org.as_str());
     let sandbox = Sandbox::builder()
         .chainguard(&chainguard)
@@ -94,9 +102,7 @@ async fn source(global: &GlobalArgs) -> Result<Source, Failure> {
         .start()
         .await
         .map_err(|err| Failure::Step(format!("could not start the embedded sandbox: {err}")))?;
-    let env = Environment::Fixed(Arc::new(
-        sandbox.env().into_iter().collect::<BTreeMap<_, _>>(),
-    ));
+    let env = Environment::fixed(sandbox.env());
     Ok(Source {
         config,
         env,
@@ -110,13 +116,17 @@ pub(crate) async fn run(global: &GlobalArgs, command: &FlowCommand) -> Result<()
     let source = source(global).await?;
     let on_sandbox = source.sandbox.is_some();
     let journal = journal(global)?;
+    let tokens = crate::factory::pull_tokens(&source.env, journal.clone())?;
     let deployment = Deployment::connect(
         source.config,
+        &crate::factory::factories(),
         &source.env,
+        tokens,
         journal,
         usize::from(global.concurrency),
     )
-    .await?;
+    .await
+    .map_err(fleet_failure)?;
     let result = Flow {
         global,
         deployment: &deployment,
@@ -184,7 +194,7 @@ impl Flow<'_> {
         let progress = Progress::new(self.human());
         match command {
             FlowCommand::Plan => {
-                let plans = self.deployment.plan().await.map_err(failure)?;
+                let plans = self.deployment.plan().await.map_err(fleet_failure)?;
                 let changes = plans.iter().any(|p| p.has_changes());
                 let failed = plans.iter().filter(|p| p.error.is_some()).count();
                 emit(
@@ -212,7 +222,7 @@ impl Flow<'_> {
                 failed_caches(failed, results.len(), "failed to pull through")
             }
             FlowCommand::Status => {
-                let status = self.deployment.status().await.map_err(failure)?;
+                let status = self.deployment.status().await.map_err(fleet_failure)?;
                 let body = serde_json::to_value(&status).unwrap_or_default();
                 emit(self.global.output, &self.document("status", body), || {
                     format!(
@@ -244,7 +254,7 @@ impl Flow<'_> {
                     .deployment
                     .rotate(&args.caches, &progress)
                     .await
-                    .map_err(failure)?;
+                    .map_err(fleet_failure)?;
                 self.write_secrets(&outcomes)?;
                 let failed = outcomes.iter().filter(|o| !o.ok()).count();
                 emit(
@@ -263,7 +273,11 @@ impl Flow<'_> {
             }
             FlowCommand::Destroy(args) => {
                 self.confirm_destroy(args.yes)?;
-                let destroyed = self.deployment.destroy(&progress).await.map_err(failure)?;
+                let destroyed = self
+                    .deployment
+                    .destroy(&progress)
+                    .await
+                    .map_err(fleet_failure)?;
                 let failed = destroyed.caches.iter().filter(|o| !o.ok()).count();
                 let mut body = serde_json::to_value(&destroyed).unwrap_or_default();
                 if let Some(map) = body.as_object_mut() {
@@ -288,7 +302,11 @@ impl Flow<'_> {
     }
 
     async fn apply(&self, progress: &Progress) -> Result<(), Failure> {
-        let outcomes = self.deployment.apply(progress).await.map_err(failure)?;
+        let outcomes = self
+            .deployment
+            .apply(progress)
+            .await
+            .map_err(fleet_failure)?;
         self.write_secrets(&outcomes)?;
         let access = self.deployment.access(&outcomes, self.reveal());
         let failed = outcomes.iter().filter(|o| !o.ok()).count();
@@ -308,7 +326,7 @@ impl Flow<'_> {
         if self.on_sandbox && failed == 0 {
             // The demo: show that what was applied works and that a second run is a no-op.
             let verified = self.deployment.verify().await;
-            let plans = self.deployment.plan().await.map_err(failure)?;
+            let plans = self.deployment.plan().await.map_err(fleet_failure)?;
             let verify_failed = verified.iter().filter(|r| !r.passed).count();
             let changes = plans.iter().any(|p| p.has_changes());
             text.push_str(&format!(
@@ -372,7 +390,7 @@ impl Flow<'_> {
             if let Some(token) = &outcome.new_token {
                 let var = format!("PULL_TOKEN_{}", env_name(&outcome.cache));
                 pairs.push((format!("{var}_IDENTITY"), token.identity_id.clone()));
-                pairs.push((var, token.token.expose_secret().to_owned()));
+                pairs.push((var, token.secret.expose_secret().to_owned()));
             }
         }
         crate::output::write_secrets(self.global, &pairs)

@@ -7,10 +7,12 @@ mod apk_cmd;
 mod artifactory_cmd;
 mod chainguard_cmd;
 mod cli;
-mod config;
-mod deploy;
+#[cfg(test)]
+mod config_tests;
+mod factory;
 mod flow_cmd;
 mod output;
+mod report;
 mod sandbox_cmd;
 
 use std::process::ExitCode;

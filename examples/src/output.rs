@@ -45,6 +45,16 @@ pub(crate) fn failure(err: pull_through_core::Error) -> Failure {
     }
 }
 
+/// A flow's failure: bad input is exit 2, the rest exit 1.
+pub(crate) fn fleet_failure(err: impl Into<pull_through_fleet::FleetError>) -> Failure {
+    let err = err.into();
+    if err.is_usage() {
+        Failure::Usage(err.to_string())
+    } else {
+        Failure::Step(err.to_string())
+    }
+}
+
 /// Secrets leave only through --secrets-out or, when asked, stdout; refused before any
 /// request otherwise, so nothing is created that nobody can see.
 pub(crate) fn secret_destination(global: &GlobalArgs, what: &str) -> Result<(), Failure> {

@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use pull_through_core::{CheckOutcome, Error, ExposeSecret, PullTokenRole, UpstreamCredentials};
 
-use super::Deployment;
-use super::apply::{CacheOutcome, Outcome, TokenOutcome};
-use super::report::Progress;
-use super::tokens::{OwnedToken, for_cache, rfc3339};
+use crate::Deployment;
 use crate::config::CacheConfig;
+use crate::flows::apply::{CacheOutcome, Outcome, TokenOutcome};
+use crate::flows::tokens::{OwnedToken, for_cache, rfc3339};
+use crate::progress::Progress;
 
 /// Pauses between verification attempts: a new identity's binding can take a moment to
 /// reach the registry.
@@ -17,10 +17,10 @@ const VERIFY_PAUSES: [Duration; 2] = [Duration::from_millis(500), Duration::from
 
 impl Deployment {
     /// Rotates the pull token of every cache that has one (or of `only`).
-    pub(crate) async fn rotate(
+    pub async fn rotate(
         &self,
         only: &[String],
-        progress: &Progress,
+        progress: &dyn Progress,
     ) -> Result<Vec<CacheOutcome>, Error> {
         let tokens = self.owned_tokens().await?;
         let private: Vec<(&CacheConfig, PullTokenRole)> = self
@@ -35,7 +35,7 @@ impl Deployment {
                     let outcome = self.rotate_one(cache, role, tokens).await;
                     progress.step(
                         "rotate",
-                        &cache.name,
+                        cache.name.as_str(),
                         if outcome.ok() { "rotated" } else { "failed" },
                     );
                     outcome
@@ -85,7 +85,7 @@ impl Deployment {
         });
         let written = match UpstreamCredentials::new(
             token.identity_id.clone(),
-            token.token.expose_secret().to_owned(),
+            token.secret.expose_secret().to_owned(),
         ) {
             Ok(credentials) => {
                 backend
@@ -128,11 +128,7 @@ impl Deployment {
 
         // A pull answered from the cache proves nothing about the new credentials: drop
         // what the probe would be served from, so it goes upstream with them.
-        if let Err(err) = backend
-            .artifactory
-            .forget_probe(&cache.name, &self.probe(cache))
-            .await
-        {
+        if let Err(err) = backend.api.forget(&cache.name, &self.probe(cache)).await {
             tracing::warn!(cache = %cache.name, "could not clear the probe's path before verifying: {err}");
         }
         let mut verification = self.verify_one(cache, None).await;

@@ -5,27 +5,27 @@
 use pull_through_core::{CacheRole, CacheState, Deleted, Error};
 use serde::Serialize;
 
-use super::Deployment;
-use super::apply::{CacheOutcome, Outcome};
-use super::report::Progress;
+use crate::Deployment;
 use crate::config::{CacheConfig, CacheIntent};
+use crate::flows::apply::{CacheOutcome, Outcome};
+use crate::progress::Progress;
 
 /// What destroy did.
 #[derive(Debug, Clone, Serialize)]
-pub(crate) struct Destroyed {
+pub struct Destroyed {
     /// Each cache, in the order deleted.
-    pub(crate) caches: Vec<CacheOutcome>,
+    pub caches: Vec<CacheOutcome>,
     /// The pull tokens revoked.
-    pub(crate) revoked: Vec<String>,
+    pub revoked: Vec<String>,
     /// Tokens kept because their cache could not be deleted.
-    pub(crate) kept: Vec<String>,
+    pub kept: Vec<String>,
     /// Tokens that could not be revoked, with why.
-    pub(crate) errors: Vec<String>,
+    pub errors: Vec<String>,
 }
 
 impl Destroyed {
     /// Whether everything was deleted and revoked.
-    pub(crate) fn ok(&self) -> bool {
+    pub fn ok(&self) -> bool {
         self.errors.is_empty() && self.caches.iter().all(CacheOutcome::ok)
     }
 }
@@ -33,7 +33,7 @@ impl Destroyed {
 impl Deployment {
     /// Deletes what this config made. `Err` only when the pull tokens could not be listed,
     /// which is checked first, so nothing has been deleted then.
-    pub(crate) async fn destroy(&self, progress: &Progress) -> Result<Destroyed, Error> {
+    pub async fn destroy(&self, progress: &dyn Progress) -> Result<Destroyed, Error> {
         let tokens = self.owned_tokens().await?;
         let mut caches = Vec::new();
         for layer in self.layers().into_iter().rev() {
@@ -41,7 +41,7 @@ impl Deployment {
                 .each(layer, |cache: &CacheConfig| async move {
                     let outcome = self.destroy_one(cache).await;
                     let word = if outcome.ok() { "deleted" } else { "failed" };
-                    progress.step("delete", &cache.name, word);
+                    progress.step("delete", cache.name.as_str(), word);
                     outcome
                 })
                 .await;
@@ -63,7 +63,7 @@ impl Deployment {
                 destroyed.kept.push(token.identity_id);
                 continue;
             }
-            match self.chainguard.revoke_pull_token(&token.identity_id).await {
+            match self.tokens.revoke(&token.identity_id).await {
                 Ok(_) => {
                     progress.step("revoke", &token.cache, &token.identity_id);
                     destroyed.revoked.push(token.identity_id);
@@ -89,8 +89,10 @@ impl Deployment {
                 Outcome::Failed,
                 format!(
                     "not deleted: {} is {difference}, not the cache this config describes; \
-                     delete it by hand (`pull-through artifactory repos delete {}`) if you mean to",
-                    cache.name, cache.name
+                     delete it by hand (`pull-through {} repos delete {}`) if you mean to",
+                    cache.name,
+                    backend.api.vendor(),
+                    cache.name
                 ),
             );
         }

@@ -4,48 +4,49 @@
 
 use std::collections::BTreeMap;
 
-use chainguard_client::PullToken;
+use pull_through_core::tokens::IssuedToken;
 use pull_through_core::{
     CacheState, Ensured, Error, ExposeSecret, FieldChange, PullTokenRole, UpstreamCredentials,
 };
 use serde::Serialize;
 
-use super::report::Progress;
-use super::tokens::{OwnedToken, for_cache, rfc3339};
-use super::{Deployment, unwritten_credentials};
+use crate::Deployment;
 use crate::config::{CacheConfig, CacheIntent};
+use crate::deployment::unwritten_credentials;
+use crate::flows::tokens::{OwnedToken, for_cache, rfc3339};
+use crate::progress::Progress;
 
 /// What happened to one cache.
 #[derive(Debug, Clone, Serialize)]
-pub(crate) struct CacheOutcome {
+pub struct CacheOutcome {
     /// The cache.
-    pub(crate) cache: String,
+    pub cache: String,
     /// The backend's name.
-    pub(crate) backend: String,
+    pub backend: String,
     /// What was done.
-    pub(crate) result: Outcome,
+    pub result: Outcome,
     /// The settings written (apply: changed settings; create: none listed).
-    pub(crate) changes: Vec<FieldChange>,
+    pub changes: Vec<FieldChange>,
     /// Its pull token, for a private upstream.
-    pub(crate) pull_token: Option<TokenOutcome>,
+    pub pull_token: Option<TokenOutcome>,
     /// Tokens revoked because the cache no longer uses them.
-    pub(crate) revoked: Vec<String>,
+    pub revoked: Vec<String>,
     /// Tokens that should have been revoked but could not be, with why; a re-run retries.
-    pub(crate) not_revoked: Vec<String>,
+    pub not_revoked: Vec<String>,
     /// Why it failed or was skipped.
-    pub(crate) error: Option<String>,
+    pub error: Option<String>,
     /// The cache as it now is.
     #[serde(skip)]
-    pub(crate) state: Option<CacheState>,
+    pub state: Option<CacheState>,
     /// A token made by this run, for `--secrets-out`.
     #[serde(skip)]
-    pub(crate) new_token: Option<PullToken>,
+    pub new_token: Option<IssuedToken>,
 }
 
 /// What was done to a cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub(crate) enum Outcome {
+pub enum Outcome {
     /// Made.
     Created,
     /// Settings changed.
@@ -66,15 +67,15 @@ pub(crate) enum Outcome {
 
 /// A cache's pull token after the run.
 #[derive(Debug, Clone, Serialize)]
-pub(crate) struct TokenOutcome {
+pub struct TokenOutcome {
     /// `created` or `kept`.
-    pub(crate) action: &'static str,
+    pub action: &'static str,
     /// The identity (the username the cache presents).
-    pub(crate) identity_id: String,
+    pub identity_id: String,
     /// `registry.pull` or `apk.pull`.
-    pub(crate) role: String,
+    pub role: String,
     /// When it expires.
-    pub(crate) expires_at: String,
+    pub expires_at: String,
 }
 
 impl CacheOutcome {
@@ -105,7 +106,7 @@ impl CacheOutcome {
     }
 
     /// Whether it ended as configured, with no token left that should have been revoked.
-    pub(crate) fn ok(&self) -> bool {
+    pub fn ok(&self) -> bool {
         !matches!(self.result, Outcome::Failed | Outcome::Skipped) && self.not_revoked.is_empty()
     }
 
@@ -128,7 +129,7 @@ enum Prepared {
     /// It keeps the token it stores.
     Kept(OwnedToken, Vec<OwnedToken>),
     /// A token made for it now; the others are to be revoked once it is written.
-    Created(PullToken, Vec<OwnedToken>),
+    Created(IssuedToken, Vec<OwnedToken>),
     /// It needs no token, but tokens made for it when it did are still there.
     Leftover(Vec<OwnedToken>),
 }
@@ -145,7 +146,7 @@ pub(crate) fn tokens_of(tokens: &[OwnedToken], cache: &CacheConfig) -> Vec<Owned
 impl Deployment {
     /// Applies the config. `Err` only when nothing could start (the pull-token list could
     /// not be read); each cache's own failure is in its outcome.
-    pub(crate) async fn apply(&self, progress: &Progress) -> Result<Vec<CacheOutcome>, Error> {
+    pub async fn apply(&self, progress: &dyn Progress) -> Result<Vec<CacheOutcome>, Error> {
         let tokens = self.owned_tokens().await?;
         let private = self.private_caches();
         let prepared: Vec<(String, Result<Prepared, Error>)> = self
@@ -156,7 +157,7 @@ impl Deployment {
                     if let Ok(Prepared::Created(token, _)) = &result {
                         progress.step(
                             "pull token",
-                            &cache.name,
+                            cache.name.as_str(),
                             &format!("created {}", token.identity_id),
                         );
                     }
@@ -187,7 +188,7 @@ impl Deployment {
                         Some(reason) => CacheOutcome::failed(cache, Outcome::Skipped, reason),
                         None => self.apply_one(cache, token).await,
                     };
-                    progress.step("cache", &cache.name, &progress_text(&outcome));
+                    progress.step("cache", cache.name.as_str(), &progress_text(&outcome));
                     outcome
                 })
                 .await;
@@ -204,9 +205,9 @@ impl Deployment {
     }
 
     /// Revokes `tokens`, recording each in `revoked` or, with why, in `not_revoked`.
-    pub(crate) async fn revoke_into(&self, outcome: &mut CacheOutcome, tokens: Vec<OwnedToken>) {
+    pub async fn revoke_into(&self, outcome: &mut CacheOutcome, tokens: Vec<OwnedToken>) {
         for token in tokens {
-            match self.chainguard.revoke_pull_token(&token.identity_id).await {
+            match self.tokens.revoke(&token.identity_id).await {
                 Ok(_) => outcome.revoked.push(token.identity_id),
                 Err(err) => outcome
                     .not_revoked
@@ -274,7 +275,7 @@ impl Deployment {
             Some(Ok(Prepared::Created(token, stale))) => {
                 let credentials = UpstreamCredentials::new(
                     token.identity_id.clone(),
-                    token.token.expose_secret().to_owned(),
+                    token.secret.expose_secret().to_owned(),
                 )
                 .ok();
                 (
@@ -304,7 +305,7 @@ impl Deployment {
                 // Nothing half made: a token the cache never received is revoked again.
                 let mut error = err.to_string();
                 if let Some(token) = new_token {
-                    match self.chainguard.revoke_pull_token(&token.identity_id).await {
+                    match self.tokens.revoke(&token.identity_id).await {
                         Ok(_) => outcome.pull_token = None,
                         Err(revoke) => error.push_str(&format!(
                             "; the pull token {} made for it could not be revoked ({revoke}): the \

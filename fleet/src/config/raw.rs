@@ -25,18 +25,9 @@ pub(super) struct RawChainguard {
     pub(super) pull_token_ttl: Option<Spanned<String>>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawBackend {
-    #[serde(rename = "type")]
-    pub(super) kind: Spanned<String>,
-    pub(super) url: Option<Spanned<String>>,
-    pub(super) url_env: Option<Spanned<String>>,
-    pub(super) token_env: Spanned<String>,
-    pub(super) user: Option<Spanned<String>>,
-    pub(super) user_env: Option<Spanned<String>>,
-    pub(super) docker_access: Option<Spanned<String>>,
-}
+/// A backend's table: `type` and the vendor's fields, each with its place. The vendor's
+/// factory reads its own fields; a tagged serde enum would lose the spans in toml.
+pub(super) type RawBackend = BTreeMap<String, Spanned<toml::Value>>;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

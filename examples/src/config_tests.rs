@@ -1,4 +1,16 @@
-use super::*;
+//! The config checks through the program's factories: the fleet's own rules and
+//! Artifactory's fields, each problem named by file, line and field.
+
+use std::time::Duration;
+
+use pull_through_core::{CacheName, OrgId, PackageFormat, Probe, PullTokenRole, Upstream};
+use pull_through_fleet::{CacheIntent, Config, ConfigError};
+
+use crate::flow_cmd::{SEEDS, SEEDS_FILE};
+
+fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
+    Config::parse(file, text, &crate::factory::factories())
+}
 
 const GOOD: &str = r#"name = "t"
 [chainguard]
@@ -20,7 +32,7 @@ members = ["pub", "priv"]
 "#;
 
 fn problem(text: &str) -> ConfigError {
-    Config::parse("t.toml", text).expect_err("the config should be refused")
+    parse("t.toml", text).expect_err("the config should be refused")
 }
 
 /// `GOOD` with `from` replaced by `to`.
@@ -31,7 +43,7 @@ fn with(from: &str, to: &str) -> String {
 
 #[test]
 fn the_shipped_seeds_config_loads() {
-    let config = Config::parse(SEEDS_FILE, SEEDS).expect("seeds.toml is valid");
+    let config = parse(SEEDS_FILE, SEEDS).expect("seeds.toml is valid");
     let names: Vec<&str> = config.caches.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(
         names,
@@ -48,9 +60,19 @@ fn the_shipped_seeds_config_loads() {
     assert_eq!(config.name, "seeds");
     assert_eq!(config.pull_token_ttl, Duration::from_secs(720 * 3600));
     let backend = &config.backends["artifactory"];
-    assert_eq!(backend.url, Setting::Env("ARTIFACTORY_URL".into()));
-    assert_eq!(backend.token_env, "ARTIFACTORY_ACCESS_TOKEN");
-    assert_eq!(backend.user, Some(Setting::Env("ARTIFACTORY_USER".into())));
+    assert_eq!(backend.kind, "artifactory");
+    assert_eq!(
+        backend.string("url_env").unwrap().as_deref(),
+        Some("ARTIFACTORY_URL")
+    );
+    assert_eq!(
+        backend.string("token_env").unwrap().as_deref(),
+        Some("ARTIFACTORY_ACCESS_TOKEN")
+    );
+    assert_eq!(
+        backend.string("user_env").unwrap().as_deref(),
+        Some("ARTIFACTORY_USER")
+    );
     let virt = config
         .cache(&CacheName::new("cg-apk-virt").unwrap())
         .unwrap();
@@ -86,7 +108,7 @@ fn the_shipped_seeds_config_loads() {
 
 #[test]
 fn a_good_config_resolves_formats_and_backends() {
-    let config = Config::parse("t.toml", GOOD).unwrap();
+    let config = parse("t.toml", GOOD).unwrap();
     let virt = &config.caches[2];
     assert_eq!(virt.backend, "art");
     assert_eq!(virt.format, PackageFormat::Docker);
@@ -427,7 +449,7 @@ fn a_secret_pasted_for_a_variable_name_is_not_echoed() {
 #[test]
 fn probes_take_tags_digests_and_packages() {
     let probe = |text: &str| {
-        let config = Config::parse(
+        let config = parse(
             "t.toml",
             &with(
                 "name = \"pub\"",

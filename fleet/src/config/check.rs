@@ -4,19 +4,19 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use artifactory_client::DockerAccessMethod;
 use pull_through_core::{CacheName, OrgId, OrgName, PackageFormat, Probe, PullTokenRole, Upstream};
 use toml::Spanned;
 
 use super::raw::{RawBackend, RawCache, RawConfig};
 use super::{
-    BackendConfig, CacheConfig, CacheIntent, Config, ConfigError, MAX_TTL, Setting, UPSTREAMS,
-    UpstreamTemplate, locate,
+    CacheConfig, CacheIntent, Config, ConfigError, MAX_TTL, UPSTREAMS, UpstreamTemplate, locate,
 };
+use crate::factory::{BackendTable, Factories, TableField};
 
 pub(super) struct Checker<'a> {
     pub(super) file: &'a str,
     pub(super) text: &'a str,
+    pub(super) factories: &'a Factories,
 }
 
 impl Checker<'_> {
@@ -102,7 +102,10 @@ impl Checker<'_> {
             return Err(self.error(
                 self.text.len(),
                 "backends",
-                "no backend: add a [backends.NAME] table with type = \"artifactory\", url_env and token_env",
+                format!(
+                    "no backend: add a [backends.NAME] table with type = one of {}",
+                    quoted(self.factories.kinds())
+                ),
             ));
         }
         let mut backends = BTreeMap::new();
@@ -137,117 +140,76 @@ impl Checker<'_> {
         })
     }
 
+    /// `type` names a known factory, every other field is one that factory reads, and
+    /// the factory accepts their values.
     fn backend(
         &self,
         name: &str,
         spanned: &Spanned<RawBackend>,
-    ) -> Result<BackendConfig, ConfigError> {
-        let backend = spanned.get_ref();
-        let field = |f: &str| format!("backends.{name}.{f}");
-        if backend.kind.get_ref() != "artifactory" {
+    ) -> Result<BackendTable, ConfigError> {
+        let fields = spanned.get_ref();
+        let line = locate::line_of(self.text, spanned.span().start);
+        let kinds = quoted(self.factories.kinds());
+        let Some(kind) = fields.get("type") else {
             return Err(self.at(
-                &backend.kind,
-                field("type"),
+                spanned,
+                format!("backends.{name}"),
+                format!("missing field `type`; allowed: {kinds}"),
+            ));
+        };
+        let toml::Value::String(kind_text) = kind.get_ref() else {
+            return Err(self.at(
+                kind,
+                format!("backends.{name}.type"),
                 format!(
-                    "{:?} is not a backend type this version knows; allowed: \"artifactory\" \
-                     (Google Artifact Registry and Cloudsmith are planned)",
-                    backend.kind.get_ref()
+                    "invalid type: {}, expected a string",
+                    kind.get_ref().type_str()
                 ),
             ));
-        }
-        let url = match (&backend.url, &backend.url_env) {
-            (Some(url), None) => {
-                let parsed = url::Url::parse(url.get_ref())
-                    .ok()
-                    .filter(|u| matches!(u.scheme(), "https" | "http") && u.host_str().is_some());
-                if parsed.is_none() {
-                    return Err(self.at(
-                        url,
-                        field("url"),
-                        format!(
-                            "{:?} is not an http(s) URL; give the instance's address, such as \
-                             \"https://example.jfrog.io\"",
-                            url.get_ref()
-                        ),
-                    ));
-                }
-                Setting::Literal(url.get_ref().clone())
+        };
+        let Some(factory) = self.factories.get(kind_text) else {
+            return Err(self.at(
+                kind,
+                format!("backends.{name}.type"),
+                format!("{kind_text:?} is not a backend type this program knows; allowed: {kinds}"),
+            ));
+        };
+        let mut table = BackendTable::new(self.file, name, kind_text.clone(), line);
+        for (field, value) in fields {
+            if field == "type" {
+                continue;
             }
-            (None, Some(var)) => Setting::Env(self.variable(var, &field("url_env"))?),
-            (Some(url), Some(_)) => {
-                return Err(self.at(url, field("url"), "give url or url_env, not both"));
-            }
-            (None, None) => {
+            if !factory.fields().contains(&field.as_str()) {
+                let expected: Vec<String> = std::iter::once("type")
+                    .chain(factory.fields().iter().copied())
+                    .map(|f| format!("`{f}`"))
+                    .collect();
                 return Err(self.at(
-                    spanned,
-                    format!("backends.{name}"),
-                    "missing url_env (the variable holding the instance's URL, such as \
-                     \"ARTIFACTORY_URL\") or url",
+                    value,
+                    format!("backends.{name}.{field}"),
+                    format!(
+                        "unknown field `{field}`, expected one of {}",
+                        expected.join(", ")
+                    ),
                 ));
             }
-        };
-        let token_env = self.variable(&backend.token_env, &field("token_env"))?;
-        let user = match (&backend.user, &backend.user_env) {
-            (Some(user), None) => Some(Setting::Literal(user.get_ref().clone())),
-            (None, Some(var)) => Some(Setting::Env(self.variable(var, &field("user_env"))?)),
-            (Some(user), Some(_)) => {
-                return Err(self.at(user, field("user"), "give user or user_env, not both"));
-            }
-            (None, None) => None,
-        };
-        let docker_access = match backend
-            .docker_access
-            .as_ref()
-            .map(|d| (d, d.get_ref().as_str()))
-        {
-            None | Some((_, "repository-path")) => DockerAccessMethod::RepositoryPath,
-            Some((_, "subdomain")) => DockerAccessMethod::Subdomain,
-            Some((spanned, other)) => {
-                return Err(self.at(
-                    spanned,
-                    field("docker_access"),
-                    format!("{other:?} is not a Docker access method; allowed: \"repository-path\", \"subdomain\""),
-                ));
-            }
-        };
-        Ok(BackendConfig {
-            url,
-            token_env,
-            user,
-            docker_access,
-            line: locate::line_of(self.text, spanned.span().start),
-        })
-    }
-
-    /// An environment variable's name (never its value: secrets stay out of the file).
-    fn variable(&self, var: &Spanned<String>, field: &str) -> Result<String, ConfigError> {
-        let name = var.get_ref();
-        let ok = name.starts_with(|c: char| c.is_ascii_uppercase() || c == '_')
-            && name
-                .chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
-        if ok {
-            Ok(name.clone())
-        } else {
-            // The value is not quoted back: it may be the secret itself, pasted here.
-            Err(self.at(
-                var,
-                field,
-                format!(
-                    "the value ({} characters, not shown) is not an environment variable name; \
-                     give the variable's name (such as \"ARTIFACTORY_ACCESS_TOKEN\"), never the \
-                     secret itself, and rotate the secret if it was one",
-                    name.chars().count()
-                ),
-            ))
+            table.fields.insert(
+                field.clone(),
+                TableField {
+                    value: value.get_ref().clone(),
+                    line: locate::line_of(self.text, value.span().start),
+                },
+            );
         }
+        factory.check(&table)?;
+        Ok(table)
     }
 
     fn cache(
         &self,
         index: usize,
         spanned: &Spanned<RawCache>,
-        backends: &BTreeMap<String, BackendConfig>,
+        backends: &BTreeMap<String, BackendTable>,
         org: &OrgName,
     ) -> Result<CacheConfig, ConfigError> {
         let cache = spanned.get_ref();

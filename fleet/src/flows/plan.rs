@@ -3,46 +3,47 @@
 use pull_through_core::{Error, Plan, PullTokenRole};
 use serde::Serialize;
 
-use super::tokens::{CacheTokens, OwnedToken, for_cache};
-use super::{Deployment, NEW_PULL_TOKEN, unwritten_credentials};
+use crate::Deployment;
 use crate::config::{CacheConfig, CacheIntent};
+use crate::deployment::{NEW_PULL_TOKEN, unwritten_credentials};
+use crate::flows::tokens::{CacheTokens, OwnedToken, for_cache};
 
 /// What would happen to one cache and its pull token.
 #[derive(Debug, Clone, Serialize)]
-pub(crate) struct CachePlan {
+pub struct CachePlan {
     /// The backend's name.
-    pub(crate) backend: String,
+    pub backend: String,
     /// The cache's plan (`cache`, `action`, `fields` or `changes`, `notes`); absent when
     /// planning failed.
     #[serde(flatten)]
-    pub(crate) plan: Option<Plan>,
+    pub plan: Option<Plan>,
     /// What would happen to its pull token, for a private upstream.
-    pub(crate) pull_token: Option<TokenPlan>,
+    pub pull_token: Option<TokenPlan>,
     /// Tokens made for this cache that it does not use, which apply revokes.
-    pub(crate) revoke: Vec<String>,
+    pub revoke: Vec<String>,
     /// Why planning failed.
-    pub(crate) error: Option<String>,
+    pub error: Option<String>,
     /// The cache, when planning failed (the plan names it otherwise).
     #[serde(rename = "cache", skip_serializing_if = "Option::is_none")]
-    pub(crate) failed_cache: Option<String>,
+    pub failed_cache: Option<String>,
 }
 
 /// What would happen to a cache's pull token.
 #[derive(Debug, Clone, Serialize)]
-pub(crate) struct TokenPlan {
+pub struct TokenPlan {
     /// `create` or `keep`.
-    pub(crate) action: &'static str,
+    pub action: &'static str,
     /// `registry.pull` or `apk.pull`.
-    pub(crate) role: String,
+    pub role: String,
     /// The kept token's identity.
-    pub(crate) identity_id: Option<String>,
+    pub identity_id: Option<String>,
     /// When the kept token expires.
-    pub(crate) expires_at: Option<String>,
+    pub expires_at: Option<String>,
 }
 
 impl CachePlan {
     /// Whether applying would write anything.
-    pub(crate) fn has_changes(&self) -> bool {
+    pub fn has_changes(&self) -> bool {
         self.plan.as_ref().is_some_and(Plan::has_changes)
             || self
                 .pull_token
@@ -54,7 +55,7 @@ impl CachePlan {
 
 impl Deployment {
     /// Plans every cache, reading the backends and the pull tokens this config made.
-    pub(crate) async fn plan(&self) -> Result<Vec<CachePlan>, Error> {
+    pub async fn plan(&self) -> Result<Vec<CachePlan>, Error> {
         let tokens = self.owned_tokens().await?;
         let caches: Vec<&CacheConfig> = self.apply_order();
         Ok(self
@@ -96,7 +97,7 @@ impl Deployment {
             _ => (
                 None,
                 None,
-                super::apply::tokens_of(tokens, cache)
+                crate::flows::apply::tokens_of(tokens, cache)
                     .into_iter()
                     .map(|t| t.identity_id)
                     .collect(),

@@ -3,27 +3,24 @@
 //! field and what is allowed there.
 //!
 //! Secrets never live in the file: a backend names the environment variables that hold
-//! its URL and token.
+//! its URL and token. A backend's own fields are read and checked by its vendor's
+//! [`BackendFactory`](crate::BackendFactory).
 
 mod check;
-mod locate;
+pub(crate) mod locate;
 mod raw;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use artifactory_client::DockerAccessMethod;
-use pull_through_core::{CacheName, OrgId, OrgName, PackageFormat, Probe, PullTokenRole, Upstream};
+use pull_through_core::{
+    CacheName, CacheSpec, OrgId, OrgName, PackageFormat, Probe, PullTokenRole, Upstream,
+    UpstreamCredentials,
+};
 
 use self::check::Checker;
 use self::raw::RawConfig;
-
-/// The config shipped with the program: everything in seeds 000, 001 and 003 on one
-/// Artifactory. The default run applies it to the embedded sandbox.
-pub(crate) const SEEDS: &str = include_str!("../../seeds.toml");
-
-/// The name the shipped config is reported under.
-pub(crate) const SEEDS_FILE: &str = "examples/seeds.toml";
+use crate::factory::{BackendTable, Factories};
 
 /// Chainguard's limit on a pull token's lifetime.
 const MAX_TTL: Duration = Duration::from_secs(8760 * 3600);
@@ -34,86 +31,82 @@ const UPSTREAMS: &str = "cgr.dev/chainguard, cgr.dev/{org}, apk.cgr.dev/{org}, \
     virtualapk.cgr.dev/{org_id}/extra-packages, packages.wolfi.dev/os";
 
 /// What is wrong with a config file, and where.
+///
+/// ```
+/// use pull_through_fleet::{Config, Factories};
+/// let text = "name = \"T t\"\n[chainguard]\norg = \"example.com\"\n";
+/// let err = Config::parse("t.toml", text, &Factories::new()).unwrap_err();
+/// assert_eq!((err.line, err.field.as_str()), (1, "name"));
+/// assert!(err.to_string().starts_with("t.toml:1: name: "));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{file}:{line}: {field}: {problem}")]
-pub(crate) struct ConfigError {
+#[non_exhaustive]
+pub struct ConfigError {
     /// The file as the user named it.
-    pub(crate) file: String,
+    pub file: String,
     /// 1-based.
-    pub(crate) line: usize,
+    pub line: usize,
     /// The field's path (`caches[2].upstream`).
-    pub(crate) field: String,
+    pub field: String,
     /// What is wrong and what is allowed.
-    pub(crate) problem: String,
+    pub problem: String,
 }
 
-/// A loaded, checked config.
+/// A loaded, checked config: which organization, which backends, which caches.
+///
+/// ```
+/// use pull_through_fleet::{Config, Factories};
+/// // Backends are checked by their vendor's factory; with none registered, any type is refused.
+/// let text = "name = \"t\"\n[chainguard]\norg = \"example.com\"\n[backends.art]\ntype = \"artifactory\"\n";
+/// let err = Config::parse("t.toml", text, &Factories::new()).unwrap_err();
+/// assert_eq!(err.field, "backends.art.type");
+/// ```
 #[derive(Debug, Clone)]
-pub(crate) struct Config {
+#[non_exhaustive]
+pub struct Config {
     /// The file as the user named it.
-    pub(crate) file: String,
+    pub file: String,
     /// Names what this config makes: its pull tokens carry it in their description.
-    pub(crate) name: String,
+    pub name: String,
     /// The Chainguard organization.
-    pub(crate) org: OrgName,
+    pub org: OrgName,
     /// Its id, when given; looked up by name when an upstream needs it.
-    pub(crate) org_id: Option<OrgId>,
+    pub org_id: Option<OrgId>,
     /// Where `org_id` is (0 when absent).
-    pub(crate) org_id_line: usize,
+    pub org_id_line: usize,
     /// How long the pull tokens this config makes live.
-    pub(crate) pull_token_ttl: Duration,
+    pub pull_token_ttl: Duration,
     /// By name.
-    pub(crate) backends: BTreeMap<String, BackendConfig>,
+    pub backends: BTreeMap<String, BackendTable>,
     /// In file order.
-    pub(crate) caches: Vec<CacheConfig>,
+    pub caches: Vec<CacheConfig>,
 }
 
-/// A value given in the file or named by an environment variable.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Setting {
-    /// Written in the file.
-    Literal(String),
-    /// Read from this variable.
-    Env(String),
-}
-
-/// One backend instance.
+/// One cache of a config.
 #[derive(Debug, Clone)]
-pub(crate) struct BackendConfig {
-    /// The instance's URL.
-    pub(crate) url: Setting,
-    /// The variable holding the admin access token.
-    pub(crate) token_env: String,
-    /// The user client access names, if known.
-    pub(crate) user: Option<Setting>,
-    /// How Docker clients address repositories.
-    pub(crate) docker_access: DockerAccessMethod,
-    /// Where `[backends.NAME]` is.
-    pub(crate) line: usize,
-}
-
-/// One cache.
-#[derive(Debug, Clone)]
-pub(crate) struct CacheConfig {
+#[non_exhaustive]
+pub struct CacheConfig {
     /// Its key or name on the backend.
-    pub(crate) name: CacheName,
+    pub name: CacheName,
     /// The backend's name.
-    pub(crate) backend: String,
+    pub backend: String,
     /// What it serves.
-    pub(crate) format: PackageFormat,
+    pub format: PackageFormat,
     /// The description, if any.
-    pub(crate) description: Option<String>,
+    pub description: Option<String>,
     /// Remote or aggregate.
-    pub(crate) kind: CacheIntent,
+    pub kind: CacheIntent,
     /// What `verify` pulls, when not the default for the upstream.
-    pub(crate) probe: Option<Probe>,
+    pub probe: Option<Probe>,
     /// Where its `[[caches]]` entry is.
-    pub(crate) line: usize,
+    pub line: usize,
 }
 
 /// What a cache fronts.
 #[derive(Debug, Clone)]
-pub(crate) enum CacheIntent {
+#[non_exhaustive]
+pub enum CacheIntent {
     /// One upstream, with the pull token it needs.
     Remote {
         /// The upstream, with `{org}` and `{org_id}` still to fill in.
@@ -129,19 +122,35 @@ pub(crate) enum CacheIntent {
 }
 
 /// An upstream as written, with `{org}` and `{org_id}` placeholders.
+///
+/// ```
+/// use pull_through_fleet::UpstreamTemplate;
+/// let template = UpstreamTemplate::new("cgr.dev/{org}");
+/// let org = "example.com".parse()?;
+/// let id = pull_through_core::OrgId::new("0".repeat(40))?;
+/// assert_eq!(template.resolve(&org, &id)?.to_string(), "cgr.dev/example.com");
+/// # Ok::<(), pull_through_core::ValidationError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct UpstreamTemplate(String);
+pub struct UpstreamTemplate(String);
 
 impl CacheConfig {
     /// The core's spec of this cache for the organization `org` / `org_id`, with
     /// `credentials` for a private remote.
-    pub(crate) fn spec(
+    ///
+    /// ```
+    /// use pull_through_fleet::placeholder_org_id;
+    /// # fn example(cache: &pull_through_fleet::CacheConfig, config: &pull_through_fleet::Config) {
+    /// let spec = cache.spec(&config.org, &placeholder_org_id(), None);
+    /// assert_eq!(spec.name, cache.name);
+    /// # }
+    /// ```
+    pub fn spec(
         &self,
         org: &OrgName,
         org_id: &OrgId,
-        credentials: Option<pull_through_core::UpstreamCredentials>,
-    ) -> pull_through_core::CacheSpec {
-        use pull_through_core::CacheSpec;
+        credentials: Option<UpstreamCredentials>,
+    ) -> CacheSpec {
         let spec = match &self.kind {
             // The template was checked at load with a well-formed id; any other is too.
             CacheIntent::Remote { upstream, .. } => {
@@ -165,13 +174,50 @@ impl CacheConfig {
 
 /// An id that stands in for the organization's before it is known: upstreams are checked
 /// with it at load, and it is well formed, so the real one resolves the same way.
-pub(crate) fn placeholder_org_id() -> OrgId {
+///
+/// ```
+/// assert_eq!(pull_through_fleet::placeholder_org_id().as_str(), "0".repeat(40));
+/// ```
+pub fn placeholder_org_id() -> OrgId {
     OrgId::new("0".repeat(40)).unwrap_or_else(|_| unreachable!("40 hex digits are an OrgId"))
 }
 
 impl UpstreamTemplate {
+    /// A template as written in a config.
+    ///
+    /// ```
+    /// # use pull_through_fleet::UpstreamTemplate;
+    /// assert_eq!(UpstreamTemplate::new("apk.cgr.dev/{org}").as_str(), "apk.cgr.dev/{org}");
+    /// ```
+    pub fn new(text: impl Into<String>) -> UpstreamTemplate {
+        UpstreamTemplate(text.into())
+    }
+
+    /// The template as written.
+    ///
+    /// ```
+    /// # use pull_through_fleet::UpstreamTemplate;
+    /// assert_eq!(UpstreamTemplate::new("cgr.dev/chainguard").as_str(), "cgr.dev/chainguard");
+    /// ```
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
     /// The upstream with the placeholders filled in.
-    pub(crate) fn resolve(
+    ///
+    /// # Errors
+    ///
+    /// [`ValidationError`](pull_through_core::ValidationError) when the filled-in text is
+    /// not an upstream of the catalogue.
+    ///
+    /// ```
+    /// # use pull_through_fleet::UpstreamTemplate;
+    /// let id = pull_through_core::OrgId::new("0123456789abcdef0123456789abcdef01234567")?;
+    /// let upstream = UpstreamTemplate::new("virtualapk.cgr.dev/{org_id}/chainguard").resolve(&"example.com".parse()?, &id)?;
+    /// assert!(upstream.to_string().contains("0123456789abcdef"));
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
+    pub fn resolve(
         &self,
         org: &OrgName,
         org_id: &OrgId,
@@ -186,8 +232,20 @@ impl UpstreamTemplate {
 }
 
 impl Config {
-    /// Parses and checks `text`, reporting problems as in `file`.
-    pub(crate) fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
+    /// Parses and checks `text`, reporting problems as in `file`; each backend's table is
+    /// checked by the factory of its `type` in `factories`. Reads no variable and sends no
+    /// request.
+    ///
+    /// # Errors
+    ///
+    /// The first [`ConfigError`], naming its line, its field and what is allowed.
+    ///
+    /// ```
+    /// use pull_through_fleet::{Config, Factories};
+    /// let err = Config::parse("t.toml", "name = \"t\"\n", &Factories::new()).unwrap_err();
+    /// assert_eq!(err.to_string(), "t.toml:1: chainguard: missing field `chainguard`");
+    /// ```
+    pub fn parse(file: &str, text: &str, factories: &Factories) -> Result<Config, ConfigError> {
         let raw: RawConfig = toml::from_str(text).map_err(|err| {
             let offset = err.span().map(|span| span.start).unwrap_or(0);
             let problem = err.message().trim().to_owned();
@@ -210,14 +268,22 @@ impl Config {
                 problem,
             }
         })?;
-        Checker { file, text }.check(raw)
+        Checker {
+            file,
+            text,
+            factories,
+        }
+        .check(raw)
     }
 
     /// A cache by name.
-    pub(crate) fn cache(&self, name: &CacheName) -> Option<&CacheConfig> {
+    ///
+    /// ```
+    /// # fn example(config: &pull_through_fleet::Config) -> Result<(), pull_through_core::ValidationError> {
+    /// let virt = config.cache(&pull_through_core::CacheName::new("cgr-virt")?);
+    /// # Ok(()) }
+    /// ```
+    pub fn cache(&self, name: &CacheName) -> Option<&CacheConfig> {
         self.caches.iter().find(|c| &c.name == name)
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -3,42 +3,42 @@
 use pull_through_core::{CacheState, Error};
 use serde::Serialize;
 
-use super::Deployment;
-use super::tokens::{OwnedToken, for_cache};
+use crate::Deployment;
 use crate::config::CacheConfig;
+use crate::flows::tokens::{OwnedToken, for_cache};
 
 /// One configured cache as it is.
 #[derive(Debug, Clone, Serialize)]
-pub(crate) struct CacheStatus {
+pub struct CacheStatus {
     /// The cache.
-    pub(crate) cache: String,
+    pub cache: String,
     /// The backend's name.
-    pub(crate) backend: String,
+    pub backend: String,
     /// Whether it exists.
-    pub(crate) exists: bool,
+    pub exists: bool,
     /// Its state, when it exists.
-    pub(crate) state: Option<CacheState>,
+    pub state: Option<CacheState>,
     /// The pull token it uses, when this config made it.
-    pub(crate) pull_token: Option<OwnedToken>,
+    pub pull_token: Option<OwnedToken>,
     /// Why it could not be read.
-    pub(crate) error: Option<String>,
+    pub error: Option<String>,
 }
 
 /// Everything `status` reports.
 #[derive(Debug, Clone, Serialize)]
-pub(crate) struct Status {
+pub struct Status {
     /// The configured caches, in file order.
-    pub(crate) caches: Vec<CacheStatus>,
+    pub caches: Vec<CacheStatus>,
     /// Every pull token this config made, in use or not.
-    pub(crate) pull_tokens: Vec<OwnedToken>,
+    pub pull_tokens: Vec<OwnedToken>,
     /// Tokens no cache uses (left by an interrupted run or a rotation that did not
     /// verify); the next apply revokes those of configured caches.
-    pub(crate) unused_pull_tokens: Vec<String>,
+    pub unused_pull_tokens: Vec<String>,
 }
 
 impl Deployment {
     /// Reads every cache and this config's pull tokens.
-    pub(crate) async fn status(&self) -> Result<Status, Error> {
+    pub async fn status(&self) -> Result<Status, Error> {
         let tokens = self.owned_tokens().await?;
         let caches: Vec<&CacheConfig> = self.config.caches.iter().collect();
         let statuses = self

@@ -1,19 +1,12 @@
 //! What the flows print for people: progress on a terminal, and each command's summary.
 //! The JSON forms are the flows' own serde shapes (see the README's "JSON output").
 
-use std::fmt;
 use std::io::IsTerminal;
 
-use pull_through_core::{CheckOutcome, Reveal};
-use serde::Serialize;
-
-use super::Deployment;
-use super::apply::{CacheOutcome, Outcome};
-use super::destroy::Destroyed;
-use super::plan::CachePlan;
-use super::status::Status;
-use super::tokens::remaining;
-use super::verify::CacheVerification;
+use pull_through_core::CheckOutcome;
+use pull_through_fleet::{
+    CacheAccess, CacheOutcome, CachePlan, CacheVerification, Destroyed, Outcome, Status, remaining,
+};
 
 /// Progress lines on stderr, only when a person watches (stderr is a terminal and the
 /// output is for people).
@@ -29,47 +22,13 @@ impl Progress {
             enabled: human && std::io::stderr().is_terminal(),
         }
     }
+}
 
-    /// One finished step.
-    pub(crate) fn step(&self, what: &str, subject: &dyn fmt::Display, result: &str) {
+impl pull_through_fleet::Progress for Progress {
+    fn step(&self, what: &str, subject: &str, result: &str) {
         if self.enabled {
             eprintln!("  {what:<10} {subject:<20} {result}");
         }
-    }
-}
-
-/// The client access of one cache, rendered line by line.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct CacheAccess {
-    /// The cache.
-    pub(crate) cache: String,
-    /// Commands and lines, secrets named by variable unless `--show-secrets`.
-    pub(crate) lines: Vec<String>,
-}
-
-impl Deployment {
-    /// Client access for every cache that exists after a run.
-    pub(crate) fn access(&self, outcomes: &[CacheOutcome], reveal: Reveal) -> Vec<CacheAccess> {
-        outcomes
-            .iter()
-            .filter_map(|outcome| {
-                let state = outcome.state.as_ref()?;
-                let cache = self.config.cache(&state.name)?;
-                let backend = self.backend(cache);
-                let access = backend
-                    .api
-                    .client_access(state, Some(&backend.login))
-                    .ok()?;
-                Some(CacheAccess {
-                    cache: outcome.cache.clone(),
-                    lines: access
-                        .items
-                        .iter()
-                        .map(|item| item.render(reveal))
-                        .collect(),
-                })
-            })
-            .collect()
     }
 }
 
@@ -309,8 +268,7 @@ mod tests {
     use pull_through_core::{CacheName, Check, FieldChange, FieldValue, Plan, Verification};
 
     use super::*;
-    use crate::deploy::apply::TokenOutcome;
-    use crate::deploy::plan::TokenPlan;
+    use pull_through_fleet::{TokenOutcome, TokenPlan};
 
     fn name(text: &str) -> CacheName {
         CacheName::new(text).unwrap()

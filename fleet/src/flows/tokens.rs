@@ -7,23 +7,23 @@
 
 use std::time::{Duration, SystemTime};
 
-use chainguard_client::{PullToken, PullTokenInfo, PullTokenOptions};
+use pull_through_core::tokens::{IssuedToken, TokenRecord, TokenRequest};
 use pull_through_core::{CacheName, CacheRole, CacheState, Error, PullTokenRole};
 use serde::Serialize;
 
-use super::Deployment;
+use crate::Deployment;
 
 /// A pull token this config made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub(crate) struct OwnedToken {
+pub struct OwnedToken {
     /// The identity's id (the username a cache presents).
-    pub(crate) identity_id: String,
+    pub identity_id: String,
     /// The cache it was made for.
-    pub(crate) cache: String,
+    pub cache: String,
     /// When it expires (RFC 3339).
-    pub(crate) expires_at: String,
+    pub expires_at: String,
     /// Whether it has expired.
-    pub(crate) expired: bool,
+    pub expired: bool,
 }
 
 /// A cache's tokens: the one it uses, and the others.
@@ -79,37 +79,37 @@ fn identity_name(cache: &CacheName) -> String {
 
 impl Deployment {
     /// Every pull token this config made, by any cache.
-    pub(crate) async fn owned_tokens(&self) -> Result<Vec<OwnedToken>, Error> {
+    pub async fn owned_tokens(&self) -> Result<Vec<OwnedToken>, Error> {
         Ok(self
-            .chainguard
-            .list_pull_tokens(&self.org_id)
+            .tokens
+            .find_tagged(
+                &self.org_id,
+                &format!("pull-through config={} ", self.config.name),
+            )
             .await?
             .into_iter()
-            .filter_map(|info: PullTokenInfo| {
-                let cache = parse_tag(&self.config.name, &info.description)?.to_owned();
+            .filter_map(|record: TokenRecord| {
+                let cache = parse_tag(&self.config.name, &record.description)?.to_owned();
                 Some(OwnedToken {
-                    identity_id: info.identity_id,
+                    identity_id: record.identity_id,
                     cache,
-                    expires_at: info.expiration,
-                    expired: info.expired,
+                    expires_at: record.expires_at,
+                    expired: record.expired,
                 })
             })
             .collect())
     }
 
     /// Makes a pull token for a cache, tagged as this config's.
-    pub(crate) async fn create_token(
+    pub async fn create_token(
         &self,
         cache: &CacheName,
         role: PullTokenRole,
-    ) -> Result<PullToken, Error> {
-        let options = PullTokenOptions::new(role)
-            .with_name(identity_name(cache))
+    ) -> Result<IssuedToken, Error> {
+        let request = TokenRequest::new(role, identity_name(cache))
             .with_description(tag(&self.config.name, cache))
-            .with_ttl(self.config.pull_token_ttl)?;
-        self.chainguard
-            .create_pull_token(&self.org_id, options)
-            .await
+            .with_ttl(self.config.pull_token_ttl);
+        self.tokens.issue(&self.org_id, &request).await
     }
 }
 
@@ -135,12 +135,12 @@ pub(crate) fn for_cache(
 }
 
 /// An RFC 3339 time for output.
-pub(crate) fn rfc3339(at: SystemTime) -> String {
+pub fn rfc3339(at: SystemTime) -> String {
     humantime::format_rfc3339_seconds(at).to_string()
 }
 
 /// How long until `expires_at`, for people; `None` if it cannot be read.
-pub(crate) fn remaining(expires_at: &str) -> Option<String> {
+pub fn remaining(expires_at: &str) -> Option<String> {
     let at = humantime::parse_rfc3339_weak(expires_at).ok()?;
     Some(match at.duration_since(SystemTime::now()) {
         Ok(left) => format!(

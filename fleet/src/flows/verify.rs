@@ -3,37 +3,33 @@
 use pull_through_core::{Check, CheckOutcome, Error, Probe, Verification};
 use serde::Serialize;
 
-use super::Deployment;
+use crate::Deployment;
 use crate::config::{CacheConfig, CacheIntent};
 
 /// One cache's verification.
 #[derive(Debug, Clone, Serialize)]
-pub(crate) struct CacheVerification {
+pub struct CacheVerification {
     /// The backend's name.
-    pub(crate) backend: String,
+    pub backend: String,
     /// What was pulled.
-    pub(crate) probe: String,
+    pub probe: String,
     /// The checks (`cache`, `checks`).
     #[serde(flatten)]
-    pub(crate) verification: Verification,
+    pub verification: Verification,
     /// Whether every check passed.
-    pub(crate) passed: bool,
+    pub passed: bool,
 }
 
 impl Deployment {
     /// Verifies every cache, concurrently.
-    pub(crate) async fn verify(&self) -> Vec<CacheVerification> {
+    pub async fn verify(&self) -> Vec<CacheVerification> {
         let caches: Vec<&CacheConfig> = self.config.caches.iter().collect();
         self.each(caches, |cache| self.verify_one(cache, None))
             .await
     }
 
     /// Verifies one cache with its probe (or `probe`).
-    pub(crate) async fn verify_one(
-        &self,
-        cache: &CacheConfig,
-        probe: Option<Probe>,
-    ) -> CacheVerification {
+    pub async fn verify_one(&self, cache: &CacheConfig, probe: Option<Probe>) -> CacheVerification {
         let probe = probe.unwrap_or_else(|| self.probe(cache));
         let verification = match self.verify_with_hints(cache, &probe).await {
             Ok(verification) => verification,
@@ -79,14 +75,9 @@ impl Deployment {
         // The backend's hint names the likeliest cause; the tutorials' checks of the
         // remote's settings name every rule it breaks.
         if let CacheIntent::Remote { .. } = &cache.kind {
-            if let Ok(problems) = backend
-                .artifactory
-                .client()
-                .check_remote(cache.name.as_str())
-                .await
-            {
-                for problem in problems {
-                    let text = problem.to_string();
+            if let Ok(diagnoses) = backend.api.diagnose(&cache.name).await {
+                for diagnosis in diagnoses {
+                    let text = diagnosis.problem;
                     let already = verification.checks.iter().any(|check| {
                         matches!(&check.outcome, CheckOutcome::Failed { hint: Some(hint), .. } if *hint == text)
                     });
@@ -94,7 +85,7 @@ impl Deployment {
                         verification.push(Check::failed(
                             "remote settings",
                             text,
-                            Some(format!("fix it with `pull-through apply`, or see `pull-through artifactory check {}`", cache.name)),
+                            Some(diagnosis.hint),
                             std::time::Duration::ZERO,
                         ));
                     }

@@ -1,0 +1,40 @@
+//! The one place the program names vendor crates for the flows: which backend types a
+//! config may use, and the Chainguard client that issues pull tokens. Adding a backend is
+//! one `.with(...)` here (and its vendor crate's factory).
+
+use std::sync::Arc;
+
+use artifactory_client::ArtifactoryFactory;
+use chainguard_client::ChainguardClient;
+use pull_through_core::http::HttpObserver;
+use pull_through_core::tokens::PullTokens;
+use pull_through_fleet::{Environment, Factories};
+
+use crate::Failure;
+
+/// Every backend type the program knows.
+pub(crate) fn factories() -> Factories {
+    Factories::new().with(ArtifactoryFactory)
+}
+
+/// The Chainguard client, from `env` only (a fixed environment never falls back to the
+/// process's), with `observer` set first so the token exchanges it sets up are journaled.
+pub(crate) fn pull_tokens(
+    env: &Environment,
+    observer: Option<Arc<dyn HttpObserver>>,
+) -> Result<Arc<dyn PullTokens>, Failure> {
+    let mut builder = ChainguardClient::builder();
+    if let Some(observer) = &observer {
+        builder = builder.with_observer(observer.clone());
+    }
+    let builder = builder
+        .from_env_with(|var| env.get(var))
+        .map_err(crate::output::failure)?;
+    let client = builder.build().map_err(|err| {
+        Failure::Usage(format!(
+            "{err}; set CHAINGUARD_TOKEN (a token from `chainctl auth token`), or \
+             CHAINGUARD_IDENTITY with an OIDC token, or log in with chainctl"
+        ))
+    })?;
+    Ok(Arc::new(client))
+}
