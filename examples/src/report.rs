@@ -42,6 +42,7 @@ fn result_word(result: Outcome) -> &'static str {
         Outcome::AlreadyAbsent => "already absent",
         Outcome::Failed => "FAILED",
         Outcome::Skipped => "skipped",
+        _ => "done",
     }
 }
 

@@ -24,6 +24,10 @@
 //! tokens are revoked once the cache holds a working one, and a cache that keeps its token
 //! is never rewritten (its password is not compared, and not written).
 //!
+//! The results are plain structs with public fields, so that tools can build them in
+//! their own tests of what they render; while the crate is 0.x a field may be added in a
+//! minor version. Enums are `#[non_exhaustive]`.
+//!
 //! # Example
 //!
 //! ```no_run
@@ -68,6 +72,6 @@ pub use flows::apply::{CacheOutcome, Outcome, TokenOutcome};
 pub use flows::destroy::Destroyed;
 pub use flows::plan::{CachePlan, TokenPlan};
 pub use flows::status::{CacheStatus, Status};
-pub use flows::tokens::{OwnedToken, remaining, rfc3339};
+pub use flows::tokens::{OwnedToken, remaining};
 pub use flows::verify::CacheVerification;
 pub use progress::{NoProgress, Progress};

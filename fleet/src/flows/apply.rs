@@ -16,7 +16,19 @@ use crate::deployment::unwritten_credentials;
 use crate::flows::tokens::{OwnedToken, for_cache, rfc3339};
 use crate::progress::Progress;
 
-/// What happened to one cache.
+/// What happened to one cache in `apply`, `rotate` or `destroy`; its JSON is what the
+/// program prints with `--output json`.
+///
+/// ```no_run
+/// # async fn example(deployment: &pull_through_fleet::Deployment) -> Result<(), pull_through_core::Error> {
+/// for outcome in deployment.apply(&pull_through_fleet::NoProgress).await? {
+///     if let Some(token) = &outcome.new_token {
+///         // Shown only here, once: store it where the cache's users read it.
+///         println!("{} made pull token {}", outcome.cache, token.identity_id);
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Serialize)]
 pub struct CacheOutcome {
     /// The cache.
@@ -44,7 +56,13 @@ pub struct CacheOutcome {
 }
 
 /// What was done to a cache.
+///
+/// ```
+/// use pull_through_fleet::Outcome;
+/// assert_eq!(serde_json::to_value(Outcome::AlreadyAbsent).unwrap(), "already_absent");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Made.
@@ -66,6 +84,14 @@ pub enum Outcome {
 }
 
 /// A cache's pull token after the run.
+///
+/// ```no_run
+/// # fn example(outcome: &pull_through_fleet::CacheOutcome) {
+/// if let Some(token) = &outcome.pull_token {
+///     println!("{} {} ({}), expires {}", token.action, token.identity_id, token.role, token.expires_at);
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone, Serialize)]
 pub struct TokenOutcome {
     /// `created` or `kept`.
@@ -106,6 +132,13 @@ impl CacheOutcome {
     }
 
     /// Whether it ended as configured, with no token left that should have been revoked.
+    ///
+    /// ```no_run
+    /// # async fn example(deployment: &pull_through_fleet::Deployment) -> Result<(), pull_through_core::Error> {
+    /// let outcomes = deployment.apply(&pull_through_fleet::NoProgress).await?;
+    /// let failed: Vec<&str> = outcomes.iter().filter(|o| !o.ok()).map(|o| o.cache.as_str()).collect();
+    /// # Ok(()) }
+    /// ```
     pub fn ok(&self) -> bool {
         !matches!(self.result, Outcome::Failed | Outcome::Skipped) && self.not_revoked.is_empty()
     }
@@ -144,8 +177,21 @@ pub(crate) fn tokens_of(tokens: &[OwnedToken], cache: &CacheConfig) -> Vec<Owned
 }
 
 impl Deployment {
-    /// Applies the config. `Err` only when nothing could start (the pull-token list could
-    /// not be read); each cache's own failure is in its outcome.
+    /// Applies the config: pull tokens first (one per cache of a private upstream, unless
+    /// the cache holds a usable one), then remotes, then aggregates layer by layer, at most
+    /// [`concurrency`](Deployment::concurrency) calls at once. A cache that fails leaves
+    /// the others done; an aggregate over a failed member is skipped; a token made for a
+    /// cache that then failed is revoked again; tokens a cache no longer uses are revoked
+    /// once it holds a working one. A re-run converges. `Err` only when nothing could start
+    /// (the pull-token list could not be read).
+    ///
+    /// ```no_run
+    /// # async fn example(deployment: &pull_through_fleet::Deployment) -> Result<(), pull_through_core::Error> {
+    /// for outcome in deployment.apply(&pull_through_fleet::NoProgress).await? {
+    ///     println!("{} {:?} {:?}", outcome.cache, outcome.result, outcome.error);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn apply(&self, progress: &dyn Progress) -> Result<Vec<CacheOutcome>, Error> {
         let tokens = self.owned_tokens().await?;
         let private = self.private_caches();
@@ -205,7 +251,7 @@ impl Deployment {
     }
 
     /// Revokes `tokens`, recording each in `revoked` or, with why, in `not_revoked`.
-    pub async fn revoke_into(&self, outcome: &mut CacheOutcome, tokens: Vec<OwnedToken>) {
+    pub(crate) async fn revoke_into(&self, outcome: &mut CacheOutcome, tokens: Vec<OwnedToken>) {
         for token in tokens {
             match self.tokens.revoke(&token.identity_id).await {
                 Ok(_) => outcome.revoked.push(token.identity_id),

@@ -11,6 +11,13 @@ use crate::flows::apply::{CacheOutcome, Outcome};
 use crate::progress::Progress;
 
 /// What destroy did.
+///
+/// ```no_run
+/// # async fn example(deployment: &pull_through_fleet::Deployment) -> Result<(), pull_through_core::Error> {
+/// let destroyed = deployment.destroy(&pull_through_fleet::NoProgress).await?;
+/// println!("kept {:?} (their caches remain)", destroyed.kept);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Serialize)]
 pub struct Destroyed {
     /// Each cache, in the order deleted.
@@ -25,14 +32,32 @@ pub struct Destroyed {
 
 impl Destroyed {
     /// Whether everything was deleted and revoked.
+    ///
+    /// ```no_run
+    /// # async fn example(deployment: &pull_through_fleet::Deployment) -> Result<(), pull_through_core::Error> {
+    /// let destroyed = deployment.destroy(&pull_through_fleet::NoProgress).await?;
+    /// assert!(destroyed.ok(), "{:?}", destroyed.errors);
+    /// # Ok(()) }
+    /// ```
     pub fn ok(&self) -> bool {
         self.errors.is_empty() && self.caches.iter().all(CacheOutcome::ok)
     }
 }
 
 impl Deployment {
-    /// Deletes what this config made. `Err` only when the pull tokens could not be listed,
-    /// which is checked first, so nothing has been deleted then.
+    /// Deletes what this config made: the caches it names (aggregates before their
+    /// members), then the pull tokens it made, except those of a cache that could not be
+    /// deleted. A cache whose name matches but which is not what the config describes
+    /// (another type, upstream or member list) is left alone and reported. `Err` only when
+    /// the pull tokens could not be listed, which is checked first, so nothing has been
+    /// deleted then.
+    ///
+    /// ```no_run
+    /// # async fn example(deployment: &pull_through_fleet::Deployment) -> Result<(), pull_through_core::Error> {
+    /// let destroyed = deployment.destroy(&pull_through_fleet::NoProgress).await?;
+    /// println!("revoked {} pull tokens", destroyed.revoked.len());
+    /// # Ok(()) }
+    /// ```
     pub async fn destroy(&self, progress: &dyn Progress) -> Result<Destroyed, Error> {
         let tokens = self.owned_tokens().await?;
         let mut caches = Vec::new();

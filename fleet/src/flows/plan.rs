@@ -9,6 +9,14 @@ use crate::deployment::{NEW_PULL_TOKEN, unwritten_credentials};
 use crate::flows::tokens::{CacheTokens, OwnedToken, for_cache};
 
 /// What would happen to one cache and its pull token.
+///
+/// ```no_run
+/// # async fn example(deployment: &pull_through_fleet::Deployment) -> Result<(), pull_through_core::Error> {
+/// for plan in deployment.plan().await? {
+///     println!("{}", serde_json::to_string(&plan).unwrap());
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Serialize)]
 pub struct CachePlan {
     /// The backend's name.
@@ -29,6 +37,14 @@ pub struct CachePlan {
 }
 
 /// What would happen to a cache's pull token.
+///
+/// ```no_run
+/// # fn example(plan: &pull_through_fleet::CachePlan) {
+/// if let Some(token) = &plan.pull_token {
+///     println!("{} a {} token", token.action, token.role);
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone, Serialize)]
 pub struct TokenPlan {
     /// `create` or `keep`.
@@ -42,7 +58,14 @@ pub struct TokenPlan {
 }
 
 impl CachePlan {
-    /// Whether applying would write anything.
+    /// Whether applying would write anything (a cache's settings, a pull token to make or
+    /// revoke).
+    ///
+    /// ```no_run
+    /// # async fn example(deployment: &pull_through_fleet::Deployment) -> Result<(), pull_through_core::Error> {
+    /// let changing = deployment.plan().await?.iter().filter(|p| p.has_changes()).count();
+    /// # Ok(()) }
+    /// ```
     pub fn has_changes(&self) -> bool {
         self.plan.as_ref().is_some_and(Plan::has_changes)
             || self
@@ -54,7 +77,21 @@ impl CachePlan {
 }
 
 impl Deployment {
-    /// Plans every cache, reading the backends and the pull tokens this config made.
+    /// Plans every cache, field by field, reading the backends and the pull tokens this
+    /// config made; writes nothing. A cache whose token would be made shows the username
+    /// [`NEW_PULL_TOKEN`](crate::NEW_PULL_TOKEN); a cache that keeps its token shows no
+    /// password change, since a password is never compared.
+    ///
+    /// ```no_run
+    /// # async fn example(deployment: &pull_through_fleet::Deployment) -> Result<(), pull_through_core::Error> {
+    /// for plan in deployment.plan().await? {
+    ///     match (&plan.plan, &plan.error) {
+    ///         (Some(cache), _) => println!("{cache}"),
+    ///         (None, error) => eprintln!("could not plan: {error:?}"),
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn plan(&self) -> Result<Vec<CachePlan>, Error> {
         let tokens = self.owned_tokens().await?;
         let caches: Vec<&CacheConfig> = self.apply_order();

@@ -16,7 +16,19 @@ use crate::progress::Progress;
 const VERIFY_PAUSES: [Duration; 2] = [Duration::from_millis(500), Duration::from_secs(2)];
 
 impl Deployment {
-    /// Rotates the pull token of every cache that has one (or of `only`).
+    /// Rotates the pull token of every cache that has one (or only of the caches named in
+    /// `only`): a new token, written to the cache, what the probe is answered from
+    /// forgotten, a pull verified through the cache (three tries), and only then the old
+    /// tokens revoked. When the pull fails the cache keeps the new token (a stored
+    /// password cannot be written back) and the old one is not revoked; the outcome says
+    /// both.
+    ///
+    /// ```no_run
+    /// # async fn example(deployment: &pull_through_fleet::Deployment) -> Result<(), pull_through_core::Error> {
+    /// let rotated = deployment.rotate(&["cgr-private".to_owned()], &pull_through_fleet::NoProgress).await?;
+    /// println!("revoked {:?}", rotated[0].revoked);
+    /// # Ok(()) }
+    /// ```
     pub async fn rotate(
         &self,
         only: &[String],

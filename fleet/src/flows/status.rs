@@ -8,6 +8,14 @@ use crate::config::CacheConfig;
 use crate::flows::tokens::{OwnedToken, for_cache};
 
 /// One configured cache as it is.
+///
+/// ```no_run
+/// # async fn example(deployment: &pull_through_fleet::Deployment) -> Result<(), pull_through_core::Error> {
+/// for cache in deployment.status().await?.caches {
+///     println!("{} exists: {}", cache.cache, cache.exists);
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Serialize)]
 pub struct CacheStatus {
     /// The cache.
@@ -25,6 +33,13 @@ pub struct CacheStatus {
 }
 
 /// Everything `status` reports.
+///
+/// ```no_run
+/// # async fn example(deployment: &pull_through_fleet::Deployment) -> Result<(), pull_through_core::Error> {
+/// let status = deployment.status().await?;
+/// println!("{} pull tokens, {} unused", status.pull_tokens.len(), status.unused_pull_tokens.len());
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Serialize)]
 pub struct Status {
     /// The configured caches, in file order.
@@ -37,7 +52,15 @@ pub struct Status {
 }
 
 impl Deployment {
-    /// Reads every cache and this config's pull tokens.
+    /// Reads every cache and this config's pull tokens: which token each cache uses and
+    /// when it expires, and the tokens no cache uses.
+    ///
+    /// ```no_run
+    /// # async fn example(deployment: &pull_through_fleet::Deployment) -> Result<(), pull_through_core::Error> {
+    /// let status = deployment.status().await?;
+    /// println!("unused pull tokens: {:?}", status.unused_pull_tokens);
+    /// # Ok(()) }
+    /// ```
     pub async fn status(&self) -> Result<Status, Error> {
         let tokens = self.owned_tokens().await?;
         let caches: Vec<&CacheConfig> = self.config.caches.iter().collect();

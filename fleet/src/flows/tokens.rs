@@ -14,6 +14,12 @@ use serde::Serialize;
 use crate::Deployment;
 
 /// A pull token this config made.
+///
+/// ```no_run
+/// # async fn example(deployment: &pull_through_fleet::Deployment) -> Result<(), pull_through_core::Error> {
+/// let expired = deployment.owned_tokens().await?.into_iter().filter(|t| t.expired).count();
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OwnedToken {
     /// The identity's id (the username a cache presents).
@@ -78,7 +84,16 @@ fn identity_name(cache: &CacheName) -> String {
 }
 
 impl Deployment {
-    /// Every pull token this config made, by any cache.
+    /// Every pull token this config made, by any cache (found by the tag in their
+    /// description).
+    ///
+    /// ```no_run
+    /// # async fn example(deployment: &pull_through_fleet::Deployment) -> Result<(), pull_through_core::Error> {
+    /// for token in deployment.owned_tokens().await? {
+    ///     println!("{} for {} (expired: {})", token.identity_id, token.cache, token.expired);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn owned_tokens(&self) -> Result<Vec<OwnedToken>, Error> {
         Ok(self
             .tokens
@@ -101,7 +116,7 @@ impl Deployment {
     }
 
     /// Makes a pull token for a cache, tagged as this config's.
-    pub async fn create_token(
+    pub(crate) async fn create_token(
         &self,
         cache: &CacheName,
         role: PullTokenRole,
@@ -135,11 +150,18 @@ pub(crate) fn for_cache(
 }
 
 /// An RFC 3339 time for output.
-pub fn rfc3339(at: SystemTime) -> String {
+pub(crate) fn rfc3339(at: SystemTime) -> String {
     humantime::format_rfc3339_seconds(at).to_string()
 }
 
 /// How long until `expires_at`, for people; `None` if it cannot be read.
+///
+/// ```
+/// use pull_through_fleet::remaining;
+/// assert_eq!(remaining("2001-01-01T00:00:00Z").as_deref(), Some("expired"));
+/// assert!(remaining("3000-01-01T00:00:00Z").unwrap().starts_with("expires in "));
+/// assert_eq!(remaining("not a time"), None);
+/// ```
 pub fn remaining(expires_at: &str) -> Option<String> {
     let at = humantime::parse_rfc3339_weak(expires_at).ok()?;
     Some(match at.duration_since(SystemTime::now()) {

@@ -7,6 +7,14 @@ use crate::Deployment;
 use crate::config::{CacheConfig, CacheIntent};
 
 /// One cache's verification.
+///
+/// ```no_run
+/// # async fn example(deployment: &pull_through_fleet::Deployment) {
+/// for result in deployment.verify().await.iter().filter(|r| !r.passed) {
+///     eprintln!("{} (probe {}):\n{}", result.backend, result.probe, result.verification);
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone, Serialize)]
 pub struct CacheVerification {
     /// The backend's name.
@@ -21,7 +29,18 @@ pub struct CacheVerification {
 }
 
 impl Deployment {
-    /// Verifies every cache, concurrently.
+    /// Verifies every cache, concurrently: a real pull through each as a client would
+    /// (a manifest, or an index and a package), with the backend's hint and, when a pull
+    /// fails, every rule of the vendor's the cache breaks
+    /// ([`diagnose`](pull_through_core::PullThroughBackend::diagnose)).
+    ///
+    /// ```no_run
+    /// # async fn example(deployment: &pull_through_fleet::Deployment) {
+    /// for result in deployment.verify().await {
+    ///     println!("{}", result.verification);
+    /// }
+    /// # }
+    /// ```
     pub async fn verify(&self) -> Vec<CacheVerification> {
         let caches: Vec<&CacheConfig> = self.config.caches.iter().collect();
         self.each(caches, |cache| self.verify_one(cache, None))
@@ -29,6 +48,14 @@ impl Deployment {
     }
 
     /// Verifies one cache with its probe (or `probe`).
+    ///
+    /// ```no_run
+    /// # async fn example(deployment: &pull_through_fleet::Deployment) {
+    /// let cache = &deployment.config.caches[0];
+    /// let result = deployment.verify_one(cache, None).await;
+    /// assert_eq!(result.passed, result.verification.passed());
+    /// # }
+    /// ```
     pub async fn verify_one(&self, cache: &CacheConfig, probe: Option<Probe>) -> CacheVerification {
         let probe = probe.unwrap_or_else(|| self.probe(cache));
         let verification = match self.verify_with_hints(cache, &probe).await {
