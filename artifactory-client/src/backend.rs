@@ -12,9 +12,9 @@ use pull_through_core::{
     PackageFormat, Plan, Probe, PullThroughBackend, Sensitive, Support, UpstreamKind, Verification,
 };
 
-use crate::check::RemoteProblem;
 use crate::client::ArtifactoryClient;
 use crate::model::RepositoryConfig;
+use crate::reconcile::Repositories;
 use crate::rules::{KEY_RULES, check_docker_key};
 
 /// Artifactory as a [`PullThroughBackend`]: remote Docker and Alpine repositories for
@@ -236,12 +236,12 @@ impl PullThroughBackend for ArtifactoryBackend {
 
     async fn plan(&self, spec: &CacheSpec) -> Result<Plan, Error> {
         self.check_spec(spec)?;
-        reconcile::plan(self, spec).await
+        reconcile::plan(&Repositories(self), spec).await
     }
 
     async fn ensure(&self, spec: &CacheSpec) -> Result<Ensured, Error> {
         self.check_spec(spec)?;
-        reconcile::ensure(self, spec).await
+        reconcile::ensure(&Repositories(self), spec).await
     }
 
     async fn describe(&self, name: &CacheName) -> Result<Option<CacheState>, Error> {
@@ -292,7 +292,10 @@ impl PullThroughBackend for ArtifactoryBackend {
                         Sensitive::new(login.password_reference(), login.password.expose_secret()),
                     ),
                     None => (
-                        "<artifactory user>".to_owned(),
+                        self.client
+                            .user()
+                            .unwrap_or("<artifactory user>")
+                            .to_owned(),
                         Sensitive::new("\"$ARTIFACTORY_TOKEN\"", "$ARTIFACTORY_TOKEN"),
                     ),
                 };
@@ -367,19 +370,16 @@ impl PullThroughBackend for ArtifactoryBackend {
     }
 
     /// The tutorials' debugging checks of a remote ([`ArtifactoryClient::check_remote`]);
-    /// a virtual breaks none of them.
+    /// a repository that is not a remote breaks the first.
     async fn diagnose(&self, name: &CacheName) -> Result<Vec<Diagnosis>, Error> {
         let problems = self.client.check_remote(name.as_str()).await?;
         Ok(problems
             .into_iter()
-            .filter(|problem| !matches!(problem, RemoteProblem::NotARemote { .. }))
             .map(|problem| {
                 Diagnosis::new(
                     problem.check_name(),
                     problem.to_string(),
-                    format!(
-                        "fix it with `pull-through apply`, or see `pull-through artifactory check {name}`"
-                    ),
+                    "applying the cache's spec again sets it as the tutorial does".to_owned(),
                 )
             })
             .collect())

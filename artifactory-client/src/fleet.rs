@@ -47,11 +47,22 @@ fn read(table: &BackendTable) -> Result<Fields, ConfigError> {
             let parsed = url::Url::parse(&url)
                 .ok()
                 .filter(|u| matches!(u.scheme(), "https" | "http") && u.host_str().is_some());
-            if parsed.is_none() {
+            let Some(parsed) = parsed else {
                 return Err(table.error(
                     "url",
                     "the value is not an http(s) URL; give the instance's address, such as \
                      \"https://example.jfrog.io\"",
+                ));
+            };
+            // Not echoed: what sits in a URL's userinfo or query is usually a secret.
+            if !parsed.username().is_empty()
+                || parsed.password().is_some()
+                || parsed.query().is_some()
+            {
+                return Err(table.error(
+                    "url",
+                    "the URL carries credentials or a query; give only the instance's address \
+                     and put the token in the variable token_env names (rotate it if it was one)",
                 ));
             }
             Setting::Literal(url)
@@ -65,9 +76,10 @@ fn read(table: &BackendTable) -> Result<Fields, ConfigError> {
         }
     };
     let token_env = table.variable("token_env")?.ok_or_else(|| {
-        table.table_error(
-            "missing field `token_env` (the variable holding an admin access token, such as \
-             \"ARTIFACTORY_ACCESS_TOKEN\")",
+        table.at_table(
+            "token_env",
+            "missing: give the variable holding an admin access token, such as \
+             \"ARTIFACTORY_ACCESS_TOKEN\"",
         )
     })?;
     let user = table.setting("user", "user_env")?;
@@ -145,9 +157,13 @@ impl BackendFactory for ArtifactoryFactory {
         if let Some(observer) = &context.observer {
             builder = builder.with_observer(observer.clone());
         }
-        let client = builder
-            .build()
-            .map_err(|err| table.table_error(err.to_string()))?;
+        let url_field = match &fields.url {
+            Setting::Env(_) => "url_env",
+            _ => "url",
+        };
+        let client = builder.build().map_err(|err| {
+            table.at_table(url_field, format!("{}: {err}", variable(&fields.url)))
+        })?;
         let backend = ArtifactoryBackend::new(client)
             .with_org(context.org.clone())
             .with_docker_method(fields.docker_access);
@@ -165,8 +181,9 @@ impl BackendFactory for ArtifactoryFactory {
             url,
         )
         .with_variables(variables)
-        .with_credential_field(
+        .with_credentials_from(
             "token_env",
+            fields.token_env.clone(),
             "give an admin access token (Administration > User Management > Access Tokens)",
         ))
     }
@@ -176,6 +193,6 @@ impl BackendFactory for ArtifactoryFactory {
 fn variable(setting: &Setting) -> &str {
     match setting {
         Setting::Env(var) => var,
-        _ => "the value",
+        _ => "url",
     }
 }

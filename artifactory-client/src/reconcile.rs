@@ -1,5 +1,8 @@
 //! What Artifactory supplies to the core's shared reconcile: how to read a repository, the
 //! settings a spec asks for, what of the server's answer is noise, and how to write.
+//!
+//! [`Repositories`] is private, so the reconcile's writes are reached only through
+//! [`ArtifactoryBackend`]'s `plan` and `ensure`, which check the spec first.
 
 use async_trait::async_trait;
 use pull_through_core::reconcile::{Observed, PasswordWrite, Reconcile, Write};
@@ -66,16 +69,26 @@ fn setting(config: &RepositoryConfig, field: &str) -> Option<FieldValue> {
     }
 }
 
-/// The JSON Artifactory takes for one compared setting of `config`.
+/// The JSON Artifactory takes for one compared setting of `config` (never the password,
+/// which is not a compared setting).
 fn setting_json(config: &RepositoryConfig, field: &str) -> serde_json::Value {
-    serde_json::to_value(config)
-        .ok()
-        .and_then(|json| json.get(field).cloned())
-        .unwrap_or(serde_json::Value::Null)
+    match field {
+        // Sent as configured, even empty: an empty description clears the stored one.
+        "description" => config.description.clone().into(),
+        _ => match setting(config, field) {
+            Some(FieldValue::Text(text)) => text.into(),
+            Some(FieldValue::Bool(flag)) => flag.into(),
+            Some(FieldValue::List(items)) => items.into(),
+            _ => serde_json::Value::Null,
+        },
+    }
 }
 
+/// The repositories of one backend, as the core's reconcile sees them.
+pub(crate) struct Repositories<'a>(pub(crate) &'a ArtifactoryBackend);
+
 #[async_trait]
-impl Reconcile for ArtifactoryBackend {
+impl Reconcile for Repositories<'_> {
     type Resource = RepositoryConfig;
 
     fn vendor(&self) -> &str {
@@ -87,11 +100,12 @@ impl Reconcile for ArtifactoryBackend {
     }
 
     async fn read(&self, name: &CacheName) -> Result<Option<RepositoryConfig>, Error> {
-        self.client().get_repository(name.as_str()).await
+        self.0.client().get_repository(name.as_str()).await
     }
 
     async fn names(&self) -> Result<Vec<String>, Error> {
         Ok(self
+            .0
             .client()
             .list_repositories(None, None)
             .await?
@@ -181,7 +195,7 @@ impl Reconcile for ArtifactoryBackend {
 
     async fn create(&self, spec: &CacheSpec) -> Result<RepositoryConfig, Error> {
         let desired = desired_config(spec);
-        self.client().create_repository(&desired).await?;
+        self.0.client().create_repository(&desired).await?;
         Ok(self.read(&spec.name).await?.unwrap_or(desired))
     }
 
@@ -217,7 +231,8 @@ impl Reconcile for ArtifactoryBackend {
             }
             _ => None,
         };
-        self.client()
+        self.0
+            .client()
             .update_repository(
                 spec.name.as_str(),
                 &serde_json::Value::Object(body),
@@ -231,6 +246,6 @@ impl Reconcile for ArtifactoryBackend {
     }
 
     fn state(&self, config: &RepositoryConfig) -> Result<CacheState, Error> {
-        self.state_of(config)
+        self.0.state_of(config)
     }
 }

@@ -803,6 +803,38 @@ async fn drift_the_server_reports_converges_and_case_twins_are_refused() {
 }
 
 #[tokio::test]
+async fn a_remote_is_never_turned_into_a_virtual_in_place() {
+    let world = world().await;
+    let backend = ArtifactoryBackend::new(world.client.clone());
+    backend
+        .ensure(&CacheSpec::remote(name("cgr-public"), Upstream::CgrPublic))
+        .await
+        .unwrap();
+    world.sandbox.journal().clear();
+    let virt = CacheSpec::aggregate(
+        name("cgr-public"),
+        PackageFormat::Docker,
+        vec![name("cgr-other")],
+    );
+    for err in [
+        backend.plan(&virt).await.unwrap_err(),
+        backend.ensure(&virt).await.unwrap_err(),
+    ] {
+        assert!(
+            matches!(err, pull_through_core::Error::Unsupported { .. }),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "artifactory does not support turning cgr-public (remote docker) into a virtual \
+             docker repository: Artifactory cannot change a repository's class or type: delete \
+             it (its cache goes with it) and apply again"
+        );
+    }
+    assert_eq!(writes(&world), Vec::<String>::new());
+}
+
+#[tokio::test]
 async fn clearing_a_cache_path_matches_whole_segments() {
     let world = world().await;
     let backend = ArtifactoryBackend::new(world.client.clone());

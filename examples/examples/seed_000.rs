@@ -38,7 +38,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         applied[0].result
     );
 
-    for result in deployment.verify().await {
+    let verified = deployment.verify().await;
+    for result in &verified {
         println!("{}", result.verification);
     }
 
@@ -57,6 +58,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     if let Some(sandbox) = sandbox {
         sandbox.shutdown().await;
+    }
+    if !applied.iter().all(|o| o.ok()) || !verified.iter().all(|v| v.passed) {
+        return Err("seed 000 was not applied, or does not pull through".into());
     }
     if !rotated.iter().all(|o| o.ok()) || rotated[0].revoked.is_empty() {
         return Err("seed 000's rotation did not complete".into());

@@ -12,6 +12,10 @@ use pull_through_fleet::{Environment, Factories};
 
 use crate::Failure;
 
+/// The variables that mean "a real backend is configured": then the program does not
+/// start the sandbox behind the user's back.
+pub(crate) const REAL_BACKEND_VARIABLES: &[&str] = &["ARTIFACTORY_URL"];
+
 /// Every backend type the program knows.
 pub(crate) fn factories() -> Factories {
     Factories::new().with(ArtifactoryFactory)

@@ -24,10 +24,6 @@ pub(crate) const SEEDS: &str = include_str!("../seeds.toml");
 /// The name the shipped config is reported under.
 pub(crate) const SEEDS_FILE: &str = "examples/seeds.toml";
 
-/// The variables that mean "a real backend is configured": then the sandbox is not
-/// started behind the user's back.
-const BACKEND_VARIABLES: &[&str] = &["ARTIFACTORY_URL"];
-
 /// The flows.
 #[derive(Debug, Subcommand)]
 pub(crate) enum FlowCommand {
@@ -84,7 +80,7 @@ async fn source(global: &GlobalArgs) -> Result<Source, Failure> {
             sandbox: None,
         });
     }
-    if let Some(var) = BACKEND_VARIABLES
+    if let Some(var) = crate::factory::REAL_BACKEND_VARIABLES
         .iter()
         .find(|var| std::env::var_os(var).is_some())
     {

@@ -127,6 +127,9 @@ pub(crate) fn outcomes_text(outcomes: &[CacheOutcome]) -> String {
         if let Some(error) = &outcome.error {
             text.push_str(&format!("      {error}\n"));
         }
+        for note in &outcome.notes {
+            text.push_str(&format!("      note: {note}\n"));
+        }
     }
     text
 }
@@ -337,6 +340,7 @@ mod tests {
             revoked: vec!["org/old".into()],
             not_revoked: vec![],
             error: None,
+            notes: vec!["the check pull may have come from the cache".into()],
             state: None,
             new_token: None,
         };
@@ -347,6 +351,7 @@ mod tests {
             pull_token: None,
             changes: vec![],
             revoked: vec![],
+            notes: vec![],
             ..outcome.clone()
         };
         assert_eq!(
@@ -354,6 +359,7 @@ mod tests {
             "  cgr-private          updated (pull token org/abc kept, registry.pull)\n\
              \x20     enableTokenAuthentication: false -> true\n\
              \x20     revoked pull token org/old\n\
+             \x20     note: the check pull may have come from the cache\n\
              \x20 cg-apk-virt          skipped\n\
              \x20     member cg-private was not applied\n"
         );

@@ -91,17 +91,13 @@ impl Deployment {
                     pull_through_core::ErrorKind::Unauthenticated
                         | pull_through_core::ErrorKind::PermissionDenied
                 ) {
-                    let var = table
-                        .string(&backend.credential_field)
-                        .ok()
-                        .flatten()
-                        .unwrap_or_default();
                     return Err(FleetError::Refused(format!(
-                        "{}:{}: backends.{name}.{}: {} refused the token in {var}: {err}; {}",
+                        "{}:{}: backends.{name}.{}: {} refused the token in {}: {err}; {}",
                         config.file,
                         table.line,
                         backend.credential_field,
                         backend.url,
+                        backend.credential_source,
                         backend.credential_hint
                     )));
                 }
@@ -220,7 +216,8 @@ impl Deployment {
                 let future = work(item);
                 async move { (index, future.await) }
             })
-            .buffer_unordered(self.concurrency)
+            // The field is public: a caller's 0 would mean no progress at all.
+            .buffer_unordered(self.concurrency.max(1))
             .collect()
             .await;
         results.sort_by_key(|(index, _)| *index);

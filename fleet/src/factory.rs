@@ -14,14 +14,24 @@ use pull_through_core::{ClientLogin, OrgName, PullThroughBackend, SecretString};
 use crate::config::ConfigError;
 use crate::env::Environment;
 
-/// One field of a backend table: its value and the line it is on.
-#[derive(Debug, Clone, PartialEq)]
+/// One field of a backend table: its value and the line it is on. `Debug` shows the
+/// value's type, not the value: a URL field may carry credentials until it is refused.
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub struct TableField {
     /// The value as TOML read it.
     pub value: toml::Value,
     /// 1-based.
     pub line: usize,
+}
+
+impl fmt::Debug for TableField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TableField")
+            .field("value", &self.value.type_str())
+            .field("line", &self.line)
+            .finish()
+    }
 }
 
 /// A `[backends.NAME]` table: its vendor fields, each with its line, and the means to
@@ -179,11 +189,23 @@ impl BackendTable {
     /// );
     /// ```
     pub fn unset(&self, field: &str, var: &str, what: &str) -> ConfigError {
+        self.at_table(field, format!("{var} is not set; export it with {what}"))
+    }
+
+    /// A problem with `field` found while connecting (a value the client refuses), at
+    /// `[backends.NAME]`: the value may have come from a variable, not the file.
+    ///
+    /// ```
+    /// # use pull_through_fleet::BackendTable;
+    /// let table = BackendTable::new("f.toml", "art", "artifactory", 4).with_field("url_env", "ARTIFACTORY_URL", 5);
+    /// assert_eq!(table.at_table("url_env", "not a URL").to_string(), "f.toml:4: backends.art.url_env: not a URL");
+    /// ```
+    pub fn at_table(&self, field: &str, problem: impl Into<String>) -> ConfigError {
         ConfigError {
             file: self.file.clone(),
             line: self.line,
             field: self.path(field),
-            problem: format!("{var} is not set; export it with {what}"),
+            problem: problem.into(),
         }
     }
 
@@ -240,7 +262,7 @@ impl BackendTable {
             field,
             format!(
                 "the value ({} characters, not shown) is not an environment variable name; \
-                 give the variable's name (such as \"ARTIFACTORY_ACCESS_TOKEN\"), never the \
+                 give the variable's name (such as \"MY_BACKEND_TOKEN\"), never the \
                  secret itself, and rotate the secret if it was one",
                 name.chars().count()
             ),
@@ -350,6 +372,9 @@ pub struct Connected {
     pub variables: Vec<(String, SecretString)>,
     /// The field that names the backend's credentials (`token_env`), for a refusal.
     pub credential_field: String,
+    /// Where the credentials came from, for people (`ARTIFACTORY_ACCESS_TOKEN`, a key
+    /// file's path): never the credentials themselves.
+    pub credential_source: String,
     /// What to give instead when the credentials are refused.
     pub credential_hint: String,
 }
@@ -375,6 +400,7 @@ impl Connected {
             url: url.into(),
             variables: Vec::new(),
             credential_field: "credentials".to_owned(),
+            credential_source: "the credentials given".to_owned(),
             credential_hint: "give credentials that may administer repositories".to_owned(),
         }
     }
@@ -391,19 +417,26 @@ impl Connected {
         self
     }
 
-    /// Names the field that holds the credentials and what to give when they are refused.
+    /// Names the field that holds the credentials, where they came from (a variable's
+    /// name), and what to give when they are refused.
     ///
     /// ```no_run
     /// # fn example(connected: pull_through_fleet::Connected) {
-    /// let connected = connected.with_credential_field("token_env", "give an admin access token");
+    /// let connected = connected.with_credentials_from(
+    ///     "token_env",
+    ///     "ARTIFACTORY_ACCESS_TOKEN",
+    ///     "give an admin access token",
+    /// );
     /// # }
     /// ```
-    pub fn with_credential_field(
+    pub fn with_credentials_from(
         mut self,
         field: impl Into<String>,
+        source: impl Into<String>,
         hint: impl Into<String>,
     ) -> Connected {
         self.credential_field = field.into();
+        self.credential_source = source.into();
         self.credential_hint = hint.into();
         self
     }

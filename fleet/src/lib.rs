@@ -58,9 +58,7 @@ mod factory;
 mod flows;
 mod progress;
 
-pub use config::{
-    CacheConfig, CacheIntent, Config, ConfigError, UpstreamTemplate, placeholder_org_id,
-};
+pub use config::{CacheConfig, CacheIntent, Config, ConfigError, UpstreamTemplate};
 pub use deployment::{Deployment, NEW_PULL_TOKEN};
 pub use env::Environment;
 pub use error::FleetError;

@@ -78,7 +78,7 @@ fn each_problem_names_its_line_and_field() {
         ),
         (
             "project = \"my-project\"",
-            "t.toml:4: backends.ex: missing field `type`; allowed: \"example\"",
+            "t.toml:4: backends.ex.type: missing field `type`; allowed: \"example\"",
         ),
         (
             "type = \"example\"\nprojekt = \"x\"",

@@ -209,9 +209,14 @@ pub trait PullThroughBackend: Send + Sync + fmt::Debug {
 
     /// Drops from the cache of `name` what `probe` would be answered from, so the next
     /// [`verify`](Self::verify) with it goes upstream: after new credentials are written,
-    /// a pull answered from the cache proves nothing about them. The default does nothing
-    /// and says so ([`Deleted::AlreadyAbsent`]), for backends whose cache cannot be
-    /// cleared through their API.
+    /// a pull answered from the cache proves nothing about them. Nothing cached is
+    /// [`Deleted::AlreadyAbsent`].
+    ///
+    /// # Errors
+    ///
+    /// The default is [`Error::Unsupported`], for backends whose cache cannot be cleared
+    /// through their API: the caller then knows a check pull may be answered from the
+    /// cache, and can say so.
     ///
     /// ```no_run
     /// # use pull_through_core::{CacheName, Probe, PullThroughBackend, Upstream};
@@ -221,8 +226,12 @@ pub trait PullThroughBackend: Send + Sync + fmt::Debug {
     /// # Ok(()) }
     /// ```
     async fn forget(&self, name: &CacheName, probe: &Probe) -> Result<Deleted, Error> {
-        let _ = (name, probe);
-        Ok(Deleted::AlreadyAbsent)
+        let _ = probe;
+        Err(Error::Unsupported {
+            vendor: self.vendor().to_owned(),
+            what: format!("clearing what {name} cached"),
+            hint: "a pull through it may be answered from its cache".to_owned(),
+        })
     }
 
     /// The vendor's rules for the cache `name` (the tutorials' debugging checks) that it

@@ -506,6 +506,10 @@ mod tests {
     struct Fake {
         stored: Mutex<Vec<Stored>>,
         writes: Mutex<Vec<String>>,
+        /// Another writer creates the cache (with another URL) just before our create.
+        racing_writer: std::sync::atomic::AtomicBool,
+        /// Caches of this URL cannot be turned into another.
+        frozen_url: Option<String>,
     }
 
     #[async_trait]
@@ -546,7 +550,38 @@ mod tests {
                 .with("url", stored.url.clone())
                 .with_username(stored.username.clone())
         }
+        fn check_update(&self, spec: &CacheSpec, stored: &Stored) -> Result<(), Error> {
+            match &self.frozen_url {
+                Some(url)
+                    if *url == stored.url && spec.upstream().unwrap().url().as_str() != url =>
+                {
+                    Err(Error::Unsupported {
+                        vendor: "fake".into(),
+                        what: format!("turning {} into another kind", spec.name),
+                        hint: "delete it first".into(),
+                    })
+                }
+                _ => Ok(()),
+            }
+        }
         async fn create(&self, spec: &CacheSpec) -> Result<Stored, Error> {
+            if self
+                .racing_writer
+                .swap(false, std::sync::atomic::Ordering::SeqCst)
+            {
+                self.stored.lock().unwrap().push(Stored {
+                    key: spec.name.to_string(),
+                    url: "https://cgr.dev/chainguard".into(),
+                    username: String::new(),
+                });
+                return Err(Error::AlreadyExists(Box::new(crate::error::ApiError::new(
+                    "fake",
+                    http::Method::PUT,
+                    "https://fake/caches",
+                    http::StatusCode::CONFLICT,
+                    "already exists",
+                ))));
+            }
             let stored = Stored {
                 key: spec.name.to_string(),
                 url: spec.upstream().unwrap().url().to_string(),
@@ -577,7 +612,6 @@ mod tests {
                 PasswordWrite::Keep => "keep".to_owned(),
                 PasswordWrite::Set(p) => format!("set {}", p.expose_secret()),
                 PasswordWrite::Clear => "clear".to_owned(),
-                _ => "other".to_owned(),
             };
             self.writes
                 .lock()
@@ -670,6 +704,47 @@ mod tests {
             writes(&fake),
             ["update cgr-private [\"username\", \"password\"] clear"]
         );
+    }
+
+    #[tokio::test]
+    async fn a_racing_create_is_reconciled_by_reading_and_updating() {
+        let fake = Fake::default();
+        fake.racing_writer
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let spec = CacheSpec::remote(CacheName::new("cgr-public").unwrap(), Upstream::CgrPublic);
+        let Ensured::Updated { changes, .. } = ensure(&fake, &spec).await.unwrap() else {
+            panic!("the other writer's cache is updated to the spec")
+        };
+        assert_eq!(
+            changes[0].to_string(),
+            "url: \"https://cgr.dev/chainguard\" -> \"https://cgr.dev/\""
+        );
+        assert_eq!(writes(&fake), ["update cgr-public [\"url\"] keep"]);
+        assert_eq!(fake.stored.lock().unwrap().len(), 1, "no duplicate");
+    }
+
+    #[tokio::test]
+    async fn a_change_the_vendor_cannot_make_is_refused_before_any_write() {
+        let fake = Fake {
+            frozen_url: Some("https://cgr.dev/chainguard".into()),
+            ..Fake::default()
+        };
+        fake.stored.lock().unwrap().push(Stored {
+            key: "cgr-public".into(),
+            url: "https://cgr.dev/chainguard".into(),
+            username: String::new(),
+        });
+        let spec = CacheSpec::remote(CacheName::new("cgr-public").unwrap(), Upstream::CgrPublic);
+        for result in [
+            plan(&fake, &spec).await.map(drop),
+            ensure(&fake, &spec).await.map(drop),
+        ] {
+            assert!(
+                matches!(&result, Err(Error::Unsupported { hint, .. }) if hint == "delete it first"),
+                "{result:?}"
+            );
+        }
+        assert!(writes(&fake).is_empty());
     }
 
     #[tokio::test]

@@ -153,7 +153,7 @@ impl Checker<'_> {
         let Some(kind) = fields.get("type") else {
             return Err(self.at(
                 spanned,
-                format!("backends.{name}"),
+                format!("backends.{name}.type"),
                 format!("missing field `type`; allowed: {kinds}"),
             ));
         };

@@ -139,9 +139,8 @@ impl CacheConfig {
     /// `credentials` for a private remote.
     ///
     /// ```
-    /// use pull_through_fleet::placeholder_org_id;
-    /// # fn example(cache: &pull_through_fleet::CacheConfig, config: &pull_through_fleet::Config) {
-    /// let spec = cache.spec(&config.org, &placeholder_org_id(), None);
+    /// # fn example(cache: &pull_through_fleet::CacheConfig, deployment: &pull_through_fleet::Deployment) {
+    /// let spec = cache.spec(&deployment.config.org, &deployment.org_id, None);
     /// assert_eq!(spec.name, cache.name);
     /// # }
     /// ```
@@ -174,11 +173,7 @@ impl CacheConfig {
 
 /// An id that stands in for the organization's before it is known: upstreams are checked
 /// with it at load, and it is well formed, so the real one resolves the same way.
-///
-/// ```
-/// assert_eq!(pull_through_fleet::placeholder_org_id().as_str(), "0".repeat(40));
-/// ```
-pub fn placeholder_org_id() -> OrgId {
+pub(crate) fn placeholder_org_id() -> OrgId {
     OrgId::new("0".repeat(40)).unwrap_or_else(|_| unreachable!("40 hex digits are an OrgId"))
 }
 

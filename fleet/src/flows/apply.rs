@@ -47,6 +47,10 @@ pub struct CacheOutcome {
     pub not_revoked: Vec<String>,
     /// Why it failed or was skipped.
     pub error: Option<String>,
+    /// What a person should know although nothing failed (a check pull that may have
+    /// been answered from the cache).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// The cache as it now is.
     #[serde(skip)]
     pub state: Option<CacheState>,
@@ -115,6 +119,7 @@ impl CacheOutcome {
             revoked: Vec::new(),
             not_revoked: Vec::new(),
             error: None,
+            notes: Vec::new(),
             state: None,
             new_token: None,
         }

@@ -114,9 +114,7 @@ impl Deployment {
                 Outcome::Failed,
                 format!(
                     "not deleted: {} is {difference}, not the cache this config describes; \
-                     delete it by hand (`pull-through {} repos delete {}`) if you mean to",
-                    cache.name,
-                    backend.api.vendor(),
+                     delete it by hand if you mean to",
                     cache.name
                 ),
             );

@@ -69,10 +69,7 @@ impl Deployment {
                 return CacheOutcome::failed(
                     cache,
                     Outcome::Failed,
-                    format!(
-                        "{} does not exist; run `pull-through apply` first",
-                        cache.name
-                    ),
+                    format!("{} does not exist; apply the config first", cache.name),
                 );
             }
             Err(err) => return CacheOutcome::failed(cache, Outcome::Failed, err),
@@ -142,6 +139,10 @@ impl Deployment {
         // what the probe would be served from, so it goes upstream with them.
         if let Err(err) = backend.api.forget(&cache.name, &self.probe(cache)).await {
             tracing::warn!(cache = %cache.name, "could not clear the probe's path before verifying: {err}");
+            outcome.notes.push(format!(
+                "what the check pull fetches could not be cleared first ({err}); it may have \
+                 been answered from the cache rather than with the new pull token"
+            ));
         }
         let mut verification = self.verify_one(cache, None).await;
         for pause in VERIFY_PAUSES {
@@ -173,7 +174,7 @@ impl Deployment {
             outcome.error = Some(format!(
                 "a pull through the cache with the new pull token failed ({reason}). The cache now \
                  holds the new token; the old pull token ({}) was not revoked and still works. \
-                 Fix the cause and run `pull-through rotate` again",
+                 Fix the cause and rotate again",
                 if old_ids.is_empty() {
                     "none".to_owned()
                 } else {

@@ -1,6 +1,6 @@
 //! `verify`: pull through every cache as a client would, and say what to fix.
 
-use pull_through_core::{Check, CheckOutcome, Error, Probe, Verification};
+use pull_through_core::{CacheRole, Check, CheckOutcome, Error, Probe, Verification};
 use serde::Serialize;
 
 use crate::Deployment;
@@ -90,7 +90,7 @@ impl Deployment {
             verification.push(Check::failed(
                 probe.to_string(),
                 format!("{} does not exist on backend {}", cache.name, cache.backend),
-                Some("run `pull-through apply`".to_owned()),
+                Some("apply the config".to_owned()),
                 std::time::Duration::ZERO,
             ));
             return Ok(verification);
@@ -99,10 +99,22 @@ impl Deployment {
         if verification.passed() {
             return Ok(verification);
         }
-        // The backend's hint names the likeliest cause; the tutorials' checks of the
-        // remote's settings name every rule it breaks.
+        // The backend's hint names the likeliest cause; the vendor's rules for the
+        // cache name every one it breaks.
         if let CacheIntent::Remote { .. } = &cache.kind {
-            if let Ok(diagnoses) = backend.api.diagnose(&cache.name).await {
+            if let CacheRole::Aggregate { members } = &state.role {
+                let names: Vec<&str> = members.iter().map(|m| m.as_str()).collect();
+                verification.push(Check::failed(
+                    "cache kind",
+                    format!(
+                        "{} is an aggregate of {}, not a remote as the config says",
+                        cache.name,
+                        names.join(", ")
+                    ),
+                    Some("delete it (what it cached goes with it) and apply the config".to_owned()),
+                    std::time::Duration::ZERO,
+                ));
+            } else if let Ok(diagnoses) = backend.api.diagnose(&cache.name).await {
                 for diagnosis in diagnoses {
                     let text = diagnosis.problem;
                     let already = verification.checks.iter().any(|check| {
@@ -110,7 +122,7 @@ impl Deployment {
                     });
                     if !already {
                         verification.push(Check::failed(
-                            "remote settings",
+                            diagnosis.check,
                             text,
                             Some(diagnosis.hint),
                             std::time::Duration::ZERO,
