@@ -270,6 +270,35 @@ impl RepoUrl {
         Ok(self)
     }
 
+    /// Checks that the credentials this URL carries, if any, would not travel in clear:
+    /// a URL with a user or password must be https, or plain http to loopback (a local
+    /// sandbox). [`RepoUrl::parse_line`] reads such lines as they are, since a file may
+    /// already hold them; call this before writing or printing a URL someone gave.
+    ///
+    /// # Errors
+    ///
+    /// [`RepoUrlError::InsecureCredentials`], naming the URL without its userinfo.
+    ///
+    /// ```
+    /// use apk_repo::repo_url::{RepoUrl, RepoUrlError};
+    /// let url = RepoUrl::parse_line("http://user:secret@example.com/os")?;
+    /// let err = url.check_credentials_transport().unwrap_err();
+    /// assert!(matches!(err, RepoUrlError::InsecureCredentials { .. }));
+    /// assert!(!err.to_string().contains("secret"));
+    /// assert!(RepoUrl::parse_line("http://example.com/os")?.check_credentials_transport().is_ok());
+    /// assert!(RepoUrl::parse_line("http://u:p@127.0.0.1:8080/os")?.check_credentials_transport().is_ok());
+    /// # Ok::<(), RepoUrlError>(())
+    /// ```
+    pub fn check_credentials_transport(&self) -> Result<(), RepoUrlError> {
+        let has_credentials = self.user.is_some() || self.password.is_some();
+        if has_credentials && self.base.scheme() != "https" && !is_loopback(&self.base) {
+            return Err(RepoUrlError::InsecureCredentials {
+                url: self.base.to_string(),
+            });
+        }
+        Ok(())
+    }
+
     /// Chainguard's private APK repository, `https://apk.cgr.dev/<org name>`.
     ///
     /// ```

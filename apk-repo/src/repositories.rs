@@ -480,9 +480,34 @@ impl RepositoriesFile {
         text
     }
 
+    /// Whether the file holds anything that may be credentials: a repository line with a
+    /// user or password, or a comment, `set` or unreadable line that masking would change
+    /// (a commented-out line keeps its token).
+    ///
+    /// ```
+    /// # use apk_repo::repositories::RepositoriesFile;
+    /// assert!(RepositoriesFile::parse("https://u:p@h/os\n").holds_credentials());
+    /// assert!(RepositoriesFile::parse("# https://u:p@h/os\n").holds_credentials());
+    /// assert!(!RepositoriesFile::parse("https://h/os\n").holds_credentials());
+    /// ```
+    pub fn holds_credentials(&self) -> bool {
+        self.lines.iter().any(|line| match line {
+            Line::Blank(_) => false,
+            Line::Comment(raw) | Line::Set(raw) => crate::repo_url::mask_credentials(raw) != *raw,
+            Line::Repository(repo) => {
+                repo.url().is_some_and(|url| url.user().is_some()) || repo.masked() != repo.raw()
+            }
+        })
+    }
+
     /// Writes the file atomically: a temporary file in the same folder, then a rename, so a
-    /// reader sees the old or the new file, never half of one. An existing file's
-    /// permissions are kept; a new file gets 0644.
+    /// reader sees the old or the new file, never half of one.
+    ///
+    /// A file that [holds credentials](Self::holds_credentials) is written with mode 0600
+    /// whatever the old file's mode was (apk's own file is 0644, readable by every user,
+    /// and a line with a token must not stay so); [`Written::mode_changed_from`] then
+    /// says what it was, so a program can tell its user. Otherwise an existing file's
+    /// permissions are kept and a new file gets 0644.
     ///
     /// # Errors
     ///
@@ -492,11 +517,12 @@ impl RepositoriesFile {
     /// # use apk_repo::repositories::RepositoriesFile;
     /// let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("repositories");
-    /// RepositoriesFile::parse("https://packages.wolfi.dev/os\n").write_atomic(&path)?;
+    /// let written = RepositoriesFile::parse("https://packages.wolfi.dev/os\n").write_atomic(&path)?;
     /// assert_eq!(std::fs::read_to_string(&path)?, "https://packages.wolfi.dev/os\n");
+    /// assert!(!written.holds_credentials);
     /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub fn write_atomic(&self, path: &Path) -> std::io::Result<()> {
+    pub fn write_atomic(&self, path: &Path) -> std::io::Result<Written> {
         let folder = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -506,28 +532,72 @@ impl RepositoriesFile {
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
             Err(err) => return Err(err),
         };
+        let holds_credentials = self.holds_credentials();
         let mut temp = tempfile::NamedTempFile::new_in(folder)?;
         temp.write_all(self.render().expose_secret().as_bytes())?;
         temp.as_file().sync_all()?;
-        match permissions {
-            Some(permissions) => temp.as_file().set_permissions(permissions)?,
-            None => {
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::PermissionsExt;
-                    // Readable by all, as apk's own file is, unless it holds credentials.
-                    let has_credentials = self
-                        .repositories()
-                        .any(|repo| repo.url().is_some_and(|url| url.user().is_some()));
-                    let mode = if has_credentials { 0o600 } else { 0o644 };
-                    temp.as_file()
-                        .set_permissions(std::fs::Permissions::from_mode(mode))?;
-                }
+        #[cfg(unix)]
+        let mode_changed_from = {
+            use std::os::unix::fs::PermissionsExt;
+            let old = permissions.map(|old| old.mode() & 0o7777);
+            // Readable by all, as apk's own file is, unless it holds credentials.
+            let mode = match old {
+                _ if holds_credentials => PRIVATE_MODE,
+                Some(old) => old,
+                None => 0o644,
+            };
+            temp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(mode))?;
+            old.filter(|&old| old != mode)
+        };
+        #[cfg(not(unix))]
+        let mode_changed_from = {
+            if let Some(permissions) = permissions {
+                temp.as_file().set_permissions(permissions)?;
             }
-        }
+            None
+        };
         temp.persist(path).map_err(|err| err.error)?;
-        Ok(())
+        Ok(Written {
+            holds_credentials,
+            mode_changed_from,
+        })
     }
+}
+
+/// The mode a repositories file that holds credentials is written with.
+///
+/// ```
+/// assert_eq!(apk_repo::repositories::PRIVATE_MODE, 0o600);
+/// ```
+pub const PRIVATE_MODE: u32 = 0o600;
+
+/// What [`RepositoriesFile::write_atomic`] did besides writing the text.
+///
+/// ```
+/// # #[cfg(unix)] {
+/// use std::os::unix::fs::PermissionsExt;
+/// use apk_repo::repositories::RepositoriesFile;
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("repositories");
+/// std::fs::write(&path, "https://packages.wolfi.dev/os\n")?;
+/// std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))?;
+/// let written = RepositoriesFile::parse("https://u:token@h/os\n").write_atomic(&path)?;
+/// assert!(written.holds_credentials);
+/// assert_eq!(written.mode_changed_from, Some(0o644));
+/// assert_eq!(std::fs::metadata(&path)?.permissions().mode() & 0o777, 0o600);
+/// # }
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Written {
+    /// Whether the file holds credentials, and so was written with [`PRIVATE_MODE`].
+    pub holds_credentials: bool,
+    /// The old file's permission bits, when the new file's differ: a file that gained
+    /// credentials was made private. `None` for a new file or an unchanged mode (and
+    /// always off Unix).
+    pub mode_changed_from: Option<u32>,
 }
 
 fn parse_line(text: &str) -> Line {
