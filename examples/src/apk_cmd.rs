@@ -7,7 +7,7 @@ use apk_repo::fetch::RepoClient;
 use apk_repo::http_auth::HttpAuth;
 use apk_repo::index::{ApkIndex, IndexError, Keyring};
 use apk_repo::repo_url::RepoUrl;
-use apk_repo::repositories::RepositoriesFile;
+use apk_repo::repositories::{PRIVATE_MODE, RepositoriesFile};
 use apk_repo::search::{SearchOptions, policy, search};
 use apk_repo::snippet::{Dockerfile, apko_contents};
 use clap::{Args, Subcommand};
@@ -259,25 +259,52 @@ fn http_auth(global: &GlobalArgs, args: &HttpAuthArgs) -> Result<(), Failure> {
     )
 }
 
+/// Warns, on stderr and without the value, when a URL given on the command line carries
+/// credentials: argv lands in shell history and in every process listing. `alternative`
+/// names what the command offers instead.
+fn warn_argv_credentials(flag: &str, url: &RepoUrl, alternative: &str) {
+    if url.user().is_some() || url.password().is_some() {
+        eprintln!(
+            "warning: {flag}: the URL carries credentials on the command line, where shell \
+             history and the process list keep them; {alternative}"
+        );
+    }
+}
+
+/// What the commands that take `--user` offer instead of credentials in the URL.
+const USE_PASSWORD_ENV: &str = "give the URL without them, with --user USER --password-env VAR";
+
+/// Reads a URL given with `flag`, with the credentials of `--user`/`--password-env` when
+/// given. A URL that will be written or printed with its credentials (`writes`) must not
+/// carry them over plain http to a host that is not loopback: refused, typed, unechoed.
 fn build_url(
+    flag: &str,
     base: &str,
     user: Option<&str>,
     password_env: Option<&str>,
+    writes: bool,
 ) -> Result<RepoUrl, Failure> {
     let url = RepoUrl::parse_line(base).map_err(usage)?;
-    match (user, password_env) {
+    warn_argv_credentials(flag, &url, USE_PASSWORD_ENV);
+    let url = match (user, password_env) {
         (Some(user), Some(var)) => url
             .with_credentials(user, secret_from_env(var)?)
-            .map_err(usage),
-        _ => Ok(url),
+            .map_err(usage)?,
+        _ => url,
+    };
+    if writes {
+        url.check_credentials_transport().map_err(usage)?;
     }
+    Ok(url)
 }
 
 fn repo_url(global: &GlobalArgs, args: &RepoUrlArgs) -> Result<(), Failure> {
     let url = build_url(
+        "--base",
         &args.base,
         args.user.as_deref(),
         args.password_env.as_deref(),
+        true,
     )?;
     for warning in url.warnings() {
         eprintln!("warning: {warning}");
@@ -302,20 +329,44 @@ fn repositories(global: &GlobalArgs, args: &RepositoriesArgs) -> Result<(), Fail
         }
         Err(err) => Err(usage(format!("cannot read {}: {err}", args.file.display()))),
     };
+    let url = |flag: &str, text: &str, writes: bool| {
+        build_url(
+            flag,
+            text,
+            args.user.as_deref(),
+            args.password_env.as_deref(),
+            writes,
+        )
+    };
+    // Every URL is checked before the file is read, so a refusal leaves it untouched.
+    let set = args
+        .set
+        .as_deref()
+        .map(|t| url("--set", t, true))
+        .transpose()?;
+    let add = args
+        .add
+        .as_deref()
+        .map(|t| url("--add", t, true))
+        .transpose()?;
+    let remove = args
+        .remove
+        .as_deref()
+        .map(|t| url("--remove", t, false))
+        .transpose()?;
     let mut file = read()?;
-    let url = |text: &str| build_url(text, args.user.as_deref(), args.password_env.as_deref());
-    let summary = if let Some(text) = &args.set {
-        file.set_only(url(text)?);
+    let summary = if let Some(url) = set {
+        file.set_only(url);
         "replaced the file with one repository".to_owned()
-    } else if let Some(text) = &args.add {
-        if file.add(url(text)?) {
+    } else if let Some(url) = add {
+        if file.add(url) {
             "added the repository"
         } else {
             "the repository was there already"
         }
         .to_owned()
-    } else if let Some(text) = &args.remove {
-        format!("removed {} line(s)", file.remove(&url(text)?))
+    } else if let Some(url) = remove {
+        format!("removed {} line(s)", file.remove(&url))
     } else if args.disable_defaults {
         file.disable_defaults();
         "commented out every repository line".to_owned()
@@ -331,12 +382,25 @@ fn repositories(global: &GlobalArgs, args: &RepositoriesArgs) -> Result<(), Fail
             || text.trim_end().to_owned(),
         );
     };
-    file.write_atomic(&args.file)
+    let written = file
+        .write_atomic(&args.file)
         .map_err(|err| step(format!("cannot write {}: {err}", args.file.display())))?;
+    // A file that holds credentials is made private whatever its mode was; say so, since
+    // other users (or a container's non-root user) may have read it until now.
+    let mode_changed = written
+        .mode_changed_from
+        .map(|from| json!({"from": format!("{from:04o}"), "to": format!("{PRIVATE_MODE:04o}")}));
+    let note = match written.mode_changed_from {
+        Some(from) if written.holds_credentials => format!(
+            "; it holds credentials, so its mode went from {from:04o} to {PRIVATE_MODE:04o} \
+             (readable only by its owner)"
+        ),
+        _ => String::new(),
+    };
     emit(
         global.output,
-        &json!({"file": args.file, "result": summary}),
-        || format!("{}: {summary}", args.file.display()),
+        &json!({"file": args.file, "result": summary, "mode_changed": mode_changed}),
+        || format!("{}: {summary}{note}", args.file.display()),
     )
 }
 
@@ -394,6 +458,12 @@ async fn load(global: &GlobalArgs, sources: &Sources) -> Result<Vec<(String, Apk
     }
     for text in &sources.repo {
         let url = RepoUrl::parse_line(text).map_err(usage)?;
+        warn_argv_credentials(
+            "--repo",
+            &url,
+            "give the URL without them and export HTTP_AUTH=basic:HOST:USER:PASSWORD, which \
+             is sent after the repository asks for credentials",
+        );
         let label = url.to_string();
         let mut builder = RepoClient::builder(url);
         if let Some(journal) = journal(global)? {

@@ -11,7 +11,9 @@ use serde_json::json;
 
 use crate::Failure;
 use crate::cli::GlobalArgs;
-use crate::output::{emit, failure, journal, secret_destination, write_secrets};
+use crate::output::{
+    check_url_variable, emit, failure, journal, secret_destination, write_secrets,
+};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ArtifactoryCommand {
@@ -69,9 +71,9 @@ pub(crate) enum ReposCommand {
 pub(crate) enum TokenCommand {
     /// Create an access token for a user (needs --show-secrets or --secrets-out).
     Create(TokenArgs),
-    /// Revoke an access token by its id.
+    /// Revoke an access token by its id (never the token itself).
     Revoke {
-        /// The token's id (`token_id` from create).
+        /// The token's id (`token_id` from create): hex digits and dashes.
         token_id: String,
     },
 }
@@ -99,6 +101,29 @@ fn deleted(outcome: Deleted) -> &'static str {
     }
 }
 
+/// Whether `text` has the shape of an access token's id: Artifactory's are UUIDs
+/// (`8-4-4-4-12` hex digits), the sandbox's 32 hex digits. Access tokens (JWTs, with
+/// `.`), reference tokens (64 letters and digits) and API keys do not fit, so a token
+/// pasted where its id belongs is refused before it goes into a URL, and never echoed.
+fn is_token_id(text: &str) -> bool {
+    (1..=64).contains(&text.len())
+        && text.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+        && !text.starts_with('-')
+        && !text.ends_with('-')
+}
+
+fn check_token_id(token_id: &str) -> Result<(), Failure> {
+    if is_token_id(token_id) {
+        return Ok(());
+    }
+    Err(Failure::Usage(
+        "token revoke: the argument is not a token id; give the token_id that `token create` \
+         printed (hex digits and dashes, such as 0f8e6a54-3c2d-4b1a-9e8f-7a6b5c4d3e2f). It is \
+         not shown here, in case it is the token itself"
+            .to_owned(),
+    ))
+}
+
 pub(crate) async fn run(global: &GlobalArgs, command: &ArtifactoryCommand) -> Result<(), Failure> {
     if let ArtifactoryCommand::Token {
         command: TokenCommand::Create(_),
@@ -106,6 +131,13 @@ pub(crate) async fn run(global: &GlobalArgs, command: &ArtifactoryCommand) -> Re
     {
         secret_destination(global, "the access token")?;
     }
+    if let ArtifactoryCommand::Token {
+        command: TokenCommand::Revoke { token_id },
+    } = command
+    {
+        check_token_id(token_id)?;
+    }
+    check_url_variable("ARTIFACTORY_URL", "https://example.jfrog.io")?;
     let mut builder = ArtifactoryClient::builder().from_env();
     if let Some(journal) = journal(global)? {
         builder = builder.with_observer(journal);
@@ -143,7 +175,25 @@ pub(crate) async fn run(global: &GlobalArgs, command: &ArtifactoryCommand) -> Re
                     reference.expose_secret().to_owned(),
                 ));
             }
-            write_secrets(global, &pairs)?;
+            if let Err(failed) = write_secrets(global, &pairs) {
+                // Nobody holds the token: revoke it rather than leave a live credential,
+                // as `chainguard pull-token create` does.
+                let revoked = client.revoke_access_token(&token.token_id).await;
+                let Failure::Step(problem) = failed else {
+                    return Err(failed);
+                };
+                return Err(Failure::Step(match revoked {
+                    Ok(_) => format!(
+                        "{problem}; the new access token {} was revoked, so nothing is left behind",
+                        token.token_id
+                    ),
+                    Err(err) => format!(
+                        "{problem}; revoking the new access token {} failed too ({err}): run \
+                         `pull-through artifactory token revoke {}`",
+                        token.token_id, token.token_id
+                    ),
+                }));
+            }
             let shown = |value: &str| {
                 if global.show_secrets {
                     value.to_owned()
@@ -283,6 +333,33 @@ async fn repos(
                 &json!({"key": key, "result": deleted(outcome)}),
                 || format!("{key}: {}", deleted(outcome)),
             )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_ids_and_tokens_tell_apart() {
+        for id in [
+            "0f8e6a54-3c2d-4b1a-9e8f-7a6b5c4d3e2f",
+            "0123456789abcdef0123456789abcdef",
+        ] {
+            assert!(is_token_id(id), "{id}");
+        }
+        let reference = format!("cmVmdGtu{}", "Ab1".repeat(18));
+        for secret in [
+            "eyJ2ZXIiOiIyIn0.eyJzdWIiOiJ4In0.c2ln",
+            reference.as_str(),
+            "AKCp8jQ8qzXK",
+            "",
+            "-",
+            &"a".repeat(65),
+            "abc/def",
+        ] {
+            assert!(!is_token_id(secret), "{secret}");
         }
     }
 }

@@ -10,7 +10,9 @@ use serde_json::json;
 
 use crate::Failure;
 use crate::cli::GlobalArgs;
-use crate::output::{emit, failure, journal, secret_destination, step, write_secrets};
+use crate::output::{
+    check_url_variable, emit, failure, journal, secret_destination, step, write_secrets,
+};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ChainguardCommand {
@@ -116,7 +118,7 @@ pub(crate) enum PullTokenCommand {
     },
     /// Revoke a pull token (delete its identity).
     Revoke {
-        /// The identity id.
+        /// The identity id (`<40 hex>/<16 hex>`, as `list` prints it), never the token.
         id: String,
     },
     /// Delete an organization's expired pull tokens.
@@ -155,7 +157,66 @@ async fn organization(client: &ChainguardClient, org: &str) -> Result<OrgId, Fai
     }
 }
 
+/// Whether `text` has the shape of a Chainguard id below an organization (an identity's
+/// or a role binding's): the organization's 40 hex digits, then one `/` and 16 hex digits
+/// per level (`<40 hex>/<16 hex>` for a pull token's identity, as `pull-token list`
+/// prints it). A JWT, a token or a name does not fit, so it never goes into a URL path.
+fn is_child_id(text: &str) -> bool {
+    let hex = |part: &str, len: usize| {
+        part.len() == len
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    let mut parts = text.split('/');
+    parts.next().is_some_and(|root| hex(root, 40))
+        && text.contains('/')
+        && parts.all(|child| hex(child, 16))
+}
+
+/// Refuses, before any request, an argument that is not an identity or binding id,
+/// without echoing it: what does not fit may be the token itself.
+fn check_child_id(place: &str, what: &str, source: &str, text: &str) -> Result<(), Failure> {
+    if is_child_id(text) {
+        return Ok(());
+    }
+    Err(Failure::Usage(format!(
+        "{place}: the argument is not {what}; give it as `{source}` prints it: the \
+         organization's 40 hex digits, `/`, then 16 hex digits. It is not shown here, in case \
+         it is a token"
+    )))
+}
+
+/// The id checks of every command that puts an id into a request.
+fn check_ids(command: &ChainguardCommand) -> Result<(), Failure> {
+    match command {
+        ChainguardCommand::PullToken {
+            command: PullTokenCommand::Revoke { id },
+        } => check_child_id("pull-token revoke", "an identity id", "pull-token list", id),
+        ChainguardCommand::RoleBinding {
+            command: RoleBindingCommand::Delete { id },
+        } => check_child_id(
+            "role-binding delete",
+            "a role binding id",
+            "role-binding create",
+            id,
+        ),
+        ChainguardCommand::RoleBinding {
+            command: RoleBindingCommand::Create { identity, .. },
+        } => check_child_id(
+            "role-binding create --identity",
+            "an identity id",
+            "pull-token list",
+            identity,
+        ),
+        _ => Ok(()),
+    }
+}
+
 pub(crate) async fn run(global: &GlobalArgs, command: &ChainguardCommand) -> Result<(), Failure> {
+    check_ids(command)?;
+    check_url_variable("CHAINGUARD_API_URL", "https://console-api.enforce.dev")?;
+    check_url_variable("CHAINGUARD_ISSUER_URL", "https://issuer.enforce.dev")?;
     if let ChainguardCommand::Token { .. } = command {
         secret_destination(global, "the token")?;
     }
@@ -408,6 +469,34 @@ async fn pull_token(
             emit(global.output, &json!({"pruned": pruned}), || {
                 format!("deleted {} expired pull token(s)", pruned.len())
             })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn child_ids_and_tokens_tell_apart() {
+        let org = "0123456789abcdef0123456789abcdef01234567";
+        for id in [
+            format!("{org}/0123456789abcdef"),
+            format!("{org}/0123456789abcdef/fedcba9876543210"),
+        ] {
+            assert!(is_child_id(&id), "{id}");
+        }
+        for bad in [
+            "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln".to_owned(),
+            org.to_owned(),
+            format!("{org}/"),
+            format!("{org}/0123"),
+            format!("{org}/0123456789ABCDEF"),
+            format!("{org}/0123456789abcdef/"),
+            format!("/{org}/0123456789abcdef"),
+            String::new(),
+        ] {
+            assert!(!is_child_id(&bad), "{bad}");
         }
     }
 }

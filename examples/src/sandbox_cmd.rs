@@ -9,8 +9,7 @@ use serde::Serialize;
 
 use crate::Failure;
 use crate::cli::{GlobalArgs, ServeArgs};
-use crate::output::check_writable_location;
-use crate::output::emit;
+use crate::output::{check_writable_location, emit, open_journal};
 
 /// What `sandbox serve --output json` prints once the sandbox is up.
 #[derive(Debug, Serialize)]
@@ -48,6 +47,10 @@ pub(crate) async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), F
         builder = builder.random_faults(args.fault_rate, seed);
     }
     if let Some(path) = &global.journal {
+        // The sandbox opens the file itself, with `File::create`, which would follow a
+        // link at the path: refuse a link first and leave a private (0600) regular file
+        // for it to truncate, so its mode stays 0600.
+        drop(open_journal(path)?);
         builder = builder.journal_file(path);
     }
     let sandbox = builder

@@ -47,16 +47,35 @@ pub(crate) fn serve() -> Served {
         );
         std::thread::sleep(Duration::from_millis(50));
     };
-    let env = text
-        .lines()
-        .filter_map(|line| line.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
+    let env = parse_env(&text);
     Served {
         child,
         env,
         _dir: dir,
     }
+}
+
+/// Reads an env file as a shell sourcing it would: `KEY=value` lines, a value bare or in
+/// single quotes (`'\''` for a quote), as `write_env_file` writes them.
+pub(crate) fn parse_env(text: &str) -> HashMap<String, String> {
+    text.lines()
+        .filter_map(|line| line.split_once('='))
+        .map(|(key, value)| (key.to_owned(), unquote(value)))
+        .collect()
+}
+
+fn unquote(value: &str) -> String {
+    let mut out = String::new();
+    let mut quoted = false;
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (_, '\'') => quoted = !quoted,
+            (false, '\\') => out.extend(chars.next()),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 pub(crate) fn run(served: &Served, args: &[&str], extra: &[(&str, &str)]) -> Output {
