@@ -1,7 +1,9 @@
 //! The HTTP layer every client crate uses: one `reqwest` client with rustls, timeouts, a
 //! user agent, a base URL that tests override, the retry policy of [`RetryConfig`], one
-//! `tracing` span per attempt, and error answers turned into [`Error`]s through the
-//! vendor's [`ErrorEnvelope`].
+//! `tracing` span per attempt, error answers turned into [`Error`]s through the vendor's
+//! [`ErrorEnvelope`], and one transport policy for every request and every redirect hop
+//! (credentials only over https or to loopback, never through a redirect, loopback never
+//! through a proxy, no `Referer`; see [`check_redirect`]).
 //!
 //! ```no_run
 //! use pull_through_core::http::HttpClient;
@@ -21,8 +23,58 @@
 //!     .await?;
 //! # Ok(()) }
 //! ```
+//!
+//! # Transport policy
+//!
+//! Where a request, and each redirect hop of it, may go: one rule set for every request of
+//! every client, checked before the first send and again for every redirect.
+//!
+//! - **Credentials** (an `Authorization` or other secret header, URL userinfo, or a body
+//!   registered with [`RequestBuilder::sensitive`]) go over plain `http` only to loopback
+//!   ([`check_credentials_transport`]).
+//! - **Requests that carry credentials follow no redirect at all**, not even on their own
+//!   origin. The redirect answer comes back (from [`send_raw`](RequestBuilder::send_raw))
+//!   or becomes an error saying where it pointed and why it was not followed (from
+//!   [`send`](RequestBuilder::send)). Why not follow "safe" ones: following means
+//!   deciding, hop by hop, which credentials still belong (the header, the userinfo, the
+//!   password inside a JSON body that a 307 or 308 would re-send), and every such decision
+//!   is a place to get it wrong. None of the APIs called with credentials (Artifactory's
+//!   REST API, Chainguard's console API and STS, a registry's token realm, an APK
+//!   repository's index and keys) redirects a credentialed request in normal operation, so
+//!   a redirect there means a wrong base URL (fix the configuration to the URL the error
+//!   names) or someone trying to collect the secret. (A server that does redirect
+//!   credentialed downloads to storage, such as an Artifactory with redirect downloads
+//!   turned on, gets the same error naming the storage URL.)
+//! - **Credential-free `GET` and `HEAD` requests without a body** follow up to
+//!   [`MAX_REDIRECTS`] redirects, to any host, as long as each hop stays on `https` or goes
+//!   from `http` to `https`: public downloads (packages.wolfi.dev, blob storage behind a
+//!   CDN) redirect, and no secret travels with them. Other methods, or a request with a
+//!   body, are never re-sent elsewhere.
+//! - **`https` to `http` is refused** for every request, credentials or not: the answer
+//!   would come back unauthenticated and readable on the path.
+//! - **No `Referer`**, on any request or hop: it would carry the previous URL (and its
+//!   query) to the next server.
+//! - **Loopback is never reached through a proxy**: `http_proxy` and friends are honoured
+//!   for every other host, but a request or hop to `localhost`, 127.0.0.0/8 or `::1` goes
+//!   direct. The loopback exception to the plain-`http` rule exists because such traffic
+//!   never leaves the machine; a proxy would carry it (and an admin token) off it. The
+//!   choice is made per URL, not per client base URL, because token realms and download
+//!   links are absolute URLs that may sit elsewhere than the base.
+//!
+//! ```
+//! use http::Method;
+//! use pull_through_core::http::{RedirectReason, check_redirect};
+//!
+//! let from = "https://example.jfrog.io/artifactory/api/repositories/x".parse().unwrap();
+//! let to = "http://192.0.2.2/collect?session=1".parse().unwrap();
+//! let refusal = check_redirect(&from, &to, &Method::GET, false, false).unwrap_err();
+//! assert_eq!(refusal.reason, RedirectReason::Downgrade);
+//! assert_eq!(refusal.from, "https://example.jfrog.io");
+//! assert_eq!(refusal.to, "http://192.0.2.2");
+//! ```
 
 mod observe;
+mod policy;
 mod retry;
 
 use std::fmt;
@@ -33,13 +85,14 @@ use std::time::{Duration, Instant, SystemTime};
 use base64::Engine as _;
 use base64::prelude::BASE64_STANDARD;
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue, RETRY_AFTER};
+use http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue, LOCATION, RETRY_AFTER};
 use http::{HeaderMap, Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use tracing::Instrument;
 use url::Url;
 
 pub use observe::{AttemptRecord, HttpObserver, RecordingObserver};
+pub use policy::{MAX_REDIRECTS, RedirectReason, RedirectRefusal, check_redirect};
 pub use retry::{RetryConfig, parse_retry_after};
 
 use crate::error::{
@@ -161,7 +214,11 @@ pub struct HttpClient {
 }
 
 struct Inner {
-    client: reqwest::Client,
+    /// For every URL but loopback: honours the system's proxy settings.
+    proxied: reqwest::Client,
+    /// For loopback URLs: never through a proxy (the module's "Transport policy").
+    direct: reqwest::Client,
+    follow_redirects: bool,
     vendor: String,
     base_url: Url,
     request_timeout: Duration,
@@ -323,8 +380,10 @@ impl HttpClientBuilder {
         self
     }
 
-    /// Whether redirects are followed (default yes; reqwest drops credentials when the
-    /// host changes). Token exchanges turn this off.
+    /// Whether redirects are followed at all (default yes). Even when they are, only
+    /// credential-free `GET` and `HEAD` requests without a body follow them, never from
+    /// `https` to `http`, at most [`MAX_REDIRECTS`] in a row ([`check_redirect`]); turning
+    /// this off hands every redirect back as the answer. Token exchanges turn it off.
     ///
     /// ```
     /// # use pull_through_core::http::HttpClient;
@@ -355,18 +414,19 @@ impl HttpClientBuilder {
         let mut base_url = parse_base_url("base URL", self.base_url.as_str())?;
         let trimmed = base_url.path().trim_end_matches('/').to_owned();
         base_url.set_path(&trimmed);
-        let redirect = if self.follow_redirects {
-            reqwest::redirect::Policy::limited(10)
-        } else {
-            reqwest::redirect::Policy::none()
-        };
-        let client = reqwest::Client::builder()
-            .connect_timeout(self.connect_timeout)
-            .timeout(self.request_timeout)
-            .user_agent(self.user_agent)
-            .redirect(redirect)
-            .build()
-            .map_err(|err| {
+        // reqwest follows nothing itself: `execute` follows the hops the policy allows,
+        // so that every hop goes through `check_redirect`, the proxy choice, the tracing
+        // span and the observer. No `Referer` either way.
+        let transport = |proxy: bool| {
+            let builder = reqwest::Client::builder()
+                .connect_timeout(self.connect_timeout)
+                .timeout(self.request_timeout)
+                .user_agent(self.user_agent.clone())
+                .redirect(reqwest::redirect::Policy::none())
+                .referer(false);
+            // Without a proxy of its own, reqwest reads the system's (`http_proxy`, ...).
+            let builder = if proxy { builder } else { builder.no_proxy() };
+            builder.build().map_err(|err| {
                 Error::Transport(Box::new(TransportError {
                     vendor: self.vendor.clone(),
                     method: Method::GET,
@@ -376,10 +436,15 @@ impl HttpClientBuilder {
                     attempts: 0,
                     source: Some(err.without_url()),
                 }))
-            })?;
+            })
+        };
+        let proxied = transport(true)?;
+        let direct = transport(false)?;
         Ok(HttpClient {
             inner: Arc::new(Inner {
-                client,
+                proxied,
+                direct,
+                follow_redirects: self.follow_redirects,
                 vendor: self.vendor,
                 base_url,
                 request_timeout: self.request_timeout,
@@ -788,13 +853,17 @@ impl<'a> RequestBuilder<'a> {
         self
     }
 
-    /// Sends the request, retrying as [`RetryConfig`] says, and returns a success answer.
+    /// Sends the request, retrying as [`RetryConfig`] says and following the redirects
+    /// [`check_redirect`] allows (none for a request with credentials or a body), and
+    /// returns a success answer.
     ///
     /// # Errors
     ///
     /// An [`Error`] built from the vendor's error answer, a [`Error::Transport`] when no
     /// answer came, or [`Error::InvalidInput`] when credentials would travel over plain
-    /// http to a host that is not loopback.
+    /// http to a host that is not loopback. A redirect that is not followed is an
+    /// [`Error::Api`] with the redirect's status and the [`RedirectRefusal`] as message:
+    /// both origins, where it pointed (without userinfo or query), and why.
     ///
     /// ```
     /// # use pull_through_core::{Error, http::HttpClient};
@@ -811,8 +880,10 @@ impl<'a> RequestBuilder<'a> {
         self.send_raw().await?.error_for_status().await
     }
 
-    /// Sends the request with the same retries, and returns the final answer whatever its
-    /// status, for callers that handle some error statuses themselves (a 401 challenge).
+    /// Sends the request with the same retries and redirect rules, and returns the final
+    /// answer whatever its status, for callers that handle some error statuses themselves
+    /// (a 401 challenge). A redirect that was not followed is returned as the answer, with
+    /// [`Response::redirect_refusal`] saying why.
     ///
     /// # Errors
     ///
@@ -862,6 +933,7 @@ impl<'a> RequestBuilder<'a> {
                 body,
                 idempotent: self.idempotent,
                 secrets,
+                credentials: carries_credentials,
             })
             .await
     }
@@ -910,16 +982,26 @@ struct Prepared {
     body: Option<Bytes>,
     idempotent: bool,
     secrets: Vec<SecretString>,
+    /// Whether the request carries credentials (secret header, userinfo, sensitive body).
+    credentials: bool,
 }
 
 impl HttpClient {
     async fn execute(&self, request: Prepared) -> Result<Response, Error> {
         let inner = &self.inner;
-        let shown_url = redact_url(&request.url);
+        // The URL of this hop: the request's, then each redirect's the policy allowed.
+        let mut url = request.url.clone();
+        let mut shown_url = redact_url(&url);
+        let mut hops = 0;
+        let mut hopped = false;
         let started = Instant::now();
         let mut attempt = 0;
         loop {
-            attempt += 1;
+            // A redirect hop is part of the attempt that got the redirect.
+            if !hopped {
+                attempt += 1;
+            }
+            hopped = false;
             let span = tracing::debug_span!(
                 "http",
                 vendor = %inner.vendor,
@@ -931,8 +1013,8 @@ impl HttpClient {
             // The budget bounds attempts as well as waits: no attempt may outlive it.
             let left = inner.retry.budget.saturating_sub(started.elapsed());
             let mut builder = inner
-                .client
-                .request(request.method.clone(), request.url.clone())
+                .transport(&url)
+                .request(request.method.clone(), url.clone())
                 .headers(request.headers.clone())
                 .timeout(
                     inner
@@ -940,7 +1022,7 @@ impl HttpClient {
                         .min(left)
                         .max(Duration::from_millis(1)),
                 );
-            if let Some(body) = &request.body {
+            if let (Some(body), 0) = (&request.body, hops) {
                 builder = builder.body(body.clone());
             }
             let attempt_started = Instant::now();
@@ -953,6 +1035,39 @@ impl HttpClient {
                 Ok(response) => {
                     let status = response.status();
                     span.record("status", status.as_u16());
+                    if let Some(target) = redirect_target(&response, &url) {
+                        let refusal = self.redirect_refusal(&request, &url, &target, hops);
+                        self.observe(
+                            &request,
+                            &shown_url,
+                            attempt,
+                            Some(status),
+                            None,
+                            elapsed,
+                            None,
+                        );
+                        let Some(refusal) = refusal else {
+                            span.in_scope(|| {
+                                tracing::debug!(location = %redact_url(&target), "following redirect");
+                            });
+                            hops += 1;
+                            url = target;
+                            shown_url = redact_url(&url);
+                            hopped = true;
+                            continue;
+                        };
+                        span.in_scope(|| tracing::debug!(%refusal, "redirect not followed"));
+                        return Ok(Response {
+                            inner: response,
+                            client: self.clone(),
+                            method: request.method.clone(),
+                            request_url: url,
+                            url: shown_url,
+                            secrets: request.secrets.clone(),
+                            attempts: attempt,
+                            refusal: Some(refusal),
+                        });
+                    }
                     let delay =
                         if retry::retryable_status(status, request.idempotent) && attempts_left {
                             self.delay_for(&response, attempt)
@@ -981,10 +1096,11 @@ impl HttpClient {
                                 inner: response,
                                 client: self.clone(),
                                 method: request.method.clone(),
-                                request_url: request.url.clone(),
+                                request_url: url,
                                 url: shown_url,
                                 secrets: request.secrets.clone(),
                                 attempts: attempt,
+                                refusal: None,
                             });
                         }
                     }
@@ -1023,6 +1139,34 @@ impl HttpClient {
                 }
             }
         }
+    }
+
+    /// Why the redirect from `from` to `to` is not followed, or `None` to follow it:
+    /// [`check_redirect`], then the client's own switch and hop limit.
+    fn redirect_refusal(
+        &self,
+        request: &Prepared,
+        from: &Url,
+        to: &Url,
+        hops: usize,
+    ) -> Option<RedirectRefusal> {
+        let refuse = |reason| Some(RedirectRefusal::new(from, to, reason));
+        if !self.inner.follow_redirects {
+            return refuse(RedirectReason::Disabled);
+        }
+        if let Err(refusal) = check_redirect(
+            from,
+            to,
+            &request.method,
+            request.credentials,
+            request.body.is_some(),
+        ) {
+            return Some(refusal);
+        }
+        if hops >= MAX_REDIRECTS {
+            return refuse(RedirectReason::TooMany);
+        }
+        None
     }
 
     /// The wait before the next attempt: the server's `Retry-After` when it sent one (none
@@ -1066,6 +1210,7 @@ impl HttpClient {
             method,
             request_url,
             secrets,
+            refusal,
             ..
         } = response;
         let url = &request_url;
@@ -1075,9 +1220,12 @@ impl HttpClient {
         let text = String::from_utf8_lossy(&raw);
         let parsed = self.inner.envelope.parse(status, &text).unwrap_or_default();
         let scrubbed = |text: &str| redact::scrub(text, secrets.iter().map(|s| s.expose_secret()));
-        let message = parsed
-            .message
-            .unwrap_or_else(|| error::fallback_message(status, &text));
+        let message = match refusal {
+            Some(refusal) => refusal.to_string(),
+            None => parsed
+                .message
+                .unwrap_or_else(|| error::fallback_message(status, &text)),
+        };
         let body = match serde_json::from_slice::<serde_json::Value>(&raw) {
             Ok(mut json) => {
                 redact::redact_json(&mut json);
@@ -1099,6 +1247,39 @@ impl HttpClient {
         };
         Error::from_api(api, parsed.class)
     }
+}
+
+impl Inner {
+    /// The connection pool for `url`: loopback never goes through a proxy.
+    fn transport(&self, url: &Url) -> &reqwest::Client {
+        if is_loopback(url) {
+            &self.direct
+        } else {
+            &self.proxied
+        }
+    }
+}
+
+/// Where a redirect answer points (301, 302, 303, 307, 308 with a usable `Location`,
+/// resolved against the URL that answered); `None` for any other answer.
+fn redirect_target(response: &reqwest::Response, from: &Url) -> Option<Url> {
+    if !matches!(
+        response.status(),
+        StatusCode::MOVED_PERMANENTLY
+            | StatusCode::FOUND
+            | StatusCode::SEE_OTHER
+            | StatusCode::TEMPORARY_REDIRECT
+            | StatusCode::PERMANENT_REDIRECT
+    ) {
+        return None;
+    }
+    let location = response.headers().get(LOCATION)?.to_str().ok()?;
+    let mut target = from.join(location).ok()?;
+    // Only credential-free requests hop, and a hop carries none either, not even
+    // userinfo the server wrote into the location.
+    let _ = target.set_username("");
+    let _ = target.set_password(None);
+    Some(target)
 }
 
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
@@ -1150,6 +1331,7 @@ pub struct Response {
     url: String,
     secrets: Vec<SecretString>,
     attempts: u32,
+    refusal: Option<RedirectRefusal>,
 }
 
 impl fmt::Debug for Response {
@@ -1188,6 +1370,25 @@ impl Response {
     /// ```
     pub fn headers(&self) -> &HeaderMap {
         self.inner.headers()
+    }
+
+    /// Why this answer, a redirect, was not followed; `None` for any other answer. Only
+    /// [`RequestBuilder::send_raw`] returns such answers; [`RequestBuilder::send`] and
+    /// [`Response::error_for_status`] turn them into an [`Error::Api`] with the redirect's
+    /// status and this refusal as its message.
+    ///
+    /// ```
+    /// # use pull_through_core::http::{HttpClient, RedirectReason};
+    /// # async fn example(client: &HttpClient, token: &secrecy::SecretString) -> Result<(), pull_through_core::Error> {
+    /// let answer = client.get("api/repositories").bearer_auth(token).send_raw().await?;
+    /// if let Some(refusal) = answer.redirect_refusal() {
+    ///     assert_eq!(refusal.reason, RedirectReason::Credentials);
+    ///     eprintln!("the server points elsewhere: {}", refusal.location);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn redirect_refusal(&self) -> Option<&RedirectRefusal> {
+        self.refusal.as_ref()
     }
 
     /// The whole body.
