@@ -1,5 +1,12 @@
 //! Registry tokens for `cgr.dev`, by the challenge flow: the realm and service come from
 //! the registry's `WWW-Authenticate`, never from a hard-coded URL.
+//!
+//! The challenge is the registry's word, but a pull token is only ever sent to the
+//! registry itself: a realm elsewhere (another host, or another port of the same host) or
+//! on plain `http` behind an `https` registry gets no credentials, and the request is
+//! refused with an error naming both. `cgr.dev` issues tokens at `https://cgr.dev/token`;
+//! registries that delegate tokens to another host (Docker Hub's `auth.docker.io`) still
+//! work without credentials, for public images.
 
 use std::sync::Arc;
 
@@ -107,10 +114,15 @@ impl RegistryAuth {
     /// with `credentials` (a pull token's identity id and JWT) as Basic auth. `None` when
     /// the registry needs no authentication.
     ///
+    /// `credentials` go to the realm only when it is on the registry's own host and port,
+    /// and not on plain `http` behind an `https` registry; the realm request follows no
+    /// redirect (the core's policy for every request that carries credentials).
+    ///
     /// # Errors
     ///
     /// The core's [`Error`]; [`Error::Decode`] when the token answer has neither `token`
-    /// nor `access_token`.
+    /// nor `access_token`; [`Error::InvalidInput`] (field `registry token realm`) when
+    /// `credentials` are given and the realm is elsewhere than the registry, naming both.
     ///
     /// ```no_run
     /// # async fn example(auth: &chainguard_client::RegistryAuth, pull_token: &pull_through_core::UpstreamCredentials) -> Result<(), pull_through_core::Error> {
@@ -186,19 +198,49 @@ impl RegistryAuth {
     }
 }
 
-/// The Basic credentials are a pull token: never send them over a downgraded scheme.
+/// The Basic credentials are a pull token: they go only to the registry's own host and
+/// port (the challenge could name any URL), never over a downgraded scheme. Without
+/// credentials any realm will do: nothing secret travels.
 fn check_realm(registry: &Url, realm: &Url, with_credentials: bool) -> Result<(), Error> {
-    if with_credentials && registry.scheme() == "https" && realm.scheme() != "https" {
-        return Err(Error::InvalidInput(ValidationError::InvalidValue {
+    if !with_credentials {
+        return Ok(());
+    }
+    let refuse = |problem: String| {
+        Err(Error::InvalidInput(ValidationError::InvalidValue {
             field: "registry token realm".to_owned(),
-            problem: format!(
-                "the registry is https but its challenge names a {} realm on {}; refusing to send the pull token there",
-                realm.scheme(),
-                realm.host_str().unwrap_or_default()
-            ),
-        }));
+            problem,
+        }))
+    };
+    if registry.scheme() == "https" && realm.scheme() != "https" {
+        return refuse(format!(
+            "the registry is https but its challenge names a {} realm on {}; refusing to send the pull token there",
+            realm.scheme(),
+            realm.host_str().unwrap_or_default()
+        ));
+    }
+    let same_host = match (registry.host_str(), realm.host_str()) {
+        (Some(registry), Some(realm)) => registry.eq_ignore_ascii_case(realm),
+        _ => false,
+    };
+    if !same_host || registry.port_or_known_default() != realm.port_or_known_default() {
+        return refuse(format!(
+            "the registry at {} names a token realm at {} ({}); a pull token is sent only to \
+             the registry's own host and port, so it is not sent there",
+            authority(registry),
+            authority(realm),
+            pull_through_core::redact::redact_url(realm),
+        ));
     }
     Ok(())
+}
+
+/// `host:port` with the port the scheme implies, never userinfo.
+fn authority(url: &Url) -> String {
+    let host = url.host_str().unwrap_or("(no host)");
+    match url.port_or_known_default() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -216,7 +258,56 @@ mod tests {
             "anonymous is harmless"
         );
         assert!(check_realm(&https, &"https://cgr.dev/token".parse().unwrap(), true).is_ok());
+        assert!(
+            check_realm(&https, &"https://CGR.dev:443/token".parse().unwrap(), true).is_ok(),
+            "host case and the default port do not matter"
+        );
         let loopback: Url = "http://127.0.0.1:8080/".parse().unwrap();
-        assert!(check_realm(&loopback, &plain, true).is_ok());
+        assert!(
+            check_realm(
+                &loopback,
+                &"http://127.0.0.1:8080/token".parse().unwrap(),
+                true
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_pull_token_is_sent_only_to_the_registry_host_and_port() {
+        let https: Url = "https://cgr.dev/".parse().unwrap();
+        let loopback: Url = "http://127.0.0.1:8080/".parse().unwrap();
+        for (registry, realm) in [
+            (&https, "https://auth.example.com/token"),
+            (&https, "https://cgr.dev.example.com/token"),
+            (&https, "https://cgr.dev:8443/token"),
+            (&https, "https://u:p@evil.example/token?x=q"),
+            (&loopback, "http://cgr.dev/token"),
+            (&loopback, "http://127.0.0.1:9090/token"),
+            (&loopback, "http://localhost:8080/token"),
+        ] {
+            let realm: Url = realm.parse().unwrap();
+            let err = check_realm(registry, &realm, true).unwrap_err().to_string();
+            assert!(
+                err.contains("registry's own host and port"),
+                "{realm}: {err}"
+            );
+            assert!(!err.contains(":p@") && !err.contains("x=q"), "{err}");
+            assert!(
+                check_realm(registry, &realm, false).is_ok(),
+                "anonymous is harmless"
+            );
+        }
+        let err = check_realm(
+            &https,
+            &"https://auth.example.com/token".parse().unwrap(),
+            true,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("the registry at cgr.dev:443 names a token realm at auth.example.com:443 (https://auth.example.com/token)"),
+            "{err}"
+        );
     }
 }
