@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use http::{HeaderMap, Method, StatusCode};
 
+use crate::redact::redact_text;
 use crate::validation::ValidationError;
 
 /// How much of an error body an [`ApiError`] keeps.
@@ -263,6 +264,11 @@ impl Error {
 
 /// A vendor's error answer, kept whole enough to debug from.
 ///
+/// What a vendor wrote is shown redacted: `Display` and `Debug` hide whatever has the shape
+/// of a credential in the message, code, request id, body and fix
+/// ([`redact_text`]), even when the fields were set by hand; the
+/// HTTP layer redacts the fields themselves as it builds them.
+///
 /// ```
 /// use pull_through_core::error::ApiError;
 /// let mut api = ApiError::new("chainguard", http::Method::GET, "https://apk.cgr.dev/example.com/x86_64/APKINDEX.tar.gz",
@@ -270,7 +276,7 @@ impl Error {
 /// api.fix = Some("bind the apk.pull role to the identity, then mint a new token".into());
 /// assert!(api.to_string().ends_with("; bind the apk.pull role to the identity, then mint a new token"));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ApiError {
     /// Which vendor answered ("artifactory", "chainguard", ...).
@@ -296,12 +302,16 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    /// An error answer with a message and nothing else.
+    /// An error answer with a message and nothing else; what has the shape of a credential
+    /// in the message is redacted.
     ///
     /// ```
     /// # use pull_through_core::error::ApiError;
     /// let api = ApiError::new("gar", http::Method::GET, "https://h/x", http::StatusCode::NOT_FOUND, "not found");
     /// assert_eq!(api.to_string(), "gar answered 404 Not Found to GET https://h/x: not found");
+    /// let echo = ApiError::new("gar", http::Method::GET, "https://h/x", http::StatusCode::BAD_REQUEST,
+    ///     "bad header Authorization: Basic dXNlcjpwdw==");
+    /// assert_eq!(echo.message, "bad header Authorization: Basic [REDACTED]");
     /// ```
     pub fn new(
         vendor: impl Into<String>,
@@ -315,7 +325,7 @@ impl ApiError {
             method,
             url: url.into(),
             status,
-            message: message.into(),
+            message: redact_text(&message.into()),
             code: None,
             request_id: None,
             body: String::new(),
@@ -327,21 +337,38 @@ impl ApiError {
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
+        let mut text = format!(
             "{} answered {} to {} {}: {}",
             self.vendor, self.status, self.method, self.url, self.message
-        )?;
+        );
         if let Some(code) = &self.code {
-            write!(f, " (code {code})")?;
+            text.push_str(&format!(" (code {code})"));
         }
         if let Some(id) = &self.request_id {
-            write!(f, " [request id {id}]")?;
+            text.push_str(&format!(" [request id {id}]"));
         }
         if let Some(fix) = &self.fix {
-            write!(f, "; {fix}")?;
+            text.push_str(&format!("; {fix}"));
         }
-        Ok(())
+        f.write_str(&redact_text(&text))
+    }
+}
+
+impl fmt::Debug for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown = |text: &Option<String>| text.as_deref().map(redact_text);
+        f.debug_struct("ApiError")
+            .field("vendor", &self.vendor)
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("status", &self.status)
+            .field("message", &redact_text(&self.message))
+            .field("code", &shown(&self.code))
+            .field("request_id", &shown(&self.request_id))
+            .field("body", &redact_text(&self.body))
+            .field("fix", &shown(&self.fix))
+            .field("retry_after", &self.retry_after)
+            .finish()
     }
 }
 
@@ -507,12 +534,22 @@ impl ErrorEnvelope for RawText {
     }
 }
 
-/// The first line of a body, trimmed and shortened, for use as a message when no envelope
-/// understood it.
+/// The first line of a body, trimmed, redacted and shortened, for use as a message when no
+/// envelope understood it. A JSON body has its secret fields redacted first
+/// ([`redact_json`](crate::redact::redact_json)), then any body what has the shape of a
+/// credential ([`redact_text`]), before it is cut: a cut could leave half a secret
+/// unrecognisable.
 pub(crate) fn fallback_message(status: StatusCode, body: &str) -> String {
+    let body = match serde_json::from_str::<serde_json::Value>(body) {
+        Ok(mut json) => {
+            crate::redact::redact_json(&mut json);
+            json.to_string()
+        }
+        Err(_) => body.to_owned(),
+    };
     let line = body.lines().map(str::trim).find(|line| !line.is_empty());
     match line {
-        Some(line) => truncate(line, 300),
+        Some(line) => truncate(&redact_text(line), 300),
         None => status.canonical_reason().unwrap_or("no message").to_owned(),
     }
 }
@@ -674,11 +711,12 @@ pub fn decode_json<T: serde::de::DeserializeOwned>(
     serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let field = err.path().to_string();
         let last = field.rsplit(['.', '[']).next().unwrap_or_default();
-        // serde quotes the offending value; under a secret's name that value is a secret.
+        // serde quotes the offending value; under a secret's name that value is a secret,
+        // and elsewhere it may have a secret's shape (a bare JWT where an object was due).
         let message = if crate::redact::is_secret_field(last) {
             "the value has the wrong type (not shown: the field holds a secret)".to_owned()
         } else {
-            err.into_inner().to_string()
+            redact_text(&err.into_inner().to_string())
         };
         Error::Decode(Box::new(DecodeError {
             vendor: vendor.to_owned(),

@@ -212,3 +212,94 @@ fn clients_and_requests_redact_their_urls() {
     assert_hidden("RequestBuilder", format!("{request:?}"), None);
     assert_hidden("HttpClient", format!("{client:?}"), None);
 }
+
+/// Answers every request with `status` and `body`, from a client that sent no credentials:
+/// what the body holds is no secret of the request, so only the shape gives it away.
+async fn error_for(status: u16, body: &str) -> pull_through_core::Error {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(status).set_body_raw(body.as_bytes().to_vec(), "text/plain"),
+        )
+        .mount(&server)
+        .await;
+    let client = HttpClient::builder("test", server.uri().parse().unwrap())
+        .retry(RetryConfig::none())
+        .build()
+        .unwrap();
+    client.get("x").send().await.unwrap_err()
+}
+
+fn assert_none_shown(what: &str, err: &pull_through_core::Error, secrets: &[&str]) {
+    for text in [err.to_string(), format!("{err:?}")] {
+        for secret in secrets {
+            assert!(!text.contains(secret), "{what} shows {secret:?}: {text}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_echoed_authorization_header_is_not_shown() {
+    // base64 of "user:s3cret".
+    let basic = "dXNlcjpzM2NyZXQ=";
+    for body in [
+        format!("you sent Authorization: Basic {basic}"),
+        format!("Authorization: Basic {basic}\nHost: example"),
+        format!(r#"{{"detail":"bad header Authorization: Basic {basic}"}}"#),
+        format!("authorization: bearer {SECRET}"),
+        format!("proxy says: Bearer {SECRET}, go away"),
+    ] {
+        let err = error_for(400, &body).await;
+        assert_none_shown("Basic echo", &err, &[basic, SECRET, "s3cret"]);
+    }
+    // Prose and challenges about Basic authentication stay readable.
+    let err = error_for(
+        401,
+        r#"Basic authentication failed; Basic realm="Artifactory""#,
+    )
+    .await;
+    assert!(
+        err.to_string().contains("Basic authentication failed"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn secret_fields_of_a_non_standard_json_body_are_not_shown() {
+    for body in [
+        r#"{"detail":{"auth_secret":"s3cret"}}"#,
+        r#"{"detail":[{"input":{"password":"s3cret","apiKey":"s3cret"}}]}"#,
+        r#"{"detail": {"token" : "s3cret", "truncated": "#,
+        r#"{"detail":"{\"client_secret\":\"s3cret\"}"}"#,
+    ] {
+        let err = error_for(422, body).await;
+        assert_none_shown("JSON body", &err, &["s3cret"]);
+    }
+}
+
+#[tokio::test]
+async fn jwts_anywhere_in_a_body_are_not_shown() {
+    for body in [
+        format!("\"{SECRET}\""),
+        SECRET.to_owned(),
+        format!("<html><body>token={SECRET}</body></html>"),
+        format!(r#"{{"message":"expired: {SECRET}"}}"#),
+    ] {
+        let err = error_for(401, &body).await;
+        assert_none_shown("JWT", &err, &[SECRET, "c2VjcmV0LXBheWxvYWQ"]);
+    }
+}
+
+#[test]
+fn api_errors_built_by_hand_show_no_credentials() {
+    let mut api = pull_through_core::error::ApiError::new(
+        "test",
+        http::Method::GET,
+        "https://h/x",
+        http::StatusCode::BAD_REQUEST,
+        format!("Authorization: Bearer {SECRET}"),
+    );
+    api.body = format!(r#"{{"detail":{{"auth_secret":"s3cret"}},"t":"{SECRET}"}}"#);
+    let err = pull_through_core::Error::from_api(api, None);
+    assert_none_shown("ApiError", &err, &[SECRET, "s3cret"]);
+}
