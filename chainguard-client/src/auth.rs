@@ -14,7 +14,8 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use base64::Engine as _;
 use base64::prelude::BASE64_URL_SAFE_NO_PAD;
-use pull_through_core::http::HttpClient;
+use pull_through_core::http::{HttpClient, RequestBuilder};
+use pull_through_core::redact::{REDACTED, redact_url};
 use pull_through_core::{Error, ExposeSecret, SecretString, ValidationError};
 use tokio::sync::Mutex;
 
@@ -196,15 +197,33 @@ impl ChainctlCache {
     }
 
     /// chainctl's default location: `$XDG_CACHE_HOME/chainguard`, else
-    /// `$HOME/.cache/chainguard`.
+    /// `$HOME/.cache/chainguard`, from the process environment.
     ///
     /// ```
     /// let cache = chainguard_client::auth::ChainctlCache::default_location();
     /// ```
     pub fn default_location() -> Option<ChainctlCache> {
-        let base = std::env::var_os("XDG_CACHE_HOME")
+        ChainctlCache::default_location_with(|var| {
+            std::env::var_os(var).map(|value| value.to_string_lossy().into_owned())
+        })
+    }
+
+    /// [`default_location`](Self::default_location) with `XDG_CACHE_HOME` and `HOME` looked
+    /// up by `lookup` instead of in the process environment (empty values count as unset).
+    ///
+    /// ```
+    /// use chainguard_client::auth::ChainctlCache;
+    /// let cache = ChainctlCache::default_location_with(|var| (var == "HOME").then(|| "/home/me".to_owned()))
+    ///     .unwrap();
+    /// assert_eq!(cache.token_path("apk.cgr.dev"),
+    ///     std::path::Path::new("/home/me/.cache/chainguard/apk.cgr.dev/oidc-token"));
+    /// assert!(ChainctlCache::default_location_with(|_| None).is_none());
+    /// ```
+    pub fn default_location_with(lookup: impl Fn(&str) -> Option<String>) -> Option<ChainctlCache> {
+        let env = |var: &str| lookup(var).filter(|value| !value.is_empty());
+        let base = env("XDG_CACHE_HOME")
             .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache")))?;
+            .or_else(|| env("HOME").map(|home| Path::new(&home).join(".cache")))?;
         Some(ChainctlCache::new(base.join("chainguard")))
     }
 
@@ -242,24 +261,136 @@ impl TokenSource for ChainctlCache {
 
 /// Where an assumed identity's upstream OIDC token comes from.
 ///
+/// `Debug` shows no token, and no query of a request URL.
+///
 /// ```
 /// use chainguard_client::auth::UpstreamToken;
 /// let in_kubernetes = UpstreamToken::File("/var/run/secrets/tokens/chainguard".into());
 /// let in_github = UpstreamToken::GitHubActions { audience: "issuer.enforce.dev".into() };
+/// let given = UpstreamToken::Value("eyJ...".into());
+/// assert_eq!(format!("{given:?}"), "Value([REDACTED])");
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub enum UpstreamToken {
     /// A file (a Kubernetes projected service-account token), read each time.
     File(PathBuf),
-    /// An environment variable.
+    /// A variable of the process environment, read each time.
     Env(String),
+    /// The token itself, as [`crate::ChainguardBuilder::from_env_with`] reads
+    /// `CHAINGUARD_OIDC_TOKEN` from the environment it is given.
+    ///
+    /// ```
+    /// let given = chainguard_client::auth::UpstreamToken::Value("eyJ...".into());
+    /// ```
+    Value(SecretString),
     /// GitHub Actions: `$ACTIONS_ID_TOKEN_REQUEST_URL&audience=<audience>` with
-    /// `$ACTIONS_ID_TOKEN_REQUEST_TOKEN`; needs `permissions: id-token: write`.
+    /// `$ACTIONS_ID_TOKEN_REQUEST_TOKEN` from the process environment; needs
+    /// `permissions: id-token: write`.
     GitHubActions {
         /// The audience to request (the identity's; `issuer.enforce.dev` by default).
         audience: String,
     },
+    /// GitHub Actions with the request's URL and token given rather than read from the
+    /// process environment, as [`crate::ChainguardBuilder::from_env_with`] reads them from
+    /// the environment it is given.
+    ///
+    /// ```
+    /// use chainguard_client::auth::UpstreamToken;
+    /// let in_github = UpstreamToken::GitHubActionsWith {
+    ///     audience: "issuer.enforce.dev".into(),
+    ///     request_url: "https://pipelines.actions.example/idtoken?api-version=2.0".into(),
+    ///     request_token: "request-token".into(),
+    /// };
+    /// assert!(!format!("{in_github:?}").contains("request-token"));
+    /// ```
+    GitHubActionsWith {
+        /// The audience to request (the identity's; `issuer.enforce.dev` by default).
+        audience: String,
+        /// `ACTIONS_ID_TOKEN_REQUEST_URL`.
+        request_url: String,
+        /// `ACTIONS_ID_TOKEN_REQUEST_TOKEN`.
+        request_token: SecretString,
+    },
+}
+
+impl fmt::Debug for UpstreamToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UpstreamToken::File(path) => f.debug_tuple("File").field(path).finish(),
+            UpstreamToken::Env(var) => f.debug_tuple("Env").field(var).finish(),
+            UpstreamToken::Value(_) => f.write_str("Value([REDACTED])"),
+            UpstreamToken::GitHubActions { audience } => f
+                .debug_struct("GitHubActions")
+                .field("audience", audience)
+                .finish(),
+            UpstreamToken::GitHubActionsWith {
+                audience,
+                request_url,
+                ..
+            } => f
+                .debug_struct("GitHubActionsWith")
+                .field("audience", audience)
+                .field(
+                    "request_url",
+                    &url::Url::parse(request_url)
+                        .map(|url| redact_url(&url))
+                        .unwrap_or_else(|_| "[not a URL]".to_owned()),
+                )
+                .field("request_token", &REDACTED)
+                .finish(),
+        }
+    }
+}
+
+/// Sends a request to the STS (or GitHub's token service) and decodes its answer. Every
+/// answer of these services may hold a token, so one that does not fit is described, never
+/// quoted: a decode error says only which field failed, and an error answer that is a bare
+/// string (not a `google.rpc.Status`) is not shown at all.
+async fn token_answer<T: serde::de::DeserializeOwned>(
+    request: RequestBuilder<'_>,
+    what: &str,
+) -> Result<T, Error> {
+    let answer = match request.send().await {
+        Ok(response) => response.json(what).await,
+        Err(err) => Err(err),
+    };
+    answer.map_err(hide_token_answer)
+}
+
+fn hide_token_answer(mut err: Error) -> Error {
+    match &mut err {
+        Error::Decode(decode) => {
+            decode.message = "the answer does not have the expected shape (not shown: it may \
+                              hold a token)"
+                .to_owned();
+        }
+        Error::NotFound(api)
+        | Error::AlreadyExists(api)
+        | Error::Unauthenticated(api)
+        | Error::PermissionDenied(api)
+        | Error::Api(api)
+        | Error::RateLimited { error: api, .. } => {
+            let bare = match serde_json::from_str::<serde_json::Value>(&api.body) {
+                Ok(value) => value.is_string(),
+                // Raw text of one word: a token as likely as anything.
+                Err(_) => {
+                    let body = api.body.trim();
+                    !body.is_empty() && !body.contains(char::is_whitespace)
+                }
+            };
+            if bare {
+                api.message = format!(
+                    "the answer is a bare string of {} bytes, not an error status (not shown: \
+                     it may be a token)",
+                    api.body.len()
+                );
+                api.body = REDACTED.to_owned();
+            }
+        }
+        _ => {}
+    }
+    err
 }
 
 /// The STS at `issuer.enforce.dev`: exchanges and refreshes. Never follows redirects,
@@ -343,16 +474,15 @@ impl Sts {
         if let Some(identity) = identity {
             query.push(("identity", identity));
         }
-        let answer: RawToken = self
-            .http
-            .get("sts/exchange")
-            .query(&query)
-            .bearer_auth(token)
-            .send()
-            .await?
-            .json("STS exchange")
-            .await?;
-        Ok(SecretString::from(answer.token))
+        let answer: RawToken = token_answer(
+            self.http
+                .get("sts/exchange")
+                .query(&query)
+                .bearer_auth(token),
+            "STS exchange",
+        )
+        .await?;
+        Ok(answer.token)
     }
 
     /// Exchanges a refresh token for a token for `audience`; returns the token and the
@@ -372,19 +502,15 @@ impl Sts {
         refresh_token: &SecretString,
         audience: &str,
     ) -> Result<(SecretString, SecretString), Error> {
-        let answer: TokenPair = self
-            .http
-            .post("sts/exchange_refresh_token")
-            .form(&[("aud", audience)])
-            .bearer_auth(refresh_token)
-            .send()
-            .await?
-            .json("STS refresh")
-            .await?;
-        Ok((
-            SecretString::from(answer.token.token),
-            SecretString::from(answer.refresh_token.token),
-        ))
+        let answer: TokenPair = token_answer(
+            self.http
+                .post("sts/exchange_refresh_token")
+                .form(&[("aud", audience)])
+                .bearer_auth(refresh_token),
+            "STS refresh",
+        )
+        .await?;
+        Ok((answer.token.token, answer.refresh_token.token))
     }
 
     pub(crate) fn http(&self) -> &HttpClient {
@@ -443,6 +569,7 @@ impl OidcExchange {
                 .filter(|value| !value.is_empty())
                 .map(SecretString::from)
                 .ok_or_else(|| missing(format!("the OIDC token variable {var} is unset or empty"))),
+            UpstreamToken::Value(token) => Ok(token.clone()),
             UpstreamToken::GitHubActions { audience } => {
                 let (Ok(url), Ok(bearer)) = (
                     std::env::var("ACTIONS_ID_TOKEN_REQUEST_URL"),
@@ -454,26 +581,44 @@ impl OidcExchange {
                             .to_owned(),
                     ));
                 };
-                let mut url = url::Url::parse(&url).map_err(|err| {
-                    missing(format!("ACTIONS_ID_TOKEN_REQUEST_URL is not a URL: {err}"))
-                })?;
-                url.query_pairs_mut().append_pair("audience", audience);
-                #[derive(serde::Deserialize)]
-                struct Value {
-                    value: String,
-                }
-                let answer: Value = self
-                    .sts
-                    .http()
-                    .request_url(http::Method::GET, url)
-                    .bearer_auth(&SecretString::from(bearer))
-                    .send()
-                    .await?
-                    .json("GitHub Actions ID token")
-                    .await?;
-                Ok(SecretString::from(answer.value))
+                self.github_actions_token(&url, &SecretString::from(bearer), audience)
+                    .await
+            }
+            UpstreamToken::GitHubActionsWith {
+                audience,
+                request_url,
+                request_token,
+            } => {
+                self.github_actions_token(request_url, request_token, audience)
+                    .await
             }
         }
+    }
+
+    /// An ID token from GitHub Actions' token service.
+    async fn github_actions_token(
+        &self,
+        request_url: &str,
+        request_token: &SecretString,
+        audience: &str,
+    ) -> Result<SecretString, Error> {
+        // The URL is not echoed: its query is the service's business.
+        let mut url = url::Url::parse(request_url)
+            .map_err(|err| missing(format!("ACTIONS_ID_TOKEN_REQUEST_URL is not a URL: {err}")))?;
+        url.query_pairs_mut().append_pair("audience", audience);
+        #[derive(serde::Deserialize)]
+        struct Value {
+            value: SecretString,
+        }
+        let answer: Value = token_answer(
+            self.sts
+                .http()
+                .request_url(http::Method::GET, url)
+                .bearer_auth(request_token),
+            "GitHub Actions ID token",
+        )
+        .await?;
+        Ok(answer.value)
     }
 }
 

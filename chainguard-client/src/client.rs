@@ -80,6 +80,12 @@ impl KeySize {
 
 /// Configures a [`ChainguardClient`]. Does no I/O.
 ///
+/// Credentials come only from where the caller says: [`with_token_source`](Self::with_token_source),
+/// the environment given to [`from_env_with`](Self::from_env_with), chainctl's login after
+/// [`with_chainctl_cache`](Self::with_chainctl_cache), or the process environment and
+/// chainctl's login through [`from_env`](Self::from_env). Without any, [`build`](Self::build)
+/// refuses and says what to set.
+///
 /// ```
 /// use chainguard_client::{ChainguardClient, auth::StaticToken};
 /// let client = ChainguardClient::builder()
@@ -94,10 +100,86 @@ pub struct ChainguardBuilder {
     api_url: Url,
     issuer_url: Url,
     tokens: Option<Arc<dyn TokenSource>>,
+    chainctl: Option<ChainctlCache>,
+    unset: Option<Unset>,
     retry: RetryConfig,
     observer: Option<Arc<dyn HttpObserver>>,
     binding_retry: Vec<Duration>,
     key_size: KeySize,
+}
+
+/// What an environment read by the builder lacked, so that `build` can name it.
+#[derive(Debug, Clone)]
+enum Unset {
+    /// Neither `CHAINGUARD_TOKEN` nor `CHAINGUARD_IDENTITY`; `process` when the environment
+    /// was the process's, whose chainctl login had no location either.
+    Credentials { process: bool },
+    /// `CHAINGUARD_IDENTITY` without its upstream token: what is missing.
+    UpstreamToken(&'static str),
+}
+
+impl Unset {
+    fn problem(&self) -> String {
+        match self {
+            Unset::Credentials { process: false } => format!(
+                "neither CHAINGUARD_TOKEN nor CHAINGUARD_IDENTITY is set in the environment \
+                 given; set CHAINGUARD_TOKEN (a token from `chainctl auth token`), or \
+                 CHAINGUARD_IDENTITY with {UPSTREAM_VARIABLES} (chainctl's login is read only \
+                 after with_chainctl_cache)"
+            ),
+            Unset::Credentials { process: true } => format!(
+                "neither CHAINGUARD_TOKEN nor CHAINGUARD_IDENTITY is set, and chainctl's login \
+                 cannot be found (neither XDG_CACHE_HOME nor HOME is set); set \
+                 CHAINGUARD_TOKEN (a token from `chainctl auth token`), or CHAINGUARD_IDENTITY \
+                 with {UPSTREAM_VARIABLES}"
+            ),
+            Unset::UpstreamToken(missing) => format!(
+                "CHAINGUARD_IDENTITY is set but {missing} in the environment given; set \
+                 {UPSTREAM_VARIABLES} to the identity's upstream OIDC token"
+            ),
+        }
+    }
+}
+
+/// Where an assumed identity's upstream token comes from, for messages.
+const UPSTREAM_VARIABLES: &str = "one of CHAINGUARD_OIDC_TOKEN_FILE, CHAINGUARD_OIDC_TOKEN, or \
+                                  ACTIONS_ID_TOKEN_REQUEST_URL with ACTIONS_ID_TOKEN_REQUEST_TOKEN";
+
+/// Parses a URL read from `var`. A value that is refused is not echoed unless it is a plain
+/// address (`scheme://host[:port]`): a token pasted in the wrong variable must not reach a
+/// log.
+fn base_url(var: &str, text: &str) -> Result<Url, Error> {
+    let shown = pull_through_core::redact::shown_url(text);
+    if shown.is_none() && pull_through_core::redact::redact_text(text) != text {
+        return Err(Error::InvalidInput(ValidationError::InvalidValue {
+            field: var.to_owned(),
+            problem: "the value holds what looks like a token, not a URL (not shown); give \
+                      the service's address, such as https://console-api.enforce.dev, and the \
+                      token in CHAINGUARD_TOKEN (and replace the token if it was a real one)"
+                .to_owned(),
+        }));
+    }
+    pull_through_core::http::parse_base_url(var, text).map_err(|err| {
+        Error::InvalidInput(match (err, shown) {
+            (ValidationError::InvalidUrl { field, problem, .. }, Some(given)) => {
+                ValidationError::InvalidUrl {
+                    field,
+                    given,
+                    problem,
+                }
+            }
+            (ValidationError::InvalidUrl { field, problem, .. }, None) => {
+                ValidationError::InvalidValue {
+                    field,
+                    problem: format!(
+                        "not a valid URL (the value is not shown, as it may hold a secret): \
+                         {problem}"
+                    ),
+                }
+            }
+            (other, _) => other,
+        })
+    })
 }
 
 impl ChainguardBuilder {
@@ -185,32 +267,48 @@ impl ChainguardBuilder {
         self
     }
 
-    /// Reads the environment: `CHAINGUARD_API_URL` and `CHAINGUARD_ISSUER_URL` (defaults
-    /// the real hosts), then the first credentials found of: `CHAINGUARD_TOKEN` (exchanged
-    /// at the STS when another audience is asked for); `CHAINGUARD_IDENTITY` with
-    /// `CHAINGUARD_OIDC_TOKEN_FILE`, `CHAINGUARD_OIDC_TOKEN` or GitHub Actions'
-    /// `ACTIONS_ID_TOKEN_REQUEST_URL`; chainctl's token cache.
+    /// Reads the process environment: `CHAINGUARD_API_URL` and `CHAINGUARD_ISSUER_URL`
+    /// (defaults the real hosts), then the first credentials found of: `CHAINGUARD_TOKEN`
+    /// (exchanged at the STS when another audience is asked for); `CHAINGUARD_IDENTITY`
+    /// with `CHAINGUARD_OIDC_TOKEN_FILE`, `CHAINGUARD_OIDC_TOKEN` or GitHub Actions'
+    /// `ACTIONS_ID_TOKEN_REQUEST_URL` and `_TOKEN` (read when a token is needed); and,
+    /// failing those, chainctl's login in its default location
+    /// ([`ChainctlCache::default_location`], as if
+    /// [`with_chainctl_cache`](Self::with_chainctl_cache) had been called).
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`] naming a variable whose value is not a usable URL.
+    /// [`Error::InvalidInput`] naming a variable whose value is not a usable URL (the value
+    /// is shown only as `scheme://host`, and not at all when it may hold a secret).
     ///
     /// ```
     /// let builder = chainguard_client::ChainguardClient::builder().from_env()?;
     /// # Ok::<(), pull_through_core::Error>(())
     /// ```
     pub fn from_env(self) -> Result<Self, Error> {
-        self.from_env_with(|var| std::env::var(var).ok())
+        let mut builder = self.read_env(|var| std::env::var(var).ok(), true)?;
+        if builder.chainctl.is_none() {
+            builder.chainctl = ChainctlCache::default_location();
+        }
+        Ok(builder)
     }
 
-    /// [`from_env`](Self::from_env) with the variables looked up by `lookup` instead of
-    /// in the process environment: for a program that runs against an embedded sandbox,
-    /// or reads its settings from a file. An OIDC token named by `CHAINGUARD_OIDC_TOKEN`
-    /// is still read from the process environment when it is needed.
+    /// Reads the variables of [`from_env`](Self::from_env) through `lookup` alone: for a
+    /// program that runs against an embedded sandbox, or reads its settings from a file.
+    ///
+    /// The environment given is closed: nothing is read from the process environment
+    /// (`CHAINGUARD_OIDC_TOKEN` and GitHub Actions' `ACTIONS_ID_TOKEN_REQUEST_URL` and
+    /// `_TOKEN` come from `lookup` too), and chainctl's login is not a fall-back unless
+    /// [`with_chainctl_cache`](Self::with_chainctl_cache) asks for it. Without credentials
+    /// in `lookup`, [`build`](Self::build) refuses and names the variables to set, rather
+    /// than reach a real organization with the user's own login. Empty values count as
+    /// unset, and unset variables leave what was set before; the hosts default to the real
+    /// ones, where only credentials from `lookup` can go.
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`] naming a variable whose value is not a usable URL.
+    /// [`Error::InvalidInput`] naming a variable whose value is not a usable URL (the value
+    /// is shown only as `scheme://host`, and not at all when it may hold a secret).
     ///
     /// ```
     /// use std::collections::HashMap;
@@ -222,47 +320,110 @@ impl ChainguardBuilder {
     /// let client = chainguard_client::ChainguardClient::builder()
     ///     .from_env_with(|var| vars.get(var).map(|v| v.to_string()))?
     ///     .build()?;
+    ///
+    /// // Nothing in the environment given: no client, whatever the process environment holds.
+    /// let err = chainguard_client::ChainguardClient::builder()
+    ///     .from_env_with(|_| None)?
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("neither CHAINGUARD_TOKEN nor CHAINGUARD_IDENTITY is set"));
     /// # Ok::<(), pull_through_core::Error>(())
     /// ```
-    pub fn from_env_with(mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
-        let url = |var: &str| -> Result<Option<Url>, Error> {
-            match lookup(var) {
-                Some(text) if !text.is_empty() => {
-                    Ok(Some(pull_through_core::http::parse_base_url(var, &text)?))
+    pub fn from_env_with(self, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        self.read_env(lookup, false)
+    }
+
+    /// Falls back on chainctl's login, read from `cache`, when no other credentials were
+    /// given (neither [`with_token_source`](Self::with_token_source) nor credentials in the
+    /// environment read). [`ChainctlCache::default_location`] is the user's own login, and
+    /// [`ChainctlCache::default_location_with`] finds it through a given environment.
+    ///
+    /// ```
+    /// use chainguard_client::{ChainguardClient, auth::ChainctlCache};
+    /// let client = ChainguardClient::builder()
+    ///     .from_env_with(|_| None)?
+    ///     .with_chainctl_cache(ChainctlCache::new("/home/me/.cache/chainguard"))
+    ///     .build()?;
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
+    pub fn with_chainctl_cache(mut self, cache: ChainctlCache) -> Self {
+        self.chainctl = Some(cache);
+        self
+    }
+
+    /// The reading behind [`from_env`](Self::from_env) (`process`: the environment is the
+    /// process's, whose upstream tokens are read when needed) and
+    /// [`from_env_with`](Self::from_env_with) (closed: everything read now, from `lookup`).
+    fn read_env(
+        mut self,
+        lookup: impl Fn(&str) -> Option<String>,
+        process: bool,
+    ) -> Result<Self, Error> {
+        let env = |var: &str| lookup(var).filter(|v| !v.is_empty());
+        if let Some(api) = env("CHAINGUARD_API_URL") {
+            self.api_url = base_url("CHAINGUARD_API_URL", &api)?;
+        }
+        if let Some(issuer) = env("CHAINGUARD_ISSUER_URL") {
+            self.issuer_url = base_url("CHAINGUARD_ISSUER_URL", &issuer)?;
+        }
+        if let Some(token) = env("CHAINGUARD_TOKEN") {
+            // A console token; exchanged at the STS when another audience is asked for.
+            self.tokens = Some(Arc::new(StaticToken::new(token).exchanging_with(
+                Sts::observed(self.issuer_url.clone(), self.observer.clone())?,
+            )));
+            self.unset = None;
+            return Ok(self);
+        }
+        let Some(identity) = env("CHAINGUARD_IDENTITY") else {
+            self.unset = Some(Unset::Credentials { process });
+            return Ok(self);
+        };
+        let audience = "issuer.enforce.dev".to_owned();
+        let upstream = if let Some(path) = env("CHAINGUARD_OIDC_TOKEN_FILE") {
+            UpstreamToken::File(path.into())
+        } else if process {
+            if env("CHAINGUARD_OIDC_TOKEN").is_some() {
+                UpstreamToken::Env("CHAINGUARD_OIDC_TOKEN".to_owned())
+            } else {
+                UpstreamToken::GitHubActions { audience }
+            }
+        } else if let Some(token) = env("CHAINGUARD_OIDC_TOKEN") {
+            UpstreamToken::Value(token.into())
+        } else {
+            match (
+                env("ACTIONS_ID_TOKEN_REQUEST_URL"),
+                env("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+            ) {
+                (Some(request_url), Some(request_token)) => UpstreamToken::GitHubActionsWith {
+                    audience,
+                    request_url,
+                    request_token: request_token.into(),
+                },
+                (url, token) => {
+                    self.unset = Some(Unset::UpstreamToken(match (url, token) {
+                        (Some(_), None) => {
+                            "ACTIONS_ID_TOKEN_REQUEST_URL is set without \
+                             ACTIONS_ID_TOKEN_REQUEST_TOKEN"
+                        }
+                        (None, Some(_)) => {
+                            "ACTIONS_ID_TOKEN_REQUEST_TOKEN is set without \
+                             ACTIONS_ID_TOKEN_REQUEST_URL"
+                        }
+                        _ => {
+                            "none of CHAINGUARD_OIDC_TOKEN_FILE, CHAINGUARD_OIDC_TOKEN and \
+                             ACTIONS_ID_TOKEN_REQUEST_URL is"
+                        }
+                    }));
+                    return Ok(self);
                 }
-                _ => Ok(None),
             }
         };
-        if let Some(api) = url("CHAINGUARD_API_URL")? {
-            self.api_url = api;
-        }
-        if let Some(issuer) = url("CHAINGUARD_ISSUER_URL")? {
-            self.issuer_url = issuer;
-        }
-        let env = |var: &str| lookup(var).filter(|v| !v.is_empty());
-        self.tokens = if let Some(token) = env("CHAINGUARD_TOKEN") {
-            // A console token; exchanged at the STS when another audience is asked for.
-            Some(Arc::new(StaticToken::new(token).exchanging_with(
-                Sts::observed(self.issuer_url.clone(), self.observer.clone())?,
-            )))
-        } else if let Some(identity) = env("CHAINGUARD_IDENTITY") {
-            let upstream = match env("CHAINGUARD_OIDC_TOKEN_FILE") {
-                Some(path) => UpstreamToken::File(path.into()),
-                None if env("CHAINGUARD_OIDC_TOKEN").is_some() => {
-                    UpstreamToken::Env("CHAINGUARD_OIDC_TOKEN".to_owned())
-                }
-                None => UpstreamToken::GitHubActions {
-                    audience: "issuer.enforce.dev".to_owned(),
-                },
-            };
-            Some(Arc::new(OidcExchange::new(
-                Sts::observed(self.issuer_url.clone(), self.observer.clone())?,
-                identity,
-                upstream,
-            )))
-        } else {
-            ChainctlCache::default_location().map(|cache| Arc::new(cache) as Arc<dyn TokenSource>)
-        };
+        self.tokens = Some(Arc::new(OidcExchange::new(
+            Sts::observed(self.issuer_url.clone(), self.observer.clone())?,
+            identity,
+            upstream,
+        )));
+        self.unset = None;
         Ok(self)
     }
 
@@ -270,24 +431,34 @@ impl ChainguardBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`] when no token source was given or a URL is unusable.
+    /// [`Error::InvalidInput`] when no credentials were given (naming the variables to set
+    /// once an environment was read) or a URL is unusable.
     ///
     /// ```
     /// use chainguard_client::{ChainguardClient, auth::StaticToken};
     /// let client = ChainguardClient::builder()
     ///     .with_token_source(std::sync::Arc::new(StaticToken::new("t")))
     ///     .build()?;
+    /// let err = ChainguardClient::builder().build().unwrap_err();
+    /// assert!(err.to_string().contains("call with_token_source"));
     /// # Ok::<(), pull_through_core::Error>(())
     /// ```
     pub fn build(self) -> Result<ChainguardClient, Error> {
-        let tokens = self.tokens.ok_or_else(|| {
-            Error::InvalidInput(ValidationError::InvalidValue {
-                field: "Chainguard credentials".to_owned(),
-                problem: "none were given: set CHAINGUARD_TOKEN, or CHAINGUARD_IDENTITY with an \
-                          OIDC token, or log in with chainctl"
-                    .to_owned(),
-            })
-        })?;
+        let tokens = match (self.tokens, self.chainctl) {
+            (Some(tokens), _) => tokens,
+            (None, Some(cache)) => Arc::new(cache),
+            (None, None) => {
+                return Err(Error::InvalidInput(ValidationError::InvalidValue {
+                    field: "Chainguard credentials".to_owned(),
+                    problem: match &self.unset {
+                        Some(unset) => unset.problem(),
+                        None => "none were given; call with_token_source, from_env_with or \
+                                 from_env (or with_chainctl_cache for chainctl's login)"
+                            .to_owned(),
+                    },
+                }));
+            }
+        };
         let mut api = HttpClient::builder("chainguard", self.api_url)
             .user_agent(concat!("chainguard-client/", env!("CARGO_PKG_VERSION")))
             .error_envelope(Arc::new(crate::RpcStatus))
@@ -355,6 +526,8 @@ impl ChainguardClient {
             api_url: Url::parse(DEFAULT_API_URL).expect("a valid default"),
             issuer_url: Url::parse(DEFAULT_ISSUER_URL).expect("a valid default"),
             tokens: None,
+            chainctl: None,
+            unset: None,
             retry: RetryConfig::default(),
             observer: None,
             binding_retry: [2, 4, 8, 16].map(Duration::from_secs).to_vec(),

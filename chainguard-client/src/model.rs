@@ -1,6 +1,7 @@
 //! The platform API's JSON, exactly as Chainguard spells it (proto3 JSON: lowerCamelCase,
 //! RFC 3339 timestamps). Unknown fields are ignored: the schema grows.
 
+use pull_through_core::SecretString;
 use serde::{Deserialize, Serialize};
 
 /// The issuer of pull-token identities.
@@ -288,16 +289,17 @@ impl WhoAmI {
 }
 
 /// What `/sts/exchange` returns (`refreshToken` and `expiry` too, unused: a token's own
-/// `exp` claim decides when it is refreshed).
+/// `exp` claim decides when it is refreshed). A secret from the moment it is read, so its
+/// `Debug` hides it.
 #[derive(Debug, Deserialize)]
 pub(crate) struct RawToken {
-    pub(crate) token: String,
+    pub(crate) token: SecretString,
 }
 
-/// One token of a refresh answer.
+/// One token of a refresh answer, hidden in `Debug` like [`RawToken`]'s.
 #[derive(Debug, Deserialize)]
 pub(crate) struct ExpiringToken {
-    pub(crate) token: String,
+    pub(crate) token: SecretString,
 }
 
 /// What `/sts/exchange_refresh_token` returns: the token and the rotated refresh token.
@@ -306,4 +308,26 @@ pub(crate) struct ExpiringToken {
 pub(crate) struct TokenPair {
     pub(crate) token: ExpiringToken,
     pub(crate) refresh_token: ExpiringToken,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ExpiringToken, RawToken, TokenPair};
+
+    #[test]
+    fn token_answers_hide_their_tokens_in_debug() {
+        let raw: RawToken = serde_json::from_str(r#"{"token":"eyJ-raw-s3cret"}"#).unwrap();
+        let pair: TokenPair = serde_json::from_str(
+            r#"{"token":{"token":"eyJ-access-s3cret"},"refreshToken":{"token":"refresh-s3cret"}}"#,
+        )
+        .unwrap();
+        let single: ExpiringToken = serde_json::from_str(r#"{"token":"single-s3cret"}"#).unwrap();
+        for shown in [
+            format!("{raw:?}"),
+            format!("{pair:?}"),
+            format!("{single:?}"),
+        ] {
+            assert!(!shown.contains("s3cret"), "{shown}");
+        }
+    }
 }
