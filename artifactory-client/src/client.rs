@@ -81,6 +81,43 @@ const TOKEN_VARS: [&str; 2] = ["ARTIFACTORY_ACCESS_TOKEN", "JFROG_ACCESS_TOKEN"]
 /// The variable `from_env` reads the login of client access from.
 const USER_VAR: &str = "ARTIFACTORY_USER";
 
+/// Parses the instance's URL given for `field`. A value that is refused is not echoed unless
+/// it is a plain address (`scheme://host[:port]`): a token pasted in the wrong variable or
+/// setting must not reach a log.
+fn base_url(field: &str, text: &str) -> Result<Url, Error> {
+    let shown = pull_through_core::redact::shown_url(text);
+    if shown.is_none() && pull_through_core::redact::redact_text(text) != text {
+        return Err(Error::InvalidInput(ValidationError::InvalidValue {
+            field: field.to_owned(),
+            problem: "the value holds what looks like a token, not a URL (not shown); give the \
+                      instance's address, such as https://example.jfrog.io, and the token in \
+                      its own setting (and replace the token if it was a real one)"
+                .to_owned(),
+        }));
+    }
+    pull_through_core::http::parse_base_url(field, text).map_err(|err| {
+        Error::InvalidInput(match (err, shown) {
+            (ValidationError::InvalidUrl { field, problem, .. }, Some(given)) => {
+                ValidationError::InvalidUrl {
+                    field,
+                    given,
+                    problem,
+                }
+            }
+            (ValidationError::InvalidUrl { field, problem, .. }, None) => {
+                ValidationError::InvalidValue {
+                    field,
+                    problem: format!(
+                        "not a valid URL (the value is not shown, as it may hold a secret): \
+                         {problem}"
+                    ),
+                }
+            }
+            (other, _) => other,
+        })
+    })
+}
+
 /// Configures an [`ArtifactoryClient`]. Does no I/O.
 #[derive(Debug)]
 #[must_use]
@@ -251,7 +288,9 @@ impl ArtifactoryBuilder {
     /// http(s), or for credentials over plain http to a host that is not loopback. The
     /// message names an environment variable only after
     /// [`from_env`](Self::from_env) or [`from_env_with`](Self::from_env_with), and
-    /// otherwise the builder method to call.
+    /// otherwise the builder method to call. A refused URL is shown only as
+    /// `scheme://host[:port]/`, and not at all when it may hold a secret (a token pasted
+    /// where the URL belongs is refused as such).
     ///
     /// ```
     /// let err = artifactory_client::ArtifactoryClient::builder()
@@ -314,7 +353,7 @@ impl ArtifactoryBuilder {
             Origin::Env => URL_VAR,
             Origin::Code => "url",
         };
-        let mut platform = pull_through_core::http::parse_base_url(field, &url)?;
+        let mut platform = base_url(field, &url)?;
         let path = platform.path().trim_end_matches('/').to_owned();
         let root = path
             .strip_suffix("/artifactory")
@@ -905,6 +944,53 @@ impl ArtifactoryClient {
             Ok(_) => Ok(Deleted::Removed),
             Err(err) if err.is_not_found() => Ok(Deleted::AlreadyAbsent),
             Err(err) => Err(err),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ArtifactoryClient;
+
+    /// A JWT's three parts; none may appear in a message.
+    const PARTS: [&str; 3] = [
+        "eyJhbGciOiJSUzI1NiIsImtpZCI6InB1bGwifQ",
+        "eyJzdWIiOiJwYXN0ZWQtdG9rZW4iLCJleHAiOjQxMDI0NDQ4MDB9",
+        "c2lnbmF0dXJlLW9mLWEtcGFzdGVkLXRva2Vu",
+    ];
+
+    #[test]
+    fn a_token_pasted_as_the_url_is_refused_without_echo() {
+        let jwt = PARTS.join(".");
+        for pasted in [
+            jwt.clone(),
+            format!("Bearer {jwt}"),
+            format!("https://{jwt}"),
+            format!("https://example.jfrog.io/{jwt}"),
+            format!("https://example.jfrog.io/artifactory?token={jwt}"),
+            format!("https://admin:{jwt}@example.jfrog.io"),
+        ] {
+            for (builder, name) in [
+                (ArtifactoryClient::builder().with_url(pasted.clone()), "url"),
+                (
+                    ArtifactoryClient::builder()
+                        .from_env_with(|var| (var == "ARTIFACTORY_URL").then(|| pasted.clone())),
+                    "ARTIFACTORY_URL",
+                ),
+            ] {
+                let err = builder
+                    .with_access_token("admin-token")
+                    .build()
+                    .expect_err(&pasted);
+                assert!(err.is_invalid_input(), "{err:?}");
+                let text = err.to_string();
+                assert!(text.contains(name), "{text}");
+                for shown in [text, format!("{err:?}")] {
+                    for part in PARTS {
+                        assert!(!shown.contains(part), "{pasted:?} echoed: {shown}");
+                    }
+                }
+            }
         }
     }
 }
