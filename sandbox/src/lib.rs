@@ -11,7 +11,10 @@
 //! - injected faults ([`FaultKind`]: 5xx, 429 with `Retry-After`, dropped connections),
 //!   random but reproducible from a seed, or targeted with a [`FaultRule`];
 //! - control endpoints on every port: `GET /_sandbox/journal` (JSON lines),
-//!   `POST /_sandbox/reset`, `GET|POST|DELETE /_sandbox/faults`, `GET /_sandbox/services`.
+//!   `POST /_sandbox/reset`, `GET|POST|DELETE /_sandbox/faults`, `GET /_sandbox/services`;
+//!   they answer only requests whose `Host` is `127.0.0.1` (any `127.0.0.0/8` address),
+//!   `[::1]` or `localhost`, with or without the port, and refuse others with 403, so that a
+//!   web page whose name was rebound to the loopback address cannot reach them.
 //!
 //! Vendor fakes are modules implementing [`FakeService`]. [`chainguard`] holds Chainguard's
 //! (console API, STS, `cgr.dev`, `apk.cgr.dev`, `virtualapk.cgr.dev`); [`artifactory`]

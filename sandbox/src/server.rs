@@ -116,6 +116,14 @@ async fn handle(
 ) -> Result<Response<Body>, DropConnection> {
     let request = request.map(Body::new);
     if request.uri().path().starts_with("/_sandbox/") {
+        if !addressed_to_loopback(request.headers()) {
+            return Ok(text(
+                StatusCode::FORBIDDEN,
+                "the control endpoints answer only requests whose Host is 127.0.0.1, [::1] or \
+                 localhost (with the port): another Host is a page that renamed the sandbox \
+                 (DNS rebinding)",
+            ));
+        }
         return Ok(call(listener.control.clone(), request).await);
     }
     let (parts, body) = request.into_parts();
@@ -177,6 +185,38 @@ async fn handle(
     entry.status = Some(response.status().as_u16());
     shared.journal.push(entry);
     Ok(response)
+}
+
+/// Whether a request names a loopback host: exactly one `Host` header, whose host is
+/// `localhost` or a loopback address (`127.0.0.0/8`, `[::1]`), with or without a port. A
+/// browser sends the page's own host name, so a page whose name was rebound to 127.0.0.1
+/// (DNS rebinding) is refused, though it reaches the port.
+fn addressed_to_loopback(headers: &http::HeaderMap) -> bool {
+    let mut hosts = headers.get_all(http::header::HOST).iter();
+    let (Some(host), None) = (hosts.next(), hosts.next()) else {
+        return false;
+    };
+    let Ok(host) = host.to_str() else {
+        return false;
+    };
+    let (name, port) = match host.strip_prefix('[') {
+        Some(bracketed) => match bracketed.split_once(']') {
+            Some((address, rest)) => (address, rest.strip_prefix(':').or(Some(rest))),
+            None => return false,
+        },
+        None => match host.split_once(':') {
+            Some((name, port)) => (name, Some(port)),
+            None => (host, Some("")),
+        },
+    };
+    let port_ok = port.is_some_and(|port| {
+        port.is_empty() || (port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit()))
+    });
+    let loopback = name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|address| address.is_loopback());
+    port_ok && loopback
 }
 
 async fn call(router: Router, request: Request<Body>) -> Response<Body> {
