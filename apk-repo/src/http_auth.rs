@@ -198,8 +198,10 @@ impl HttpAuth {
     ///
     /// **apko and melange ignore this form**: they send credentials only when the second
     /// field equals the request's host, and an empty field never does. apk-tools sends it
-    /// to any host that answers 401. Prefer [`HttpAuth::basic`] unless a repository
-    /// redirects to hosts you cannot name.
+    /// to any host that answers 401. Prefer [`HttpAuth::basic`] unless, for apk-tools, a
+    /// repository redirects to hosts you cannot name. (This crate's
+    /// [`RepoClient`](crate::fetch::RepoClient) follows no redirect of a request that
+    /// carries credentials, whichever form is used.)
     ///
     /// # Errors
     ///

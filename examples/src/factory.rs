@@ -21,8 +21,10 @@ pub(crate) fn factories() -> Factories {
     Factories::new().with(ArtifactoryFactory)
 }
 
-/// The Chainguard client, from `env` only (a fixed environment never falls back to the
-/// process's), with `observer` set first so the token exchanges it sets up are journaled.
+/// The Chainguard client: from the process environment with chainctl's login as the last
+/// resort, or from a fixed environment (the sandbox's) only, which is closed: it never
+/// falls back to the process's variables or to a real login. `observer` is set first so
+/// the token exchanges it sets up are journaled.
 pub(crate) fn pull_tokens(
     env: &Environment,
     observer: Option<Arc<dyn HttpObserver>>,
@@ -31,14 +33,13 @@ pub(crate) fn pull_tokens(
     if let Some(observer) = &observer {
         builder = builder.with_observer(observer.clone());
     }
-    let builder = builder
-        .from_env_with(|var| env.get(var))
-        .map_err(crate::output::failure)?;
-    let client = builder.build().map_err(|err| {
-        Failure::Usage(format!(
-            "{err}; set CHAINGUARD_TOKEN (a token from `chainctl auth token`), or \
-             CHAINGUARD_IDENTITY with an OIDC token, or log in with chainctl"
-        ))
-    })?;
+    let builder = match env {
+        Environment::Process => builder.from_env(),
+        _ => builder.from_env_with(|var| env.get(var)),
+    }
+    .map_err(crate::output::failure)?;
+    let client = builder
+        .build()
+        .map_err(|err| Failure::Usage(err.to_string()))?;
     Ok(Arc::new(client))
 }

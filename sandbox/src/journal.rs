@@ -159,6 +159,33 @@ pub struct Journal {
     inner: Arc<Mutex<JournalInner>>,
 }
 
+/// Opens a journal file for writing: never through a symbolic link (whoever placed the
+/// link chose where the requests go), and readable by its owner only, whatever mode an
+/// existing file had. Redacted entries still name hosts, paths and users.
+fn open_private(path: &Path) -> std::io::Result<File> {
+    if std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink()) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "{} is a symbolic link; give the journal's own path",
+                path.display()
+            ),
+        ));
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        let file = options.open(path)?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        Ok(file)
+    }
+    #[cfg(not(unix))]
+    options.open(path)
+}
+
 #[derive(Debug, Default)]
 struct JournalInner {
     entries: Vec<JournalEntry>,
@@ -169,7 +196,7 @@ struct JournalInner {
 impl Journal {
     pub(crate) fn with_sink(path: &Path) -> std::io::Result<Self> {
         let journal = Journal::default();
-        journal.lock().sink = Some(BufWriter::new(File::create(path)?));
+        journal.lock().sink = Some(BufWriter::new(open_private(path)?));
         Ok(journal)
     }
 

@@ -30,12 +30,13 @@ pub(crate) async fn deploy(
             .await?;
         (Environment::fixed(sandbox.env()), Some(sandbox))
     };
-    // Pull tokens come from Chainguard's API, read from the same variables.
-    let tokens: Arc<dyn PullTokens> = Arc::new(
-        ChainguardClient::builder()
-            .from_env_with(|var| env.get(var))?
-            .build()?,
-    );
+    // Pull tokens come from Chainguard's API, read from the same variables (for the real
+    // services, chainctl's login too; the sandbox's variables are all there is).
+    let builder = match &env {
+        Environment::Process => ChainguardClient::builder().from_env()?,
+        _ => ChainguardClient::builder().from_env_with(|var| env.get(var))?,
+    };
+    let tokens: Arc<dyn PullTokens> = Arc::new(builder.build()?);
     let deployment = Deployment::connect(config, &factories, &env, tokens, None, 4)
         .await
         .map_err(|err: FleetError| err.to_string())?;

@@ -174,15 +174,20 @@ pub fn parse_base_url(field: &str, text: &str) -> Result<Url, ValidationError> {
         given,
         problem: problem.to_owned(),
     };
+    // What was given is shown only as far as it cannot hold a secret: a value that does not
+    // parse is often a token pasted into the wrong variable.
+    let shown_given = || {
+        crate::redact::shown_url(text.trim()).unwrap_or_else(|| {
+            format!("a value of {} characters (not shown)", text.chars().count())
+        })
+    };
     let url = Url::parse(text.trim()).map_err(|err| {
-        let shown = text.split('@').next_back().unwrap_or_default();
-        let shown = shown.split(['?', '#']).next().unwrap_or_default();
         invalid(
-            shown.to_owned(),
+            shown_given(),
             &format!("{err}; write it as https://host[:port][/path]"),
         )
     })?;
-    let shown = redact_url(&url);
+    let shown = shown_given();
     if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() || url.host().is_none() {
         return Err(invalid(shown, "use an http or https URL with a host"));
     }

@@ -33,14 +33,23 @@ use crate::upstream::{Credentials, Fetched, SandboxToken, Upstream};
 /// The user the admin token acts as.
 pub(crate) const ADMIN_USER: &str = "admin";
 
-/// One repository as the fake stores it.
-#[derive(Debug, Clone)]
+/// One repository as the fake stores it. `Debug` leaves out the password.
+#[derive(Clone)]
 pub(crate) struct Repo {
     /// The configuration without the password, defaults filled.
     pub(crate) config: Map<String, Value>,
     pub(crate) password: Option<String>,
     /// What a GET shows for the password; changes on every write of it.
     pub(crate) encrypted: String,
+}
+
+impl std::fmt::Debug for Repo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Repo")
+            .field("config", &self.config)
+            .field("password", &self.password.as_ref().map(|_| "[REDACTED]"))
+            .finish()
+    }
 }
 
 impl Repo {
@@ -76,7 +85,8 @@ impl Repo {
     }
 }
 
-#[derive(Debug, Default)]
+/// `Debug` shows the repositories, never the tokens.
+#[derive(Default)]
 pub(crate) struct State {
     /// lower-case key -> repository
     pub(crate) repos: BTreeMap<String, Repo>,
@@ -84,6 +94,16 @@ pub(crate) struct State {
     pub(crate) tokens: HashMap<String, (String, Vec<String>)>,
     /// (lower-case key, path) -> what a remote fetched (successful answers only)
     pub(crate) cache: HashMap<(String, String), Fetched>,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("repos", &self.repos)
+            .field("tokens", &self.tokens.len())
+            .field("cache", &self.cache.len())
+            .finish()
+    }
 }
 
 impl State {

@@ -86,7 +86,8 @@ pub(crate) struct Minted {
     pub(crate) scope: Option<String>,
 }
 
-#[derive(Debug)]
+/// `Debug` counts what holds tokens (minted tokens are keyed by themselves) instead of
+/// showing it.
 pub(crate) struct State {
     pub(crate) org_id: String,
     pub(crate) org_name: String,
@@ -96,6 +97,19 @@ pub(crate) struct State {
     pub(crate) bindings: HashMap<String, (String, String)>,
     pub(crate) minted: HashMap<String, Minted>,
     pub(crate) refresh_tokens: HashMap<String, String>,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("org_id", &self.org_id)
+            .field("org_name", &self.org_name)
+            .field("identities", &self.identities.len())
+            .field("bindings", &self.bindings.len())
+            .field("minted", &self.minted.len())
+            .field("refresh_tokens", &self.refresh_tokens.len())
+            .finish()
+    }
 }
 
 /// The shared world.
