@@ -135,13 +135,23 @@ pub(crate) struct Sources {
 pub(crate) struct SearchArgs {
     #[command(flatten)]
     sources: Sources,
-    /// Match whole names only.
-    #[arg(long, short = 'e')]
+    /// Match whole names only (names packages provide included), as apk's -e/-x.
+    #[arg(long, short = 'e', visible_short_alias = 'x')]
     exact: bool,
     /// List every version, not only the newest.
     #[arg(long, short = 'a')]
     all: bool,
-    /// Name patterns (globs); none lists everything.
+    /// Match descriptions and names (every version), as apk's -d.
+    #[arg(long, short = 'd')]
+    description: bool,
+    /// Print each package's origin (base package) instead of its name, as apk's -o.
+    #[arg(long, short = 'o')]
+    origin: bool,
+    /// Packages whose origin is exactly a pattern (every version), as apk's --has-origin.
+    #[arg(long)]
+    has_origin: bool,
+    /// Name patterns (globs, wrapped as *PATTERN* unless --exact), matched against
+    /// package names and the names they provide (so:, cmd:, pc:); none lists everything.
     patterns: Vec<String>,
 }
 
@@ -500,11 +510,20 @@ async fn search_command(global: &GlobalArgs, args: &SearchArgs) -> Result<(), Fa
     let mut options = SearchOptions::default();
     options.exact = args.exact;
     options.all_versions = args.all;
+    options.description = args.description;
+    options.has_origin = args.has_origin;
     let found = search(&packages, &patterns, options).map_err(usage)?;
     let lines: Vec<String> = found
         .iter()
-        .map(|p| format!("{}-{}", p.name, p.version))
+        .map(|p| match (&p.origin, args.origin) {
+            (Some(origin), true) => format!("{origin}-{}", p.version),
+            _ => format!("{}-{}", p.name, p.version),
+        })
         .collect();
+    // apk prints nothing when nothing matches, not an empty line.
+    if lines.is_empty() && matches!(global.output, crate::cli::OutputFormat::Human) {
+        return Ok(());
+    }
     emit(global.output, &json!({"packages": lines}), || {
         lines.join("\n")
     })
@@ -517,6 +536,10 @@ async fn policy_command(global: &GlobalArgs, args: &PolicyArgs) -> Result<(), Fa
         .map(|(label, index)| (label.as_str(), index))
         .collect();
     let report = policy(&args.name, &sources);
+    // apk prints nothing for a name no package has (one that packages only provide).
+    if report.is_empty() && matches!(global.output, crate::cli::OutputFormat::Human) {
+        return Ok(());
+    }
     let versions: Vec<_> = report
         .versions
         .iter()
