@@ -324,7 +324,8 @@ impl RepoClient {
     /// Signing keys published through `<repo>/apk-configuration` (`{"jwks_uri": ...}`),
     /// as `apk.cgr.dev` publishes them; `None` when the repository answers 404 there.
     ///
-    /// Credentials go to the JWKS URL only when it is on the repository's host.
+    /// Credentials go to the JWKS URL only when it is on the repository's origin (scheme,
+    /// host and port).
     ///
     /// # Errors
     ///
@@ -358,7 +359,9 @@ impl RepoClient {
             .map_err(|err| IndexError::Keys {
                 problem: format!("apk-configuration names an unusable jwks_uri: {err}"),
             })?;
-        let document = if jwks_url.host_str() == self.repo.base().host_str() {
+        // Credentials go to the JWKS only on the repository's own origin (scheme, host and
+        // port): another port of the same host is another server.
+        let document = if jwks_url.origin() == self.repo.base().origin() {
             self.get(jwks_url).await?
         } else {
             self.send(jwks_url, false).await?

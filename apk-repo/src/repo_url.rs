@@ -156,7 +156,10 @@ impl RepoUrl {
     /// ```
     pub fn parse(base: &str) -> Result<RepoUrl, RepoUrlError> {
         let invalid = |problem: &str| RepoUrlError::Invalid {
-            given: base.rsplit('@').next().unwrap_or_default().to_owned(),
+            // Shown only as far as it cannot hold a secret (a token pasted as a URL).
+            given: pull_through_core::redact::shown_url(base.trim()).unwrap_or_else(|| {
+                format!("a value of {} characters (not shown)", base.chars().count())
+            }),
             problem: problem.to_owned(),
         };
         let url = Url::parse(base.trim()).map_err(|err| invalid(&err.to_string()))?;

@@ -905,7 +905,10 @@ impl ArtifactoryClient {
     /// # Ok(()) }
     /// ```
     pub async fn revoke_access_token(&self, token_id: &str) -> Result<Deleted, Error> {
+        // A token id is a UUID or hex; a longer value, or one with other characters, is
+        // likely the token itself, which must not reach a URL path nor be echoed.
         let well_formed = !token_id.is_empty()
+            && token_id.len() <= 64
             && token_id
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
@@ -913,7 +916,9 @@ impl ArtifactoryClient {
             return Err(Error::InvalidInput(ValidationError::InvalidValue {
                 field: "token_id".to_owned(),
                 problem: format!(
-                    "{token_id:?} is not a token id; give the token_id printed when the token was created"
+                    "the value given ({} characters, not shown) is not a token id; give the \
+                     token_id printed when the token was created",
+                    token_id.chars().count()
                 ),
             }));
         }

@@ -116,6 +116,9 @@ enum Unset {
     Credentials { process: bool },
     /// `CHAINGUARD_IDENTITY` without its upstream token: what is missing.
     UpstreamToken(&'static str),
+    /// No credentials in the process environment, and the hosts are not Chainguard's: its
+    /// chainctl login is not sent elsewhere.
+    LoginForOtherHosts,
 }
 
 impl Unset {
@@ -133,6 +136,11 @@ impl Unset {
                  CHAINGUARD_TOKEN (a token from `chainctl auth token`), or CHAINGUARD_IDENTITY \
                  with {UPSTREAM_VARIABLES}"
             ),
+            Unset::LoginForOtherHosts => "neither CHAINGUARD_TOKEN nor CHAINGUARD_IDENTITY is \
+                set, and CHAINGUARD_API_URL or CHAINGUARD_ISSUER_URL names another host than \
+                Chainguard's; chainctl's login is sent only to Chainguard's own hosts, so set \
+                CHAINGUARD_TOKEN to a token for that host"
+                .to_owned(),
             Unset::UpstreamToken(missing) => format!(
                 "CHAINGUARD_IDENTITY is set but {missing} in the environment given; set \
                  {UPSTREAM_VARIABLES} to the identity's upstream OIDC token"
@@ -274,7 +282,8 @@ impl ChainguardBuilder {
     /// `ACTIONS_ID_TOKEN_REQUEST_URL` and `_TOKEN` (read when a token is needed); and,
     /// failing those, chainctl's login in its default location
     /// ([`ChainctlCache::default_location`], as if
-    /// [`with_chainctl_cache`](Self::with_chainctl_cache) had been called).
+    /// [`with_chainctl_cache`](Self::with_chainctl_cache) had been called), but only when
+    /// both URLs are Chainguard's own: that login is never sent to another host.
     ///
     /// # Errors
     ///
@@ -287,8 +296,16 @@ impl ChainguardBuilder {
     /// ```
     pub fn from_env(self) -> Result<Self, Error> {
         let mut builder = self.read_env(|var| std::env::var(var).ok(), true)?;
-        if builder.chainctl.is_none() {
+        // The login chainctl keeps is for Chainguard's hosts: a shell left pointing at a
+        // sandbox or another service must not receive it.
+        let real_hosts = builder.api_url.as_str().trim_end_matches('/') == DEFAULT_API_URL
+            && builder.issuer_url.as_str().trim_end_matches('/') == DEFAULT_ISSUER_URL;
+        if builder.chainctl.is_none() && real_hosts {
             builder.chainctl = ChainctlCache::default_location();
+        } else if builder.chainctl.is_none()
+            && matches!(builder.unset, Some(Unset::Credentials { process: true }))
+        {
+            builder.unset = Some(Unset::LoginForOtherHosts);
         }
         Ok(builder)
     }

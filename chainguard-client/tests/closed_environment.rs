@@ -244,3 +244,54 @@ async fn upstream_tokens_come_from_the_environment_given() {
         );
     }
 }
+
+/// Set in the child process of `chainctls_login_goes_only_to_chainguards_hosts`.
+const OTHER_HOST_CHILD: &str = "CHAINGUARD_CLIENT_OTHER_HOST_CHILD";
+
+/// A shell left pointing at a sandbox (or at whatever listens on a port) with no token of
+/// its own must not hand it chainctl's real login.
+#[test]
+fn chainctls_login_goes_only_to_chainguards_hosts() {
+    if std::env::var_os(OTHER_HOST_CHILD).is_some() {
+        let message = refusal(
+            ChainguardClient::builder()
+                .from_env()
+                .and_then(|builder| builder.build()),
+        );
+        assert!(message.contains("another host"), "{message}");
+        assert!(message.contains("CHAINGUARD_TOKEN"), "{message}");
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    chainctl_home(home.path());
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+    child
+        .args([
+            "--exact",
+            "chainctls_login_goes_only_to_chainguards_hosts",
+            "--test-threads=1",
+        ])
+        .env(OTHER_HOST_CHILD, "1")
+        .env("HOME", home.path())
+        .env("CHAINGUARD_API_URL", "http://127.0.0.1:9")
+        .env_remove("XDG_CACHE_HOME");
+    for var in [
+        "CHAINGUARD_TOKEN",
+        "CHAINGUARD_IDENTITY",
+        "CHAINGUARD_OIDC_TOKEN",
+        "CHAINGUARD_OIDC_TOKEN_FILE",
+        "CHAINGUARD_ISSUER_URL",
+        "ACTIONS_ID_TOKEN_REQUEST_URL",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    ] {
+        child.env_remove(var);
+    }
+    let output = child.output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("1 passed"), "{stdout}");
+}

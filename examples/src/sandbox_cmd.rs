@@ -47,9 +47,8 @@ pub(crate) async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), F
         builder = builder.random_faults(args.fault_rate, seed);
     }
     if let Some(path) = &global.journal {
-        // The sandbox opens the file itself, with `File::create`, which would follow a
-        // link at the path: refuse a link first and leave a private (0600) regular file
-        // for it to truncate, so its mode stays 0600.
+        // The program's own checks and message come first; the sandbox then opens the
+        // same file by its own rules (no link, 0600, the file that was checked).
         drop(open_journal(path)?);
         builder = builder.journal_file(path);
     }

@@ -162,28 +162,49 @@ pub struct Journal {
 /// Opens a journal file for writing: never through a symbolic link (whoever placed the
 /// link chose where the requests go), and readable by its owner only, whatever mode an
 /// existing file had. Redacted entries still name hosts, paths and users.
+///
+/// std has no portable `O_NOFOLLOW`, so: a new file is made with `create_new` (`O_EXCL`,
+/// which never follows a link), and an existing one is opened without truncating, checked
+/// to be the very file that was inspected (device and inode, one link), and only then
+/// emptied; a link swapped in between is caught by that check.
 fn open_private(path: &Path) -> std::io::Result<File> {
-    if std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink()) {
-        return Err(std::io::Error::new(
+    let refuse = |why: &str| {
+        std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
-            format!(
-                "{} is a symbolic link; give the journal's own path",
-                path.display()
-            ),
-        ));
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+            format!("{}: {why}; give the journal's own path", path.display()),
+        )
+    };
     #[cfg(unix)]
     {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        options.mode(0o600);
-        let file = options.open(path)?;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        Ok(file)
+        use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+        match std::fs::symlink_metadata(path) {
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path),
+            Err(err) => Err(err),
+            Ok(seen) if seen.file_type().is_symlink() => Err(refuse("is a symbolic link")),
+            Ok(seen) if !seen.is_file() => Err(refuse("is not a regular file")),
+            Ok(seen) => {
+                let file = std::fs::OpenOptions::new().write(true).open(path)?;
+                let opened = file.metadata()?;
+                if (opened.dev(), opened.ino()) != (seen.dev(), seen.ino()) || opened.nlink() != 1 {
+                    return Err(refuse("changed while it was opened, or has other names"));
+                }
+                file.set_len(0)?;
+                file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+                Ok(file)
+            }
+        }
     }
     #[cfg(not(unix))]
-    options.open(path)
+    {
+        if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(refuse("is a symbolic link"));
+        }
+        File::create(path)
+    }
 }
 
 #[derive(Debug, Default)]

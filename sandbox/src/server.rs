@@ -116,7 +116,7 @@ async fn handle(
 ) -> Result<Response<Body>, DropConnection> {
     let request = request.map(Body::new);
     if request.uri().path().starts_with("/_sandbox/") {
-        if !addressed_to_loopback(request.headers()) {
+        if !addressed_to_loopback(request.headers()) || from_another_site(request.headers()) {
             return Ok(text(
                 StatusCode::FORBIDDEN,
                 "the control endpoints answer only requests whose Host is 127.0.0.1, [::1] or \
@@ -185,6 +185,32 @@ async fn handle(
     entry.status = Some(response.status().as_u16());
     shared.journal.push(entry);
     Ok(response)
+}
+
+/// Whether a browser marks the request as made by a page of another site: a no-cors `POST`
+/// from any web page carries the sandbox's own `Host`, but also its `Origin` (or
+/// `Sec-Fetch-Site`). Tools (curl, reqwest, the vendors' SDKs) send neither.
+fn from_another_site(headers: &http::HeaderMap) -> bool {
+    let cross_site = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|site| !matches!(site, "same-origin" | "none"));
+    let foreign_origin = headers
+        .get(http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|origin| {
+            url::Url::parse(origin)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .is_none_or(|host| {
+                    let host = host.trim_start_matches('[').trim_end_matches(']');
+                    host != "localhost"
+                        && !host
+                            .parse::<std::net::IpAddr>()
+                            .is_ok_and(|ip| ip.is_loopback())
+                })
+        });
+    cross_site || foreign_origin
 }
 
 /// Whether a request names a loopback host: exactly one `Host` header, whose host is

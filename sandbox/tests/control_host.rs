@@ -85,3 +85,34 @@ async fn control_endpoints_refuse_a_foreign_host() {
     assert!(sandbox.faults().rules().is_empty(), "the reset ran");
     sandbox.shutdown().await;
 }
+
+/// A web page's no-cors `POST` carries the sandbox's own `Host` but also the page's
+/// `Origin` (and `Sec-Fetch-Site`): refused, while tools, which send neither, are served.
+#[tokio::test]
+async fn control_endpoints_refuse_a_page_of_another_site() {
+    let sandbox = Sandbox::builder().start().await.unwrap();
+    let port = sandbox.url(CONTROL_SERVICE).unwrap().port().unwrap();
+    let send = |extra: String| async move {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let request = format!(
+            "POST /_sandbox/reset HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{extra}Content-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await.unwrap();
+        String::from_utf8_lossy(&answer)
+            .split(' ')
+            .nth(1)
+            .and_then(|code| code.parse::<u16>().ok())
+            .unwrap()
+    };
+    assert_eq!(send("Origin: https://evil.example\r\n".into()).await, 403);
+    assert_eq!(send("Origin: null\r\n".into()).await, 403);
+    assert_eq!(send("Sec-Fetch-Site: cross-site\r\n".into()).await, 403);
+    assert_ne!(send(String::new()).await, 403, "a tool's request is served");
+    assert_ne!(
+        send(format!("Origin: http://127.0.0.1:{port}\r\n")).await,
+        403
+    );
+    sandbox.shutdown().await;
+}

@@ -49,3 +49,19 @@ async fn a_journal_path_that_is_a_link_is_refused_and_its_target_untouched() {
     assert!(err.to_string().contains("symbolic link"), "{err}");
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "keep\n");
 }
+
+#[tokio::test]
+async fn a_journal_file_with_another_name_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("someone-elses");
+    std::fs::write(&other, "keep\n").unwrap();
+    let journal = dir.path().join("journal.jsonl");
+    std::fs::hard_link(&other, &journal).unwrap();
+    let err = Sandbox::builder()
+        .journal_file(&journal)
+        .start()
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("other names"), "{err}");
+    assert_eq!(std::fs::read_to_string(&other).unwrap(), "keep\n");
+}

@@ -216,8 +216,11 @@ impl Upstream {
     /// ```
     pub fn new(context: SandboxContext) -> Upstream {
         // Caches do not follow redirects from the upstream, and neither do these.
+        // Every fake is on loopback: a proxy from the environment would see the
+        // credentials caches store.
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
             .build()
             .unwrap_or_default();
         Upstream { context, http }
