@@ -8,6 +8,7 @@
 //! | [`repo_url`] | repository URLs with credentials encoded so apk-tools, apko and Go read the same bytes; apk-style masking |
 //! | [`repositories`] | `/etc/apk/repositories`: parse, edit, render, write atomically |
 //! | [`index`] | `APKINDEX.tar.gz`: split, verify (`RSA`, `RSA256`, `RSA512`; any trusted key), parse, write, sign |
+//! | [`package`] | apk v2 package files (`.apk`): build one, signed, with its index record; split gzip members |
 //! | [`fetch`] | downloads with apk's credential rules, and key discovery through `apk-configuration` |
 //! | [`version`] | apk 3 version ordering; invalid versions reported, never guessed |
 //! | [`search`] | `apk search` and `apk policy` |
@@ -42,6 +43,7 @@ pub mod access;
 pub mod fetch;
 pub mod http_auth;
 pub mod index;
+pub mod package;
 pub mod probe;
 pub mod repo_url;
 pub mod repositories;

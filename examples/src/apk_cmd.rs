@@ -431,15 +431,22 @@ fn verify_index(global: &GlobalArgs, args: &VerifyIndexArgs) -> Result<(), Failu
     let bytes = read_file(&args.file)?;
     let index = ApkIndex::read(&bytes, &keys).map_err(step)?;
     let key = index.signed_by.clone().unwrap_or_default();
+    // Entries apk-tools would skip but can do without (a signature or APKINDEX it would
+    // skip is already an error): warnings.
+    let skipped: Vec<String> = index.skipped.iter().map(ToString::to_string).collect();
     emit(
         global.output,
-        &json!({"file": args.file, "signed_by": key, "packages": index.packages.len(), "description": index.description}),
+        &json!({"file": args.file, "signed_by": key, "packages": index.packages.len(), "description": index.description, "skipped": skipped}),
         || {
-            format!(
+            let mut text = format!(
                 "{}: signed by {key}, {} packages",
                 args.file.display(),
                 index.packages.len()
-            )
+            );
+            for warning in &skipped {
+                text.push_str(&format!("\nwarning: {warning}"));
+            }
+            text
         },
     )
 }

@@ -8,6 +8,12 @@
 //! signature suffices. Verification uses aws-lc-rs, not the `rsa` crate
 //! (RUSTSEC-2023-0071).
 //!
+//! Tar entries are read the way apk-tools reads them: only the ustar typeflags `'0'` and
+//! `'7'` are regular files. A signature or `APKINDEX` entry of another type (such as the
+//! old NUL typeflag) is an error, [`IndexError::SkippedEntry`], because apk-tools skips
+//! the entry and fails with `BAD signature`; any other entry apk-tools would skip is
+//! reported in [`ApkIndex::skipped`].
+//!
 //! ```no_run
 //! use apk_repo::index::{ApkIndex, Keyring};
 //!
@@ -32,6 +38,7 @@ use aws_lc_rs::signature::{self, UnparsedPublicKey};
 pub use keys::Keyring;
 pub use package::{Package, Records, parse_records};
 pub use writer::{SigningKey, render_records, sign_index, write_index};
+pub(crate) use writer::{gzip, signature_member, tar_entry};
 
 /// The largest decompressed index read by default (apko's limit; Chainguard's largest
 /// real indexes are about 120 MB).
@@ -108,9 +115,77 @@ pub enum IndexError {
         /// The limit.
         limit: u64,
     },
+    /// A signature or `APKINDEX` entry apk-tools would skip (its tar typeflag is not
+    /// `'0'` or `'7'`): apk-tools then sees no signature or no index and fails.
+    #[error("{0}")]
+    SkippedEntry(SkippedEntry),
+    /// A package file could not be built (see [`crate::package`]).
+    #[error("cannot build the package: {problem}")]
+    Package {
+        /// What is wrong.
+        problem: String,
+    },
     /// Fetching failed.
     #[error(transparent)]
     Fetch(#[from] pull_through_core::Error),
+}
+
+/// A tar entry apk-tools would skip: apk-tools' tar reader (`apk_tar_parse`) treats only
+/// the ustar typeflags `'0'` and `'7'` as regular files, so an entry with the old NUL
+/// typeflag (or a directory, link, ...) is never seen as a file.
+///
+/// ```
+/// use apk_repo::index::SkippedEntry;
+/// let skipped = SkippedEntry::new(".SIGN.RSA256.x.rsa.pub", 0);
+/// assert_eq!(skipped.to_string(),
+///     ".SIGN.RSA256.x.rsa.pub: tar typeflag NUL; apk-tools reads only '0' and '7' as regular files and would skip it");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SkippedEntry {
+    /// The entry's name.
+    pub name: String,
+    /// The typeflag byte (offset 156 of the tar header).
+    pub typeflag: u8,
+}
+
+impl SkippedEntry {
+    /// The entry `name` with typeflag byte `typeflag`.
+    ///
+    /// ```
+    /// let skipped = apk_repo::index::SkippedEntry::new("DESCRIPTION", b'5');
+    /// assert!(skipped.to_string().starts_with("DESCRIPTION: tar typeflag '5';"));
+    /// ```
+    pub fn new(name: &str, typeflag: u8) -> SkippedEntry {
+        SkippedEntry {
+            name: name.to_owned(),
+            typeflag,
+        }
+    }
+
+    /// The entry of `header`, if apk-tools would skip it.
+    fn check(name: &str, header: &tar::Header) -> Option<SkippedEntry> {
+        let typeflag = header.as_bytes()[156];
+        (!is_regular_for_apk(typeflag)).then(|| SkippedEntry::new(name, typeflag))
+    }
+}
+
+impl std::fmt::Display for SkippedEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: tar typeflag ", self.name)?;
+        match self.typeflag {
+            0 => f.write_str("NUL")?,
+            flag if flag.is_ascii_graphic() => write!(f, "'{}'", char::from(flag))?,
+            flag => write!(f, "0x{flag:02x}")?,
+        }
+        f.write_str("; apk-tools reads only '0' and '7' as regular files and would skip it")
+    }
+}
+
+/// apk-tools' rule (`apk_tar_parse` in `src/io_archive.c`, 2.14.10; checked with the real
+/// client): only `'0'` and `'7'` are regular files.
+fn is_regular_for_apk(typeflag: u8) -> bool {
+    matches!(typeflag, b'0' | b'7')
 }
 
 /// One signature entry.
@@ -226,6 +301,9 @@ impl<'a> SignedIndex<'a> {
                     "unexpected entry {path:?} among the signatures"
                 )));
             };
+            if let Some(skipped) = SkippedEntry::check(&path, entry.header()) {
+                return Err(IndexError::SkippedEntry(skipped));
+            }
             if entry.size() > MAX_SIGNATURE_ENTRY {
                 continue;
             }
@@ -309,6 +387,10 @@ pub struct ApkIndex {
     pub packages: Vec<Package>,
     /// The key whose signature was verified; `None` when read unverified.
     pub signed_by: Option<String>,
+    /// Entries of the index tar apk-tools would skip but can do without (a `DESCRIPTION`
+    /// or an unknown entry with a typeflag other than `'0'` or `'7'`): warnings. A
+    /// skipped signature or `APKINDEX` is an error instead ([`IndexError::SkippedEntry`]).
+    pub skipped: Vec<SkippedEntry>,
 }
 
 /// How an index is read.
@@ -371,10 +453,17 @@ impl ApkIndex {
         let split = SignedIndex::split(bytes)?;
         let key = split.verify(keyring)?;
         let mut index = ApkIndex::default();
-        index.description = for_each_package(split.signed, options, |package| {
-            index.packages.push(package);
-            Ok(())
-        })?;
+        let mut packages = Vec::new();
+        index.description = read_members(
+            split.signed,
+            options,
+            &mut |package| {
+                packages.push(package);
+                Ok(())
+            },
+            &mut index.skipped,
+        )?;
+        index.packages = packages;
         index.signed_by = Some(key);
         Ok(index)
     }
@@ -391,17 +480,26 @@ impl ApkIndex {
     pub fn read_unverified(bytes: &[u8]) -> Result<ApkIndex, IndexError> {
         let split = SignedIndex::split(bytes)?;
         let mut index = ApkIndex::default();
-        index.description = for_each_package(split.signed, ReadOptions::default(), |package| {
-            index.packages.push(package);
-            Ok(())
-        })?;
+        let mut packages = Vec::new();
+        index.description = read_members(
+            split.signed,
+            ReadOptions::default(),
+            &mut |package| {
+                packages.push(package);
+                Ok(())
+            },
+            &mut index.skipped,
+        )?;
+        index.packages = packages;
         Ok(index)
     }
 }
 
 /// Streams the packages of the index members (the bytes after any signature member) to
 /// `visit`, one at a time, without holding the decompressed index in memory. Returns the
-/// `DESCRIPTION`.
+/// `DESCRIPTION`. Entries apk-tools would skip are handled as in [`ApkIndex::read`]: a
+/// skipped `APKINDEX` is an error; other skipped entries are ignored here (read with
+/// [`ApkIndex::read`] to see them in [`ApkIndex::skipped`]).
 ///
 /// # Errors
 ///
@@ -421,13 +519,22 @@ pub fn for_each_package(
     options: ReadOptions,
     mut visit: impl FnMut(Package) -> Result<(), IndexError>,
 ) -> Result<Option<String>, IndexError> {
+    read_members(index_members, options, &mut visit, &mut Vec::new())
+}
+
+fn read_members(
+    index_members: &[u8],
+    options: ReadOptions,
+    visit: &mut impl FnMut(Package) -> Result<(), IndexError>,
+    skipped: &mut Vec<SkippedEntry>,
+) -> Result<Option<String>, IndexError> {
     let exceeded = Rc::new(Cell::new(false));
     let limited = Limit {
         inner: flate2::bufread::MultiGzDecoder::new(index_members),
         left: options.max_decompressed,
         exceeded: exceeded.clone(),
     };
-    let result = read_entries(tar::Archive::new(limited), &mut visit);
+    let result = read_entries(tar::Archive::new(limited), visit, skipped);
     if exceeded.get() {
         return Err(IndexError::TooLarge {
             limit: options.max_decompressed,
@@ -439,6 +546,7 @@ pub fn for_each_package(
 fn read_entries<R: Read>(
     mut archive: tar::Archive<R>,
     visit: &mut impl FnMut(Package) -> Result<(), IndexError>,
+    skipped: &mut Vec<SkippedEntry>,
 ) -> Result<Option<String>, IndexError> {
     let malformed = |problem: String| IndexError::Malformed { problem };
     let mut description = None;
@@ -453,6 +561,14 @@ fn read_entries<R: Read>(
             .map_err(|err| malformed(format!("an entry name: {err}")))?
             .to_string_lossy()
             .into_owned();
+        if let Some(skip) = SkippedEntry::check(&name, entry.header()) {
+            if name == "APKINDEX" || name.starts_with(".SIGN.") {
+                return Err(IndexError::SkippedEntry(skip));
+            }
+            // apk-tools never sees it; neither does this reader.
+            skipped.push(skip);
+            continue;
+        }
         match name.as_str() {
             "APKINDEX" => {
                 saw_index = true;

@@ -1,5 +1,10 @@
 //! Writing and signing indexes: for fakes, tests and benchmarks, and for tools that serve
 //! their own repositories.
+//!
+//! Every tar entry is a ustar header with typeflag `'0'` (regular file), owner
+//! `root:root`: apk-tools reads only `'0'` and `'7'` as regular files and skips an entry
+//! with the old NUL typeflag, so an index written with NUL fails `apk update` with
+//! `BAD signature` (`../shared/reference/apk.md` §3.1).
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -86,7 +91,7 @@ pub fn render_records(packages: &[Package]) -> String {
 }
 
 /// An unsigned `APKINDEX.tar.gz`: one gzip member holding a tar of `DESCRIPTION` and
-/// `APKINDEX`.
+/// `APKINDEX`, both regular files (ustar typeflag `'0'`), then the end-of-archive blocks.
 ///
 /// ```
 /// use apk_repo::index::{ApkIndex, Package, write_index};
@@ -100,23 +105,60 @@ pub fn render_records(packages: &[Package]) -> String {
 /// # Ok::<(), apk_repo::index::IndexError>(())
 /// ```
 pub fn write_index(packages: &[Package], description: &str) -> Vec<u8> {
-    let mut tar = tar::Builder::new(Vec::new());
+    let mut tar_bytes = Vec::new();
     for (name, body) in [
-        ("DESCRIPTION", description.as_bytes().to_vec()),
-        ("APKINDEX", render_records(packages).into_bytes()),
+        ("DESCRIPTION", description.as_bytes()),
+        ("APKINDEX", render_records(packages).as_bytes()),
     ] {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(body.len() as u64);
-        header.set_mode(0o644);
-        header.set_mtime(0);
-        // Writing to a Vec cannot fail.
-        let _ = tar.append_data(&mut header, name, &body[..]);
+        // Both names are short and fixed: the header cannot fail.
+        let _ = tar_entry(
+            &mut tar_bytes,
+            name,
+            body,
+            tar::EntryType::Regular,
+            0o644,
+            0,
+        );
     }
-    let tar_bytes = tar.into_inner().unwrap_or_default();
+    // End of archive: two zero blocks.
+    tar_bytes.resize(tar_bytes.len() + 1024, 0);
     gzip(&tar_bytes)
 }
 
-fn gzip(bytes: &[u8]) -> Vec<u8> {
+/// Appends one ustar entry (header, body, padding to 512 bytes) to `out`, as apk-tools
+/// reads it: an explicit typeflag (`Regular` is written `'0'`, never NUL), owner
+/// `root:root`, uid and gid 0.
+pub(crate) fn tar_entry(
+    out: &mut Vec<u8>,
+    name: &str,
+    body: &[u8],
+    kind: tar::EntryType,
+    mode: u32,
+    mtime: u64,
+) -> Result<(), String> {
+    let mut header = tar::Header::new_ustar();
+    header
+        .set_path(name)
+        .map_err(|err| format!("tar entry name {name:?}: {err}"))?;
+    header.set_entry_type(kind);
+    header.set_size(body.len() as u64);
+    header.set_mode(mode);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_mtime(mtime);
+    for set in [tar::Header::set_username, tar::Header::set_groupname] {
+        set(&mut header, "root").map_err(|err| format!("tar owner: {err}"))?;
+    }
+    header.set_cksum();
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(body);
+    out.resize(out.len().div_ceil(512) * 512, 0);
+    Ok(())
+}
+
+/// One gzip member of `bytes` at the default level (flate2 writes a zero mtime, so the
+/// output depends only on the input).
+pub(crate) fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     let _ = encoder.write_all(bytes);
     encoder.finish().unwrap_or_default()
@@ -197,6 +239,23 @@ impl SigningKey {
         &self.name
     }
 
+    /// RSA PKCS#1 v1.5 over the SHA-256 of `message`: the bytes of a `.SIGN.RSA256.`
+    /// entry.
+    pub(crate) fn sign_sha256(&self, message: &[u8]) -> Result<Vec<u8>, IndexError> {
+        let mut signature = vec![0; self.key_pair.public_modulus_len()];
+        self.key_pair
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &SystemRandom::new(),
+                message,
+                &mut signature,
+            )
+            .map_err(|_| IndexError::Keys {
+                problem: format!("could not sign with {}", self.name),
+            })?;
+        Ok(signature)
+    }
+
     fn components(&self) -> RsaPublicKeyComponents<Vec<u8>> {
         RsaPublicKeyComponents::from(self.key_pair.public_key())
     }
@@ -258,37 +317,33 @@ impl SigningKey {
 /// # Ok::<(), apk_repo::index::IndexError>(())
 /// ```
 pub fn sign_index(unsigned: &[u8], keys: &[&SigningKey]) -> Result<Vec<u8>, IndexError> {
-    let mut tar_bytes = Vec::new();
-    for key in keys {
-        let mut signature = vec![0; key.key_pair.public_modulus_len()];
-        key.key_pair
-            .sign(
-                &RSA_PKCS1_SHA256,
-                &SystemRandom::new(),
-                unsigned,
-                &mut signature,
-            )
-            .map_err(|_| IndexError::Keys {
-                problem: format!("could not sign with {}", key.name),
-            })?;
-        let mut header = tar::Header::new_gnu();
-        header
-            .set_path(format!(".SIGN.RSA256.{}", key.name))
-            .map_err(|err| IndexError::Keys {
-                problem: format!("key name {}: {err}", key.name),
-            })?;
-        header.set_size(signature.len() as u64);
-        header.set_mode(0o644);
-        header.set_mtime(0);
-        header.set_cksum();
-        tar_bytes.extend_from_slice(header.as_bytes());
-        tar_bytes.extend_from_slice(&signature);
-        tar_bytes.resize(tar_bytes.len().div_ceil(512) * 512, 0);
-    }
-    // No end-of-archive blocks: the index's tar follows in the next member.
-    let mut signed = gzip(&tar_bytes);
+    let mut signed = signature_member(unsigned, keys)?;
     signed.extend_from_slice(unsigned);
     Ok(signed)
+}
+
+/// The signature gzip member over `covered` (`.SIGN.RSA256.<name>` per key, typeflag
+/// `'0'`), a tar segment without end-of-archive blocks: the next member's tar follows.
+pub(crate) fn signature_member(
+    covered: &[u8],
+    keys: &[&SigningKey],
+) -> Result<Vec<u8>, IndexError> {
+    let mut tar_bytes = Vec::new();
+    for key in keys {
+        let signature = key.sign_sha256(covered)?;
+        tar_entry(
+            &mut tar_bytes,
+            &format!(".SIGN.RSA256.{}", key.name),
+            &signature,
+            tar::EntryType::Regular,
+            0o644,
+            0,
+        )
+        .map_err(|problem| IndexError::Keys {
+            problem: format!("key name {}: {problem}", key.name),
+        })?;
+    }
+    Ok(gzip(&tar_bytes))
 }
 
 #[cfg(test)]
@@ -388,6 +443,7 @@ mod tests {
                 .unwrap();
             let mut header = tar::Header::new_gnu();
             header.set_path(format!(".SIGN.{kind}.k.rsa.pub")).unwrap();
+            header.set_entry_type(tar::EntryType::Regular);
             header.set_size(signature.len() as u64);
             header.set_cksum();
             let mut tar_bytes = header.as_bytes().to_vec();
