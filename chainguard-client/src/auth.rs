@@ -173,17 +173,67 @@ fn jwt_audiences(token: &str) -> Option<Vec<String>> {
     }
 }
 
-/// The tokens chainctl caches: `<dir>/<audience with '/' as '-'>/oidc-token`.
+/// The tokens chainctl caches: `<dir>/<audience with '/' as '-'>/oidc-token` (on
+/// Windows, `:` is written as `-` too, as chainctl does there).
 ///
 /// ```
 /// use chainguard_client::auth::ChainctlCache;
 /// let cache = ChainctlCache::new("/home/me/.cache/chainguard");
+/// # #[cfg(not(windows))]
 /// assert_eq!(cache.token_path("https://console-api.enforce.dev"),
 ///     std::path::Path::new("/home/me/.cache/chainguard/https:--console-api.enforce.dev/oidc-token"));
 /// ```
 #[derive(Debug, Clone)]
 pub struct ChainctlCache {
     dir: PathBuf,
+    os: CacheOs,
+}
+
+/// The operating systems whose cache locations differ, as Go's `os.UserCacheDir` tells
+/// them apart (chainctl is a Go program).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CacheOs {
+    /// Linux and the other Unix systems: `$XDG_CACHE_HOME`, else `$HOME/.cache`.
+    Unix,
+    /// macOS (and iOS): `$HOME/Library/Caches`.
+    MacOs,
+    /// Windows: `%LocalAppData%`; `:` is not allowed in a folder name.
+    Windows,
+}
+
+impl CacheOs {
+    const HOST: CacheOs = if cfg!(windows) {
+        CacheOs::Windows
+    } else if cfg!(any(target_os = "macos", target_os = "ios")) {
+        CacheOs::MacOs
+    } else {
+        CacheOs::Unix
+    };
+
+    /// Go's `os.UserCacheDir` (go/src/os/file.go) for this system, with variables looked
+    /// up by `lookup`; empty values count as unset, and a relative `$XDG_CACHE_HOME` is
+    /// refused as Go refuses it.
+    fn user_cache_dir(self, lookup: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+        let env = |var: &str| lookup(var).filter(|value| !value.is_empty());
+        match self {
+            CacheOs::Windows => env("LocalAppData").map(PathBuf::from),
+            CacheOs::MacOs => env("HOME").map(|home| Path::new(&home).join("Library/Caches")),
+            CacheOs::Unix => match env("XDG_CACHE_HOME") {
+                Some(dir) if dir.starts_with('/') => Some(PathBuf::from(dir)),
+                Some(_) => None,
+                None => env("HOME").map(|home| Path::new(&home).join(".cache")),
+            },
+        }
+    }
+
+    /// The folder name chainctl gives an audience: `/` as `-`, and on Windows `:` as `-`.
+    fn audience_folder(self, audience: &str) -> String {
+        let folder = audience.replace('/', "-");
+        match self {
+            CacheOs::Windows => folder.replace(':', "-"),
+            CacheOs::Unix | CacheOs::MacOs => folder,
+        }
+    }
 }
 
 impl ChainctlCache {
@@ -193,11 +243,16 @@ impl ChainctlCache {
     /// let cache = chainguard_client::auth::ChainctlCache::new("/home/me/.cache/chainguard");
     /// ```
     pub fn new(dir: impl Into<PathBuf>) -> ChainctlCache {
-        ChainctlCache { dir: dir.into() }
+        ChainctlCache {
+            dir: dir.into(),
+            os: CacheOs::HOST,
+        }
     }
 
-    /// chainctl's default location: `$XDG_CACHE_HOME/chainguard`, else
-    /// `$HOME/.cache/chainguard`, from the process environment.
+    /// chainctl's default location, `<user cache dir>/chainguard`, from the process
+    /// environment. The user cache dir is Go's `os.UserCacheDir`: on Linux and other Unix
+    /// systems `$XDG_CACHE_HOME` (when absolute), else `$HOME/.cache`; on macOS
+    /// `$HOME/Library/Caches`; on Windows `%LocalAppData%`.
     ///
     /// ```
     /// let cache = chainguard_client::auth::ChainctlCache::default_location();
@@ -208,23 +263,34 @@ impl ChainctlCache {
         })
     }
 
-    /// [`default_location`](Self::default_location) with `XDG_CACHE_HOME` and `HOME` looked
-    /// up by `lookup` instead of in the process environment (empty values count as unset).
+    /// [`default_location`](Self::default_location) with `XDG_CACHE_HOME`, `HOME` and
+    /// `LocalAppData` looked up by `lookup` instead of in the process environment (empty
+    /// values count as unset).
     ///
     /// ```
     /// use chainguard_client::auth::ChainctlCache;
-    /// let cache = ChainctlCache::default_location_with(|var| (var == "HOME").then(|| "/home/me".to_owned()))
-    ///     .unwrap();
+    /// let cache = ChainctlCache::default_location_with(|var| {
+    ///     matches!(var, "HOME" | "LocalAppData").then(|| "/home/me".to_owned())
+    /// })
+    /// .unwrap();
+    /// # #[cfg(target_os = "linux")]
     /// assert_eq!(cache.token_path("apk.cgr.dev"),
     ///     std::path::Path::new("/home/me/.cache/chainguard/apk.cgr.dev/oidc-token"));
     /// assert!(ChainctlCache::default_location_with(|_| None).is_none());
     /// ```
     pub fn default_location_with(lookup: impl Fn(&str) -> Option<String>) -> Option<ChainctlCache> {
-        let env = |var: &str| lookup(var).filter(|value| !value.is_empty());
-        let base = env("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .or_else(|| env("HOME").map(|home| Path::new(&home).join(".cache")))?;
-        Some(ChainctlCache::new(base.join("chainguard")))
+        ChainctlCache::default_location_for(CacheOs::HOST, &lookup)
+    }
+
+    fn default_location_for(
+        os: CacheOs,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Option<ChainctlCache> {
+        let base = os.user_cache_dir(lookup)?;
+        Some(ChainctlCache {
+            dir: base.join("chainguard"),
+            os,
+        })
     }
 
     /// Where the token for `audience` is kept.
@@ -234,7 +300,79 @@ impl ChainctlCache {
     /// assert_eq!(cache.token_path("apk.cgr.dev"), std::path::Path::new("/c/apk.cgr.dev/oidc-token"));
     /// ```
     pub fn token_path(&self, audience: &str) -> PathBuf {
-        self.dir.join(audience.replace('/', "-")).join("oidc-token")
+        self.dir
+            .join(self.os.audience_folder(audience))
+            .join("oidc-token")
+    }
+}
+
+#[cfg(test)]
+mod chainctl_cache_location {
+    use super::*;
+
+    fn lookup(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |var| {
+            vars.iter()
+                .find(|(name, _)| *name == var)
+                .map(|(_, value)| (*value).to_owned())
+        }
+    }
+
+    fn token_path(os: CacheOs, vars: &'static [(&'static str, &'static str)]) -> Option<PathBuf> {
+        ChainctlCache::default_location_for(os, &lookup(vars))
+            .map(|cache| cache.token_path("https://console-api.enforce.dev"))
+    }
+
+    #[test]
+    fn linux_uses_xdg_cache_home_else_home_dot_cache() {
+        let vars = &[("XDG_CACHE_HOME", "/xdg"), ("HOME", "/home/me")];
+        assert_eq!(
+            token_path(CacheOs::Unix, vars).unwrap(),
+            Path::new("/xdg/chainguard/https:--console-api.enforce.dev/oidc-token")
+        );
+        let vars = &[("XDG_CACHE_HOME", ""), ("HOME", "/home/me")];
+        assert_eq!(
+            token_path(CacheOs::Unix, vars).unwrap(),
+            Path::new("/home/me/.cache/chainguard/https:--console-api.enforce.dev/oidc-token")
+        );
+        // Go refuses a relative $XDG_CACHE_HOME rather than falling back.
+        assert!(token_path(CacheOs::Unix, &[("XDG_CACHE_HOME", "rel"), ("HOME", "/h")]).is_none());
+        assert!(token_path(CacheOs::Unix, &[]).is_none());
+        // LocalAppData means nothing here.
+        assert!(token_path(CacheOs::Unix, &[("LocalAppData", "/l")]).is_none());
+    }
+
+    #[test]
+    fn macos_uses_library_caches_and_ignores_xdg() {
+        let vars = &[("XDG_CACHE_HOME", "/xdg"), ("HOME", "/Users/me")];
+        assert_eq!(
+            token_path(CacheOs::MacOs, vars).unwrap(),
+            Path::new(
+                "/Users/me/Library/Caches/chainguard/https:--console-api.enforce.dev/oidc-token"
+            )
+        );
+        assert!(token_path(CacheOs::MacOs, &[("XDG_CACHE_HOME", "/xdg")]).is_none());
+    }
+
+    #[test]
+    fn windows_uses_local_app_data_and_writes_colons_as_dashes() {
+        let vars = &[
+            ("LocalAppData", r"C:\Users\me\AppData\Local"),
+            ("HOME", "/home/me"),
+            ("XDG_CACHE_HOME", "/xdg"),
+        ];
+        let expected = PathBuf::from(r"C:\Users\me\AppData\Local")
+            .join("chainguard")
+            .join("https---console-api.enforce.dev")
+            .join("oidc-token");
+        assert_eq!(token_path(CacheOs::Windows, vars).unwrap(), expected);
+        assert!(token_path(CacheOs::Windows, &[("HOME", "/home/me")]).is_none());
+        let cache = ChainctlCache::default_location_for(CacheOs::Windows, &lookup(vars)).unwrap();
+        assert!(
+            cache
+                .token_path("apk.cgr.dev")
+                .ends_with("apk.cgr.dev/oidc-token")
+        );
     }
 }
 

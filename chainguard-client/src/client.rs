@@ -526,7 +526,8 @@ pub struct PullTokenInfo {
     pub name: String,
     /// The identity's description.
     pub description: String,
-    /// When it expires (RFC 3339, as stored).
+    /// When it expires (RFC 3339, as stored); empty when the identity has no expiration
+    /// (unknown; `expired` is then false).
     pub expiration: String,
     /// Whether it has expired.
     pub expired: bool,
@@ -893,6 +894,11 @@ impl ChainguardClient {
 
     /// The pull tokens of an organization (static identities with the pull-token issuer).
     ///
+    /// An identity whose `issuerKeys` is missing or `null` is left out (no token of it can
+    /// authenticate). One whose `expiration` is missing or `null` is listed with an empty
+    /// [`PullTokenInfo::expiration`] (unknown) and `expired: false`, so `status` still shows
+    /// it and it can be revoked.
+    ///
     /// An empty list can also mean the token may not see any: Chainguard's v1 API answers
     /// an empty `200` rather than a denial. Check with
     /// [`ChainguardClient::require_capability`] when empty is surprising.
@@ -924,6 +930,14 @@ impl ChainguardClient {
             .items
             .into_iter()
             .filter(Identity::is_pull_token)
+            // Without verification keys no token of the identity can authenticate: it is
+            // not a pull token we can describe, so it is left out.
+            .filter(|identity| {
+                identity
+                    .static_keys
+                    .as_ref()
+                    .is_some_and(|keys| !keys.issuer_keys.is_empty())
+            })
             .map(|identity| {
                 let expiration = identity
                     .static_keys

@@ -100,10 +100,26 @@ pub struct StaticKeys {
     pub issuer: String,
     /// The subject the identity's tokens carry.
     pub subject: String,
-    /// The JWKS document of the verification keys, as a string.
+    /// The JWKS document of the verification keys, as a string; empty when the API
+    /// leaves it out or answers `null`.
+    ///
+    /// ```
+    /// let keys: chainguard_client::model::StaticKeys = serde_json::from_value(serde_json::json!({
+    ///     "issuer": "https://pulltoken.issuer.chainguard.dev", "subject": "s", "issuerKeys": null}))?;
+    /// assert!(keys.issuer_keys.is_empty() && keys.expiration.is_empty());
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub issuer_keys: String,
-    /// When the keys stop being accepted (RFC 3339).
+    /// When the keys stop being accepted (RFC 3339); empty when the API leaves it out or
+    /// answers `null`.
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub expiration: String,
+}
+
+/// A string field the API may leave out or answer as `null`: both read as empty.
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 /// An identity: a user, an assumable identity, or a static identity such as a pull token.

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use pull_through_sandbox::Sandbox;
-use pull_through_sandbox::artifactory::Artifactory;
+use pull_through_sandbox::artifactory::{Artifactory, FieldChecks};
 use pull_through_sandbox::chainguard::Chainguard;
 use serde::Serialize;
 
@@ -38,7 +38,9 @@ pub(crate) async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), F
     let org = pull_through_core::OrgName::new(args.org_name.clone())
         .map_err(|err| Failure::Usage(format!("--org-name: {err}")))?;
     let chainguard = Chainguard::new(org.as_str());
-    let artifactory = Artifactory::new();
+    // Lenient: users point their own tools and the vendors' SDKs here, which send every
+    // documented field, as a real Artifactory accepts them (the library's default is strict).
+    let artifactory = Artifactory::new().field_checks(FieldChecks::Lenient);
     let mut builder = Sandbox::builder()
         .chainguard(&chainguard)
         .artifactory(&artifactory)

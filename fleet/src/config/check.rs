@@ -399,11 +399,17 @@ impl Checker<'_> {
         }
         Ok(match format {
             PackageFormat::Docker => {
-                // `image@sha256:...` names a digest; otherwise `image:tag` or just `image`.
-                let (image, reference) = text
-                    .split_once('@')
-                    .or_else(|| text.rsplit_once(':').filter(|(_, tag)| !tag.contains('/')))
-                    .unwrap_or((text, "latest"));
+                let (image, reference) = image_reference(text).map_err(|rule| {
+                    self.at(
+                        probe,
+                        field,
+                        format!(
+                            "{text:?} is not an image reference: {rule}; write \
+                             \"path/name[:tag][@sha256:digest]\" below the cache, such as \
+                             \"chainguard/go:latest\""
+                        ),
+                    )
+                })?;
                 Probe::DockerManifest {
                     image: image.to_owned(),
                     reference: reference.to_owned(),
@@ -578,4 +584,97 @@ fn quoted(names: impl IntoIterator<Item = impl AsRef<str>>) -> String {
     } else {
         names.join(", ")
     }
+}
+
+/// Splits a Docker probe into the image path and the reference to fetch (the digest when
+/// there is one, else the tag, else `latest`), checking it by the grammar of the
+/// distribution project's reference package (`distribution/reference`, `reference.go`):
+///
+/// ```text
+/// reference       := name [ ":" tag ] [ "@" digest ]
+/// name            := path-component [ "/" path-component ]*
+/// path-component  := alpha-numeric [ separator alpha-numeric ]*
+/// alpha-numeric   := /[a-z0-9]+/
+/// separator       := /[_.]|__|[-]+/
+/// tag             := /[\w][\w.-]{0,127}/
+/// digest          := "sha256:" /[0-9a-f]{64}/   (the one algorithm registries serve)
+/// ```
+///
+/// The probe is a path below the cache, so the grammar's domain part has no place here.
+/// The error is the rule broken.
+fn image_reference(text: &str) -> Result<(&str, &str), String> {
+    let (rest, digest) = match text.split_once('@') {
+        Some((rest, digest)) => (rest, Some(digest)),
+        None => (text, None),
+    };
+    let (name, tag) = match rest.rsplit_once(':') {
+        Some((name, tag)) => (name, Some(tag)),
+        None => (rest, None),
+    };
+    for component in name.split('/') {
+        if !path_component(component) {
+            return Err(format!(
+                "the path component {component:?} breaks [a-z0-9]+ joined by '.', '_', '__' \
+                 or '-' (one or more), components separated by '/'"
+            ));
+        }
+    }
+    if let Some(tag) = tag {
+        let valid = tag.len() <= 128
+            && tag
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+            && tag
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+        if !valid {
+            return Err(format!(
+                "the tag {tag:?} breaks [A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}}"
+            ));
+        }
+    }
+    if let Some(digest) = digest {
+        let valid = digest.strip_prefix("sha256:").is_some_and(|hex| {
+            hex.len() == 64 && hex.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f'))
+        });
+        if !valid {
+            return Err(format!(
+                "the digest {digest:?} breaks sha256:[0-9a-f]{{64}}"
+            ));
+        }
+    }
+    Ok((name, digest.or(tag).unwrap_or("latest")))
+}
+
+/// `[a-z0-9]+` runs joined by one separator each: `.`, `_`, `__`, or one or more `-`.
+fn path_component(component: &str) -> bool {
+    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let bytes: Vec<char> = component.chars().collect();
+    let mut i = 0;
+    let mut runs = 0;
+    while i < bytes.len() {
+        let start = i;
+        while i < bytes.len() && alnum(bytes[i]) {
+            i += 1;
+        }
+        if i == start {
+            return false;
+        }
+        runs += 1;
+        if i == bytes.len() {
+            break;
+        }
+        let sep_start = i;
+        while i < bytes.len() && !alnum(bytes[i]) {
+            i += 1;
+        }
+        let separator: String = bytes[sep_start..i].iter().collect();
+        let allowed =
+            matches!(separator.as_str(), "." | "_" | "__") || separator.chars().all(|c| c == '-');
+        if !allowed || i == bytes.len() {
+            return false;
+        }
+    }
+    runs > 0
 }

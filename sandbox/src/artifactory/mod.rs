@@ -18,6 +18,8 @@
 mod proxy;
 mod repos;
 
+pub use repos::FieldChecks;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
@@ -136,6 +138,8 @@ pub(crate) struct Fake {
     admin_token: String,
     /// Set when the sandbox starts, from the context that resolves the Chainguard fakes.
     upstream: OnceLock<Upstream>,
+    /// Whether documented fields the fake does not model are accepted ([`FieldChecks`]).
+    lenient: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Fake {
@@ -148,6 +152,14 @@ impl std::fmt::Debug for Fake {
 impl Fake {
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn field_checks(&self) -> FieldChecks {
+        if self.lenient.load(std::sync::atomic::Ordering::Relaxed) {
+            FieldChecks::Lenient
+        } else {
+            FieldChecks::Strict
+        }
     }
 
     /// Whether `token` is one the fake issued; with Basic auth, `user` must be the user
@@ -194,8 +206,35 @@ impl Artifactory {
                 state: Mutex::new(State::default()),
                 admin_token: format!("eyJ2ZXIiOiIyIn0.admin{}", random_hex(24)),
                 upstream: OnceLock::new(),
+                lenient: std::sync::atomic::AtomicBool::new(false),
             }),
         }
+    }
+
+    /// Sets how repository writes treat documented fields the fake does not model
+    /// ([`FieldChecks`]; [`FieldChecks::Strict`] unless set). Clones share the setting.
+    ///
+    /// ```
+    /// use pull_through_sandbox::artifactory::{Artifactory, FieldChecks};
+    /// let artifactory = Artifactory::new().field_checks(FieldChecks::Lenient);
+    /// assert_eq!(artifactory.clone().current_field_checks(), FieldChecks::Lenient);
+    /// ```
+    pub fn field_checks(self, checks: FieldChecks) -> Self {
+        self.fake.lenient.store(
+            checks == FieldChecks::Lenient,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        self
+    }
+
+    /// How repository writes treat documented fields the fake does not model.
+    ///
+    /// ```
+    /// use pull_through_sandbox::artifactory::{Artifactory, FieldChecks};
+    /// assert_eq!(Artifactory::new().current_field_checks(), FieldChecks::Strict);
+    /// ```
+    pub fn current_field_checks(&self) -> FieldChecks {
+        self.fake.field_checks()
     }
 
     /// The admin access token (the env file's `ARTIFACTORY_ACCESS_TOKEN`).

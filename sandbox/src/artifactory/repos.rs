@@ -1,5 +1,6 @@
 //! The fake repositories API and access-token API, strict the way Artifactory is: every
-//! field and enum checked, 400 on a duplicate key whatever its letter case, passwords
+//! field it models and every enum checked (documented fields it does not model refused or,
+//! with [`FieldChecks::Lenient`], accepted and ignored as Artifactory does), 400 on a duplicate key whatever its letter case, passwords
 //! write-only and answered encrypted, the ` (local file cache)` suffix on remote
 //! descriptions, and the list's upper-case `type` and capitalised `packageType`.
 
@@ -85,17 +86,171 @@ const BOOLEAN_FIELDS: [&str; 4] = [
     "offline",
 ];
 
-/// Checks one write's body against the fields of its class; `creating` requires the
-/// mandatory ones.
-fn check_fields(body: &Map<String, Value>, rclass: &str) -> Result<(), String> {
-    for (field, value) in body {
-        let allowed = COMMON_FIELDS.contains(&field.as_str())
+/// The repository fields Artifactory documents for any class (local, remote, virtual),
+/// from JFrog's "Repository Configuration JSON" page as `../shared/reference/artifactory.md`
+/// §2 lists it (with the fields pyartifactory's models send, §12). The real server takes
+/// every one of them on any class and ignores those that do not apply; the fake models
+/// only the fields above and, when lenient, accepts and drops the rest of this list. A
+/// field outside the list is refused in both modes.
+const DOCUMENTED_FIELDS: &[&str] = &[
+    // Common (§2.1).
+    "key",
+    "rclass",
+    "packageType",
+    "description",
+    "notes",
+    "includesPattern",
+    "excludesPattern",
+    "repoLayoutRef",
+    "projectKey",
+    "environments",
+    "xrayIndex",
+    "blackedOut",
+    "propertySets",
+    "priorityResolution",
+    "downloadRedirect",
+    "cdnRedirect",
+    // Local.
+    "checksumPolicyType",
+    "handleReleases",
+    "handleSnapshots",
+    "maxUniqueSnapshots",
+    "maxUniqueTags",
+    "snapshotVersionBehavior",
+    "suppressPomConsistencyChecks",
+    "archiveBrowsingEnabled",
+    "calculateYumMetadata",
+    "yumRootDepth",
+    "yumGroupFileNames",
+    "debianTrivialLayout",
+    "dockerApiVersion",
+    "enableFileListsIndexing",
+    "optionalIndexCompressionFormats",
+    "blockPushingSchema1",
+    "primaryKeyPairRef",
+    "secondaryKeyPairRef",
+    "cargoInternalIndex",
+    "terraformType",
+    "forceNugetAuthentication",
+    // Remote (§2.2).
+    "url",
+    "username",
+    "password",
+    "proxy",
+    "disableProxy",
+    "remoteRepoChecksumPolicyType",
+    "hardFail",
+    "offline",
+    "storeArtifactsLocally",
+    "socketTimeoutMillis",
+    "localAddress",
+    "retrievalCachePeriodSecs",
+    "failedRetrievalCachePeriodSecs",
+    "missedRetrievalCachePeriodSecs",
+    "metadataRetrievalTimeoutSecs",
+    "unusedArtifactsCleanupEnabled",
+    "unusedArtifactsCleanupPeriodHours",
+    "assumedOfflinePeriodSecs",
+    "fetchJarsEagerly",
+    "fetchSourcesEagerly",
+    "shareConfiguration",
+    "synchronizeProperties",
+    "blockMismatchingMimeTypes",
+    "mismatchingMimeTypesOverrideList",
+    "allowAnyHostAuth",
+    "enableCookieManagement",
+    "enableTokenAuthentication",
+    "bypassHeadRequests",
+    "listRemoteFolderItems",
+    "disableUrlNormalization",
+    "remoteRepoLayoutRef",
+    "queryParams",
+    "clientTlsCertificate",
+    "contentSynchronisation",
+    "externalDependenciesEnabled",
+    "externalDependenciesPatterns",
+    "dockerProjectId",
+    "bowerRegistryUrl",
+    "gitRegistryUrl",
+    "composerRegistryUrl",
+    "pyPIRegistryUrl",
+    "vcsType",
+    "vcsGitProvider",
+    "vcsGitDownloadUrl",
+    "feedContextPath",
+    "downloadContextPath",
+    "v3FeedUrl",
+    // Virtual (§2.3).
+    "repositories",
+    "artifactoryRequestsCanRetrieveRemoteArtifacts",
+    "defaultDeploymentRepo",
+    "keyPair",
+    "pomRepositoryReferencesCleanupPolicy",
+    "forceMavenAuthentication",
+    "externalDependenciesRemoteRepo",
+    "virtualRetrievalCachePeriodSecs",
+    "resolveDockerTagsByTimestamp",
+];
+
+/// How the fake treats a repository field Artifactory documents but the fake does not
+/// model (`allowAnyHostAuth`, `repoLayoutRef`, `contentSynchronisation`, ...). Fields it
+/// models are checked strictly in both modes (a wrong enum string or JSON type is a 400),
+/// and a field Artifactory does not document is refused in both.
+///
+/// ```
+/// use pull_through_sandbox::artifactory::{Artifactory, FieldChecks};
+/// // What `pull-through sandbox serve` runs: accept what a real Artifactory accepts.
+/// let lenient = Artifactory::new().field_checks(FieldChecks::Lenient);
+/// assert_eq!(lenient.current_field_checks(), FieldChecks::Lenient);
+/// // What `Artifactory::new()` runs, and the tests of our own client rely on.
+/// assert_eq!(Artifactory::new().current_field_checks(), FieldChecks::Strict);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FieldChecks {
+    /// Refuse documented fields the fake does not model too, with 400 "Unrecognized
+    /// field": a typo or a field our own client should not send shows up in tests.
+    ///
+    /// ```
+    /// let strict = pull_through_sandbox::artifactory::FieldChecks::Strict;
+    /// assert_eq!(strict, pull_through_sandbox::artifactory::FieldChecks::default());
+    /// ```
+    #[default]
+    Strict,
+    /// Accept and ignore documented fields the fake does not model, as a real Artifactory
+    /// does (SDKs such as pyartifactory send every field of their model).
+    ///
+    /// ```
+    /// let lenient = pull_through_sandbox::artifactory::FieldChecks::Lenient;
+    /// assert_ne!(lenient, pull_through_sandbox::artifactory::FieldChecks::Strict);
+    /// ```
+    Lenient,
+}
+
+/// Checks one write's body against the fields of its class, and drops what the fake does
+/// not keep: `null` values of modelled fields (Artifactory takes `null` as "not given")
+/// and, when lenient, documented fields it does not model.
+fn check_fields(
+    body: &mut Map<String, Value>,
+    rclass: &str,
+    checks: FieldChecks,
+) -> Result<(), String> {
+    let mut dropped = Vec::new();
+    for (field, value) in body.iter() {
+        let modelled = COMMON_FIELDS.contains(&field.as_str())
             || (rclass == "remote" && REMOTE_FIELDS.contains(&field.as_str()))
             || (rclass == "virtual" && VIRTUAL_FIELDS.contains(&field.as_str()));
-        if !allowed {
+        if !modelled {
+            if checks == FieldChecks::Lenient && DOCUMENTED_FIELDS.contains(&field.as_str()) {
+                dropped.push(field.clone());
+                continue;
+            }
             return Err(format!(
                 "Unrecognized field \"{field}\" for a {rclass} repository"
             ));
+        }
+        if value.is_null() && !matches!(field.as_str(), "key" | "rclass" | "packageType") {
+            dropped.push(field.clone());
+            continue;
         }
         let type_ok = if BOOLEAN_FIELDS.contains(&field.as_str()) {
             value.is_boolean()
@@ -110,6 +265,9 @@ fn check_fields(body: &Map<String, Value>, rclass: &str) -> Result<(), String> {
             return Err(format!("Invalid value for field \"{field}\": {value}"));
         }
     }
+    for field in dropped {
+        body.remove(&field);
+    }
     if let Some(package_type) = body.get("packageType").and_then(Value::as_str) {
         if !PACKAGE_TYPES.contains(&package_type.to_ascii_lowercase().as_str()) {
             return Err(format!("Unsupported package type '{package_type}'"));
@@ -123,9 +281,34 @@ fn check_fields(body: &Map<String, Value>, rclass: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Artifactory's key rule: what JFrog's UI and Terraform's validator forbid.
-fn check_key(key: &str) -> Result<(), String> {
+/// Names Artifactory keeps for itself ("Repository Naming Rules and Limitations",
+/// reference §4), compared without regard to letter case as keys are.
+const RESERVED_KEYS: [&str; 6] = [
+    ".",
+    "..",
+    "&",
+    "jfrog-logs",
+    "artifactory-build-info",
+    "release-bundles",
+];
+const RESERVED_PREFIXES: [&str; 2] = ["jfrog-system-reserved", "jfrog-artifactory-system"];
+
+/// Artifactory's key rules for a new repository: what JFrog's UI and Terraform's
+/// validator forbid, and JFrog's naming rules (reference §4): remote keys at most 58
+/// characters, Docker keys without upper-case letters or `_`, no `-cache` ending, no
+/// reserved name.
+fn check_key(key: &str, rclass: &str, package_type: &str) -> Result<(), String> {
     let forbidden = " !@#$%^&*()+={}[]:;<>,/?~`|\\\"'";
+    let lower = key.to_ascii_lowercase();
+    if RESERVED_KEYS.contains(&lower.as_str())
+        || RESERVED_PREFIXES
+            .iter()
+            .any(|prefix| lower.starts_with(prefix))
+    {
+        return Err(format!(
+            "Invalid repository key '{key}': the name is reserved by Artifactory"
+        ));
+    }
     if key.is_empty() || key.len() > 64 || key.chars().any(|c| forbidden.contains(c)) {
         return Err(format!(
             "Invalid repository key '{key}': 1-64 characters, none of {forbidden}"
@@ -134,6 +317,29 @@ fn check_key(key: &str) -> Result<(), String> {
     if key.starts_with(|c: char| c.is_ascii_digit()) {
         return Err(format!(
             "Invalid repository key '{key}': cannot begin with a number"
+        ));
+    }
+    let docker = package_type.eq_ignore_ascii_case("docker");
+    let max = match rclass {
+        "remote" => 58,
+        "local" | "federated" if docker => 63,
+        _ => 64,
+    };
+    if key.chars().count() > max {
+        return Err(format!(
+            "Invalid repository key '{key}': a {rclass} repository key is at most {max} characters"
+        ));
+    }
+    if lower.ends_with("-cache") {
+        return Err(format!(
+            "Invalid repository key '{key}': a repository key cannot end with '-cache' \
+             (the suffix of a remote repository's cache)"
+        ));
+    }
+    if docker && key.chars().any(|c| c.is_ascii_uppercase() || c == '_') {
+        return Err(format!(
+            "Invalid repository key '{key}': Docker repository keys cannot contain \
+             upper-case letters or '_'"
         ));
     }
     Ok(())
@@ -275,7 +481,12 @@ pub(crate) async fn create(
     if !body.contains_key("packageType") {
         return errors(StatusCode::BAD_REQUEST, "packageType is mandatory");
     }
-    if let Err(problem) = check_key(&key).and_then(|()| check_fields(&body, &rclass)) {
+    let checks = fake.field_checks();
+    let package_type = body["packageType"]
+        .as_str()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if let Err(problem) = check_fields(&mut body, &rclass, checks) {
         return errors(StatusCode::BAD_REQUEST, &problem);
     }
     if body
@@ -301,10 +512,10 @@ pub(crate) async fn create(
             "Case insensitive repository key already exists",
         );
     }
-    let package_type = body["packageType"]
-        .as_str()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    // After the duplicate check: a case twin of an existing key is answered as a duplicate.
+    if let Err(problem) = check_key(&key, &rclass, &package_type) {
+        return errors(StatusCode::BAD_REQUEST, &problem);
+    }
     if let Some(problem) = state.check_members(&body, &package_type) {
         return errors(StatusCode::BAD_REQUEST, &problem);
     }
@@ -343,6 +554,7 @@ pub(crate) async fn update(
         Ok(body) => body,
         Err(answer) => return answer,
     };
+    let checks = fake.field_checks();
     let mut state = fake.lock();
     let Some((rclass, package_type)) = state
         .repos
@@ -352,7 +564,7 @@ pub(crate) async fn update(
     else {
         return errors(StatusCode::BAD_REQUEST, "Bad Request");
     };
-    if let Err(problem) = check_fields(&body, &rclass) {
+    if let Err(problem) = check_fields(&mut body, &rclass, checks) {
         return errors(StatusCode::BAD_REQUEST, &problem);
     }
     if body
