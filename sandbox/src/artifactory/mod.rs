@@ -96,6 +96,10 @@ pub(crate) struct State {
     pub(crate) tokens: HashMap<String, (String, Vec<String>)>,
     /// (lower-case key, path) -> what a remote fetched (successful answers only)
     pub(crate) cache: HashMap<(String, String), Fetched>,
+    /// Docker tokens the registry front's token endpoint issued -> what they were issued
+    /// for: the user of a Basic login (none for a Bearer one) and the token it used, so a
+    /// revoked access token takes its Docker tokens with it.
+    pub(crate) docker_tokens: HashMap<String, (Option<String>, String)>,
 }
 
 impl std::fmt::Debug for State {
@@ -104,6 +108,7 @@ impl std::fmt::Debug for State {
             .field("repos", &self.repos)
             .field("tokens", &self.tokens.len())
             .field("cache", &self.cache.len())
+            .field("docker_tokens", &self.docker_tokens.len())
             .finish()
     }
 }
@@ -326,15 +331,6 @@ impl FakeService for Artifactory {
                 axum::routing::delete(repos::revoke_token),
             )
             .route(
-                "/artifactory/api/docker/{key}/v2/{*rest}",
-                get(proxy::docker_api).head(proxy::docker_api),
-            )
-            .route("/v2/", get(proxy::docker_base))
-            .route(
-                "/v2/{*rest}",
-                get(proxy::docker_path).head(proxy::docker_path),
-            )
-            .route(
                 "/artifactory/{*rest}",
                 get(proxy::artifact).delete(proxy::delete_cached),
             )
@@ -342,6 +338,25 @@ impl FakeService for Artifactory {
                 self.fake.clone(),
                 repos::authenticate,
             ))
+            // The Docker registry front authenticates as Artifactory's Docker API does:
+            // a Bearer challenge naming its token endpoint (see `proxy`).
+            .merge(
+                Router::new()
+                    .route("/artifactory/api/docker/{key}/v2/", get(proxy::docker_base))
+                    .route(
+                        "/artifactory/api/docker/{key}/v2/{*rest}",
+                        get(proxy::docker_api).head(proxy::docker_api),
+                    )
+                    .route("/v2/", get(proxy::docker_base))
+                    .route(
+                        "/v2/{*rest}",
+                        get(proxy::docker_path).head(proxy::docker_path),
+                    )
+                    .layer(axum::middleware::from_fn_with_state(
+                        self.fake.clone(),
+                        proxy::docker_authenticate,
+                    )),
+            )
             .with_state(self.fake.clone())
     }
 

@@ -172,6 +172,95 @@ fn challenge_param<'a>(challenge: &'a str, name: &str) -> Option<&'a str> {
     Some(&challenge[start..start + length])
 }
 
+/// The media type of an OCI image index.
+pub(crate) const INDEX: &str = "application/vnd.oci.image.index.v1+json";
+
+/// Docker's manifest list, the index's older twin.
+const MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+
+/// Whether a client's `Accept` headers (one or several) take an index: OCI's or Docker's
+/// manifest list.
+pub(crate) fn accepts_index(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get_all("accept")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|value| value.contains(INDEX) || value.contains(MANIFEST_LIST))
+}
+
+/// The digest of the `os`/`architecture` manifest an index lists, or `None` when `index`
+/// is not an index or lists no such platform.
+pub(crate) fn platform_manifest(index: &[u8], os: &str, architecture: &str) -> Option<String> {
+    let index: serde_json::Value = serde_json::from_slice(index).ok()?;
+    index["manifests"]
+        .as_array()?
+        .iter()
+        .find(|entry| {
+            entry["platform"]["os"] == os && entry["platform"]["architecture"] == architecture
+        })
+        .and_then(|entry| entry["digest"].as_str())
+        .map(str::to_owned)
+}
+
+/// The answer to `GET <base>/tags/list` of repository `name` with `tags` (any order),
+/// paginated the way distribution does: sorted, those after `last`, at most `n`; when more
+/// remain, a `Link: <<base>/tags/list?n=<n>&last=<the page's last tag>>; rel="next"`
+/// header. A bad `n` is a 400 `PAGINATION_NUMBER_INVALID`.
+pub(crate) fn tags_page(
+    name: &str,
+    tags: &[String],
+    query: &[(String, String)],
+    base: &str,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let param = |wanted: &str| {
+        query
+            .iter()
+            .find(|(key, _)| key == wanted)
+            .map(|(_, value)| value.as_str())
+    };
+    let limit = match param("n").map(str::parse::<usize>) {
+        None => None,
+        Some(Ok(n)) => Some(n),
+        Some(Err(_)) => {
+            return crate::common::docker_errors(
+                StatusCode::BAD_REQUEST,
+                "PAGINATION_NUMBER_INVALID",
+                "invalid number of results requested",
+            );
+        }
+    };
+    let mut sorted: Vec<&String> = tags.iter().collect();
+    sorted.sort();
+    sorted.dedup();
+    let after: Vec<&String> = match param("last") {
+        Some(last) => sorted
+            .into_iter()
+            .filter(|tag| tag.as_str() > last)
+            .collect(),
+        None => sorted,
+    };
+    let page: Vec<&String> = after
+        .iter()
+        .take(limit.unwrap_or(usize::MAX))
+        .copied()
+        .collect();
+    let mut answer = axum::Json(serde_json::json!({"name": name, "tags": page})).into_response();
+    if let (Some(n), Some(last)) = (limit, page.last()) {
+        if after.len() > page.len() {
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("n", &n.to_string())
+                .append_pair("last", last)
+                .finish();
+            let link = format!(r#"<{base}/tags/list?{query}>; rel="next""#);
+            if let Ok(value) = HeaderValue::from_str(&link) {
+                answer.headers_mut().insert("link", value);
+            }
+        }
+    }
+    answer
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,6 +272,59 @@ mod tests {
             token_url(challenge).unwrap().as_str(),
             "http://127.0.0.1:1/token?service=cgr.dev&scope=repository%3Achainguard%2Fgo%3Apull"
         );
+    }
+
+    fn pairs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    async fn page(query: &[(&str, &str)]) -> (Option<String>, serde_json::Value) {
+        let tags = ["latest-dev", "1.2", "latest"].map(str::to_owned);
+        let answer = tags_page("chainguard/go", &tags, &pairs(query), "/v2/chainguard/go");
+        let link = answer
+            .headers()
+            .get("link")
+            .map(|l| l.to_str().unwrap().to_owned());
+        let body = axum::body::to_bytes(answer.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        (link, serde_json::from_slice(&body).unwrap())
+    }
+
+    #[tokio::test]
+    async fn tags_are_paginated_with_a_link_to_the_next_page() {
+        let (link, body) = page(&[]).await;
+        assert_eq!(link, None);
+        assert_eq!(
+            body["tags"],
+            serde_json::json!(["1.2", "latest", "latest-dev"])
+        );
+        let (link, body) = page(&[("n", "2")]).await;
+        assert_eq!(body["tags"], serde_json::json!(["1.2", "latest"]));
+        assert_eq!(
+            link.as_deref(),
+            Some(r#"</v2/chainguard/go/tags/list?n=2&last=latest>; rel="next""#)
+        );
+        let (link, body) = page(&[("n", "2"), ("last", "latest")]).await;
+        assert_eq!(body["tags"], serde_json::json!(["latest-dev"]));
+        assert_eq!(link, None);
+        assert_eq!(body["name"], "chainguard/go");
+    }
+
+    #[test]
+    fn an_index_is_accepted_from_any_accept_header() {
+        let mut headers = axum::http::HeaderMap::new();
+        assert!(!accepts_index(&headers));
+        headers.append(
+            "accept",
+            HeaderValue::from_static("application/vnd.oci.image.manifest.v1+json"),
+        );
+        assert!(!accepts_index(&headers));
+        headers.append("accept", HeaderValue::from_static(MANIFEST_LIST));
+        assert!(accepts_index(&headers));
     }
 
     #[test]

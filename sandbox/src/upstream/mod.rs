@@ -35,6 +35,7 @@ use url::Url;
 use crate::SandboxContext;
 
 pub use docker::DockerPull;
+pub(crate) use docker::{INDEX, accepts_index, platform_manifest, tags_page};
 pub use token::{Credentials, SandboxToken};
 
 /// Why an upstream gave no answer a fake could relay. An answer with an error status is
