@@ -15,7 +15,7 @@ use pull_through_core::{
 use crate::client::ArtifactoryClient;
 use crate::model::RepositoryConfig;
 use crate::reconcile::Repositories;
-use crate::rules::{KEY_RULES, check_docker_key};
+use crate::rules::{KEY_RULES, check_new_key};
 
 /// Artifactory as a [`PullThroughBackend`]: remote Docker and Alpine repositories for
 /// Chainguard's upstreams, Docker and Generic virtuals for aggregates.
@@ -226,10 +226,10 @@ impl PullThroughBackend for ArtifactoryBackend {
     }
 
     fn check_spec(&self, spec: &CacheSpec) -> Result<(), Error> {
-        match spec.format() {
-            PackageFormat::Docker => check_docker_key(spec.name.as_str())?,
-            _ => KEY_RULES.check(spec.name.as_str())?,
-        }
+        // The rules of a key Artifactory will create for this class and type: a spec whose
+        // key the server would refuse is refused here, before any request.
+        let desired = crate::reconcile::desired_config(spec);
+        check_new_key(spec.name.as_str(), &desired.rclass, &desired.package_type)?;
         spec.validate()?;
         self.capabilities().check(spec)
     }

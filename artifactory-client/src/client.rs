@@ -684,9 +684,7 @@ impl ArtifactoryClient {
     /// ```
     pub async fn create_repository(&self, config: &RepositoryConfig) -> Result<(), Error> {
         let path = key_path(&config.key)?;
-        if config.package_type.eq_ignore_ascii_case("docker") {
-            crate::rules::check_docker_key(&config.key)?;
-        }
+        crate::rules::check_new_key(&config.key, &config.rclass, &config.package_type)?;
         self.with_merge_retry(|| {
             // A create repeated after a lost answer would fail with "already exists";
             // the merge-error retry is the only repetition a create gets.

@@ -125,10 +125,6 @@ pub fn check_docker_key(key: &str) -> Result<(), ValidationError> {
 /// # Errors
 ///
 /// [`ValidationError::InvalidName`] saying the rule.
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "to be called by create_repository in client.rs")
-)]
 pub(crate) fn check_new_key(
     key: &str,
     rclass: &str,

@@ -183,7 +183,11 @@ async fn duplicate_keys_are_already_exists() {
         .await;
     let (client, _) = client(&server);
     let err = client
-        .create_repository(&RepositoryConfig::remote_docker("CGR-PUBLIC", None))
+        .create_repository(&RepositoryConfig::remote_alpine(
+            "CG-PRIVATE",
+            &"apk.cgr.dev/example.com".parse().unwrap(),
+            None,
+        ))
         .await
         .unwrap_err();
     assert!(err.is_already_exists(), "{err:?}");

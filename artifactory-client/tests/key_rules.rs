@@ -80,9 +80,23 @@ async fn the_fake_refuses_what_artifactory_refuses_with_its_error() {
         } else {
             RepositoryConfig::remote_alpine(key, &upstream, None)
         };
+        // Our client refuses before any request, naming the rule...
         let err = client.create_repository(&config).await.unwrap_err();
-        assert_eq!(err.status().map(|s| s.as_u16()), Some(400), "{key}: {err}");
-        assert!(err.to_string().contains(expected), "{key}: {err}");
+        assert!(err.is_invalid_input(), "{key}: {err}");
+        // ...and the fake refuses the same body sent by another tool, as Artifactory does.
+        let answer = reqwest::Client::new()
+            .put(format!(
+                "{}artifactory/api/repositories/{key}",
+                sandbox.url("artifactory").unwrap()
+            ))
+            .bearer_auth(artifactory.admin_token().expose())
+            .json(&config)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), 400, "{key}");
+        let body = answer.text().await.unwrap();
+        assert!(body.contains(expected), "{key}: {body}");
     }
     assert!(artifactory.repository_keys().is_empty());
     // What the rules leave alone is created: 58 characters, upper case outside Docker.

@@ -496,12 +496,14 @@ async fn the_fake_is_strict_about_fields_keys_and_duplicates() {
         .await
         .unwrap();
     assert_eq!(anonymous.status(), 401);
-    // Docker clients get the Basic challenge they answer with the token; ping is open.
+    // Docker clients get a Bearer challenge naming the Docker token endpoint, as
+    // Artifactory's Docker API answers them; ping is open.
     let docker = http.get(base.join("v2/").unwrap()).send().await.unwrap();
     assert_eq!(docker.status(), 401);
+    let host = format!("{}:{}", base.host_str().unwrap(), base.port().unwrap());
     assert_eq!(
         docker.headers()["www-authenticate"],
-        "Basic realm=\"Artifactory Realm\""
+        format!("Bearer realm=\"http://{host}/v2/token\",service=\"{host}\"").as_str()
     );
     let ping = http
         .get(base.join("artifactory/api/system/ping").unwrap())
@@ -763,17 +765,14 @@ async fn drift_the_server_reports_converges_and_case_twins_are_refused() {
     ));
     assert_eq!(writes(&world), Vec::<String>::new());
 
-    // A key that differs only in letter case can never be created: refused at plan.
-    let twin = CacheSpec::remote(name("CGR-Public"), Upstream::CgrPublic);
-    let err = backend.plan(&twin).await.unwrap_err();
+    // A Docker key with upper-case letters is one Artifactory refuses: refused at plan.
+    let upper = CacheSpec::remote(name("CGR-Public"), Upstream::CgrPublic);
+    let err = backend.plan(&upper).await.unwrap_err();
     assert!(
         matches!(err, pull_through_core::Error::InvalidInput(_)),
         "{err:?}"
     );
-    assert!(
-        err.to_string().contains("cgr-public already exists"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("upper-case"), "{err}");
     assert_eq!(writes(&world), Vec::<String>::new());
 
     // The fake refuses a Docker virtual over an Alpine remote, as Artifactory does.
@@ -800,6 +799,21 @@ async fn drift_the_server_reports_converges_and_case_twins_are_refused() {
             .contains("cannot be included in a docker virtual"),
         "{err}"
     );
+
+    // A key that differs only in letter case can never be created: refused at plan.
+    world.sandbox.journal().clear();
+    let twin = CacheSpec::remote(name("CG-Private"), upstream.clone())
+        .with_credentials(pull_token(&world, PullTokenRole::ApkPull).await);
+    let err = backend.plan(&twin).await.unwrap_err();
+    assert!(
+        matches!(err, pull_through_core::Error::InvalidInput(_)),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("cg-private already exists"),
+        "{err}"
+    );
+    assert_eq!(writes(&world), Vec::<String>::new());
 }
 
 #[tokio::test]

@@ -468,9 +468,10 @@ fn probes_take_tags_digests_and_packages() {
         probe("chainguard/go:1.23"),
         manifest("chainguard/go", "1.23")
     );
+    let digest = format!("sha256:{}", "ab".repeat(32));
     assert_eq!(
-        probe("chainguard/go@sha256:abc"),
-        manifest("chainguard/go", "sha256:abc")
+        probe(&format!("chainguard/go@{digest}")),
+        manifest("chainguard/go", &digest)
     );
 }
 
