@@ -85,37 +85,7 @@ const USER_VAR: &str = "ARTIFACTORY_USER";
 /// it is a plain address (`scheme://host[:port]`): a token pasted in the wrong variable or
 /// setting must not reach a log.
 fn base_url(field: &str, text: &str) -> Result<Url, Error> {
-    let shown = pull_through_core::redact::shown_url(text);
-    if shown.is_none() && pull_through_core::redact::redact_text(text) != text {
-        return Err(Error::InvalidInput(ValidationError::InvalidValue {
-            field: field.to_owned(),
-            problem: "the value holds what looks like a token, not a URL (not shown); give the \
-                      instance's address, such as https://example.jfrog.io, and the token in \
-                      its own setting (and replace the token if it was a real one)"
-                .to_owned(),
-        }));
-    }
-    pull_through_core::http::parse_base_url(field, text).map_err(|err| {
-        Error::InvalidInput(match (err, shown) {
-            (ValidationError::InvalidUrl { field, problem, .. }, Some(given)) => {
-                ValidationError::InvalidUrl {
-                    field,
-                    given,
-                    problem,
-                }
-            }
-            (ValidationError::InvalidUrl { field, problem, .. }, None) => {
-                ValidationError::InvalidValue {
-                    field,
-                    problem: format!(
-                        "not a valid URL (the value is not shown, as it may hold a secret): \
-                         {problem}"
-                    ),
-                }
-            }
-            (other, _) => other,
-        })
-    })
+    pull_through_core::http::parse_base_url(field, text).map_err(Error::InvalidInput)
 }
 
 /// Configures an [`ArtifactoryClient`]. Does no I/O.

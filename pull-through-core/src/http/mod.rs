@@ -156,19 +156,35 @@ pub fn check_credentials_transport(url: &Url) -> Result<(), ValidationError> {
 }
 
 /// Parses and checks a base URL given in configuration: `http` or `https`, a host, no
-/// userinfo (credentials go in their own settings), no query or fragment.
+/// userinfo (credentials go in their own settings), no query or fragment. What was given
+/// is shown in the error only as far as it cannot hold a secret (`scheme://host[:port]/`),
+/// and a value that looks like a token is refused as one: a token pasted into the wrong
+/// variable or setting must not reach a log.
 ///
 /// # Errors
 ///
-/// [`ValidationError::InvalidUrl`] naming the setting.
+/// [`ValidationError::InvalidUrl`] naming the setting, or
+/// [`ValidationError::InvalidValue`] for what looks like a token.
 ///
 /// ```
 /// use pull_through_core::http::parse_base_url;
 /// assert!(parse_base_url("ARTIFACTORY_URL", "https://example.jfrog.io").is_ok());
 /// let err = parse_base_url("ARTIFACTORY_URL", "https://admin:pw@example.jfrog.io").unwrap_err();
 /// assert!(!err.to_string().contains("pw"));
+/// let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
+/// let err = parse_base_url("ARTIFACTORY_URL", jwt).unwrap_err();
+/// assert!(err.to_string().contains("looks like a token") && !err.to_string().contains("eyJ"));
 /// ```
 pub fn parse_base_url(field: &str, text: &str) -> Result<Url, ValidationError> {
+    if crate::redact::shown_url(text.trim()).is_none() && crate::redact::redact_text(text) != text {
+        return Err(ValidationError::InvalidValue {
+            field: field.to_owned(),
+            problem: "the value holds what looks like a token, not a URL (not shown); give the \
+                      service's address, such as https://example.jfrog.io, and the token in its \
+                      own setting (and replace the token if it was a real one)"
+                .to_owned(),
+        });
+    }
     let invalid = |given: String, problem: &str| ValidationError::InvalidUrl {
         field: field.to_owned(),
         given,
