@@ -307,9 +307,35 @@ fn a_built_package_is_what_apk_tools_verifies() {
         .collect();
     assert_eq!(field("datahash"), [hex.as_str()]);
 
-    // The data member: parents before children, directories '5', files '0', then the end.
+    // The data member: parents before children, directories '5', files '0', then the end;
+    // before each file a PAX header ('x') with its SHA-1, which apk-tools 2.x checks (a
+    // file without one is counted as broken and fails `apk add`).
     let (data, ended) = headers(data_tar);
     assert!(ended);
+    for (at, header) in data.iter().enumerate().filter(|(_, h)| h.typeflag == b'0') {
+        let pax = &data[at - 1];
+        assert_eq!(
+            pax.typeflag, b'x',
+            "{}: no PAX header before it",
+            header.name
+        );
+        let sha1: String = digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, &header.body)
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        // "<length> <key>=<value>\n", the length counting the whole record.
+        let text = String::from_utf8(pax.body.clone()).unwrap();
+        let (length, rest) = text.split_once(' ').unwrap();
+        assert_eq!(length.parse::<usize>().unwrap(), pax.body.len(), "{text:?}");
+        assert_eq!(
+            rest,
+            format!("APK-TOOLS.checksum.SHA1={sha1}\n"),
+            "{}",
+            header.name
+        );
+    }
+    let data: Vec<Header> = data.into_iter().filter(|h| h.typeflag != b'x').collect();
     let mut seen_directories = Vec::new();
     for header in signatures.iter().chain(&control).chain(&data) {
         let is_directory = data

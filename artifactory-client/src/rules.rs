@@ -118,9 +118,8 @@ pub fn check_docker_key(key: &str) -> Result<(), ValidationError> {
 /// letter, and the class's length (remote keys at most [`MAX_REMOTE_KEY_LEN`] characters,
 /// Docker local and federated keys 63, the others 64).
 ///
-/// Not yet called: `create_repository` (client.rs) checks [`KEY_RULES`] and, for Docker,
-/// [`check_docker_key`]; calling this there instead covers the remote length and the
-/// `-cache` and reserved-name rules for every package type.
+/// `create_repository` and the backend's `check_spec` call it, so a key the server would
+/// refuse is refused before any request.
 ///
 /// # Errors
 ///

@@ -864,8 +864,9 @@ impl ChainguardClient {
 
     /// The pull tokens of an organization (static identities with the pull-token issuer).
     ///
-    /// An identity whose `issuerKeys` is missing or `null` is left out (no token of it can
-    /// authenticate). One whose `expiration` is missing or `null` is listed with an empty
+    /// An identity whose `issuerKeys` is missing or `null` is listed like the others (no
+    /// token of it can authenticate, but it can be seen and revoked). One whose
+    /// `expiration` is missing or `null` is listed with an empty
     /// [`PullTokenInfo::expiration`] (unknown) and `expired: false`, so `status` still shows
     /// it and it can be revoked.
     ///
@@ -899,15 +900,10 @@ impl ChainguardClient {
         Ok(answer
             .items
             .into_iter()
+            // An identity whose keys are missing is still listed: no token of it can
+            // authenticate, but it is ours to show and to revoke (a tool that tags its
+            // tokens would otherwise never clean it up).
             .filter(Identity::is_pull_token)
-            // Without verification keys no token of the identity can authenticate: it is
-            // not a pull token we can describe, so it is left out.
-            .filter(|identity| {
-                identity
-                    .static_keys
-                    .as_ref()
-                    .is_some_and(|keys| !keys.issuer_keys.is_empty())
-            })
             .map(|identity| {
                 let expiration = identity
                     .static_keys

@@ -1,6 +1,6 @@
 //! Pull-token listing tolerates identities with a missing or `null` `issuerKeys` or
-//! `expiration`: one without keys is left out (no token of it can authenticate), one
-//! without expiration is listed with its expiration unknown (empty) and not expired.
+//! `expiration`: one without keys is listed (it can be seen and revoked), one without
+//! expiration is listed with its expiration unknown (empty) and not expired.
 
 use std::sync::Arc;
 
@@ -59,6 +59,8 @@ async fn identities_without_keys_or_expiration_do_not_break_the_list() {
         listed,
         [
             ("token 1", "2099-01-01T00:00:00Z", false),
+            ("token 2", "2099-01-01T00:00:00Z", false),
+            ("token 3", "2099-01-01T00:00:00Z", false),
             ("token 4", "", false),
             ("token 5", "", false),
             ("token 6", "2001-01-01T00:00:00Z", true),

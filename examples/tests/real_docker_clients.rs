@@ -83,12 +83,21 @@ impl Skopeo {
     }
 
     fn inspect(&self, reference: &str) -> Output {
-        self.command(&["inspect", "--tls-verify=false"])
-            .arg("--authfile")
-            .arg(&self.authfile)
-            .arg(format!("docker://{reference}"))
-            .output()
-            .unwrap()
+        // The images are linux/amd64 and linux/arm64: name the platform, so the answer does
+        // not depend on the machine the test runs on.
+        self.command(&[
+            "--override-os",
+            "linux",
+            "--override-arch",
+            "amd64",
+            "inspect",
+            "--tls-verify=false",
+        ])
+        .arg("--authfile")
+        .arg(&self.authfile)
+        .arg(format!("docker://{reference}"))
+        .output()
+        .unwrap()
     }
 
     fn list_tags(&self, repository: &str) -> Output {

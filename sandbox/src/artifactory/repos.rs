@@ -298,7 +298,10 @@ const RESERVED_PREFIXES: [&str; 2] = ["jfrog-system-reserved", "jfrog-artifactor
 /// characters, Docker keys without upper-case letters or `_`, no `-cache` ending, no
 /// reserved name.
 fn check_key(key: &str, rclass: &str, package_type: &str) -> Result<(), String> {
-    let forbidden = " !@#$%^&*()+={}[]:;<>,/?~`|\\\"'";
+    // What JFrog's naming page forbids (and the older list Terraform quotes agrees on),
+    // plus space: a fake must not refuse a key the real server takes (`+`, `@`, a leading
+    // digit are accepted there), while our client keeps Terraform's stricter set.
+    let forbidden = " /\\:|?*\"<>";
     let lower = key.to_ascii_lowercase();
     if RESERVED_KEYS.contains(&lower.as_str())
         || RESERVED_PREFIXES
@@ -312,11 +315,6 @@ fn check_key(key: &str, rclass: &str, package_type: &str) -> Result<(), String> 
     if key.is_empty() || key.len() > 64 || key.chars().any(|c| forbidden.contains(c)) {
         return Err(format!(
             "Invalid repository key '{key}': 1-64 characters, none of {forbidden}"
-        ));
-    }
-    if key.starts_with(|c: char| c.is_ascii_digit()) {
-        return Err(format!(
-            "Invalid repository key '{key}': cannot begin with a number"
         ));
     }
     let docker = package_type.eq_ignore_ascii_case("docker");

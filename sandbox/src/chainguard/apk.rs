@@ -481,9 +481,26 @@ mod tests {
                     assert_eq!(info("arch").as_deref(), Some(arch), "{at}");
                     assert_eq!(info("size"), field(record, 'I'), "{at}");
 
-                    // Data: directories ('5') before the README ('0').
+                    // Data: directories ('5') before the README ('0'), which follows a
+                    // PAX header ('x') holding its SHA-1, as apk-tools 2.x checks.
                     let data = entries(&apk[2].decompressed);
                     let readme = format!("usr/share/doc/{name}/README");
+                    let (pax, file) = (&data[data.len() - 2], &data[data.len() - 1]);
+                    assert_eq!(pax.1, b'x', "{at}: {}", pax.0);
+                    let sha1: String = aws_lc_rs::digest::digest(
+                        &aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY,
+                        &file.2,
+                    )
+                    .as_ref()
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                    let record = String::from_utf8(pax.2.clone()).unwrap();
+                    assert!(
+                        record.ends_with(&format!(" APK-TOOLS.checksum.SHA1={sha1}\n")),
+                        "{at}: {record:?}"
+                    );
+                    let data: Vec<_> = data.into_iter().filter(|e| e.1 != b'x').collect();
                     for (entry, typeflag, _) in &data {
                         let is_directory = readme.starts_with(&format!("{entry}/"));
                         let expected = if is_directory { b'5' } else { b'0' };

@@ -129,7 +129,19 @@ impl<'a> DockerPull<'a> {
             .and_then(|value| value.to_str().ok())
             .ok_or_else(|| UpstreamError::Challenge("a 401 without a challenge".to_owned()))?
             .to_owned();
-        let mut token_request = self.upstream.http.get(token_url(&challenge)?);
+        let realm = token_url(&challenge)?;
+        // A cache's stored credentials go only to a realm of the registry it pulls from,
+        // as the library's registry client does: a challenge naming another host (a real
+        // one, off loopback) does not collect them.
+        if self.credentials.is_some() && realm.origin() != target.origin() {
+            return Err(UpstreamError::Challenge(format!(
+                "the token realm {} is not on the registry's origin {}; the stored credentials \
+                 are not sent there",
+                realm.origin().ascii_serialization(),
+                target.origin().ascii_serialization()
+            )));
+        }
+        let mut token_request = self.upstream.http.get(realm);
         if let Some(credentials) = self.credentials {
             token_request = credentials.apply(token_request);
         }
