@@ -782,6 +782,7 @@ impl ChainguardClient {
     /// # Ok(()) }
     /// ```
     pub async fn delete_role_binding(&self, id: &str) -> Result<Deleted, Error> {
+        check_child_id("role binding id", id)?;
         self.delete(&format!("iam/v1/rolebindings/{id}")).await
     }
 
@@ -936,6 +937,7 @@ impl ChainguardClient {
     /// # Ok(()) }
     /// ```
     pub async fn revoke_pull_token(&self, identity_id: &str) -> Result<Deleted, Error> {
+        check_child_id("identity id", identity_id)?;
         self.delete(&format!("iam/v1/identities/{identity_id}"))
             .await
     }
@@ -1042,6 +1044,75 @@ mod tests {
         ] {
             assert_eq!(ours.aws_lc(), theirs);
             assert_eq!(ours.bits() as usize, theirs.len() * 8);
+        }
+    }
+}
+
+/// Whether `text` has the shape of a Chainguard id below an organization (an identity's or
+/// a role binding's): the organization's 40 hex digits, then one `/` and 16 hex digits per
+/// level (`<40 hex>/<16 hex>` for a pull token's identity). A JWT, a token or a name does
+/// not fit, so it never goes into a URL path.
+///
+/// ```
+/// use chainguard_client::is_child_id;
+/// assert!(is_child_id("0123456789abcdef0123456789abcdef01234567/0123456789abcdef"));
+/// assert!(!is_child_id("0123456789abcdef0123456789abcdef01234567"));
+/// assert!(!is_child_id("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"));
+/// assert!(!is_child_id("0123456789abcdef0123456789abcdef01234567/../groups"));
+/// ```
+pub fn is_child_id(text: &str) -> bool {
+    let hex = |part: &str, len: usize| {
+        part.len() == len
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    let mut parts = text.split('/');
+    parts.next().is_some_and(|root| hex(root, 40))
+        && text.contains('/')
+        && parts.all(|child| hex(child, 16))
+}
+
+/// Refuses, before any request, an id that does not have the shape of one, without echoing
+/// it: what does not fit may be a token pasted in its place.
+fn check_child_id(what: &str, text: &str) -> Result<(), Error> {
+    if is_child_id(text) {
+        return Ok(());
+    }
+    Err(Error::InvalidInput(ValidationError::InvalidValue {
+        field: what.to_owned(),
+        problem: format!(
+            "the value ({} characters, not shown) is not an {what}: the organization's 40 hex \
+             digits, `/`, then 16 hex digits per level",
+            text.chars().count()
+        ),
+    }))
+}
+
+#[cfg(test)]
+mod id_shape_tests {
+    use super::*;
+
+    #[test]
+    fn child_ids_and_tokens_tell_apart() {
+        let org = "0123456789abcdef0123456789abcdef01234567";
+        for id in [
+            format!("{org}/0123456789abcdef"),
+            format!("{org}/0123456789abcdef/fedcba9876543210"),
+        ] {
+            assert!(is_child_id(&id), "{id}");
+        }
+        for bad in [
+            "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln".to_owned(),
+            org.to_owned(),
+            format!("{org}/"),
+            format!("{org}/0123"),
+            format!("{org}/0123456789ABCDEF"),
+            format!("{org}/0123456789abcdef/"),
+            format!("/{org}/0123456789abcdef"),
+            String::new(),
+        ] {
+            assert!(!is_child_id(&bad), "{bad}");
         }
     }
 }

@@ -41,7 +41,7 @@ mod tokens;
 
 pub use client::{
     ChainguardBuilder, ChainguardClient, DEFAULT_API_URL, DEFAULT_ISSUER_URL, KeySize,
-    PullTokenInfo,
+    PullTokenInfo, is_child_id,
 };
 pub use pull_token::{DEFAULT_TTL, MAX_TTL, PULL_TOKEN_AUDIENCE, PullToken, PullTokenOptions};
 pub use registry::{BearerChallenge, RegistryAuth, parse_bearer_challenge};

@@ -157,27 +157,10 @@ async fn organization(client: &ChainguardClient, org: &str) -> Result<OrgId, Fai
     }
 }
 
-/// Whether `text` has the shape of a Chainguard id below an organization (an identity's
-/// or a role binding's): the organization's 40 hex digits, then one `/` and 16 hex digits
-/// per level (`<40 hex>/<16 hex>` for a pull token's identity, as `pull-token list`
-/// prints it). A JWT, a token or a name does not fit, so it never goes into a URL path.
-fn is_child_id(text: &str) -> bool {
-    let hex = |part: &str, len: usize| {
-        part.len() == len
-            && part
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    };
-    let mut parts = text.split('/');
-    parts.next().is_some_and(|root| hex(root, 40))
-        && text.contains('/')
-        && parts.all(|child| hex(child, 16))
-}
-
 /// Refuses, before any request, an argument that is not an identity or binding id,
 /// without echoing it: what does not fit may be the token itself.
 fn check_child_id(place: &str, what: &str, source: &str, text: &str) -> Result<(), Failure> {
-    if is_child_id(text) {
+    if chainguard_client::is_child_id(text) {
         return Ok(());
     }
     Err(Failure::Usage(format!(
@@ -469,34 +452,6 @@ async fn pull_token(
             emit(global.output, &json!({"pruned": pruned}), || {
                 format!("deleted {} expired pull token(s)", pruned.len())
             })
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn child_ids_and_tokens_tell_apart() {
-        let org = "0123456789abcdef0123456789abcdef01234567";
-        for id in [
-            format!("{org}/0123456789abcdef"),
-            format!("{org}/0123456789abcdef/fedcba9876543210"),
-        ] {
-            assert!(is_child_id(&id), "{id}");
-        }
-        for bad in [
-            "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln".to_owned(),
-            org.to_owned(),
-            format!("{org}/"),
-            format!("{org}/0123"),
-            format!("{org}/0123456789ABCDEF"),
-            format!("{org}/0123456789abcdef/"),
-            format!("/{org}/0123456789abcdef"),
-            String::new(),
-        ] {
-            assert!(!is_child_id(&bad), "{bad}");
         }
     }
 }

@@ -185,6 +185,35 @@ async fn url_userinfo_counts_as_credentials() {
 }
 
 #[tokio::test]
+async fn a_secret_named_query_parameter_counts_as_credentials() {
+    let first = MockServer::start().await;
+    let second = sink().await;
+    Mock::given(any())
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("location", format!("{}/x", second.uri()).as_str()),
+        )
+        .mount(&first)
+        .await;
+    let url = format!("{}/keys.json?access_token={PULL_TOKEN}", first.uri())
+        .parse()
+        .unwrap();
+
+    let err = client(&first.uri())
+        .request_url(http::Method::GET, url)
+        .send()
+        .await
+        .unwrap_err();
+
+    assert!(
+        requests(&second).await.is_empty(),
+        "followed with the token"
+    );
+    assert_eq!(err.status(), Some(http::StatusCode::FOUND));
+    assert_no_secret(&err.to_string());
+}
+
+#[tokio::test]
 async fn a_credential_free_get_still_follows_a_redirect_to_another_origin() {
     // Public downloads (packages.wolfi.dev, blob storage behind a CDN) redirect.
     let first = MockServer::start().await;

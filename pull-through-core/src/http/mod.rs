@@ -922,10 +922,16 @@ impl<'a> RequestBuilder<'a> {
     /// # Ok(()) }
     /// ```
     pub async fn send_raw(self) -> Result<Response, Error> {
+        // A secret-named query parameter (`access_token=`, `key=`...) is a credential too:
+        // no plain http off loopback, no redirect, no proxy to loopback.
         let carries_credentials = self.auth.is_some()
             || !self.secrets.is_empty()
             || !self.url.username().is_empty()
-            || self.url.password().is_some();
+            || self.url.password().is_some()
+            || self
+                .url
+                .query_pairs()
+                .any(|(name, _)| crate::redact::is_secret_field(&name));
         if carries_credentials {
             check_credentials_transport(&self.url)?;
         }
