@@ -11,9 +11,7 @@ use serde_json::json;
 
 use crate::Failure;
 use crate::cli::GlobalArgs;
-use crate::output::{
-    check_url_variable, emit, failure, journal, secret_destination, write_secrets,
-};
+use crate::output::{emit, failure, journal, secret_destination, write_secrets};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ArtifactoryCommand {
@@ -137,7 +135,6 @@ pub(crate) async fn run(global: &GlobalArgs, command: &ArtifactoryCommand) -> Re
     {
         check_token_id(token_id)?;
     }
-    check_url_variable("ARTIFACTORY_URL", "https://example.jfrog.io")?;
     let mut builder = ArtifactoryClient::builder().from_env();
     if let Some(journal) = journal(global)? {
         builder = builder.with_observer(journal);

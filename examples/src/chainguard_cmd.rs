@@ -10,9 +10,7 @@ use serde_json::json;
 
 use crate::Failure;
 use crate::cli::GlobalArgs;
-use crate::output::{
-    check_url_variable, emit, failure, journal, secret_destination, step, write_secrets,
-};
+use crate::output::{emit, failure, journal, secret_destination, step, write_secrets};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ChainguardCommand {
@@ -198,8 +196,6 @@ fn check_ids(command: &ChainguardCommand) -> Result<(), Failure> {
 
 pub(crate) async fn run(global: &GlobalArgs, command: &ChainguardCommand) -> Result<(), Failure> {
     check_ids(command)?;
-    check_url_variable("CHAINGUARD_API_URL", "https://console-api.enforce.dev")?;
-    check_url_variable("CHAINGUARD_ISSUER_URL", "https://issuer.enforce.dev")?;
     if let ChainguardCommand::Token { .. } = command {
         secret_destination(global, "the token")?;
     }

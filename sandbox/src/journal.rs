@@ -159,54 +159,6 @@ pub struct Journal {
     inner: Arc<Mutex<JournalInner>>,
 }
 
-/// Opens a journal file for writing: never through a symbolic link (whoever placed the
-/// link chose where the requests go), and readable by its owner only, whatever mode an
-/// existing file had. Redacted entries still name hosts, paths and users.
-///
-/// std has no portable `O_NOFOLLOW`, so: a new file is made with `create_new` (`O_EXCL`,
-/// which never follows a link), and an existing one is opened without truncating, checked
-/// to be the very file that was inspected (device and inode, one link), and only then
-/// emptied; a link swapped in between is caught by that check.
-fn open_private(path: &Path) -> std::io::Result<File> {
-    let refuse = |why: &str| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("{}: {why}; give the journal's own path", path.display()),
-        )
-    };
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
-        match std::fs::symlink_metadata(path) {
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(path),
-            Err(err) => Err(err),
-            Ok(seen) if seen.file_type().is_symlink() => Err(refuse("is a symbolic link")),
-            Ok(seen) if !seen.is_file() => Err(refuse("is not a regular file")),
-            Ok(seen) => {
-                let file = std::fs::OpenOptions::new().write(true).open(path)?;
-                let opened = file.metadata()?;
-                if (opened.dev(), opened.ino()) != (seen.dev(), seen.ino()) || opened.nlink() != 1 {
-                    return Err(refuse("changed while it was opened, or has other names"));
-                }
-                file.set_len(0)?;
-                file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-                Ok(file)
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
-            return Err(refuse("is a symbolic link"));
-        }
-        File::create(path)
-    }
-}
-
 #[derive(Debug, Default)]
 struct JournalInner {
     entries: Vec<JournalEntry>,
@@ -217,7 +169,9 @@ struct JournalInner {
 impl Journal {
     pub(crate) fn with_sink(path: &Path) -> std::io::Result<Self> {
         let journal = Journal::default();
-        journal.lock().sink = Some(BufWriter::new(open_private(path)?));
+        journal.lock().sink = Some(BufWriter::new(
+            crate::open_private_file(path, crate::OpenPrivate::Truncate)?.file,
+        ));
         Ok(journal)
     }
 

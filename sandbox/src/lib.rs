@@ -56,6 +56,7 @@ mod common;
 mod env;
 mod faults;
 mod journal;
+mod private_file;
 mod server;
 mod service;
 pub mod upstream;
@@ -73,6 +74,7 @@ pub use axum;
 pub use env::write_env_file;
 pub use faults::{FaultKind, FaultRule, Faults, RandomFaults};
 pub use journal::{Journal, JournalEntry, journal_contains};
+pub use private_file::{OpenPrivate, PrivateFile, open_private_file};
 pub use service::{FakeService, SandboxContext};
 
 use server::Shared;

@@ -180,8 +180,8 @@ pub fn parse_base_url(field: &str, text: &str) -> Result<Url, ValidationError> {
         return Err(ValidationError::InvalidValue {
             field: field.to_owned(),
             problem: "the value holds what looks like a token, not a URL (not shown); give the \
-                      service's address, such as https://example.jfrog.io, and the token in its \
-                      own setting (and replace the token if it was a real one)"
+                      service's address (https://host[:port][/path]) and the token in its own \
+                      setting, and replace the token if it was a real one"
                 .to_owned(),
         });
     }
