@@ -35,7 +35,6 @@ pub mod auth;
 mod client;
 pub mod model;
 mod pull_token;
-mod registry;
 mod rpc;
 mod tokens;
 
@@ -44,5 +43,6 @@ pub use client::{
     PullTokenInfo, is_child_id,
 };
 pub use pull_token::{DEFAULT_TTL, MAX_TTL, PULL_TOKEN_AUDIENCE, PullToken, PullTokenOptions};
-pub use registry::{BearerChallenge, RegistryAuth, parse_bearer_challenge};
+/// Moved to the core, where the caches' registries use it too; kept here for existing callers.
+pub use pull_through_core::registry::{BearerChallenge, RegistryAuth, parse_bearer_challenge};
 pub use rpc::RpcStatus;

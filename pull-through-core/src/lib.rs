@@ -61,6 +61,7 @@ pub mod plan;
 pub mod pull;
 pub mod reconcile;
 pub mod redact;
+pub mod registry;
 pub mod spec;
 pub mod state;
 pub mod tokens;

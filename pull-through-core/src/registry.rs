@@ -1,5 +1,8 @@
-//! Registry tokens for `cgr.dev`, by the challenge flow: the realm and service come from
-//! the registry's `WWW-Authenticate`, never from a hard-coded URL.
+//! Registry tokens by the Docker challenge flow: the realm and service come from the
+//! registry's `WWW-Authenticate`, never from a hard-coded URL. `cgr.dev` uses it for pull
+//! tokens, and the caches' own registries (Google's `*-docker.pkg.dev` with
+//! `oauth2accesstoken`, `docker.cloudsmith.io`) answer the same challenge, so the flow lives
+//! here, beside the rest of the HTTP policy.
 //!
 //! The challenge is the registry's word, but a pull token is only ever sent to the
 //! registry itself: a realm elsewhere (another host, or another port of the same host) or
@@ -11,15 +14,15 @@
 use std::sync::Arc;
 
 use http::StatusCode;
-use pull_through_core::http::{HttpClient, HttpObserver};
-use pull_through_core::{Error, SecretString, ValidationError};
+use crate::http::{HttpClient, HttpObserver};
+use crate::{Error, SecretString, ValidationError};
 use url::Url;
 
 /// Obtains a pull token for one repository of a registry.
 ///
 /// ```no_run
 /// # async fn example() -> Result<(), pull_through_core::Error> {
-/// use chainguard_client::RegistryAuth;
+/// use pull_through_core::registry::RegistryAuth;
 /// let auth = RegistryAuth::new("https://cgr.dev".parse().unwrap())?;
 /// let token = auth.pull_token("chainguard/go", None).await?;
 /// # Ok(()) }
@@ -32,7 +35,7 @@ pub struct RegistryAuth {
 /// A Bearer challenge's parameters.
 ///
 /// ```
-/// let challenge = chainguard_client::parse_bearer_challenge(r#"Bearer realm="https://cgr.dev/token""#).unwrap();
+/// let challenge = pull_through_core::registry::parse_bearer_challenge(r#"Bearer realm="https://cgr.dev/token""#).unwrap();
 /// assert_eq!(challenge.service, None);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +50,7 @@ pub struct BearerChallenge {
 /// Reads a `WWW-Authenticate` value; `None` unless it has a Bearer challenge with a realm.
 ///
 /// ```
-/// let challenge = chainguard_client::parse_bearer_challenge(
+/// let challenge = pull_through_core::registry::parse_bearer_challenge(
 ///     r#"Bearer realm="https://cgr.dev/token",service="cgr.dev",scope="repository:chainguard/go:pull""#).unwrap();
 /// assert_eq!(challenge.realm, "https://cgr.dev/token");
 /// assert_eq!(challenge.service.as_deref(), Some("cgr.dev"));
@@ -78,7 +81,7 @@ impl RegistryAuth {
     /// [`Error::InvalidInput`] for a bad URL.
     ///
     /// ```
-    /// let auth = chainguard_client::RegistryAuth::new("https://cgr.dev".parse().unwrap())?;
+    /// let auth = pull_through_core::registry::RegistryAuth::new("https://cgr.dev".parse().unwrap())?;
     /// # Ok::<(), pull_through_core::Error>(())
     /// ```
     pub fn new(registry_url: Url) -> Result<RegistryAuth, Error> {
@@ -92,7 +95,7 @@ impl RegistryAuth {
     /// [`Error::InvalidInput`] for a bad URL.
     ///
     /// ```
-    /// let auth = chainguard_client::RegistryAuth::with_observer("https://cgr.dev".parse().unwrap(), None)?;
+    /// let auth = pull_through_core::registry::RegistryAuth::with_observer("https://cgr.dev".parse().unwrap(), None)?;
     /// # Ok::<(), pull_through_core::Error>(())
     /// ```
     pub fn with_observer(
@@ -100,7 +103,7 @@ impl RegistryAuth {
         observer: Option<Arc<dyn HttpObserver>>,
     ) -> Result<RegistryAuth, Error> {
         let mut http = HttpClient::builder("registry", registry_url)
-            .user_agent(concat!("chainguard-client/", env!("CARGO_PKG_VERSION")));
+            .user_agent(concat!("pull-through-core/", env!("CARGO_PKG_VERSION")));
         if let Some(observer) = observer {
             http = http.observer(observer);
         }
@@ -125,14 +128,14 @@ impl RegistryAuth {
     /// `credentials` are given and the realm is elsewhere than the registry, naming both.
     ///
     /// ```no_run
-    /// # async fn example(auth: &chainguard_client::RegistryAuth, pull_token: &pull_through_core::UpstreamCredentials) -> Result<(), pull_through_core::Error> {
+    /// # async fn example(auth: &pull_through_core::registry::RegistryAuth, pull_token: &pull_through_core::UpstreamCredentials) -> Result<(), pull_through_core::Error> {
     /// let token = auth.pull_token("example.com/chainguard-base", Some(pull_token)).await?;
     /// # Ok(()) }
     /// ```
     pub async fn pull_token(
         &self,
         repository: &str,
-        credentials: Option<&pull_through_core::UpstreamCredentials>,
+        credentials: Option<&crate::UpstreamCredentials>,
     ) -> Result<Option<SecretString>, Error> {
         let probe = self.http.get("v2/").send_raw().await?;
         if probe.status().is_success() {
@@ -188,7 +191,7 @@ impl RegistryAuth {
             .or(answer.access_token)
             .map(|token| Some(SecretString::from(token)))
             .ok_or_else(|| {
-                Error::Decode(Box::new(pull_through_core::error::DecodeError::new(
+                Error::Decode(Box::new(crate::error::DecodeError::new(
                     "registry",
                     "registry token",
                     "token",
@@ -228,7 +231,7 @@ fn check_realm(registry: &Url, realm: &Url, with_credentials: bool) -> Result<()
              the registry's own host and port, so it is not sent there",
             authority(registry),
             authority(realm),
-            pull_through_core::redact::redact_url(realm),
+            crate::redact::redact_url(realm),
         ));
     }
     Ok(())
