@@ -250,6 +250,31 @@ pub trait PullThroughBackend: Send + Sync + fmt::Debug {
         let _ = name;
         Ok(Vec::new())
     }
+
+    /// Retires the copies of the upstream password the cache of `name` no longer uses,
+    /// once a rotation's check pull has passed with the new one, and says what it retired
+    /// (one line each). Backends that keep no copies (Artifactory stores one password in
+    /// place) retire nothing: the default. Google Artifact Registry keeps each password as
+    /// a Secret Manager version; the old ones are disabled here rather than when the new
+    /// one is written, so that a rotation whose check pull fails leaves them usable.
+    ///
+    /// # Errors
+    ///
+    /// Any error of the backend's API; the rotation itself has already succeeded, so a
+    /// caller reports it and carries on.
+    ///
+    /// ```no_run
+    /// # use pull_through_core::{CacheName, PullThroughBackend};
+    /// # async fn example(backend: &dyn PullThroughBackend) -> Result<(), pull_through_core::Error> {
+    /// for retired in backend.retire_credentials(&CacheName::new("cgr-private")?).await? {
+    ///     println!("retired {retired}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    async fn retire_credentials(&self, name: &CacheName) -> Result<Vec<String>, Error> {
+        let _ = name;
+        Ok(Vec::new())
+    }
 }
 
 /// How well a backend supports an upstream.
