@@ -21,8 +21,11 @@
 //! holds Artifactory's (the repositories and access-token APIs, remote and virtual
 //! repositories serving Docker and Alpine content pulled from Chainguard's fakes). The
 //! caches' fakes pull through [`upstream`], which answers cgr.dev's token challenge and
-//! sends a cache's stored credentials the way the vendors do; Google Artifact Registry's
-//! and Cloudsmith's fakes are still to come, one module each on top of it.
+//! sends a cache's stored credentials the way the vendors do. [`gar`] holds Google's
+//! (Artifact Registry, Secret Manager with IAM, Resource Manager, and the Docker registry
+//! of `LOCATION-docker.pkg.dev`, whose remote and virtual repositories pull from the fake
+//! `cgr.dev` with credentials kept in Secret Manager); Cloudsmith's fake is still to
+//! come, on top of the same upstream.
 //!
 //! ```
 //! use axum::{Router, routing::get};
@@ -55,6 +58,7 @@ pub mod chainguard;
 mod common;
 mod env;
 mod faults;
+pub mod gar;
 mod journal;
 mod private_file;
 mod server;
@@ -232,6 +236,18 @@ impl SandboxBuilder {
     /// ```
     pub fn artifactory(mut self, artifactory: &artifactory::Artifactory) -> Self {
         self.services.push(Arc::new(artifactory.clone()));
+        self
+    }
+
+    /// Adds Google's fakes: Artifact Registry, Secret Manager, Resource Manager and the
+    /// Docker registry of `LOCATION-docker.pkg.dev`.
+    ///
+    /// ```
+    /// let gar = pull_through_sandbox::gar::Gar::new();
+    /// let builder = pull_through_sandbox::Sandbox::builder().gar(&gar);
+    /// ```
+    pub fn gar(mut self, gar: &gar::Gar) -> Self {
+        self.services.extend(gar.services());
         self
     }
 
