@@ -263,10 +263,11 @@ pub(crate) fn set(
             ));
         }
     }
-    // IAM etags are 8 bytes whose first is 7 (`BwX...` in base64).
+    // IAM etags are 8 bytes starting 07 06 (`BwY...` in base64), the rest changing.
     let mut etag = vec![0u8; 8];
     let _ = aws_lc_rs::rand::SecureRandom::fill(&aws_lc_rs::rand::SystemRandom::new(), &mut etag);
     etag[0] = 0x07;
+    etag[1] = 0x06;
     let masked = |name: &str| mask.iter().any(|p| p == name);
     let policy_state = &mut secret.policy;
     if masked("bindings") {
