@@ -388,7 +388,7 @@ async fn iam_policies_are_read_modified_and_written_with_an_etag() {
     assert_eq!(get().await.ok(), &policy);
     assert_eq!(
         google.gar.iam_members("s", gar::SECRET_ACCESSOR),
-        [agent.clone()]
+        std::slice::from_ref(&agent)
     );
 
     // The etag of the empty policy is stale now.
