@@ -142,7 +142,7 @@ async fn googles_python_sdks_drive_the_fakes_over_rest() {
     );
 
     // What the SDKs left in the fakes.
-    assert_eq!(google.gar.repositories(), [name.clone()]);
+    assert_eq!(google.gar.repositories(), std::slice::from_ref(&name));
     let stored = google.gar.repository(&name).unwrap();
     assert_eq!(
         stored["remoteRepositoryConfig"]["upstreamCredentials"]["usernamePasswordCredentials"]["passwordSecretVersion"],
