@@ -23,6 +23,17 @@
 //! workspace keeps one rustls crypto provider (reqwest's); its own hyper client talks only
 //! to Google's token endpoint and the metadata server.
 //!
+//! ```no_run
+//! use std::sync::Arc;
+//! use gar_client::auth::{ApplicationDefault, StaticToken, TokenSource, ACCESS_TOKEN_VAR};
+//!
+//! // A token in GOOGLE_OAUTH_ACCESS_TOKEN when there is one, else ADC: what from_env does.
+//! let source: Arc<dyn TokenSource> = match StaticToken::from_env(ACCESS_TOKEN_VAR) {
+//!     Ok(token) => Arc::new(token),
+//!     Err(_) => Arc::new(ApplicationDefault::new()),
+//! };
+//! ```
+//!
 //! [`verify`]: pull_through_core::PullThroughBackend::verify
 
 use std::fmt;

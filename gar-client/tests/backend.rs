@@ -1,16 +1,15 @@
 //! The backend's flows against a small stateful Google (tests/common/fake.rs): the private
 //! cache's create order, a second ensure that writes nothing, rotation, the IAM grant as a
 //! planned and repaired field, a run stopped half way, IAM propagation, credentials
-//! switched on and off, virtual repositories, and the core's conformance suite.
+//! switched on and off, and virtual repositories.
 
 mod common;
 
 use common::fake::{FakeGoogle, agent};
 use common::{Google, LOCATION, PROJECT};
 use gar_client::GarBackend;
-use pull_through_core::conformance::{self, Fixtures};
 use pull_through_core::{
-    CacheName, CacheSpec, ClientLogin, Ensured, Error, PackageFormat, PullThroughBackend, Upstream,
+    CacheName, CacheSpec, Ensured, Error, PackageFormat, PullThroughBackend, Upstream,
     UpstreamCredentials,
 };
 use serde_json::json;
@@ -573,33 +572,4 @@ async fn delete_removes_the_repository_and_its_secret() {
         backend.delete(&name("cgr-private")).await.unwrap(),
         pull_through_core::Deleted::AlreadyAbsent
     );
-}
-
-#[tokio::test]
-async fn the_conformance_suite() {
-    let google = Google::start().await;
-    let _fake = FakeGoogle::mount(&google.ar, &google.sm, &google.crm).await;
-    let (client, log) = google.observed_client();
-    let backend = GarBackend::new(client);
-    let public = name("conformance-public");
-    let fixtures = Fixtures::new(
-        CacheSpec::remote(public.clone(), Upstream::CgrPublic),
-        CacheSpec::remote(name("conformance_invalid"), Upstream::CgrPublic),
-    )
-    .with_private(private(USER, "conformance-pull-token"))
-    .with_aggregate(CacheSpec::aggregate(
-        name("conformance-virt"),
-        PackageFormat::Docker,
-        vec![public],
-    ))
-    .with_login(ClientLogin::new(
-        "oauth2accesstoken",
-        "conformance-login-secret",
-        "GOOGLE_OAUTH_ACCESS_TOKEN",
-    ))
-    .with_unsupported(CacheSpec::remote(
-        name("conformance-apk"),
-        "apk.cgr.dev/chainguard".parse().unwrap(),
-    ));
-    conformance::run_all(&backend, log.as_ref(), &fixtures).await;
 }

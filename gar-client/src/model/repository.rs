@@ -1,48 +1,8 @@
-//! The JSON of Google's REST APIs, with Google's own field names (lowerCamelCase of the
-//! proto fields; reference §1.2, §1.3, §2, §3): Artifact Registry's [`Repository`] and
-//! [`Operation`], Secret Manager's [`Secret`] and [`SecretVersion`], IAM's [`Policy`] and
-//! Resource Manager's [`Project`]. Fields this crate does not use are not modelled;
-//! unknown fields are ignored when reading. Enums Google may grow are strings, compared
-//! with the constants here.
+//! Artifact Registry's `Repository` and its configurations.
 
 use serde::{Deserialize, Serialize};
 
-/// `format` of a Docker repository.
-///
-/// ```
-/// assert_eq!(gar_client::model::FORMAT_DOCKER, "DOCKER");
-/// ```
-pub const FORMAT_DOCKER: &str = "DOCKER";
-/// `mode` of a remote (pull-through) repository.
-///
-/// ```
-/// assert_eq!(gar_client::model::MODE_REMOTE, "REMOTE_REPOSITORY");
-/// ```
-pub const MODE_REMOTE: &str = "REMOTE_REPOSITORY";
-/// `mode` of a virtual repository (an aggregate of others).
-///
-/// ```
-/// assert_eq!(gar_client::model::MODE_VIRTUAL, "VIRTUAL_REPOSITORY");
-/// ```
-pub const MODE_VIRTUAL: &str = "VIRTUAL_REPOSITORY";
-/// `mode` of a standard repository (what an unspecified mode means).
-///
-/// ```
-/// assert_eq!(gar_client::model::MODE_STANDARD, "STANDARD_REPOSITORY");
-/// ```
-pub const MODE_STANDARD: &str = "STANDARD_REPOSITORY";
-/// `state` of a secret version that can be read.
-///
-/// ```
-/// assert_eq!(gar_client::model::STATE_ENABLED, "ENABLED");
-/// ```
-pub const STATE_ENABLED: &str = "ENABLED";
-/// The role the Artifact Registry service agent needs on a secret.
-///
-/// ```
-/// assert_eq!(gar_client::model::SECRET_ACCESSOR_ROLE, "roles/secretmanager.secretAccessor");
-/// ```
-pub const SECRET_ACCESSOR_ROLE: &str = "roles/secretmanager.secretAccessor";
+use super::{FORMAT_DOCKER, MODE_REMOTE, MODE_VIRTUAL};
 
 /// An Artifact Registry repository.
 ///
@@ -226,6 +186,12 @@ impl Repository {
 }
 
 /// `remoteRepositoryConfig`.
+///
+/// ```
+/// let config: gar_client::model::RemoteRepositoryConfig = serde_json::from_str(
+///     r#"{"commonRepository": {"uri": "https://cgr.dev/"}}"#).unwrap();
+/// assert!(config.upstream_credentials.is_none());
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -248,6 +214,11 @@ pub struct RemoteRepositoryConfig {
 }
 
 /// `commonRepository`.
+///
+/// ```
+/// let common: gar_client::model::CommonRepository = serde_json::from_str(r#"{"uri": "https://cgr.dev/"}"#).unwrap();
+/// assert_eq!(common.uri, "https://cgr.dev/");
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CommonRepository {
@@ -257,6 +228,12 @@ pub struct CommonRepository {
 }
 
 /// `dockerRepository`.
+///
+/// ```
+/// let docker: gar_client::model::DockerRepository = serde_json::from_str(
+///     r#"{"customRepository": {"uri": "https://cgr.dev"}}"#).unwrap();
+/// assert_eq!(docker.custom_repository.unwrap().uri, "https://cgr.dev");
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -270,6 +247,11 @@ pub struct DockerRepository {
 }
 
 /// `dockerRepository.customRepository`.
+///
+/// ```
+/// let custom: gar_client::model::CustomRepository = serde_json::from_str(r#"{"uri": "https://cgr.dev"}"#).unwrap();
+/// assert_eq!(custom.uri, "https://cgr.dev");
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CustomRepository {
@@ -279,6 +261,12 @@ pub struct CustomRepository {
 }
 
 /// `upstreamCredentials`.
+///
+/// ```
+/// let creds: gar_client::model::UpstreamCredentials = serde_json::from_str(
+///     r#"{"usernamePasswordCredentials": {"username": "u", "passwordSecretVersion": "projects/p/secrets/s/versions/1"}}"#).unwrap();
+/// assert_eq!(creds.username_password_credentials.unwrap().username, "u");
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -348,6 +336,12 @@ impl UsernamePasswordCredentials {
 }
 
 /// `virtualRepositoryConfig`.
+///
+/// ```
+/// let config: gar_client::model::VirtualRepositoryConfig = serde_json::from_str(
+///     r#"{"upstreamPolicies": [{"id": "a", "repository": "projects/p/locations/us/repositories/a", "priority": 1}]}"#).unwrap();
+/// assert_eq!(config.upstream_policies[0].priority, 1);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
@@ -384,6 +378,12 @@ impl VirtualRepositoryConfig {
 }
 
 /// One member of a virtual repository.
+///
+/// ```
+/// let policy: gar_client::model::UpstreamPolicy = serde_json::from_str(
+///     r#"{"id": "cgr-public", "repository": "projects/p/locations/us/repositories/cgr-public", "priority": 2}"#).unwrap();
+/// assert_eq!(policy.id, "cgr-public");
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct UpstreamPolicy {
@@ -396,198 +396,4 @@ pub struct UpstreamPolicy {
     /// Larger is tried first.
     #[serde(default)]
     pub priority: i32,
-}
-
-/// A long-running operation (`google.longrunning.Operation`).
-///
-/// ```
-/// let op: gar_client::model::Operation = serde_json::from_str(
-///     r#"{"name": "projects/p/locations/us/operations/1", "done": false}"#).unwrap();
-/// assert!(!op.done && op.error.is_none());
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[non_exhaustive]
-pub struct Operation {
-    /// `projects/{project}/locations/{location}/operations/{id}`.
-    #[serde(default)]
-    pub name: String,
-    /// Whether it finished.
-    #[serde(default)]
-    pub done: bool,
-    /// Set when it finished with an error.
-    pub error: Option<Status>,
-    /// Set when it finished with a result (an `Any`: `@type` and the message's fields).
-    pub response: Option<serde_json::Value>,
-}
-
-/// `google.rpc.Status`: an operation's error, and the body of every error answer.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[non_exhaustive]
-pub struct Status {
-    /// The canonical code's number (HTTP status in error answers).
-    #[serde(default)]
-    pub code: i32,
-    /// The message.
-    #[serde(default)]
-    pub message: String,
-    /// The canonical code's name (error answers only).
-    pub status: Option<String>,
-    /// `ErrorInfo` and other details.
-    #[serde(default)]
-    pub details: Vec<serde_json::Value>,
-}
-
-/// A Secret Manager secret (its metadata; values are versions).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct Secret {
-    /// `projects/{project number}/secrets/{secret}`.
-    #[serde(default)]
-    pub name: String,
-    /// When it was made.
-    pub create_time: Option<String>,
-    /// Its etag.
-    pub etag: Option<String>,
-}
-
-/// A secret version: its name and state, never its payload.
-///
-/// ```
-/// let version: gar_client::model::SecretVersion = serde_json::from_str(
-///     r#"{"name": "projects/123/secrets/s/versions/4", "state": "ENABLED"}"#).unwrap();
-/// assert_eq!(version.version_id(), Some("4"));
-/// assert!(version.is_enabled());
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct SecretVersion {
-    /// `projects/{project number}/secrets/{secret}/versions/{version}`.
-    #[serde(default)]
-    pub name: String,
-    /// `ENABLED`, `DISABLED` or `DESTROYED`.
-    #[serde(default)]
-    pub state: String,
-    /// When it was added.
-    pub create_time: Option<String>,
-    /// Whether Google received the CRC32C sent with the payload.
-    pub client_specified_payload_checksum: Option<bool>,
-}
-
-impl SecretVersion {
-    /// The version number, the last segment of `name`.
-    ///
-    /// ```
-    /// # use gar_client::model::SecretVersion;
-    /// assert_eq!(SecretVersion::default().version_id(), None);
-    /// ```
-    pub fn version_id(&self) -> Option<&str> {
-        self.name.rsplit_once("/versions/").map(|(_, v)| v)
-    }
-
-    /// Whether it can be read.
-    ///
-    /// ```
-    /// # use gar_client::model::SecretVersion;
-    /// assert!(!SecretVersion::default().is_enabled());
-    /// ```
-    pub fn is_enabled(&self) -> bool {
-        self.state == STATE_ENABLED
-    }
-}
-
-/// An IAM policy, read and written whole with its `etag`.
-///
-/// ```
-/// let policy: gar_client::model::Policy = serde_json::from_str(r#"{"version": 1, "etag": "BwX1"}"#).unwrap();
-/// assert!(policy.bindings.is_empty());
-/// assert!(!policy.grants("roles/secretmanager.secretAccessor", "serviceAccount:a@b"));
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Policy {
-    /// The policy's format version (3 when conditions are in use).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub version: Option<i32>,
-    /// Role bindings.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub bindings: Vec<Binding>,
-    /// The version read, sent back so a concurrent change is refused (409 ABORTED).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub etag: Option<String>,
-}
-
-impl Policy {
-    /// Whether `member` holds `role` unconditionally.
-    ///
-    /// ```
-    /// let policy: gar_client::model::Policy = serde_json::from_str(r#"{"bindings":
-    ///     [{"role": "r", "members": ["user:a@example.com"]}]}"#).unwrap();
-    /// assert!(policy.grants("r", "user:a@example.com"));
-    /// ```
-    pub fn grants(&self, role: &str, member: &str) -> bool {
-        self.bindings.iter().any(|binding| {
-            binding.role == role
-                && binding.condition.is_none()
-                && binding.members.iter().any(|m| m == member)
-        })
-    }
-
-    /// Adds `member` to the unconditional binding of `role` (made if there is none);
-    /// `false` when it was there already.
-    ///
-    /// ```
-    /// let mut policy = gar_client::model::Policy::default();
-    /// assert!(policy.add("r", "user:a@example.com"));
-    /// assert!(!policy.add("r", "user:a@example.com"));
-    /// ```
-    pub fn add(&mut self, role: &str, member: &str) -> bool {
-        if self.grants(role, member) {
-            return false;
-        }
-        match self
-            .bindings
-            .iter_mut()
-            .find(|binding| binding.role == role && binding.condition.is_none())
-        {
-            Some(binding) => binding.members.push(member.to_owned()),
-            None => self.bindings.push(Binding {
-                role: role.to_owned(),
-                members: vec![member.to_owned()],
-                condition: None,
-            }),
-        }
-        true
-    }
-}
-
-/// One role binding.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Binding {
-    /// `roles/...`.
-    #[serde(default)]
-    pub role: String,
-    /// `user:...`, `serviceAccount:...`, ...
-    #[serde(default)]
-    pub members: Vec<String>,
-    /// An IAM condition, kept as read so a write does not drop it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub condition: Option<serde_json::Value>,
-}
-
-/// A Resource Manager project (v1).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct Project {
-    /// The number (an int64 written as a string).
-    #[serde(default)]
-    pub project_number: String,
-    /// The id.
-    #[serde(default)]
-    pub project_id: String,
-    /// `ACTIVE`, `DELETE_REQUESTED`, ...
-    pub lifecycle_state: Option<String>,
 }
