@@ -207,14 +207,22 @@ impl PullThroughBackend for GarBackend {
             .collect()
     }
 
-    /// Deletes the repository, then the secret that held its password, if any: a deleted
-    /// cache leaves no password behind.
+    /// Deletes the repository, then, when it had upstream credentials, the cache's secret:
+    /// a deleted cache leaves no password behind. A public cache's delete does not touch
+    /// Secret Manager, which a project of public caches need not enable.
     async fn delete(&self, name: &CacheName) -> Result<Deleted, Error> {
         check_repository_id(name.as_str())?;
+        let had_credentials = self
+            .client
+            .get_repository(name.as_str())
+            .await?
+            .is_some_and(|repository| repository.credentials().is_some());
         let deleted = self.client.delete_repository(name.as_str()).await?;
-        self.client
-            .delete_secret(&secret_id_for(name.as_str()))
-            .await?;
+        if had_credentials {
+            self.client
+                .delete_secret(&secret_id_for(name.as_str()))
+                .await?;
+        }
         Ok(deleted)
     }
 

@@ -315,8 +315,9 @@ impl GarBuilder {
     /// `GOOGLE_CLOUD_QUOTA_PROJECT`, gcloud's endpoint overrides
     /// `CLOUDSDK_API_ENDPOINT_OVERRIDES_ARTIFACTREGISTRY`, `..._SECRETMANAGER` and
     /// `..._CLOUDRESOURCEMANAGER`, and `GAR_DOCKER_REGISTRY_URL`. The token is
-    /// `GOOGLE_OAUTH_ACCESS_TOKEN` when set, and Application Default Credentials
-    /// otherwise. Empty values count as unset; unset ones leave what was set before.
+    /// `GOOGLE_OAUTH_ACCESS_TOKEN` when set, else the token source set before, else
+    /// Application Default Credentials. Empty values count as unset; unset ones leave what
+    /// was set before.
     ///
     /// ```
     /// use std::collections::HashMap;
@@ -344,10 +345,11 @@ impl GarBuilder {
         self.secret_manager_url = given(SECRET_MANAGER_URL_VAR).or(self.secret_manager_url);
         self.resource_manager_url = given(RESOURCE_MANAGER_URL_VAR).or(self.resource_manager_url);
         self.docker_registry_url = given(DOCKER_REGISTRY_URL_VAR).or(self.docker_registry_url);
-        self.token = Some(match env(ACCESS_TOKEN_VAR) {
-            Some(token) => Arc::new(StaticToken::new(token).named(ACCESS_TOKEN_VAR)),
-            None => Arc::new(ApplicationDefault::new()),
-        });
+        self.token = match (env(ACCESS_TOKEN_VAR), self.token) {
+            (Some(token), _) => Some(Arc::new(StaticToken::new(token).named(ACCESS_TOKEN_VAR))),
+            (None, Some(given)) => Some(given),
+            (None, None) => Some(Arc::new(ApplicationDefault::new())),
+        };
         self
     }
 

@@ -572,4 +572,12 @@ async fn delete_removes_the_repository_and_its_secret() {
         backend.delete(&name("cgr-private")).await.unwrap(),
         pull_through_core::Deleted::AlreadyAbsent
     );
+    // A public cache's delete leaves Secret Manager alone (it need not be enabled).
+    backend
+        .ensure(&CacheSpec::remote(name("cgr-public"), Upstream::CgrPublic))
+        .await
+        .unwrap();
+    fake.take();
+    backend.delete(&name("cgr-public")).await.unwrap();
+    assert!(fake.take().iter().all(|l| l.host == "ar"));
 }

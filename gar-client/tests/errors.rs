@@ -401,6 +401,17 @@ async fn a_builder_refuses_bad_settings_and_names_their_variables() {
         text.contains("GAR_DOCKER_REGISTRY_URL") && !text.contains("eyJ"),
         "{text}"
     );
+    // A token given in code stays when the variable is unset.
+    let client = GarClient::builder()
+        .with_access_token("ya29.given-in-code")
+        .from_env_with(|var| match var {
+            "GOOGLE_CLOUD_PROJECT" => Some(PROJECT.to_owned()),
+            "GOOGLE_CLOUD_LOCATION" => Some("us".to_owned()),
+            _ => None,
+        })
+        .build()
+        .unwrap();
+    assert!(format!("{client:?}").contains("StaticToken"), "{client:?}");
     let err = GarClient::builder()
         .with_project(PROJECT)
         .with_location("us")
