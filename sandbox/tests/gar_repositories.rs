@@ -139,6 +139,26 @@ async fn the_upstream_is_kept_as_given_in_either_shape_and_validation_is_input_o
         read.ok().get("description").is_none(),
         "empty fields are left out"
     );
+
+    // Defaults are left out at any depth, as proto3 JSON does; scanning's state is added.
+    let body = json!({"format": "DOCKER", "description": "", "dockerConfig": {"immutableTags": false},
+        "vulnerabilityScanningConfig": {"enablementConfig": "DISABLED"},
+        "mode": "VIRTUAL_REPOSITORY", "virtualRepositoryConfig": {"upstreamPolicies": [
+            {"id": "custom", "repository": Google::repository_path("custom"), "priority": 0}]}});
+    google.create_done("defaults", body).await;
+    let read = google.get_repository("defaults").await;
+    let read = read.ok();
+    assert!(read.get("description").is_none());
+    assert_eq!(read["dockerConfig"], json!({}));
+    assert_eq!(
+        read["virtualRepositoryConfig"],
+        json!({"upstreamPolicies": [{"id": "custom", "repository": Google::repository_path("custom")}]})
+    );
+    assert_eq!(
+        read["vulnerabilityScanningConfig"],
+        json!({"enablementConfig": "DISABLED", "enablementState": "SCANNING_DISABLED",
+               "enablementStateReason": "API containerscanning.googleapis.com is not enabled."})
+    );
 }
 
 #[tokio::test]

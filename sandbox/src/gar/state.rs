@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::upstream::Fetched;
 
@@ -56,7 +56,7 @@ impl Repository {
         out.insert("name".to_owned(), self.name().into());
         for (key, value) in &self.body {
             if key != "name" && !is_empty(value) {
-                out.insert(key.clone(), value.clone());
+                out.insert(key.clone(), without_defaults(value));
             }
         }
         out.insert("createTime".to_owned(), self.create_time.clone().into());
@@ -70,16 +70,19 @@ impl Repository {
                 )
                 .into(),
             );
-            out.entry("vulnerabilityScanningConfig").or_insert_with(|| {
-                json!({
-                    "enablementState": "SCANNING_DISABLED",
-                    "enablementStateReason": "API containerscanning.googleapis.com is not enabled."
-                })
-            });
-        }
-        if !self.packages.is_empty() {
-            // What the remote cached; the fake counts manifests only.
-            out.insert("sizeBytes".to_owned(), "0".into());
+            // Scanning is off in the sandbox, as in a project without the Container
+            // Scanning API: Google adds the state and its reason to what was asked.
+            let scanning = out
+                .entry("vulnerabilityScanningConfig")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(scanning) = scanning {
+                scanning
+                    .entry("enablementState")
+                    .or_insert_with(|| "SCANNING_DISABLED".into());
+                scanning.entry("enablementStateReason").or_insert_with(|| {
+                    "API containerscanning.googleapis.com is not enabled.".into()
+                });
+            }
         }
         Value::Object(out)
     }
@@ -155,6 +158,21 @@ pub(crate) fn is_empty(value: &Value) -> bool {
         Value::Array(items) => items.is_empty(),
         Value::Object(_) => false,
         Value::Number(n) => n.as_f64() == Some(0.0),
+    }
+}
+
+/// `value` with every field proto3 JSON leaves out removed, at any depth (messages stay,
+/// even empty: their presence means something).
+fn without_defaults(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(_, v)| !is_empty(v))
+                .map(|(k, v)| (k.clone(), without_defaults(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_defaults).collect()),
+        other => other.clone(),
     }
 }
 
