@@ -622,3 +622,46 @@ async fn the_journal_holds_no_token_of_a_pull() {
         Some(format!("Basic {REDACTED}").as_str())
     );
 }
+
+/// The core's registry client (what `gar-client` verifies with) follows the challenge.
+#[tokio::test]
+async fn the_cores_registry_auth_gets_a_token() {
+    let google = Google::start().await;
+    google.public_remote("cg").await;
+    let registry = google.sandbox.url(gar::DOCKER_REGISTRY).unwrap().clone();
+    let auth = pull_through_core::registry::RegistryAuth::new(registry.clone()).unwrap();
+    let login = pull_through_core::UpstreamCredentials::new(
+        "oauth2accesstoken",
+        pull_through_core::SecretString::from(google.token()),
+    )
+    .unwrap();
+    let token = auth
+        .pull_token(&format!("{PROJECT}/cg/chainguard/go"), Some(&login))
+        .await
+        .unwrap()
+        .expect("the registry challenges");
+    use pull_through_core::ExposeSecret as _;
+    let manifest = google
+        .http
+        .get(
+            registry
+                .join(&format!("v2/{PROJECT}/cg/chainguard/go/manifests/latest"))
+                .unwrap(),
+        )
+        .bearer_auth(token.expose_secret())
+        .header("accept", INDEX)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(manifest.status(), 200);
+    let wrong = pull_through_core::UpstreamCredentials::new(
+        "oauth2accesstoken",
+        pull_through_core::SecretString::from("ya29.wrong".to_owned()),
+    )
+    .unwrap();
+    assert!(
+        auth.pull_token(&format!("{PROJECT}/cg/chainguard/go"), Some(&wrong))
+            .await
+            .is_err()
+    );
+}
