@@ -176,8 +176,10 @@ impl PullThroughBackend for GarBackend {
                 check_repository_id(member.as_str())?;
             }
         }
-        spec.validate()?;
-        self.capabilities().check(spec)
+        // What GAR cannot front at all is said first: an APK upstream is refused as
+        // unsupported, not for the credentials it would need.
+        self.capabilities().check(spec)?;
+        spec.validate().map_err(Error::InvalidInput)
     }
 
     async fn plan(&self, spec: &CacheSpec) -> Result<Plan, Error> {
