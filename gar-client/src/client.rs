@@ -153,6 +153,35 @@ impl GarClient {
         )
     }
 
+    /// Whether a `projects/{segment}` of a resource name is this client's project: its id,
+    /// or its number once read (Google echoes the number where the id was sent).
+    pub(crate) fn is_own_project(&self, segment: &str) -> bool {
+        segment == self.inner.project
+            || self
+                .inner
+                .project_number
+                .get()
+                .is_some_and(|n| n == segment)
+    }
+
+    /// The secret a remote's credentials pin, as plans show it: its id when it is in this
+    /// client's project, else its whole name (another project's secret is another secret).
+    pub(crate) fn pinned_secret(
+        &self,
+        credentials: &crate::model::UsernamePasswordCredentials,
+    ) -> Option<String> {
+        let (secret, _version) = credentials.secret()?;
+        let project = credentials
+            .password_secret_version
+            .split('/')
+            .nth(1)
+            .unwrap_or_default();
+        Some(match self.is_own_project(project) {
+            true => secret.to_owned(),
+            false => format!("projects/{project}/secrets/{secret}"),
+        })
+    }
+
     /// A fresh access token from the client's token source.
     ///
     /// # Errors

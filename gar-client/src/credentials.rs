@@ -187,8 +187,15 @@ impl GarClient {
         keep: Option<&str>,
     ) -> Result<Vec<String>, Error> {
         let secret = secret_id_for(repository);
-        let pinned = match found.credentials().and_then(|c| c.secret()) {
-            Some((pinned_secret, version)) if pinned_secret == secret => version.to_owned(),
+        // The project segment is compared as Google may spell it: id or number.
+        self.project_number().await?;
+        let pinned = match found.credentials() {
+            Some(creds) if self.pinned_secret(creds).as_deref() == Some(&*secret) => {
+                match creds.secret() {
+                    Some((_, version)) => version.to_owned(),
+                    None => return Ok(Vec::new()),
+                }
+            }
             _ => return Ok(Vec::new()),
         };
         let mut disabled = Vec::new();

@@ -193,10 +193,14 @@ pub(crate) async fn diagnose(client: &GarClient, id: &str) -> Result<Vec<Diagnos
         ));
         return Ok(found);
     };
-    if pinned != secret {
+    client.project_number().await?;
+    let shown = client
+        .pinned_secret(creds)
+        .unwrap_or_else(|| pinned.to_owned());
+    if shown != secret {
         found.push(Diagnosis::new(
             "credentials",
-            format!("the credentials pin secret {pinned}, not the cache's secret {secret}"),
+            format!("the credentials pin secret {shown}, not the cache's secret {secret}"),
             redo,
         ));
         return Ok(found);

@@ -86,8 +86,8 @@ impl Repositories<'_> {
         let secret = secret_id_for(id);
         let previous = before
             .and_then(Repository::credentials)
+            .filter(|creds| self.client().pinned_secret(creds).as_deref() == Some(&*secret))
             .and_then(|creds| creds.secret())
-            .filter(|(pinned, _)| *pinned == secret)
             .map(|(_, version)| version.to_owned());
         let written = self
             .client()
@@ -212,8 +212,8 @@ impl Reconcile for Repositories<'_> {
         if let Some(creds) = repository.credentials() {
             // By secret id only: Google echoes the project number where the id was sent,
             // and the version changes with every rotation.
-            if let Some((secret, _version)) = creds.secret() {
-                observed = observed.with("passwordSecret", secret.to_owned());
+            if let Some(secret) = self.client().pinned_secret(creds) {
+                observed = observed.with("passwordSecret", secret);
             }
             observed = observed.with_username(creds.username.clone());
         }

@@ -421,6 +421,19 @@ async fn a_pin_of_a_foreign_secret_is_replaced_by_the_cache_s_own() {
         backend.ensure(&private(USER, "p1")).await.unwrap(),
         Ensured::Unchanged { .. }
     ));
+    // The same secret id in another project is another secret.
+    fake.with(|s| {
+        let repo = s.repositories.get_mut("cgr-private").unwrap();
+        repo["remoteRepositoryConfig"]["upstreamCredentials"]["usernamePasswordCredentials"]
+            ["passwordSecretVersion"] = json!(format!("projects/other-project/secrets/{SECRET}/versions/2"));
+    });
+    let plan = backend.plan(&private(USER, "p1")).await.unwrap();
+    assert!(
+        plan.to_string().contains(&format!(
+            "passwordSecret: \"projects/other-project/secrets/{SECRET}\" -> \"{SECRET}\""
+        )),
+        "{plan}"
+    );
     // The project number Google echoes is the same project: no drift.
     fake.with(|s| {
         let repo = s.repositories.get_mut("cgr-private").unwrap();
