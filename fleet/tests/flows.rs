@@ -13,7 +13,8 @@ use pull_through_core::tokens::{IssuedToken, PullTokens, TokenRecord, TokenReque
 use pull_through_core::{
     AccessItem, CacheKind, CacheName, CacheSpec, CacheState, Capabilities, Check, ClientAccess,
     ClientLogin, Deleted, Ensured, Error, ExposeSecret, FieldValue, NameCase, OrgId, OrgName,
-    PackageFormat, Plan, Probe, PullThroughBackend, Sensitive, Support, UpstreamKind, Verification,
+    PackageFormat, Plan, Probe, PullThroughBackend, Sensitive, Support, Upstream, UpstreamKind,
+    Verification,
 };
 use pull_through_fleet::{
     BackendFactory, BackendTable, Config, ConfigError, ConnectContext, Connected, Deployment,
@@ -216,11 +217,13 @@ fn state(name: &str, stored: &Stored) -> Result<CacheState, Error> {
     let name = CacheName::new(name)?;
     Ok(match &stored.spec_kind {
         CacheKind::Remote(remote) => {
-            let state = CacheState::remote(
-                name,
-                PackageFormat::Docker,
-                remote.upstream.url().to_string(),
-            );
+            // Spelled the way Cloudsmith spells it, so that `destroy` must ask the
+            // backend (`fronts`) rather than compare with the catalogue's URL.
+            let url = match &remote.upstream {
+                Upstream::CgrPublic => "https://cgr.dev/chainguard".to_owned(),
+                other => other.url().to_string(),
+            };
+            let state = CacheState::remote(name, PackageFormat::Docker, url);
             match &stored.username {
                 Some(user) => state.with_username(user.clone()),
                 None => state,
@@ -327,6 +330,12 @@ impl PullThroughBackend for Memory {
     async fn forget(&self, _: &CacheName, _: &Probe) -> Result<Deleted, Error> {
         self.forgets.fetch_add(1, Ordering::SeqCst);
         Ok(Deleted::Removed)
+    }
+    fn fronts(&self, upstream: &Upstream, upstream_url: &str) -> bool {
+        match upstream {
+            Upstream::CgrPublic => upstream_url == "https://cgr.dev/chainguard",
+            other => other.matches_url(upstream_url),
+        }
     }
     async fn retire_credentials(&self, name: &CacheName) -> Result<Vec<String>, Error> {
         self.retired.fetch_add(1, Ordering::SeqCst);

@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::plan::{Deleted, Ensured, Plan};
 use crate::spec::{CacheKind, CacheName, CacheSpec, NameCase};
 use crate::state::CacheState;
-use crate::upstream::{PackageFormat, UpstreamKind};
+use crate::upstream::{PackageFormat, Upstream, UpstreamKind};
 use crate::verify::{Probe, Verification};
 
 /// A registry or repository manager that can hold pull-through caches of Chainguard
@@ -249,6 +249,23 @@ pub trait PullThroughBackend: Send + Sync + fmt::Debug {
     async fn diagnose(&self, name: &CacheName) -> Result<Vec<Diagnosis>, Error> {
         let _ = name;
         Ok(Vec::new())
+    }
+
+    /// Whether a remote whose upstream URL reads `upstream_url` fronts `upstream`, as this
+    /// backend spells it: tools that must not touch a cache fronting something else
+    /// (`destroy`) ask this rather than compare URLs. The default is
+    /// [`Upstream::matches_url`] (one trailing `/` aside, the catalogue's URL); a vendor
+    /// that spells an upstream its own way (Cloudsmith's public upstream is
+    /// `https://cgr.dev/chainguard`) overrides it.
+    ///
+    /// ```no_run
+    /// # use pull_through_core::{PullThroughBackend, Upstream};
+    /// # fn example(backend: &dyn PullThroughBackend) {
+    /// assert!(backend.fronts(&Upstream::CgrPublic, "https://cgr.dev/"));
+    /// # }
+    /// ```
+    fn fronts(&self, upstream: &Upstream, upstream_url: &str) -> bool {
+        upstream.matches_url(upstream_url)
     }
 
     /// Retires the copies of the upstream password the cache of `name` no longer uses,
