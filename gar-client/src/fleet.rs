@@ -6,7 +6,7 @@
 //! |---|---|
 //! | `project` or `project_env` | the project id, or the variable that holds it |
 //! | `location` or `location_env` | the location (`us-central1`), or the variable that holds it |
-//! | `token_env` | the variable holding a static access token; absent: Application Default Credentials |
+//! | `token_env` | the variable holding a static access token; absent: `GOOGLE_OAUTH_ACCESS_TOKEN` when the environment holds it, else Application Default Credentials |
 //!
 //! The endpoint overrides (`CLOUDSDK_API_ENDPOINT_OVERRIDES_ARTIFACTREGISTRY`,
 //! `..._SECRETMANAGER`, `..._CLOUDRESOURCEMANAGER`, `GAR_DOCKER_REGISTRY_URL`) and
@@ -130,7 +130,16 @@ impl BackendFactory for GarFactory {
             .from_env_with(|var| env.get(var))
             .with_project(project.clone())
             .with_location(location);
-        let (login, variables) = match &fields.token_env {
+        // Without token_env, GOOGLE_OAUTH_ACCESS_TOKEN when the environment holds one, as
+        // `from_env` (and Terraform's Google provider) read it. This also keeps a closed
+        // environment closed: the sandbox's holds the token, and ADC would look past it
+        // at the process's key files, gcloud's login and the metadata server.
+        let token_var = fields.token_env.clone().or_else(|| {
+            env.get(ACCESS_TOKEN_VAR)
+                .filter(|token| !token.is_empty())
+                .map(|_| ACCESS_TOKEN_VAR.to_owned())
+        });
+        let (login, variables) = match &token_var {
             Some(var) => {
                 let token = env.get(var).ok_or_else(|| {
                     table.unset(
@@ -173,7 +182,7 @@ impl BackendFactory for GarFactory {
         let url = format!("{}{project}", client.inner().docker_url);
         let backend = GarBackend::new(client).with_org(context.org.clone());
         let connected = Connected::new(Arc::new(backend), login, url).with_variables(variables);
-        Ok(match &fields.token_env {
+        Ok(match &token_var {
             Some(var) => connected.with_credentials_from(
                 "token_env",
                 var.clone(),

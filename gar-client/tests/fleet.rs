@@ -185,3 +185,49 @@ fn an_unset_variable_is_named_and_no_token_means_application_default_credentials
         format!("https://{LOCATION}-docker.pkg.dev/{PROJECT}")
     );
 }
+
+/// No token_env, and the environment holds `GOOGLE_OAUTH_ACCESS_TOKEN` (the sandbox's
+/// does): that token, as `from_env` reads it, not Application Default Credentials, which
+/// would look outside a closed environment (key files, gcloud, the metadata server).
+#[test]
+fn without_token_env_the_environment_s_google_oauth_access_token_is_used() {
+    let env = Environment::fixed([
+        ("GOOGLE_CLOUD_PROJECT", PROJECT),
+        ("GOOGLE_OAUTH_ACCESS_TOKEN", TOKEN),
+    ]);
+    let org = "example.com".parse().unwrap();
+    let connected = GarFactory
+        .connect(
+            &table()
+                .with_field("project_env", "GOOGLE_CLOUD_PROJECT", 4)
+                .with_field("location", LOCATION, 5),
+            &ConnectContext::new(&env, &org),
+        )
+        .unwrap();
+    assert_eq!(connected.credential_source, "GOOGLE_OAUTH_ACCESS_TOKEN");
+    assert_eq!(connected.login.password.expose_secret(), TOKEN);
+    assert_eq!(connected.login.password_var, "GOOGLE_OAUTH_ACCESS_TOKEN");
+    assert_eq!(connected.variables.len(), 1);
+    assert_eq!(connected.variables[0].0, "GOOGLE_OAUTH_ACCESS_TOKEN");
+    assert!(
+        connected
+            .credential_hint
+            .contains("export GOOGLE_OAUTH_ACCESS_TOKEN=\"$(gcloud auth print-access-token)\""),
+        "{}",
+        connected.credential_hint
+    );
+    // An empty value is unset: ADC.
+    let env = Environment::fixed([("GOOGLE_OAUTH_ACCESS_TOKEN", "")]);
+    let connected = GarFactory
+        .connect(
+            &table()
+                .with_field("project", PROJECT, 4)
+                .with_field("location", LOCATION, 5),
+            &ConnectContext::new(&env, &org),
+        )
+        .unwrap();
+    assert_eq!(
+        connected.credential_source,
+        "Application Default Credentials"
+    );
+}
