@@ -77,6 +77,11 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: crate::artifactory_cmd::ArtifactoryCommand,
     },
+    /// Google Artifact Registry: repositories, and the tutorial's checks with a pull.
+    Gar {
+        #[command(subcommand)]
+        command: crate::gar_cmd::GarCommand,
+    },
     /// The apk client side: HTTP_AUTH, repository lines, repositories files, indexes.
     Apk {
         #[command(subcommand)]

@@ -54,9 +54,53 @@ fn the_shipped_seeds_config_loads() {
             "cg-private",
             "cg-chainguard",
             "cg-extras",
-            "cg-apk-virt"
+            "cg-apk-virt",
+            "chainguard-pull-through",
+            "chainguard-private",
+            "chainguard-virt"
         ]
     );
+    // Seed 002 on Google Artifact Registry: the project from the variable gcloud uses,
+    // the tutorial's location, and no token_env (GOOGLE_OAUTH_ACCESS_TOKEN, else ADC).
+    let gar = &config.backends["gar"];
+    assert_eq!(gar.kind, "gar");
+    assert_eq!(
+        gar.string("project_env").unwrap().as_deref(),
+        Some("GOOGLE_CLOUD_PROJECT")
+    );
+    assert_eq!(
+        gar.string("location").unwrap().as_deref(),
+        Some("us-central1")
+    );
+    assert_eq!(gar.string("token_env").unwrap(), None);
+    let backends: Vec<(&str, &str)> = config
+        .caches
+        .iter()
+        .map(|c| (c.name.as_str(), c.backend.as_str()))
+        .collect();
+    assert!(
+        backends
+            .iter()
+            .all(|(name, backend)| (*backend == "gar") == name.starts_with("chainguard")),
+        "{backends:?}"
+    );
+    let authenticated = config
+        .cache(&CacheName::new("chainguard-private").unwrap())
+        .unwrap();
+    assert!(matches!(
+        &authenticated.kind,
+        CacheIntent::Remote {
+            pull_token: Some(PullTokenRole::RegistryPull),
+            ..
+        }
+    ));
+    let virt = config
+        .cache(&CacheName::new("chainguard-virt").unwrap())
+        .unwrap();
+    assert!(matches!(
+        &virt.kind,
+        CacheIntent::Aggregate { members } if members.iter().map(CacheName::as_str).eq(["chainguard-pull-through", "chainguard-private"])
+    ));
     assert_eq!(config.name, "seeds");
     assert_eq!(config.pull_token_ttl, Duration::from_secs(720 * 3600));
     let backend = &config.backends["artifactory"];

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use artifactory_client::ArtifactoryFactory;
 use chainguard_client::ChainguardClient;
+use gar_client::GarFactory;
 use pull_through_core::http::HttpObserver;
 use pull_through_core::tokens::PullTokens;
 use pull_through_fleet::{Environment, Factories};
@@ -14,11 +15,29 @@ use crate::Failure;
 
 /// The variables that mean "a real backend is configured": then the program does not
 /// start the sandbox behind the user's back.
+///
+/// Google Artifact Registry's variables are not among them. `GOOGLE_CLOUD_PROJECT` is set
+/// in many shells for other reasons (Cloud Shell sets it, client libraries and Terraform
+/// read it), as is `GOOGLE_OAUTH_ACCESS_TOKEN` for Terraform; refusing the default run
+/// there would stop the demo for a shell that never meant to name a backend. Nothing is
+/// lost by it: the default run reads only the sandbox's variables (a closed
+/// environment), so a project in the shell can never be written to without `--config`.
 pub(crate) const REAL_BACKEND_VARIABLES: &[&str] = &["ARTIFACTORY_URL"];
 
 /// Every backend type the program knows.
 pub(crate) fn factories() -> Factories {
-    Factories::new().with(ArtifactoryFactory)
+    Factories::new().with(ArtifactoryFactory).with(GarFactory)
+}
+
+/// A backend type as people call the product (`gar` is Google Artifact Registry), for
+/// headers; a type this list lacks is shown as it is spelled in the config.
+pub(crate) fn product(kind: &str) -> &str {
+    match kind {
+        "artifactory" => "Artifactory",
+        "gar" => "Google Artifact Registry",
+        "cloudsmith" => "Cloudsmith",
+        other => other,
+    }
 }
 
 /// The Chainguard client: from the process environment with chainctl's login as the last

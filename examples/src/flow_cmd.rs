@@ -10,6 +10,7 @@ use pull_through_fleet::{CacheOutcome, Config, Deployment, Environment};
 use pull_through_sandbox::Sandbox;
 use pull_through_sandbox::artifactory::Artifactory;
 use pull_through_sandbox::chainguard::Chainguard;
+use pull_through_sandbox::gar::Gar;
 use serde_json::json;
 
 use crate::Failure;
@@ -18,7 +19,8 @@ use crate::output::{check_writable_location, emit, fleet_failure, journal};
 use crate::report::{self, Progress};
 
 /// The config shipped with the program: everything in seeds 000, 001 and 003 on one
-/// Artifactory. The default run applies it to the embedded sandbox.
+/// Artifactory, and seed 002 on one Google Artifact Registry project. The default run
+/// applies it to the embedded sandbox.
 pub(crate) const SEEDS: &str = include_str!("../seeds.toml");
 
 /// The name the shipped config is reported under.
@@ -95,6 +97,7 @@ async fn source(global: &GlobalArgs) -> Result<Source, Failure> {
     let sandbox = Sandbox::builder()
         .chainguard(&chainguard)
         .artifactory(&Artifactory::new())
+        .gar(&sandbox_gar())
         .start()
         .await
         .map_err(|err| Failure::Step(format!("could not start the embedded sandbox: {err}")))?;
@@ -104,6 +107,14 @@ async fn source(global: &GlobalArgs) -> Result<Source, Failure> {
         env,
         sandbox: Some(sandbox),
     })
+}
+
+/// Google's fakes as the program runs them: each operation answers `done: false` when it
+/// starts and is done at the first poll (the fake's default is two polls, for the
+/// client's own tests). The client waits a second before its first poll, so this keeps a
+/// repository's create or delete at about a second instead of three.
+pub(crate) fn sandbox_gar() -> Gar {
+    Gar::new().with_operation_polls(1)
 }
 
 pub(crate) async fn run(global: &GlobalArgs, command: &FlowCommand) -> Result<(), Failure> {
@@ -158,16 +169,22 @@ impl Flow<'_> {
     fn header(&self, command: &str) -> String {
         let config = &self.deployment.config;
         let place = if self.on_sandbox {
-            let urls: Vec<&str> = self
-                .deployment
-                .backends
-                .values()
-                .map(|b| b.url.as_str())
+            // Per vendor, in the order the config's backends sort: "Artifactory at URL,
+            // Google Artifact Registry at URL".
+            let mut vendors: Vec<(&str, Vec<&str>)> = Vec::new();
+            for (name, backend) in &self.deployment.backends {
+                let kind = config.backends.get(name).map_or("", |t| t.kind.as_str());
+                let product = crate::factory::product(kind);
+                match vendors.iter_mut().find(|(p, _)| *p == product) {
+                    Some((_, urls)) => urls.push(backend.url.as_str()),
+                    None => vendors.push((product, vec![backend.url.as_str()])),
+                }
+            }
+            let shown: Vec<String> = vendors
+                .iter()
+                .map(|(product, urls)| format!("{product} at {}", urls.join(" and ")))
                 .collect();
-            format!(
-                " on the embedded sandbox (Artifactory at {})",
-                urls.join(", ")
-            )
+            format!(" on the embedded sandbox ({})", shown.join(", "))
         } else {
             String::new()
         };

@@ -11,6 +11,7 @@ mod cli;
 mod config_tests;
 mod factory;
 mod flow_cmd;
+mod gar_cmd;
 mod output;
 mod report;
 mod sandbox_cmd;
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
             Command::Apk { command } => apk_cmd::run(&cli.global, command).await,
             Command::Chainguard { command } => chainguard_cmd::run(&cli.global, command).await,
             Command::Artifactory { command } => artifactory_cmd::run(&cli.global, command).await,
+            Command::Gar { command } => gar_cmd::run(&cli.global, command).await,
         }
     });
     match result {

@@ -46,6 +46,12 @@ fn result_word(result: Outcome) -> &'static str {
     }
 }
 
+/// The width of a column of cache names: the longest (GAR's ids run to 63 characters),
+/// and at least 20 so that short names line up as before.
+fn name_width<'a>(names: impl Iterator<Item = &'a str>) -> usize {
+    names.map(str::len).max().unwrap_or(0).max(20)
+}
+
 /// `plan` for people.
 pub(crate) fn plan_text(plans: &[CachePlan]) -> String {
     let mut text = String::new();
@@ -96,9 +102,10 @@ pub(crate) fn plan_text(plans: &[CachePlan]) -> String {
 /// `apply`, `rotate` and `destroy` outcomes for people.
 pub(crate) fn outcomes_text(outcomes: &[CacheOutcome]) -> String {
     let mut text = String::new();
+    let width = name_width(outcomes.iter().map(|o| o.cache.as_str()));
     for outcome in outcomes {
         text.push_str(&format!(
-            "  {:<20} {}",
+            "  {:<width$} {}",
             outcome.cache,
             result_word(outcome.result)
         ));
@@ -166,10 +173,11 @@ pub(crate) fn access_text(access: &[CacheAccess]) -> String {
 /// `verify` for people.
 pub(crate) fn verify_text(results: &[CacheVerification]) -> String {
     let mut text = String::new();
+    let width = name_width(results.iter().map(|r| r.verification.cache.as_str()));
     for result in results {
         let mark = if result.passed { "ok  " } else { "FAIL" };
         text.push_str(&format!(
-            "  {mark} {:<20} {}\n",
+            "  {mark} {:<width$} {}\n",
             result.verification.cache.as_str(),
             result.probe
         ));

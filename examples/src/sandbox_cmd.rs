@@ -44,6 +44,7 @@ pub(crate) async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), F
     let mut builder = Sandbox::builder()
         .chainguard(&chainguard)
         .artifactory(&artifactory)
+        .gar(&crate::flow_cmd::sandbox_gar())
         .latency(Duration::from_millis(args.latency_ms));
     if args.fault_rate > 0.0 {
         builder = builder.random_faults(args.fault_rate, seed);
@@ -103,7 +104,11 @@ fn human(serving: &Serving, stop_after: Option<u64>) -> String {
     );
     text.push_str(
         "  fakes stand in for console-api.enforce.dev, issuer.enforce.dev, cgr.dev, apk.cgr.dev and \
-         virtualapk.cgr.dev; \"artifactory\" is a JFrog Artifactory instance (ARTIFACTORY_URL)\n",
+         virtualapk.cgr.dev; \"artifactory\" is a JFrog Artifactory instance (ARTIFACTORY_URL); \
+         \"artifactregistry\", \"secretmanager\" and \"cloudresourcemanager\" are Google's APIs \
+         and \"gar-docker\" is LOCATION-docker.pkg.dev, for project pull-through-sandbox in \
+         us-central1 (GOOGLE_CLOUD_PROJECT, GOOGLE_OAUTH_ACCESS_TOKEN and gcloud's \
+         CLOUDSDK_API_ENDPOINT_OVERRIDES_* in the env file)\n",
     );
     if serving.fault_rate > 0.0 {
         text.push_str(&format!(

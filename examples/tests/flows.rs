@@ -60,6 +60,11 @@ fn the_seeds_lifecycle_plan_apply_verify_status_rotate_destroy() {
                 "create".to_owned(),
                 "apk.pull".to_owned()
             ),
+            (
+                "chainguard-private".to_owned(),
+                "create".to_owned(),
+                "registry.pull".to_owned()
+            ),
         ]
     );
     let cgr_public = plan["caches"]
@@ -99,10 +104,7 @@ fn the_seeds_lifecycle_plan_apply_verify_status_rotate_destroy() {
         .collect();
     assert_eq!(
         made,
-        [
-            ("cgr-private".to_owned(), "created".to_owned()),
-            ("cg-private".to_owned(), "created".to_owned())
-        ]
+        PRIVATE_CACHES.map(|c| (c.to_owned(), "created".to_owned()))
     );
     let access: Vec<&str> = applied["access"]
         .as_array()
@@ -157,7 +159,7 @@ fn the_seeds_lifecycle_plan_apply_verify_status_rotate_destroy() {
         .filter(|(_, t)| !t.is_null())
         .map(|(_, t)| t["action"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(kept, ["keep", "keep"]);
+    assert_eq!(kept, ["keep", "keep", "keep"]);
     let second = flow(
         &served,
         &["apply"],
@@ -190,11 +192,15 @@ fn the_seeds_lifecycle_plan_apply_verify_status_rotate_destroy() {
             "cg-chainguard: x86_64/APKINDEX.tar.gz",
             "cg-extras: x86_64/APKINDEX.tar.gz",
             "cg-apk-virt: x86_64/APKINDEX.tar.gz and package libstdc++",
+            "chainguard-pull-through: manifest chainguard/go:latest",
+            "chainguard-private: manifest example.com/chainguard-base:latest",
+            "chainguard-virt: manifest chainguard/go:latest",
         ]
     );
     for (cache, checks) in by_cache(&verified, "checks") {
         let checks = checks.as_array().unwrap();
-        let wanted = if cache.starts_with("cgr-") { 1 } else { 2 };
+        // A Docker cache: one manifest; an APK cache: the index and a package.
+        let wanted = if cache.starts_with("cg-") { 2 } else { 1 };
         assert_eq!(checks.len(), wanted, "{cache}: {checks:?}");
         assert!(
             checks.iter().all(|c| c["result"] == "passed"),
@@ -202,7 +208,7 @@ fn the_seeds_lifecycle_plan_apply_verify_status_rotate_destroy() {
         );
     }
 
-    // status: everything exists, with the two tokens in use.
+    // status: everything exists, with the three tokens in use.
     let status = json(&flow(&served, &["status"], &[]));
     assert!(
         by_cache(&status, "exists")
@@ -210,7 +216,7 @@ fn the_seeds_lifecycle_plan_apply_verify_status_rotate_destroy() {
             .all(|(_, e)| **e == Value::Bool(true))
     );
     let before = token_ids(&status);
-    assert_eq!(before.len(), 2);
+    assert_eq!(before.len(), 3);
     assert_eq!(status["unused_pull_tokens"], Value::Array(vec![]));
 
     // rotate: new tokens written and verified, then the old ones revoked.
@@ -219,15 +225,12 @@ fn the_seeds_lifecycle_plan_apply_verify_status_rotate_destroy() {
     let rotated = json(&rotated);
     assert_eq!(
         results(&rotated),
-        [
-            ("cgr-private".to_owned(), "rotated".to_owned()),
-            ("cg-private".to_owned(), "rotated".to_owned())
-        ]
+        PRIVATE_CACHES.map(|c| (c.to_owned(), "rotated".to_owned()))
     );
     let revoked: BTreeSet<String> = strings_of(&rotated, "revoked");
     assert_eq!(revoked, before);
     let after = token_ids(&json(&flow(&served, &["status"], &[])));
-    assert_eq!(after.len(), 2);
+    assert_eq!(after.len(), 3);
     assert!(after.is_disjoint(&before));
     expect_code(&flow(&served, &["verify"], &[]), 0);
 
@@ -247,12 +250,14 @@ fn the_seeds_lifecycle_plan_apply_verify_status_rotate_destroy() {
         .filter(|(_, r)| r == "deleted")
         .map(|(c, _)| c)
         .collect();
-    assert_eq!(deleted.len(), 7);
+    assert_eq!(deleted.len(), 10);
     let order: Vec<String> = results(&destroyed).into_iter().map(|(c, _)| c).collect();
     let position = |name: &str| order.iter().position(|c| c == name).unwrap();
     assert!(
         position("cgr-virt") < position("cgr-public")
-            && position("cg-apk-virt") < position("cg-private"),
+            && position("cg-apk-virt") < position("cg-private")
+            && position("chainguard-virt") < position("chainguard-pull-through")
+            && position("chainguard-virt") < position("chainguard-private"),
         "{order:?}"
     );
     let revoked: BTreeSet<String> = destroyed["revoked"]
@@ -289,18 +294,22 @@ fn the_default_run_applies_verifies_and_replans_on_the_embedded_sandbox() {
     let human = run(&["apply"]);
     expect_code(&human, 0);
     let stdout = text(&human.stdout);
+    let header = stdout.lines().next().unwrap_or_default();
     assert!(
-        stdout
-            .starts_with("pull-through apply: examples/seeds.toml (seeds) on the embedded sandbox"),
-        "{stdout}"
+        header.starts_with(
+            "pull-through apply: examples/seeds.toml (seeds) on the embedded sandbox (Artifactory \
+             at http://127.0.0.1:"
+        ) && header.contains("/, Google Artifact Registry at http://127.0.0.1:")
+            && header.ends_with("/pull-through-sandbox)"),
+        "{header}"
     );
-    assert!(stdout.contains("All 7 caches pulled through."), "{stdout}");
+    assert!(stdout.contains("All 10 caches pulled through."), "{stdout}");
     assert!(
         stdout.contains("No changes: everything is as the config says."),
         "{stdout}"
     );
     assert!(
-        stdout.contains("Summary: 7 caches applied on the embedded sandbox, 7 pulled through, second plan: no changes."),
+        stdout.contains("Summary: 10 caches applied on the embedded sandbox, 10 pulled through, second plan: no changes."),
         "{stdout}"
     );
 
@@ -310,6 +319,33 @@ fn the_default_run_applies_verifies_and_replans_on_the_embedded_sandbox() {
         "{stdout}"
     );
     assert!(!stdout.contains("eyJ2ZXIiOiIyIn0.admin"), "{stdout}");
+    // Seed 002 on Google Artifact Registry: the oauth2accesstoken login names the token's
+    // variable, the references name project and repository, and each cache verified.
+    assert!(
+        stdout.contains("--username oauth2accesstoken --password \"$GOOGLE_OAUTH_ACCESS_TOKEN\""),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "/pull-through-sandbox/chainguard-private/example.com/chainguard-base:latest\n"
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("gcloud auth configure-docker 127.0.0.1:"),
+        "{stdout}"
+    );
+    for cache in [
+        "chainguard-pull-through",
+        "chainguard-private",
+        "chainguard-virt",
+    ] {
+        assert!(
+            stdout.contains(&format!("  ok   {cache} ")),
+            "{cache} was not verified: {stdout}"
+        );
+    }
+    assert!(!stdout.contains("ya29.sandbox-"), "{stdout}");
     let shown = text(&run(&["--show-secrets", "apply"]).stdout);
     assert!(!shown.contains("$ARTIFACTORY_ACCESS_TOKEN"), "{shown}");
     assert!(
@@ -318,6 +354,10 @@ fn the_default_run_applies_verifies_and_replans_on_the_embedded_sandbox() {
     );
     assert!(
         shown.contains("http://admin:eyJ2ZXIiOiIyIn0.admin"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("--username oauth2accesstoken --password ya29.sandbox-"),
         "{shown}"
     );
 
@@ -479,7 +519,8 @@ fn bad_configs_exit_2_naming_the_field() {
     let public = flow(&served, &["rotate"], &["--cache", "cgr-public"]);
     expect_code(&public, 2);
     assert!(
-        text(&public.stderr).contains("with a pull token; allowed: cgr-private, cg-private"),
+        text(&public.stderr)
+            .contains("with a pull token; allowed: cgr-private, cg-private, chainguard-private"),
         "{}",
         text(&public.stderr)
     );

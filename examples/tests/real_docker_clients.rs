@@ -1,6 +1,7 @@
 //! Real Docker clients against `pull-through sandbox serve`: `skopeo` logs in with the
-//! `docker login` lines `apply` prints and inspects and copies every `docker pull`
-//! reference it prints; `skopeo` logs in to the fake `cgr.dev` with a pull token; and
+//! `docker login` lines `apply` prints (Artifactory's, and Google Artifact Registry's
+//! `oauth2accesstoken` login) and inspects and copies every `docker pull` reference it
+//! prints; `skopeo` logs in to the fake `cgr.dev` with a pull token; and
 //! `docker-registry` (distribution 2.8) runs as a pull-through proxy of the fake `cgr.dev`.
 //!
 //! Each test skips with a message when a tool is absent, unless
@@ -246,8 +247,27 @@ fn skopeo_pulls_every_reference_apply_prints_with_the_login_it_prints() {
             pulled.push(reference.to_owned());
         }
     }
-    // cgr-public, cgr-private and both images through cgr-virt.
-    assert_eq!(pulled.len(), 4, "{pulled:?}");
+    // Artifactory: cgr-public, cgr-private and both images through cgr-virt; Google
+    // Artifact Registry (logged in as oauth2accesstoken with GOOGLE_OAUTH_ACCESS_TOKEN, as
+    // printed): the same through chainguard-pull-through, chainguard-private and
+    // chainguard-virt, by project and repository.
+    assert_eq!(pulled.len(), 8, "{pulled:?}");
+    let gar = host_of(&served, "GAR_DOCKER_REGISTRY_URL");
+    let project = &served.env["GOOGLE_CLOUD_PROJECT"];
+    let org = &served.env["CHAINGUARD_ORG_NAME"];
+    let through_gar: Vec<&str> = pulled
+        .iter()
+        .filter_map(|r| r.strip_prefix(&format!("{gar}/{project}/")))
+        .collect();
+    assert_eq!(
+        through_gar,
+        [
+            "chainguard-pull-through/chainguard/go:latest".to_owned(),
+            format!("chainguard-private/{org}/chainguard-base:latest"),
+            "chainguard-virt/chainguard/go:latest".to_owned(),
+            format!("chainguard-virt/{org}/chainguard-base:latest"),
+        ]
+    );
 }
 
 #[test]

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::{Served, text};
 
-pub(crate) const SEED_CACHES: [&str; 7] = [
+pub(crate) const SEED_CACHES: [&str; 10] = [
     "cgr-public",
     "cgr-private",
     "cgr-virt",
@@ -16,10 +16,40 @@ pub(crate) const SEED_CACHES: [&str; 7] = [
     "cg-chainguard",
     "cg-extras",
     "cg-apk-virt",
+    "chainguard-pull-through",
+    "chainguard-private",
+    "chainguard-virt",
 ];
+
+/// The seeds' caches with a pull token, in the config's order.
+pub(crate) const PRIVATE_CACHES: [&str; 3] = ["cgr-private", "cg-private", "chainguard-private"];
 
 pub(crate) fn seeds() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds.toml")
+}
+
+/// The seeds without seed 002 (the `[backends.gar]` table and its caches): Artifactory
+/// alone.
+pub(crate) fn seeds_without_gar() -> String {
+    let seeds = std::fs::read_to_string(seeds()).unwrap();
+    let table = "# Seed 002: Google Artifact Registry (with Secret Manager";
+    let caches_comment = "# Caches. Each has a name";
+    let caches = "# Seed 002: Chainguard's public images through";
+    let (start, middle, end) = (
+        seeds
+            .find(table)
+            .expect("the seeds have a [backends.gar] table"),
+        seeds
+            .find(caches_comment)
+            .expect("the seeds explain caches"),
+        seeds
+            .find(caches)
+            .expect("the seeds have seed 002's caches"),
+    );
+    assert!(start < middle && middle < end);
+    let artifactory = format!("{}{}", &seeds[..start], &seeds[middle..end]);
+    assert!(!artifactory.contains("backend = \"gar\""));
+    artifactory
 }
 
 /// Runs the program with the seeds config against `served`.

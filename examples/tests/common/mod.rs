@@ -37,7 +37,10 @@ pub(crate) fn serve() -> Served {
     let deadline = Instant::now() + Duration::from_secs(60);
     let text = loop {
         if let Ok(text) = std::fs::read_to_string(&env_file) {
-            if text.contains("VIRTUALAPK_CGR_URL=") && text.contains("ARTIFACTORY_ACCESS_TOKEN=") {
+            if text.contains("VIRTUALAPK_CGR_URL=")
+                && text.contains("ARTIFACTORY_ACCESS_TOKEN=")
+                && text.contains("GAR_DOCKER_REGISTRY_URL=")
+            {
                 break text;
             }
         }
