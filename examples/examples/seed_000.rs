@@ -26,7 +26,8 @@ probe = "libstdc++"
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (deployment, sandbox) = common::deploy("seed_000.toml", CONFIG).await?;
+    let (deployment, sandbox) =
+        common::deploy("seed_000.toml", CONFIG, common::ARTIFACTORY).await?;
 
     let applied = deployment.apply(&NoProgress).await?;
     let token = applied[0]

@@ -31,7 +31,8 @@ members = ["cgr-public", "cgr-private"]
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (deployment, sandbox) = common::deploy("seed_001.toml", CONFIG).await?;
+    let (deployment, sandbox) =
+        common::deploy("seed_001.toml", CONFIG, common::ARTIFACTORY).await?;
 
     // Pull tokens first, then the remotes, then the virtual; each cache on its own.
     let outcomes = deployment.apply(&NoProgress).await?;

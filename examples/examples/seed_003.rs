@@ -30,7 +30,8 @@ members = ["cg-chainguard", "cg-extras"]
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (deployment, sandbox) = common::deploy("seed_003.toml", CONFIG).await?;
+    let (deployment, sandbox) =
+        common::deploy("seed_003.toml", CONFIG, common::ARTIFACTORY).await?;
     println!("organization id {}", deployment.org_id);
 
     // What would change, field by field, before anything is written.

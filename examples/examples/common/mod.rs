@@ -1,31 +1,41 @@
-//! Where an embedding example runs: the services the variables name, or, when no
-//! `ARTIFACTORY_URL` is set, the sandbox of fake services started in-process. Only this
-//! part differs between a test run and a real one.
+//! Where an embedding example runs: the services the variables name, or, when they are
+//! not all set, the sandbox of fake services started in-process. Only this part differs
+//! between a test run and a real one.
 
 use std::sync::Arc;
 
 use artifactory_client::ArtifactoryFactory;
 use chainguard_client::ChainguardClient;
+use gar_client::GarFactory;
 use pull_through_core::tokens::PullTokens;
 use pull_through_fleet::{Config, Deployment, Environment, Factories, FleetError};
 use pull_through_sandbox::Sandbox;
 use pull_through_sandbox::artifactory::Artifactory;
 use pull_through_sandbox::chainguard::Chainguard;
+use pull_through_sandbox::gar::Gar;
 
-/// A deployment of `config_text`, and the sandbox it runs on (if any), to shut down.
+/// The variables that point Artifactory's examples at a real instance.
+#[allow(dead_code, reason = "the GAR example names its own")]
+pub(crate) const ARTIFACTORY: &[&str] = &["ARTIFACTORY_URL"];
+
+/// A deployment of `config_text`, and the sandbox it runs on (if any), to shut down. It
+/// runs against real services when every variable of `real` is set, else on the sandbox.
 pub(crate) async fn deploy(
     file: &str,
     config_text: &str,
+    real: &[&str],
 ) -> Result<(Deployment, Option<Sandbox>), Box<dyn std::error::Error>> {
     // The backend types this tool knows: one line per vendor crate.
-    let factories = Factories::new().with(ArtifactoryFactory);
+    let factories = Factories::new().with(ArtifactoryFactory).with(GarFactory);
     let config = Config::parse(file, config_text, &factories)?;
-    let (env, sandbox) = if std::env::var_os("ARTIFACTORY_URL").is_some() {
+    let (env, sandbox) = if real.iter().all(|var| std::env::var_os(var).is_some()) {
         (Environment::Process, None)
     } else {
         let sandbox = Sandbox::builder()
             .chainguard(&Chainguard::new(config.org.as_str()))
             .artifactory(&Artifactory::new())
+            // An operation done at the first poll, as the program's own sandbox does.
+            .gar(&Gar::new().with_operation_polls(1))
             .start()
             .await?;
         (Environment::fixed(sandbox.env()), Some(sandbox))
