@@ -2,10 +2,11 @@
 //! end to end. Without `--config` (and with no backend in the environment) the shipped
 //! seeds config runs against the embedded sandbox.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal};
 
 use clap::{Args, Subcommand};
-use pull_through_core::{ExposeSecret, Reveal};
+use pull_through_core::{CacheState, ExposeSecret, FieldChange, Reveal};
 use pull_through_fleet::{CacheOutcome, Config, Deployment, Environment};
 use pull_through_sandbox::Sandbox;
 use pull_through_sandbox::artifactory::Artifactory;
@@ -263,11 +264,20 @@ impl Flow<'_> {
                         )));
                     }
                 }
-                let outcomes = self
+                let rotating: Vec<&str> = with_token
+                    .iter()
+                    .copied()
+                    .filter(|c| args.caches.is_empty() || args.caches.iter().any(|a| a == c))
+                    .collect();
+                let before = self.states(&rotating).await;
+                let mut outcomes = self
                     .deployment
                     .rotate(&args.caches, &progress)
                     .await
                     .map_err(fleet_failure)?;
+                for outcome in &mut outcomes {
+                    settings_changed(outcome, before.get(&outcome.cache));
+                }
                 self.write_secrets(&outcomes)?;
                 let failed = outcomes.iter().filter(|o| !o.ok()).count();
                 emit(
@@ -385,6 +395,27 @@ impl Flow<'_> {
         )
     }
 
+    /// The caches of `names` as their backends describe them now; a cache that cannot be
+    /// read is left out (the flow that follows reports it).
+    async fn states(&self, names: &[&str]) -> BTreeMap<String, CacheState> {
+        let mut states = BTreeMap::new();
+        for cache in &self.deployment.config.caches {
+            if !names.contains(&cache.name.as_str()) {
+                continue;
+            }
+            if let Ok(Some(state)) = self
+                .deployment
+                .backend(cache)
+                .api
+                .describe(&cache.name)
+                .await
+            {
+                states.insert(cache.name.to_string(), state);
+            }
+        }
+        states
+    }
+
     /// `--secrets-out`: the backends' variables the access lines name, and the pull
     /// tokens made by this run (shown nowhere else).
     fn write_secrets(&self, outcomes: &[CacheOutcome]) -> Result<(), Failure> {
@@ -442,6 +473,23 @@ impl Flow<'_> {
             Err(Failure::Usage(
                 "not confirmed; nothing was deleted".to_owned(),
             ))
+        }
+    }
+}
+
+/// Adds to a rotation's changes the settings the backend reports that moved besides the
+/// credentials, such as the secret version a Google Artifact Registry repository pins
+/// (each rotation adds a version and pins it), so that people see what was written.
+fn settings_changed(outcome: &mut CacheOutcome, before: Option<&CacheState>) {
+    let (Some(before), Some(after)) = (before, &outcome.state) else {
+        return;
+    };
+    for (field, value) in &after.settings {
+        let old = before.settings.get(field);
+        if old != Some(value) && outcome.changes.iter().all(|c| &c.field != field) {
+            outcome
+                .changes
+                .push(FieldChange::new(field.clone(), old.cloned(), value.clone()));
         }
     }
 }

@@ -123,6 +123,10 @@ pub(crate) fn outcomes_text(outcomes: &[CacheOutcome]) -> String {
         for change in &outcome.changes {
             text.push_str(&format!("      {change}\n"));
         }
+        if outcome.result == Outcome::Rotated {
+            // What `rotated` means, said where the old token's revocation follows from it.
+            text.push_str("      verified: a pull through the cache with the new pull token\n");
+        }
         for id in &outcome.revoked {
             text.push_str(&format!("      revoked pull token {id}\n"));
         }

@@ -52,6 +52,33 @@ pub(crate) fn seeds_without_gar() -> String {
     artifactory
 }
 
+/// Seed 002 alone: the seeds without the `[backends.artifactory]` table and its caches.
+pub(crate) fn seed_002_only() -> String {
+    let seeds = std::fs::read_to_string(seeds()).unwrap();
+    let marker = |text: &str| {
+        seeds
+            .find(text)
+            .unwrap_or_else(|| panic!("the seeds lack {text:?}"))
+    };
+    let (table, gar_table) = (
+        marker("[backends.artifactory]"),
+        marker("# Seed 002: Google Artifact Registry (with Secret Manager"),
+    );
+    let (caches, gar_caches) = (
+        marker("# Seed 001: Chainguard's public images."),
+        marker("# Seed 002: Chainguard's public images through"),
+    );
+    assert!(table < gar_table && gar_table < caches && caches < gar_caches);
+    let gar = format!(
+        "{}{}{}",
+        &seeds[..table],
+        &seeds[gar_table..caches],
+        &seeds[gar_caches..]
+    );
+    assert!(!gar.contains("backend = \"artifactory\""));
+    gar
+}
+
 /// Runs the program with the seeds config against `served`.
 pub(crate) fn flow(served: &Served, args: &[&str], extra: &[&str]) -> Output {
     let config = seeds();

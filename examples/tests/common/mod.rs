@@ -4,6 +4,7 @@
 #![allow(dead_code, reason = "each test file uses some of the helpers")]
 
 pub(crate) mod flow;
+pub(crate) mod gar;
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Output, Stdio};
