@@ -209,21 +209,31 @@ impl PullThroughBackend for GarBackend {
             .collect()
     }
 
-    /// Deletes the repository, then, when it had upstream credentials, the cache's secret:
-    /// a deleted cache leaves no password behind. A public cache's delete does not touch
-    /// Secret Manager, which a project of public caches need not enable.
+    /// Deletes the repository, then the cache's secret (`pull-through-REPO`) when the
+    /// repository had upstream credentials or was not there at all: a run that died between
+    /// the two deletes left the secret behind, and the run after it finds no repository to
+    /// tell whether it had credentials. A missing secret, or Secret Manager disabled in the
+    /// project (403 `SERVICE_DISABLED`: a project of public caches need not enable it), is
+    /// nothing to delete. A public cache that is there is deleted without touching Secret
+    /// Manager.
     async fn delete(&self, name: &CacheName) -> Result<Deleted, Error> {
         check_repository_id(name.as_str())?;
         let had_credentials = self
             .client
             .get_repository(name.as_str())
             .await?
-            .is_some_and(|repository| repository.credentials().is_some());
+            .map(|repository| repository.credentials().is_some());
         let deleted = self.client.delete_repository(name.as_str()).await?;
-        if had_credentials {
-            self.client
+        if had_credentials != Some(false) {
+            match self
+                .client
                 .delete_secret(&secret_id_for(name.as_str()))
-                .await?;
+                .await
+            {
+                Ok(_) => {}
+                Err(err) if crate::error::is_service_disabled(&err) => {}
+                Err(err) => return Err(err),
+            }
         }
         Ok(deleted)
     }

@@ -10,6 +10,15 @@ use serde_json::Value;
 /// or the secret could not be read (reference §1.4, §3.3).
 pub(crate) const UPSTREAM_VALIDATION: &str = "Failed to validate remote upstream";
 
+/// Whether Google refused a call because its API is disabled in the project: 403 with the
+/// `ErrorInfo` reason `SERVICE_DISABLED` (reference §1.11).
+pub(crate) fn is_service_disabled(err: &pull_through_core::Error) -> bool {
+    err.status() == Some(StatusCode::FORBIDDEN)
+        && err
+            .api()
+            .is_some_and(|api| api.body.contains("\"SERVICE_DISABLED\""))
+}
+
 /// Reads Google's error envelope for one client: the canonical `status` decides the
 /// variant (`ALREADY_EXISTS`, `NOT_FOUND`, `PERMISSION_DENIED`, `UNAUTHENTICATED`,
 /// `RESOURCE_EXHAUSTED`; `ABORTED` is a conflict to retry, not an existing resource), and

@@ -68,6 +68,8 @@ pub struct State {
     pub polls: u32,
     /// Most repositories per list page.
     pub page_size: usize,
+    /// Secret Manager disabled in the project: every call answers 403 SERVICE_DISABLED.
+    pub sm_disabled: bool,
 }
 
 #[derive(Clone)]
@@ -120,6 +122,10 @@ impl Respond for Handler {
                 "UNAUTHENTICATED",
                 "Request had invalid authentication credentials.",
             );
+        }
+        if self.host == "sm" && state.sm_disabled {
+            return ResponseTemplate::new(403)
+                .set_body_json(super::fixture("service-disabled.json"));
         }
         let query: BTreeMap<String, String> = request.url.query_pairs().into_owned().collect();
         let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
