@@ -2,7 +2,8 @@
 //! the tutorial runs it (a public remote of `https://cgr.dev/`, switched to authenticated
 //! by PATCH, an authenticated one, a virtual over both), content pulled through the Docker
 //! registry from the fake `cgr.dev`, a missing IAM grant that `verify` reports and
-//! `ensure` repairs, rotation, and the core's conformance suite.
+//! `ensure` repairs, rotation, and the core's conformance suite (its password rule with
+//! two real pull tokens).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -346,9 +347,14 @@ async fn the_backend_passes_the_conformance_suite() {
         CacheSpec::remote(name("conformance-public"), Upstream::CgrPublic),
         CacheSpec::remote(name("conformance_invalid"), Upstream::CgrPublic),
     )
-    // The password rule's fixture is not used here: the fake validates credentials
-    // against the fake cgr.dev, and the suite's renamed username is no pull token. The
-    // rule is covered by the seed tests above and by tests/conformance.rs.
+    // The password rule with two real pull tokens of the Chainguard fake: the fake checks
+    // credentials against the fake cgr.dev whenever they are written (as Google does),
+    // so the username change switches to a second token rather than a made-up username.
+    .with_private(
+        CacheSpec::remote(name("conformance-private"), private_upstream())
+            .with_credentials(pull_token(&world).await),
+    )
+    .with_other_credentials(pull_token(&world).await)
     .with_aggregate(CacheSpec::aggregate(
         name("conformance-virt"),
         PackageFormat::Docker,
@@ -366,4 +372,6 @@ async fn the_backend_passes_the_conformance_suite() {
     ));
     conformance::run_all(&world.backend, world.log.as_ref(), &fixtures).await;
     assert!(world.backend.list().await.unwrap().is_empty());
+    // The private fixture's delete took its secret with it.
+    assert!(world.gar.secrets().is_empty(), "{:?}", world.gar.secrets());
 }
