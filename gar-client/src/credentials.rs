@@ -211,9 +211,13 @@ impl GarClient {
         Ok(disabled)
     }
 
-    /// Removes remote `repository`'s upstream credentials (a PATCH of
-    /// `remoteRepositoryConfig.upstreamCredentials` with none in the body), then deletes
-    /// its secret.
+    /// Removes remote `repository`'s upstream credentials: deletes its secret, then PATCHes
+    /// `remoteRepositoryConfig.upstreamCredentials` with none in the body.
+    ///
+    /// The secret goes first so that a run stopped between the two steps leaves the
+    /// username in place: the next run still sees credentials to remove, and does both
+    /// steps again (the secret's 404 then is nothing to delete). The other order would
+    /// leave a secret that no run looks for again.
     ///
     /// # Errors
     ///
@@ -225,11 +229,10 @@ impl GarClient {
     /// # Ok(()) }
     /// ```
     pub async fn clear_upstream_credentials(&self, repository: &str) -> Result<Repository, Error> {
-        let patched = self
-            .patch_repository(repository, &[CREDENTIALS_MASK], &Repository::default())
-            .await?;
+        check_repository_id(repository)?;
         self.delete_secret(&secret_id_for(repository)).await?;
-        Ok(patched)
+        self.patch_repository(repository, &[CREDENTIALS_MASK], &Repository::default())
+            .await
     }
 
     /// Grants the service agent access to remote `repository`'s secret, when that is all

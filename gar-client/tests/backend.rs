@@ -366,7 +366,7 @@ async fn switching_credentials_on_and_off_and_a_username_change() {
     assert_eq!(fake.payload(SECRET, 2), b"p2");
     fake.take();
 
-    // Credentials removed: the PATCH carries none, and the secret goes.
+    // Credentials removed: the secret goes, then the PATCH carries none.
     let Ensured::Updated { changes, .. } = backend.ensure(&anonymous).await.unwrap() else {
         panic!("credentials are cleared")
     };
@@ -383,11 +383,11 @@ async fn switching_credentials_on_and_off_and_a_username_change() {
     assert_eq!(
         written,
         [
+            format!("DELETE sm {}", secret(&format!("/{SECRET}"))),
             format!(
                 "PATCH ar {}",
                 repo("/cgr-private?updateMask=remoteRepositoryConfig.upstreamCredentials")
             ),
-            format!("DELETE sm {}", secret(&format!("/{SECRET}"))),
         ]
     );
     assert_eq!(

@@ -7,7 +7,7 @@ use common::fake::FakeGoogle;
 use common::{Google, LOCATION, PROJECT};
 use gar_client::GarBackend;
 use pull_through_core::{
-    CacheName, CacheSpec, Deleted, PullThroughBackend, Upstream, UpstreamCredentials,
+    CacheName, CacheSpec, Deleted, Ensured, PullThroughBackend, Upstream, UpstreamCredentials,
 };
 
 const SECRET: &str = "pull-through-cgr-private";
@@ -95,4 +95,75 @@ async fn an_absent_cache_s_delete_takes_secret_manager_disabled_as_no_secret() {
         Deleted::Removed
     );
     assert!(fake.take().iter().all(|l| l.host == "ar"));
+}
+
+fn anonymous() -> CacheSpec {
+    CacheSpec::remote(name("cgr-private"), Upstream::CgrPublic)
+}
+
+fn has_credentials(fake: &FakeGoogle) -> bool {
+    fake.with(|s| {
+        s.repositories["cgr-private"]["remoteRepositoryConfig"]
+            .get("upstreamCredentials")
+            .is_some()
+    })
+}
+
+/// Removing credentials deletes the secret before the PATCH: a run stopped between them
+/// leaves the username, so the next run removes the credentials again and nothing is left.
+#[tokio::test]
+async fn removing_credentials_deletes_the_secret_first_so_a_stopped_run_converges() {
+    let (_google, fake, backend) = world().await;
+    backend.ensure(&private()).await.unwrap();
+    fake.take();
+    // The secret's delete fails (Secret Manager stands in for a crash between the steps).
+    fake.with(|s| s.sm_disabled = true);
+    backend.ensure(&anonymous()).await.unwrap_err();
+    assert!(
+        fake.take().iter().all(|l| l.method != "PATCH"),
+        "no PATCH before the secret is gone"
+    );
+    assert!(has_credentials(&fake), "the next run sees what to remove");
+    fake.with(|s| s.sm_disabled = false);
+    let Ensured::Updated { changes, .. } = backend.ensure(&anonymous()).await.unwrap() else {
+        panic!("the next run removes the credentials")
+    };
+    assert_eq!(
+        changes.iter().map(|c| c.field.as_str()).collect::<Vec<_>>(),
+        ["username", "password"]
+    );
+    assert_eq!(
+        fake.take()
+            .iter()
+            .filter(|l| l.is_write())
+            .map(|l| l.line())
+            .collect::<Vec<_>>(),
+        [
+            format!("DELETE sm {}", secret(&format!("/{SECRET}"))),
+            format!(
+                "PATCH ar {}",
+                repo("/cgr-private?updateMask=remoteRepositoryConfig.upstreamCredentials")
+            ),
+        ]
+    );
+    assert!(!has_credentials(&fake));
+    assert!(fake.with(|s| s.secrets.is_empty()));
+    assert!(matches!(
+        backend.ensure(&anonymous()).await.unwrap(),
+        Ensured::Unchanged { .. }
+    ));
+}
+
+/// A run stopped after the secret's delete: the secret's 404 is nothing to delete, and the
+/// PATCH that removes the credentials is not refused for the secret it no longer names.
+#[tokio::test]
+async fn removing_credentials_whose_secret_is_gone_still_patches() {
+    let (_google, fake, backend) = world().await;
+    backend.ensure(&private()).await.unwrap();
+    fake.with(|s| s.secrets.clear());
+    assert!(matches!(
+        backend.ensure(&anonymous()).await.unwrap(),
+        Ensured::Updated { .. }
+    ));
+    assert!(!has_credentials(&fake));
 }

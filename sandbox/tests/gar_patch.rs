@@ -253,6 +253,16 @@ async fn terraforms_leaf_masks_and_removing_credentials() {
         credentials(&version)
     );
 
+    // The secret a client deleted first (gar-client removes credentials that way) does not
+    // stop the PATCH that removes them: only credentials being set are validated.
+    let deleted = google
+        .call(
+            Method::DELETE,
+            google.sm(&format!("v1/projects/{PROJECT}/secrets/cgr-pull")),
+            None,
+        )
+        .await;
+    deleted.ok();
     let removed = google
         .patch(
             "cg",
