@@ -15,7 +15,7 @@ use crate::model::{
     RemoteRepositoryConfig, Repository, SECRET_ACCESSOR_ROLE, UpstreamCredentials,
     UsernamePasswordCredentials,
 };
-use crate::rules::{check_repository_id, secret_id_for};
+use crate::rules::{check_repository_id, is_version_number, secret_id_for};
 
 /// The update mask of a remote's credentials, the whole subtree (what the contract and
 /// gcloud's read-modify-write both change).
@@ -67,7 +67,7 @@ impl GarClient {
         let added = self.add_secret_version(&secret, password).await?;
         let version = added
             .version_id()
-            .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()))
+            .filter(|v| is_version_number(v))
             .ok_or_else(|| {
                 Error::Decode(Box::new(pull_through_core::error::DecodeError::new(
                     "gar",
@@ -87,9 +87,14 @@ impl GarClient {
     /// `remoteRepositoryConfig.upstreamCredentials` alone), retried while Artifact
     /// Registry cannot yet read the secret.
     ///
+    /// `version` is a number: whether Artifact Registry resolves `versions/latest` is not
+    /// documented (reference §8), and a pin by number is what a rotation retires the
+    /// versions around.
+    ///
     /// # Errors
     ///
-    /// As [`GarClient::write_upstream_credentials`].
+    /// As [`GarClient::write_upstream_credentials`]; [`Error::InvalidInput`] for a version
+    /// that is not a number, before any request.
     ///
     /// ```no_run
     /// # async fn example(client: &gar_client::GarClient) -> Result<(), pull_through_core::Error> {
@@ -102,6 +107,19 @@ impl GarClient {
         username: &str,
         version: &str,
     ) -> Result<Repository, Error> {
+        check_repository_id(repository)?;
+        if !is_version_number(version) {
+            return Err(Error::InvalidInput(
+                pull_through_core::ValidationError::InvalidValue {
+                    field: "version".to_owned(),
+                    problem: format!(
+                        "{version:?} is not a secret version number; pin a version by its \
+                         number, such as 3 (whether Artifact Registry resolves versions/latest \
+                         is not documented)"
+                    ),
+                },
+            ));
+        }
         let secret = secret_id_for(repository);
         let pin = self.secret_version_name(&secret, version);
         let body = Repository {
@@ -158,7 +176,9 @@ impl GarClient {
 
     /// Disables the enabled versions of remote `repository`'s secret other than the one
     /// its credentials pin (nothing references them any more), and answers their names.
-    /// Nothing is disabled when the repository pins no version of its secret.
+    /// Nothing is disabled when the repository pins no version of its secret. A pin of
+    /// `versions/latest` (made by hand) stands for the version
+    /// `GET .../versions/latest` names; when that is not enabled, nothing is disabled.
     ///
     /// # Errors
     ///
@@ -197,6 +217,23 @@ impl GarClient {
                 }
             }
             _ => return Ok(Vec::new()),
+        };
+        // A pin by alias (`versions/latest`, set by hand: whether Artifact Registry resolves
+        // it is an open question, reference §8) is compared by the number it stands for now.
+        // When that cannot be read, or is not enabled, the pin is broken already and nothing
+        // is retired: disabling would leave no version to repair it with.
+        let pinned = if is_version_number(&pinned) {
+            pinned
+        } else if pinned == "latest" {
+            match self.get_secret_version(&secret, "latest").await? {
+                Some(newest) if newest.is_enabled() => match newest.version_id() {
+                    Some(number) if is_version_number(number) => number.to_owned(),
+                    _ => return Ok(Vec::new()),
+                },
+                _ => return Ok(Vec::new()),
+            }
+        } else {
+            return Ok(Vec::new());
         };
         let mut disabled = Vec::new();
         for version in self.list_secret_versions(&secret).await? {

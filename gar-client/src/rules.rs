@@ -194,6 +194,12 @@ pub fn secret_id_for(repository: &str) -> String {
     format!("{SECRET_PREFIX}{repository}")
 }
 
+/// Whether `version` names a secret version by number (Secret Manager counts from 1), not
+/// by an alias such as `latest`.
+pub(crate) fn is_version_number(version: &str) -> bool {
+    !version.is_empty() && version.chars().all(|c| c.is_ascii_digit())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::client::GarClient;
 use crate::model::{Secret, SecretVersion};
-use crate::rules::check_secret_id;
+use crate::rules::{check_secret_id, is_version_number};
 
 /// The CRC32C (Castagnoli) of `data`, as Secret Manager checks `dataCrc32c`.
 ///
@@ -199,6 +199,46 @@ impl GarClient {
         }
     }
 
+    /// Version `version` (a number, or `latest` for the newest) of secret `secret`: its
+    /// name, with the number `latest` stands for, and its state; `None` when the secret or
+    /// the version does not exist (404).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for an id breaking the rules or a version that is neither a
+    /// number nor `latest`; the core's [`Error`].
+    ///
+    /// ```no_run
+    /// # async fn example(client: &gar_client::GarClient) -> Result<(), pull_through_core::Error> {
+    /// if let Some(newest) = client.get_secret_version("pull-through-cgr-private", "latest").await? {
+    ///     println!("{:?} is {}", newest.version_id(), newest.state);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_secret_version(
+        &self,
+        secret: &str,
+        version: &str,
+    ) -> Result<Option<SecretVersion>, Error> {
+        if !is_version_number(version) && version != "latest" {
+            return Err(Error::InvalidInput(
+                pull_through_core::ValidationError::InvalidValue {
+                    field: "version".to_owned(),
+                    problem: "is neither a version number nor latest".to_owned(),
+                },
+            ));
+        }
+        let path = format!("{}/versions/{version}", self.secret_path(secret)?);
+        match self
+            .json::<SecretVersion>(self.inner().secret_manager.get(&path), "secret version")
+            .await
+        {
+            Ok(found) => Ok(Some(found)),
+            Err(err) if err.is_not_found() => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
     /// Disables version `version` of secret `secret` (it can no longer be read; it can be
     /// enabled again).
     ///
@@ -246,7 +286,7 @@ impl GarClient {
         version: &str,
         action: &str,
     ) -> Result<SecretVersion, Error> {
-        if version.is_empty() || !version.chars().all(|c| c.is_ascii_digit()) {
+        if !is_version_number(version) {
             return Err(Error::InvalidInput(
                 pull_through_core::ValidationError::InvalidValue {
                     field: "version".to_owned(),

@@ -230,6 +230,19 @@ fn secret_manager(
                 json!({"version": 1, "bindings": secret.bindings, "etag": format!("BwX{}", secret.etag)}),
             )
         }
+        ("GET", None) if rest.contains("/versions/") => {
+            let n = rest.rsplit('/').next().unwrap_or_default();
+            let index = match n {
+                "latest" => secret.versions.len(),
+                n => n.parse().unwrap_or(0),
+            };
+            match index.checked_sub(1).and_then(|i| secret.versions.get(i)) {
+                Some(v) => {
+                    ok(json!({"name": format!("{}/versions/{index}", name(&id)), "state": v.state}))
+                }
+                None => envelope(404, "NOT_FOUND", "version not found"),
+            }
+        }
         ("GET", None) if rest.ends_with("/versions") => {
             let versions: Vec<Value> = secret
                 .versions
