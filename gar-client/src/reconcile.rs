@@ -246,12 +246,33 @@ impl Reconcile for Repositories<'_> {
                 "turning {name} ({format} {mode}) into a DOCKER {wanted}"
             ));
         }
-        if let (Some(upstream), Some(url)) = (spec.upstream(), repository.upstream_uri()) {
-            if !upstream.matches_url(url) {
-                return refuse(format!(
-                    "changing the upstream of {name} from {url:?} to {}",
-                    cgr_url()
-                ));
+        if let Some(upstream) = spec.upstream() {
+            match repository.upstream_uri() {
+                Some(url) if !upstream.matches_url(url) => {
+                    return refuse(format!(
+                        "changing the upstream of {name} from {url:?} to {}",
+                        cgr_url()
+                    ));
+                }
+                Some(_) => {}
+                // No URL at all (`dockerRepository.publicRepository: DOCKER_HUB`, or an
+                // upstream of another shape): another upstream, which no PATCH can change
+                // (reference §1.7), rather than a field to write for ever.
+                None => {
+                    let from = repository
+                        .remote_repository_config
+                        .as_ref()
+                        .and_then(|remote| remote.docker_repository.as_ref())
+                        .and_then(|docker| docker.public_repository.as_deref())
+                        .map_or_else(
+                            || "an upstream without a URL".to_owned(),
+                            |public| format!("dockerRepository.publicRepository {public}"),
+                        );
+                    return refuse(format!(
+                        "changing the upstream of {name} from {from} to {}",
+                        cgr_url()
+                    ));
+                }
             }
         }
         Ok(())
