@@ -8,7 +8,8 @@
 
 use clap::{Args, Subcommand};
 use gar_client::model::{MODE_VIRTUAL, Repository};
-use gar_client::{GarBackend, GarClient, secret_id_for};
+use gar_client::{GarBackend, GarClient, check_repository_id, secret_id_for};
+use pull_through_core::redact::redact_text;
 use pull_through_core::{
     CacheName, CheckOutcome, Deleted, Diagnosis, OrgName, Probe, PullThroughBackend, Upstream,
     Verification,
@@ -98,6 +99,12 @@ fn parse_probe(text: &str) -> Result<Probe, Failure> {
     })
 }
 
+/// Refuses, before any request, a NAME that is not a repository id. The message shows the
+/// name, unless it has a token's shape (a JWT pasted where the id belongs).
+fn check_name(name: &str) -> Result<(), Failure> {
+    check_repository_id(name).map_err(|err| Failure::Usage(redact_text(&err.to_string())))
+}
+
 fn deleted(outcome: Deleted) -> &'static str {
     match outcome {
         Deleted::AlreadyAbsent => "already absent",
@@ -141,6 +148,15 @@ pub(crate) async fn run(global: &GlobalArgs, command: &GarCommand) -> Result<(),
         }
         _ => None,
     };
+    match command {
+        GarCommand::Repos {
+            command: ReposCommand::Show { name } | ReposCommand::Delete { name },
+        }
+        | GarCommand::Check(CheckArgs { name, .. }) => check_name(name)?,
+        GarCommand::Repos {
+            command: ReposCommand::List,
+        } => {}
+    }
     let mut builder = GarClient::builder().from_env();
     if let Some(journal) = journal(global)? {
         builder = builder.with_observer(journal);
@@ -329,6 +345,20 @@ async fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_given_as_a_name_is_refused_unseen() {
+        let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJTRUNSRVQifQ.c2lnLVNFQ1JFVA";
+        let err = check_name(jwt).unwrap_err().to_string();
+        assert!(err.contains("repository id"), "{err}");
+        assert!(
+            !err.contains("SFQ1JFVA") && !err.contains("eyJzdWIi"),
+            "{err}"
+        );
+        let err = check_name("Bad_Name").unwrap_err().to_string();
+        assert!(err.contains("\"Bad_Name\""), "{err}");
+        assert!(check_name("chainguard-pull-through").is_ok());
+    }
 
     #[test]
     fn probes_are_image_references() {
