@@ -19,46 +19,53 @@ fn is_operation_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.'))
 }
 
+/// A `google.rpc.Code` as its name and the HTTP status Google's REST answers carry for it
+/// (`google/rpc/code.proto`); codes it does not name are `UNKNOWN`.
+fn canonical(code: i32) -> (StatusCode, &'static str) {
+    let (status, name) = match code {
+        1 => (499, "CANCELLED"),
+        3 => (400, "INVALID_ARGUMENT"),
+        4 => (504, "DEADLINE_EXCEEDED"),
+        5 => (404, "NOT_FOUND"),
+        6 => (409, "ALREADY_EXISTS"),
+        7 => (403, "PERMISSION_DENIED"),
+        8 => (429, "RESOURCE_EXHAUSTED"),
+        9 => (400, "FAILED_PRECONDITION"),
+        10 => (409, "ABORTED"),
+        11 => (400, "OUT_OF_RANGE"),
+        12 => (501, "UNIMPLEMENTED"),
+        13 => (500, "INTERNAL"),
+        14 => (503, "UNAVAILABLE"),
+        15 => (500, "DATA_LOSS"),
+        16 => (401, "UNAUTHENTICATED"),
+        _ => (500, "UNKNOWN"),
+    };
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        name,
+    )
+}
+
+/// The URL an operation is polled at, for errors: the base URL joined with `v1/{name}`
+/// (the base ends in a slash; formatting the two would double it).
+fn operation_url(client: &GarClient, name: &str) -> String {
+    let base = client.inner().artifact_registry.base_url();
+    base.join(&format!("v1/{name}"))
+        .map_or_else(|_| format!("{base}v1/{name}"), String::from)
+}
+
 /// An operation that finished with `error`: the create or delete failed, although the
 /// request that started it succeeded. The error is built as if Google had answered the
 /// status directly, so that `ALREADY_EXISTS` is [`Error::AlreadyExists`], and so on.
 pub(crate) fn status_error(client: &GarClient, operation: &Operation, status: &Status) -> Error {
-    let http = match status.code {
-        3 | 9 | 11 => StatusCode::BAD_REQUEST, // INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE
-        5 => StatusCode::NOT_FOUND,
-        6 | 10 => StatusCode::CONFLICT, // ALREADY_EXISTS, ABORTED
-        7 => StatusCode::FORBIDDEN,
-        8 => StatusCode::TOO_MANY_REQUESTS,
-        16 => StatusCode::UNAUTHORIZED,
-        14 => StatusCode::SERVICE_UNAVAILABLE,
-        4 => StatusCode::GATEWAY_TIMEOUT,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    let canonical = match status.code {
-        3 => "INVALID_ARGUMENT",
-        4 => "DEADLINE_EXCEEDED",
-        5 => "NOT_FOUND",
-        6 => "ALREADY_EXISTS",
-        7 => "PERMISSION_DENIED",
-        8 => "RESOURCE_EXHAUSTED",
-        9 => "FAILED_PRECONDITION",
-        10 => "ABORTED",
-        11 => "OUT_OF_RANGE",
-        14 => "UNAVAILABLE",
-        16 => "UNAUTHENTICATED",
-        _ => "UNKNOWN",
-    };
+    let (http, canonical) = canonical(status.code);
     let body = serde_json::json!({"error": {
         "code": http.as_u16(),
         "message": status.message,
         "status": canonical,
         "details": status.details,
     }});
-    let url = format!(
-        "{}/v1/{}",
-        client.inner().artifact_registry.base_url(),
-        operation.name
-    );
+    let url = operation_url(client, &operation.name);
     let envelope = crate::error::GoogleErrors::new(
         client.project().to_owned(),
         client.inner().token.refusal_hint(),
