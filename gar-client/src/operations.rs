@@ -2,7 +2,7 @@
 //! an [`Operation`], polled with `GET v1/{name}` until `done`.
 
 use http::{Method, StatusCode};
-use pull_through_core::error::ApiError;
+use pull_through_core::error::{ApiError, ApiErrorClass};
 use pull_through_core::{Error, ValidationError};
 
 use crate::client::GarClient;
@@ -86,6 +86,30 @@ pub(crate) fn status_error(client: &GarClient, operation: &Operation, status: &S
 }
 
 impl GarClient {
+    /// An operation still running when the polling budget is spent: Google's own answer to
+    /// a deadline (504 `DEADLINE_EXCEEDED`), though the operation goes on.
+    fn polling_deadline(&self, operation: &Operation) -> Error {
+        let budget = self.inner().polling.budget.as_secs();
+        let mut api = ApiError::new(
+            "gar",
+            Method::GET,
+            operation_url(self, &operation.name),
+            StatusCode::GATEWAY_TIMEOUT,
+            format!(
+                "operation {} had not finished after {budget} s of polling",
+                operation.name
+            ),
+        );
+        api.code = Some("DEADLINE_EXCEEDED".to_owned());
+        api.fix = Some(
+            "it may still finish: run again in a few minutes (every step is idempotent and \
+             reads what the operation made), or give the client a larger polling budget \
+             (GarBuilder::with_operation_polling)"
+                .to_owned(),
+        );
+        Error::from_api(api, Some(ApiErrorClass::Other))
+    }
+
     /// `GET v1/{name}`: an operation as it is now.
     ///
     /// # Errors
@@ -115,9 +139,9 @@ impl GarClient {
     ///
     /// # Errors
     ///
-    /// The operation's error, mapped as Google's envelope would be; [`Error::Unsupported`]
-    /// when the polling budget ran out (the operation may still finish: read the resource
-    /// again later); the core's [`Error`].
+    /// The operation's error, mapped as Google's envelope would be; when the polling
+    /// budget ran out, [`Error::Api`] with status 504 and code `DEADLINE_EXCEEDED` naming
+    /// the operation (it may still finish: run again); the core's [`Error`].
     ///
     /// ```no_run
     /// # async fn example(client: &gar_client::GarClient, started: gar_client::model::Operation) -> Result<(), pull_through_core::Error> {
@@ -130,14 +154,7 @@ impl GarClient {
         let mut schedule = self.inner().polling.schedule();
         while !operation.done {
             if !schedule.wait().await {
-                return Err(Error::Unsupported {
-                    vendor: "gar".to_owned(),
-                    what: format!("waiting longer for operation {}", operation.name),
-                    hint: "it has not finished within the polling budget; it may still \
-                           finish: run again later (or raise the budget with \
-                           with_operation_polling)"
-                        .to_owned(),
-                });
+                return Err(self.polling_deadline(&operation));
             }
             operation = self.get_operation(&operation.name).await?;
         }

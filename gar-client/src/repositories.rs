@@ -2,7 +2,8 @@
 //! list, patch with an update mask, delete (an operation), and the delete of a cached
 //! package.
 
-use http::Method;
+use http::{Method, StatusCode};
+use pull_through_core::error::ApiError;
 use pull_through_core::{Deleted, Error};
 use serde::Deserialize;
 
@@ -35,7 +36,8 @@ impl GarClient {
     ///
     /// [`Error::InvalidInput`] for an id breaking the rules (nothing sent);
     /// [`Error::AlreadyExists`] when the id is taken; an operation that finished with an
-    /// error, as that error; the core's [`Error`].
+    /// error, as that error; [`Error::NotFound`] when it finished without a result and the
+    /// repository cannot be read yet; the core's [`Error`].
     ///
     /// ```no_run
     /// use gar_client::model::Repository;
@@ -67,14 +69,26 @@ impl GarClient {
         }
         // Done without a response ("some services might not provide the result"): the
         // repository is what a read says.
-        self.get_repository(id)
-            .await?
-            .ok_or_else(|| Error::Unsupported {
-                vendor: "gar".to_owned(),
-                what: format!("reading repository {id} after creating it"),
-                hint: "the create finished but the repository cannot be read yet; run again"
-                    .to_owned(),
-            })
+        self.get_repository(id).await?.ok_or_else(|| {
+            // Google's own answer to the read: 404.
+            let mut api = ApiError::new(
+                "gar",
+                Method::GET,
+                self.inner()
+                    .artifact_registry
+                    .base_url()
+                    .join(&format!("v1/{}", self.repository_name(id)))
+                    .map_or_else(|_| self.repository_name(id), String::from),
+                StatusCode::NOT_FOUND,
+                format!(
+                    "the create of repository {id} finished, but the repository cannot be \
+                         read yet"
+                ),
+            );
+            api.code = Some("NOT_FOUND".to_owned());
+            api.fix = Some("run again in a minute: the create is done".to_owned());
+            Error::NotFound(Box::new(api))
+        })
     }
 
     /// Repository `id`, or `None` when there is none (404).

@@ -3,7 +3,8 @@
 
 use base64::Engine as _;
 use base64::prelude::BASE64_STANDARD;
-use http::Method;
+use http::{Method, StatusCode};
+use pull_through_core::error::ApiError;
 use pull_through_core::{Deleted, Error, ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -43,8 +44,9 @@ impl GarClient {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`] for an id breaking the rules; the core's [`Error`] (an
-    /// organization policy may refuse automatic replication).
+    /// [`Error::InvalidInput`] for an id breaking the rules; [`Error::NotFound`] when the
+    /// secret exists (409) but cannot be read yet; the core's [`Error`] (an organization
+    /// policy may refuse automatic replication).
     ///
     /// ```no_run
     /// # async fn example(client: &gar_client::GarClient) -> Result<(), pull_through_core::Error> {
@@ -66,13 +68,26 @@ impl GarClient {
         match self.json::<Secret>(request, "secret").await {
             Ok(created) => Ok(created),
             Err(err) if err.is_already_exists() => {
-                self.get_secret(secret)
-                    .await?
-                    .ok_or_else(|| Error::Unsupported {
-                        vendor: "gar".to_owned(),
-                        what: format!("reading secret {secret}"),
-                        hint: "it exists but cannot be read yet; run again".to_owned(),
-                    })
+                self.get_secret(secret).await?.ok_or_else(|| {
+                    // Google's own answer to the read: 404.
+                    let mut api = ApiError::new(
+                        "gar",
+                        Method::GET,
+                        self.inner()
+                            .secret_manager
+                            .base_url()
+                            .join(&format!("{path}/{secret}"))
+                            .map_or_else(|_| format!("{path}/{secret}"), String::from),
+                        StatusCode::NOT_FOUND,
+                        format!(
+                            "secret {secret} exists (its create answered 409) but cannot be \
+                                 read yet"
+                        ),
+                    );
+                    api.code = Some("NOT_FOUND".to_owned());
+                    api.fix = Some("run again in a minute".to_owned());
+                    Error::NotFound(Box::new(api))
+                })
             }
             Err(err) => Err(err),
         }
