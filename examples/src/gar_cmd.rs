@@ -27,11 +27,12 @@ pub(crate) enum GarCommand {
         #[command(subcommand)]
         command: ReposCommand,
     },
-    /// Check a repository against the tutorial's rules (a Docker remote of exactly
-    /// `https://cgr.dev/`, or a virtual; credentials pinning an enabled version of the
-    /// cache's own secret, which the Artifact Registry service agent may read), then pull
-    /// a manifest through it as Docker would. Exits 1 when a rule is broken or the pull
-    /// fails, with the hint.
+    /// Check a repository against the tutorial's rules, then pull through it.
+    ///
+    /// The rules: a Docker remote of exactly `https://cgr.dev/`, or a virtual; credentials
+    /// pinning an enabled version of the cache's own secret, which the Artifact Registry
+    /// service agent may read. The pull: a manifest, as Docker makes it. Exits 1 when a
+    /// rule is broken or the pull fails, with the hint.
     Check(CheckArgs),
 }
 

@@ -361,7 +361,23 @@ fn the_default_run_applies_verifies_and_replans_on_the_embedded_sandbox() {
         "{shown}"
     );
 
-    let document = json(&run(&["--output", "json", "apply"]));
+    // Google's variables of the user's shell neither stop the default run nor reach it: it
+    // reads only the sandbox's.
+    let in_a_gcloud_shell = Command::new(BIN)
+        .args(["--output", "json", "apply"])
+        .env_remove("ARTIFACTORY_URL")
+        .env_remove("RUST_LOG")
+        .env("GOOGLE_CLOUD_PROJECT", "my-real-project")
+        .env("GOOGLE_OAUTH_ACCESS_TOKEN", "ya29.a-real-token")
+        .output()
+        .unwrap();
+    expect_code(&in_a_gcloud_shell, 0);
+    let printed = text(&in_a_gcloud_shell.stdout);
+    assert!(
+        !printed.contains("my-real-project") && printed.contains("/pull-through-sandbox/"),
+        "{printed}"
+    );
+    let document = json(&in_a_gcloud_shell);
     assert_eq!(document["sandbox"], true);
     assert_eq!(document["ok"], true);
     assert_eq!(results(&document), all("created"));
