@@ -21,9 +21,11 @@ use crate::rules::{check_repository_id, secret_id_for};
 ///
 /// Plans and ensures compare field by field: the upstream, the description, a virtual's
 /// members in order, and for a private cache the secret its credentials pin (by secret
-/// id, not version nor project spelling) and whether the Artifact Registry service agent
-/// may read that secret (`secretAccessor`), which `ensure` repairs on its own. The
-/// password is written on create, username change and rotation only.
+/// id, not version nor project spelling; a pinned version that is missing, disabled or
+/// destroyed counts as no pin, so that ensure writes the password again) and whether the
+/// Artifact Registry service agent may read that secret (`secretAccessor`), which `ensure`
+/// repairs on its own. The password is written on create, username change, rotation and
+/// to replace a pin that cannot be read.
 ///
 /// ```no_run
 /// use gar_client::{GarBackend, GarClient};

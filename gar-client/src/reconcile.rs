@@ -21,13 +21,17 @@ fn cgr_url() -> String {
     pull_through_core::Upstream::CgrPublic.url().to_string()
 }
 
-/// A repository as read, with whether the service agent holds `secretAccessor` on the
-/// cache's secret (read only for a private cache's spec whose repository has
-/// credentials).
+/// A repository as read, with (only for a private cache's spec whose repository has
+/// credentials) whether the service agent holds `secretAccessor` on the cache's secret, and
+/// whether the version its credentials pin of that secret can be read.
 #[derive(Debug, Clone)]
 pub(crate) struct Found {
     pub(crate) repository: Repository,
     pub(crate) accessor: Option<bool>,
+    /// The credentials pin the cache's own secret, but that secret or version is gone, or
+    /// the version is disabled or destroyed: pulls fail with 403 although the pin's text
+    /// looks right.
+    pub(crate) pin_broken: bool,
 }
 
 /// The repositories of one backend, as the core's reconcile sees them for one spec.
@@ -100,6 +104,32 @@ impl Repositories<'_> {
     }
 }
 
+impl Repositories<'_> {
+    /// Whether `creds` pin a version of the cache's own secret `secret` that cannot be
+    /// read: the secret or the version is missing, or the version is not `ENABLED`. A pin
+    /// of another secret is not read here (the plan shows it as another secret).
+    async fn pin_broken(
+        &self,
+        secret: &str,
+        creds: &crate::model::UsernamePasswordCredentials,
+    ) -> Result<bool, Error> {
+        if self.client().pinned_secret(creds).as_deref() != Some(secret) {
+            return Ok(false);
+        }
+        let Some((_, version)) = creds.secret() else {
+            return Ok(false);
+        };
+        if version != "latest" && !crate::rules::is_version_number(version) {
+            return Ok(true);
+        }
+        Ok(!self
+            .client()
+            .get_secret_version(secret, version)
+            .await?
+            .is_some_and(|found| found.is_enabled()))
+    }
+}
+
 #[async_trait]
 impl Reconcile for Repositories<'_> {
     type Resource = Found;
@@ -116,17 +146,19 @@ impl Reconcile for Repositories<'_> {
         let Some(repository) = self.client().get_repository(name.as_str()).await? else {
             return Ok(None);
         };
-        let accessor = match (&self.member, repository.credentials()) {
-            (Some(_), Some(_)) => Some(
-                self.client()
-                    .secret_accessor_granted(&secret_id_for(name.as_str()))
-                    .await?,
-            ),
-            _ => None,
+        let (accessor, pin_broken) = match (&self.member, repository.credentials()) {
+            (Some(_), Some(creds)) => {
+                let secret = secret_id_for(name.as_str());
+                let pin_broken = self.pin_broken(&secret, creds).await?;
+                let accessor = self.client().secret_accessor_granted(&secret).await?;
+                (Some(accessor), pin_broken)
+            }
+            _ => (None, false),
         };
         Ok(Some(Found {
             repository,
             accessor,
+            pin_broken,
         }))
     }
 
@@ -211,8 +243,13 @@ impl Reconcile for Repositories<'_> {
         );
         if let Some(creds) = repository.credentials() {
             // By secret id only: Google echoes the project number where the id was sent,
-            // and the version changes with every rotation.
-            if let Some(secret) = self.client().pinned_secret(creds) {
+            // and the version changes with every rotation. A pin that cannot be read is no
+            // pin: the plan shows it, and ensure writes the spec's password again.
+            if let Some(secret) = self
+                .client()
+                .pinned_secret(creds)
+                .filter(|_| !found.pin_broken)
+            {
                 observed = observed.with("passwordSecret", secret);
             }
             observed = observed.with_username(creds.username.clone());
@@ -296,6 +333,7 @@ impl Reconcile for Repositories<'_> {
         Ok(Found {
             repository,
             accessor,
+            pin_broken: false,
         })
     }
 

@@ -119,7 +119,7 @@ async fn a_private_cache_is_created_anonymously_then_secret_version_grant_and_pi
     );
     assert_eq!(fake.payload(SECRET, 1), b"pull-token-one");
 
-    // A second ensure only reads: the repository and the grant.
+    // A second ensure only reads: the repository, the pinned version and the grant.
     assert!(matches!(
         backend.ensure(&spec).await.unwrap(),
         Ensured::Unchanged { .. }
@@ -128,6 +128,7 @@ async fn a_private_cache_is_created_anonymously_then_secret_version_grant_and_pi
         fake.take_lines(),
         [
             format!("GET ar {}", repo("/cgr-private")),
+            format!("GET sm {}", secret(&format!("/{SECRET}/versions/1"))),
             format!(
                 "GET sm {}",
                 secret(&format!(
