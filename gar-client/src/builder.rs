@@ -443,6 +443,7 @@ impl GarBuilder {
             validation_retry: self.validation_retry,
             observer: self.observer,
             project_number: tokio::sync::OnceCell::new(),
+            credentials_leaf_masks: std::sync::atomic::AtomicBool::new(false),
         }))
     }
 }

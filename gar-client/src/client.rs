@@ -46,6 +46,9 @@ pub(crate) struct Inner {
     pub(crate) validation_retry: Backoff,
     pub(crate) observer: Option<Arc<dyn HttpObserver>>,
     pub(crate) project_number: tokio::sync::OnceCell<String>,
+    /// Set once Artifact Registry refused the credentials' subtree update mask: later
+    /// PATCHes of credentials name the two leaf paths at once.
+    pub(crate) credentials_leaf_masks: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for GarClient {

@@ -21,6 +21,32 @@ use crate::rules::{check_repository_id, is_version_number, secret_id_for};
 /// gcloud's read-modify-write both change).
 pub(crate) const CREDENTIALS_MASK: &str = "remoteRepositoryConfig.upstreamCredentials";
 
+/// The same as the two leaf paths gcloud and Terraform send (reference §1.6).
+const CREDENTIALS_LEAVES: [&str; 2] = [
+    "remoteRepositoryConfig.upstreamCredentials.usernamePasswordCredentials.username",
+    "remoteRepositoryConfig.upstreamCredentials.usernamePasswordCredentials.passwordSecretVersion",
+];
+
+/// Whether Artifact Registry refused a PATCH's update mask itself (400 `INVALID_ARGUMENT`
+/// whose message names the mask or a field path), not the values it carried.
+fn is_mask_refusal(err: &Error) -> bool {
+    err.status() == Some(http::StatusCode::BAD_REQUEST)
+        && err.api().is_some_and(|api| {
+            let message = api.message.to_ascii_lowercase();
+            api.code.as_deref() == Some("INVALID_ARGUMENT")
+                && !api.message.contains(UPSTREAM_VALIDATION)
+                && [
+                    "update_mask",
+                    "updatemask",
+                    "update mask",
+                    "field path",
+                    "field mask",
+                ]
+                .iter()
+                .any(|named| message.contains(named))
+        })
+}
+
 /// Whether Artifact Registry refused the credentials it was given while checking the
 /// upstream (as it does until a new grant has propagated).
 fn is_validation_failure(err: &Error) -> bool {
@@ -84,8 +110,10 @@ impl GarClient {
 
     /// Pins version `version` of the cache's secret, with `username`, as remote
     /// `repository`'s upstream credentials (a PATCH of
-    /// `remoteRepositoryConfig.upstreamCredentials` alone), retried while Artifact
-    /// Registry cannot yet read the secret.
+    /// `remoteRepositoryConfig.upstreamCredentials` alone; when Artifact Registry refuses
+    /// that mask, of its two leaf paths `...usernamePasswordCredentials.username` and
+    /// `...usernamePasswordCredentials.passwordSecretVersion`, as gcloud and Terraform send
+    /// them), retried while Artifact Registry cannot yet read the secret.
     ///
     /// `version` is a number: whether Artifact Registry resolves `versions/latest` is not
     /// documented (reference §8), and a pin by number is what a rotation retires the
@@ -135,10 +163,7 @@ impl GarClient {
         };
         let mut schedule = self.inner().validation_retry.schedule();
         loop {
-            match self
-                .patch_repository(repository, &[CREDENTIALS_MASK], &body)
-                .await
-            {
+            match self.patch_credentials(repository, &body).await {
                 Ok(patched) => return Ok(patched),
                 Err(err) if is_validation_failure(&err) => {
                     if !schedule.wait().await {
@@ -148,6 +173,36 @@ impl GarClient {
                 Err(err) => return Err(err),
             }
         }
+    }
+
+    /// PATCHes the credentials of `body` (or their absence) into remote `repository` with
+    /// the subtree mask `remoteRepositoryConfig.upstreamCredentials`, or, once Artifact
+    /// Registry refused that mask, with the two leaf paths.
+    ///
+    /// Which of the two Google takes is an open question: the contract and the seed's
+    /// issue name the subtree (any field path of the message is a valid mask by AIP-161),
+    /// while gcloud and Terraform send the leaves (reference §1.6). The subtree is tried
+    /// first; a 400 that names the mask makes this client use the leaves from then on.
+    /// Clearing both leaves leaves an empty `usernamePasswordCredentials`, which reads as
+    /// no credentials.
+    async fn patch_credentials(
+        &self,
+        repository: &str,
+        body: &Repository,
+    ) -> Result<Repository, Error> {
+        use std::sync::atomic::Ordering;
+        let leaves = &self.inner().credentials_leaf_masks;
+        if !leaves.load(Ordering::Relaxed) {
+            match self
+                .patch_repository(repository, &[CREDENTIALS_MASK], body)
+                .await
+            {
+                Err(err) if is_mask_refusal(&err) => leaves.store(true, Ordering::Relaxed),
+                other => return other,
+            }
+        }
+        self.patch_repository(repository, &CREDENTIALS_LEAVES, body)
+            .await
     }
 
     /// The last refusal, with what to do about it.
@@ -268,7 +323,7 @@ impl GarClient {
     pub async fn clear_upstream_credentials(&self, repository: &str) -> Result<Repository, Error> {
         check_repository_id(repository)?;
         self.delete_secret(&secret_id_for(repository)).await?;
-        self.patch_repository(repository, &[CREDENTIALS_MASK], &Repository::default())
+        self.patch_credentials(repository, &Repository::default())
             .await
     }
 

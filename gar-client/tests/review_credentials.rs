@@ -104,3 +104,57 @@ async fn a_latest_pin_retires_around_the_version_it_stands_for() {
     );
     assert_eq!(fake.versions(SECRET), ["ENABLED", "DISABLED"]);
 }
+
+const SUBTREE: &str = "remoteRepositoryConfig.upstreamCredentials";
+const LEAVES: &str = "remoteRepositoryConfig.upstreamCredentials.usernamePasswordCredentials.username,\
+                      remoteRepositoryConfig.upstreamCredentials.usernamePasswordCredentials.passwordSecretVersion";
+
+fn patches(fake: &FakeGoogle) -> Vec<(String, Option<serde_json::Value>)> {
+    fake.take()
+        .into_iter()
+        .filter(|l| l.method == "PATCH")
+        .map(|l| {
+            let mask = l.target.split("updateMask=").nth(1).unwrap_or_default();
+            (mask.replace("%2C", ","), l.body)
+        })
+        .collect()
+}
+
+/// Where Artifact Registry refuses the subtree mask, the PATCH is sent again once with the
+/// two leaf paths gcloud and Terraform send, and the client keeps to them after.
+#[tokio::test]
+async fn a_refused_subtree_mask_falls_back_to_the_two_leaf_paths() {
+    let (_google, fake, backend) = world().await;
+    fake.with(|s| s.refuse_subtree_mask = true);
+    backend.ensure(&private("one")).await.unwrap();
+    let body = json!({"remoteRepositoryConfig": {"upstreamCredentials": {
+        "usernamePasswordCredentials": {"username": USER, "passwordSecretVersion": pin("1")}}}});
+    assert_eq!(
+        patches(&fake),
+        [
+            (SUBTREE.to_owned(), Some(body.clone())),
+            (LEAVES.to_owned(), Some(body)),
+        ]
+    );
+    assert_eq!(fake.versions(SECRET), ["ENABLED"]);
+    // A rotation, then removing the credentials: the leaves at once.
+    backend
+        .ensure(&private("two").rotating_credentials())
+        .await
+        .unwrap();
+    let sent = patches(&fake);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].0, LEAVES);
+    let anonymous = CacheSpec::remote(name("cgr-private"), pull_through_core::Upstream::CgrPublic);
+    backend.ensure(&anonymous).await.unwrap();
+    assert_eq!(patches(&fake), [(LEAVES.to_owned(), Some(json!({})))]);
+    assert!(fake.with(|s| {
+        s.repositories["cgr-private"]["remoteRepositoryConfig"]
+            .get("upstreamCredentials")
+            .is_none()
+    }));
+    assert!(matches!(
+        backend.ensure(&anonymous).await.unwrap(),
+        pull_through_core::Ensured::Unchanged { .. }
+    ));
+}

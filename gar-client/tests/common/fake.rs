@@ -70,6 +70,8 @@ pub struct State {
     pub page_size: usize,
     /// Secret Manager disabled in the project: every call answers 403 SERVICE_DISABLED.
     pub sm_disabled: bool,
+    /// Refuse the credentials' subtree update mask (accept only the two leaf paths).
+    pub refuse_subtree_mask: bool,
 }
 
 #[derive(Clone)]
@@ -412,7 +414,18 @@ fn artifact_registry(
             for field in mask.split(',') {
                 match field {
                     "description" | "virtualRepositoryConfig" => {}
-                    "remoteRepositoryConfig.upstreamCredentials" => {
+                    "remoteRepositoryConfig.upstreamCredentials" if state.refuse_subtree_mask => {
+                        return envelope(
+                            400,
+                            "INVALID_ARGUMENT",
+                            &format!("invalid update_mask path {field}"),
+                        );
+                    }
+                    // The leaves are taken as a pair, as gcloud and Terraform send them.
+                    "remoteRepositoryConfig.upstreamCredentials"
+                    | "remoteRepositoryConfig.upstreamCredentials.usernamePasswordCredentials.username"
+                    | "remoteRepositoryConfig.upstreamCredentials.usernamePasswordCredentials.passwordSecretVersion" =>
+                    {
                         creds_set =
                             Some(body["remoteRepositoryConfig"]["upstreamCredentials"].clone());
                     }
