@@ -47,13 +47,54 @@ fn is_mask_refusal(err: &Error) -> bool {
         })
 }
 
-/// Whether Artifact Registry refused the credentials it was given while checking the
-/// upstream (as it does until a new grant has propagated).
-fn is_validation_failure(err: &Error) -> bool {
-    err.status() == Some(http::StatusCode::BAD_REQUEST)
-        && err.api().is_some_and(|api| {
-            api.message.contains(UPSTREAM_VALIDATION) || api.body.contains(UPSTREAM_VALIDATION)
-        })
+/// The message of Artifact Registry's refusal of a remote's upstream check (400
+/// "Failed to validate remote upstream: ..."), when that is the error.
+fn validation_failure(err: &Error) -> Option<&str> {
+    if err.status() != Some(http::StatusCode::BAD_REQUEST) {
+        return None;
+    }
+    let api = err.api()?;
+    [api.message.as_str(), api.body.as_str()]
+        .into_iter()
+        .find(|text| text.contains(UPSTREAM_VALIDATION))
+}
+
+/// Whether the upstream check failed because Artifact Registry could not read the secret
+/// (permission denied on `secretmanager.versions.access`, on the secret): what a new grant
+/// does until it has propagated (reference §3.3), so worth waiting out.
+fn is_secret_unreadable(err: &Error) -> bool {
+    validation_failure(err).is_some_and(|text| {
+        text.contains("secretmanager.versions.access")
+            || (text.contains("ermission") && text.contains("denied") && text.contains("/secrets/"))
+    })
+}
+
+/// Whether the upstream check failed because cgr.dev refused the credentials ("failed to
+/// fetch bearer token; generic::unauthenticated: Unauthorized error returned by the external
+/// repository ... this typically means your upstream credentials are invalid", reference
+/// §1.4): no wait makes a bad pull token good.
+fn is_upstream_unauthorized(err: &Error) -> bool {
+    validation_failure(err).is_some_and(|text| {
+        text.contains("generic::unauthenticated")
+            || text.contains("Unauthorized error returned by the external repository")
+            || text.contains("upstream credentials are invalid")
+    })
+}
+
+/// cgr.dev refused the pull token Artifact Registry presented: what to do about it.
+fn refused_upstream(err: Error, username: &str) -> Error {
+    match err {
+        Error::Api(mut api) => {
+            api.fix = Some(format!(
+                "cgr.dev refused the pull token {username} that Artifact Registry presented: a \
+                 pull token needs the registry.pull role and must not have expired or been \
+                 deleted; mint a new one (chainctl auth pull-token --parent ORG, whose role is \
+                 registry.pull) and apply it as a rotation"
+            ));
+            Error::Api(api)
+        }
+        other => other,
+    }
 }
 
 impl GarClient {
@@ -65,14 +106,17 @@ impl GarClient {
     /// Older versions stay enabled: see [`GarClient::disable_old_versions`], which a
     /// rotation calls once a pull with the new password has passed.
     ///
-    /// While Artifact Registry answers "Failed to validate remote upstream" (a new grant
-    /// takes minutes to reach it), the PATCH is retried within the client's validation
-    /// retry budget.
+    /// While Artifact Registry answers "Failed to validate remote upstream" because it
+    /// cannot read the secret (a new grant takes minutes to reach it), the PATCH is retried
+    /// within the client's validation retry budget. When cgr.dev refused the credentials
+    /// ("... generic::unauthenticated ... upstream credentials are invalid"), it fails at
+    /// once, saying to mint a new pull token with the registry.pull role.
     ///
     /// # Errors
     ///
     /// [`Error::InvalidInput`] for an id breaking the rules; after the budget, the last
-    /// refusal with what to do; the core's [`Error`]. None holds the password.
+    /// refusal with what to do; [`Error::Api`] with what to do about the pull token when
+    /// cgr.dev refused it; the core's [`Error`]. None holds the password.
     ///
     /// ```no_run
     /// # async fn example(client: &gar_client::GarClient) -> Result<(), pull_through_core::Error> {
@@ -165,10 +209,13 @@ impl GarClient {
         loop {
             match self.patch_credentials(repository, &body).await {
                 Ok(patched) => return Ok(patched),
-                Err(err) if is_validation_failure(&err) => {
+                Err(err) if is_secret_unreadable(&err) => {
                     if !schedule.wait().await {
                         return Err(self.propagation_error(err, &secret).await);
                     }
+                }
+                Err(err) if is_upstream_unauthorized(&err) => {
+                    return Err(refused_upstream(err, username));
                 }
                 Err(err) => return Err(err),
             }

@@ -158,3 +158,35 @@ async fn a_refused_subtree_mask_falls_back_to_the_two_leaf_paths() {
         pull_through_core::Ensured::Unchanged { .. }
     ));
 }
+
+/// cgr.dev refusing the pull token is not waited out like a grant that propagates: one
+/// PATCH, and an error that says which role the token needs and to mint a new one.
+#[tokio::test]
+async fn credentials_cgr_dev_refuses_fail_at_once_naming_the_role() {
+    let (_google, fake, backend) = world().await;
+    fake.with(|s| s.upstream_refuses = true);
+    let err = backend.ensure(&private("bad")).await.unwrap_err();
+    assert!(matches!(err, pull_through_core::Error::Api(_)), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("Failed to validate remote upstream"),
+        "{text}"
+    );
+    assert!(text.contains("generic::unauthenticated"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "cgr.dev refused the pull token {USER} that Artifact Registry presented"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("registry.pull role"), "{text}");
+    assert!(text.contains("mint a new one"), "{text}");
+    assert!(!text.contains("IAM grants take"), "{text}");
+    assert_eq!(patches(&fake).len(), 1, "not retried");
+
+    // While the secret cannot be read, the PATCH is retried (within the test's 5 tries).
+    let (_google, fake, backend) = world().await;
+    fake.with(|s| s.validation_failures = 2);
+    backend.ensure(&private("good")).await.unwrap();
+    assert_eq!(patches(&fake).len(), 3);
+}

@@ -72,6 +72,8 @@ pub struct State {
     pub sm_disabled: bool,
     /// Refuse the credentials' subtree update mask (accept only the two leaf paths).
     pub refuse_subtree_mask: bool,
+    /// cgr.dev refuses the credentials (a bad or expired pull token).
+    pub upstream_refuses: bool,
 }
 
 #[derive(Clone)]
@@ -320,6 +322,15 @@ fn validate(state: &mut State, creds: &Value) -> Option<String> {
         return Some(format!(
             "Permission \"secretmanager.versions.access\" denied on resource \"projects/{NUMBER}/secrets/{secret}/versions/{n}\""
         ));
+    }
+    if state.upstream_refuses {
+        // Google's words for a pull token cgr.dev refuses (reference §1.4).
+        return Some(
+            "failed to fetch bearer token; generic::unauthenticated: Unauthorized error \
+             returned by the external repository https://cgr.dev/ (HTTP 401); this typically \
+             means your upstream credentials are invalid"
+                .to_owned(),
+        );
     }
     None
 }
