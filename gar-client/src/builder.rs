@@ -82,7 +82,7 @@ pub struct GarBuilder {
     project: Option<Given>,
     location: Option<Given>,
     token: Option<Arc<dyn TokenSource>>,
-    quota_project: Option<String>,
+    quota_project: Option<Given>,
     artifact_registry_url: Option<Given>,
     secret_manager_url: Option<Given>,
     resource_manager_url: Option<Given>,
@@ -187,13 +187,19 @@ impl GarBuilder {
     }
 
     /// The project whose quota and billing calls are charged to (`x-goog-user-project`),
-    /// which Google asks for when gcloud's user credentials call some APIs.
+    /// which Google asks for when gcloud's user credentials call some APIs. A project id;
+    /// [`build`](Self::build) checks it.
+    ///
+    /// The `quota_project_id` of gcloud's Application Default Credentials file is not read:
+    /// `gcp_auth` hands it out only as the "project id" of user credentials, the same call
+    /// that answers a service account's or the metadata server's own project, which is not
+    /// a quota project. Set it here or in `GOOGLE_CLOUD_QUOTA_PROJECT`.
     ///
     /// ```
     /// let builder = gar_client::GarClient::builder().with_quota_project("billing-project");
     /// ```
     pub fn with_quota_project(mut self, project: impl Into<String>) -> Self {
-        self.quota_project = Some(project.into());
+        self.quota_project = Some((project.into(), "with_quota_project"));
         self
     }
 
@@ -339,7 +345,7 @@ impl GarBuilder {
         let given = |var: &'static str| env(var).map(|value| (value, var));
         self.project = given(PROJECT_VAR).or(self.project);
         self.location = given(LOCATION_VAR).or(self.location);
-        self.quota_project = env(QUOTA_PROJECT_VAR).or(self.quota_project);
+        self.quota_project = given(QUOTA_PROJECT_VAR).or(self.quota_project);
         self.artifact_registry_url =
             given(ARTIFACT_REGISTRY_URL_VAR).or(self.artifact_registry_url);
         self.secret_manager_url = given(SECRET_MANAGER_URL_VAR).or(self.secret_manager_url);
@@ -357,9 +363,10 @@ impl GarBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`] for a missing or invalid project id or location (naming the
-    /// variable when it was read from one), a missing token source, or a URL that is not
-    /// http(s) or would carry the token over plain http to a host that is not loopback.
+    /// [`Error::InvalidInput`] for a missing or invalid project id or location, or an
+    /// invalid quota project (naming the variable when it was read from one), a missing
+    /// token source, or a URL that is not http(s) or would carry the token over plain http
+    /// to a host that is not loopback.
     ///
     /// ```
     /// let err = gar_client::GarClient::builder()
@@ -393,6 +400,13 @@ impl GarBuilder {
             )
         })?;
         check_location(&location).map_err(|err| named(err, location_from))?;
+        let quota_project = match self.quota_project {
+            Some((quota, from)) => {
+                check_project_id(&quota).map_err(|err| named(quota_error(err), from))?;
+                Some(quota)
+            }
+            None => None,
+        };
         let token = self.token.ok_or_else(|| {
             missing(
                 "credentials",
@@ -437,7 +451,7 @@ impl GarBuilder {
             project,
             location,
             token,
-            quota_project: self.quota_project,
+            quota_project,
             polling: self.polling,
             iam_retry: self.iam_retry,
             validation_retry: self.validation_retry,
@@ -445,6 +459,20 @@ impl GarBuilder {
             project_number: tokio::sync::OnceCell::new(),
             credentials_leaf_masks: std::sync::atomic::AtomicBool::new(false),
         }))
+    }
+}
+
+/// A refused quota project says it is the quota project, not the project.
+fn quota_error(err: Error) -> Error {
+    match err {
+        Error::InvalidInput(ValidationError::InvalidName { what, name, rule }) => {
+            Error::InvalidInput(ValidationError::InvalidName {
+                what: format!("quota project ({what})"),
+                name,
+                rule,
+            })
+        }
+        other => other,
     }
 }
 

@@ -170,7 +170,10 @@ impl BackendFactory for GarFactory {
         }
         let client = builder.build().map_err(|err| {
             let text = err.to_string();
-            let at = if text.contains("location") {
+            // The quota project comes from the environment, not from a field of the table.
+            let at = if text.contains("quota project") {
+                "type"
+            } else if text.contains("location") {
                 field(&fields.location, "location", "location_env")
             } else if text.contains("project") {
                 field(&fields.project, "project", "project_env")

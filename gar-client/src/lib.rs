@@ -58,7 +58,7 @@
 //! | `GOOGLE_CLOUD_PROJECT` | the project id |
 //! | `GOOGLE_CLOUD_LOCATION` | the location (`us-central1`, or `us`, `europe`, `asia`) |
 //! | `GOOGLE_OAUTH_ACCESS_TOKEN` | a static access token; when unset, Application Default Credentials |
-//! | `GOOGLE_CLOUD_QUOTA_PROJECT` | sent as `x-goog-user-project` |
+//! | `GOOGLE_CLOUD_QUOTA_PROJECT` | a project id, sent as `x-goog-user-project` (gcloud's ADC file's `quota_project_id` is not read) |
 //! | `CLOUDSDK_API_ENDPOINT_OVERRIDES_ARTIFACTREGISTRY`, `..._SECRETMANAGER`, `..._CLOUDRESOURCEMANAGER` | root URLs of the APIs (gcloud's own overrides) |
 //! | `GAR_DOCKER_REGISTRY_URL` | root URL of the Docker registry |
 //!
