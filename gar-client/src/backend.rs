@@ -268,13 +268,24 @@ impl PullThroughBackend for GarBackend {
                 ),
             ));
         if let Some(login) = login.filter(|l| !l.password.expose_secret().is_empty()) {
+            // Google's documented form, the token on standard input rather than in docker's
+            // argv (the core's DockerLogin item has no such form), at the registry's own URL.
             // Google takes an access token only with this username, whatever the login's.
-            access = access.with(AccessItem::DockerLogin {
-                registry: host.clone(),
-                username: "oauth2accesstoken".to_owned(),
-                password: Sensitive::new(
-                    login.password_reference(),
-                    login.password.expose_secret(),
+            // `echo` is a shell builtin: with the token itself, it is in no process's argv.
+            let registry = format!("{}://{host}", self.client.inner().docker_url.scheme());
+            let line = |password: &str| {
+                format!(
+                    "echo {password} | docker login -u oauth2accesstoken --password-stdin \
+                     {registry}"
+                )
+            };
+            let token = login.password.expose_secret();
+            access = access.with(AccessItem::Snippet {
+                kind: SnippetKind::Shell,
+                title: format!("or log in with the access token in {}", login.password_var),
+                text: Sensitive::new(
+                    line(&login.password_reference()),
+                    line(&format!("'{}'", token.replace('\'', r"'\''"))),
                 ),
             });
         }

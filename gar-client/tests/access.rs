@@ -64,13 +64,14 @@ async fn client_access_is_the_tutorial_s() {
          {\"credHelpers\":{\"us-central1-docker.pkg.dev\":\"gcloud\"}}\n\
          # or log in with an access token (it lasts about an hour)\n\
          gcloud auth print-access-token | docker login -u oauth2accesstoken --password-stdin https://us-central1-docker.pkg.dev\n\
-         docker login us-central1-docker.pkg.dev --username oauth2accesstoken --password \"$GOOGLE_OAUTH_ACCESS_TOKEN\"\n\
+         # or log in with the access token in GOOGLE_OAUTH_ACCESS_TOKEN\n\
+         echo \"$GOOGLE_OAUTH_ACCESS_TOKEN\" | docker login -u oauth2accesstoken --password-stdin https://us-central1-docker.pkg.dev\n\
          docker pull us-central1-docker.pkg.dev/pull-through-test/cgr-public/chainguard/go:latest"
     );
     assert!(
-        access
-            .render(Reveal::Secrets)
-            .contains("--password ya29.login-secret")
+        access.render(Reveal::Secrets).contains(
+            "echo 'ya29.login-secret' | docker login -u oauth2accesstoken --password-stdin"
+        )
     );
     assert!(!format!("{access:?}").contains("ya29.login-secret"));
 
@@ -86,7 +87,7 @@ async fn client_access_is_the_tutorial_s() {
         .client_access(&private, Some(&adc))
         .unwrap()
         .render(Reveal::Names);
-    assert!(!shown.contains("--password \""), "{shown}");
+    assert!(!shown.contains("GOOGLE_OAUTH_ACCESS_TOKEN"), "{shown}");
     assert!(
         shown.ends_with(
             "docker pull us-central1-docker.pkg.dev/pull-through-test/cgr-private/example.com/chainguard-base:latest"
