@@ -48,7 +48,13 @@
 //! version, pinned; the version pinned before stays enabled (so it can be pinned back)
 //! until a pull with the new one has passed and the rotation retires it
 //! ([`GarClient::disable_old_versions`], the backend's `retire_credentials`); versions a
-//! run that stopped half way added, which nothing pins, are disabled at the next write.
+//! run that stopped half way added, which nothing pins, are disabled at the next write of
+//! the cache's credentials (a rotation, a username change, the repair of a pin that
+//! cannot be read) or by `retire_credentials`. Until then they stay enabled: a plan or
+//! an ensure with nothing to write reads only the pinned version, not the list (one
+//! request per cache, not a page of versions), and cannot tell such a version from the
+//! one a rotation pinned before, which must stay enabled until its check pull has
+//! passed. They hold a password of the spec, readable only by who may read the secret.
 //! Removing a cache's credentials, or deleting the cache, deletes the secret.
 //!
 //! # Variables
