@@ -3,12 +3,17 @@
 //! that does not exist yet), and the order that makes a fresh project work.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
+
+use chainguard_client::auth::StaticToken;
+use chainguard_client::{ChainguardClient, PullTokenOptions};
 
 use gar_client::{Backoff, GarBackend, GarClient};
 use pull_through_core::http::RetryConfig;
 use pull_through_core::{
-    CacheName, CacheSpec, Error, PullThroughBackend, Upstream, UpstreamCredentials,
+    CacheName, CacheSpec, Ensured, Error, OrgId, PullThroughBackend, PullTokenRole, Upstream,
+    UpstreamCredentials,
 };
 use pull_through_sandbox::Sandbox;
 use pull_through_sandbox::chainguard::Chainguard;
@@ -16,6 +21,7 @@ use pull_through_sandbox::gar::Gar;
 
 struct World {
     sandbox: Sandbox,
+    chainguard: Chainguard,
     gar: Gar,
     backend: GarBackend,
 }
@@ -42,9 +48,32 @@ async fn world() -> World {
         .unwrap();
     World {
         sandbox,
+        chainguard,
         gar,
         backend: GarBackend::new(client),
     }
+}
+
+/// A registry.pull token of the Chainguard fake's organization.
+async fn pull_token(world: &World) -> UpstreamCredentials {
+    let chainguard = ChainguardClient::builder()
+        .with_api_url(world.sandbox.url("chainguard-api").unwrap().clone())
+        .with_issuer_url(world.sandbox.url("chainguard-sts").unwrap().clone())
+        .with_token_source(Arc::new(StaticToken::new(
+            world.chainguard.admin_token().expose(),
+        )))
+        .with_retry(RetryConfig::none())
+        .with_binding_retry(vec![Duration::from_millis(10)])
+        .with_key_size(chainguard_client::KeySize::Rsa2048)
+        .build()
+        .unwrap();
+    let org = OrgId::new(world.chainguard.org_id()).unwrap();
+    chainguard
+        .create_pull_token(&org, PullTokenOptions::new(PullTokenRole::RegistryPull))
+        .await
+        .unwrap()
+        .credentials()
+        .unwrap()
 }
 
 fn name(n: &str) -> CacheName {
@@ -88,4 +117,57 @@ async fn a_pull_token_cgr_dev_refuses_fails_at_once() {
     assert_eq!(patches(&world), 1, "not retried");
     // The anonymous repository was made first; the next run goes on from there.
     assert_eq!(world.gar.repositories().len(), 1);
+}
+
+fn private_upstream() -> Upstream {
+    Upstream::CgrPrivate {
+        org: "example.com".parse().unwrap(),
+    }
+}
+
+/// A fresh project has no Artifact Registry service agent until its first repository: a
+/// grant before then is refused, and the error says how to make the agent.
+#[tokio::test]
+async fn a_grant_before_any_repository_names_the_command_that_makes_the_agent() {
+    let world = world().await;
+    let client = world.backend.client();
+    client.ensure_secret("pull-through-early").await.unwrap();
+    let err = client
+        .grant_secret_accessor("pull-through-early")
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(400), "{text}");
+    assert!(text.contains("does not exist"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "gcloud beta services identity create --service=artifactregistry.googleapis.com \
+             --project {}",
+            world.gar.project_id()
+        )),
+        "{text}"
+    );
+    assert!(!world.gar.service_agent_exists());
+}
+
+/// The backend's order (the repository anonymously first, then the secret, the grant and
+/// the PATCH) works in a fresh project, where the agent is made by the create.
+#[tokio::test]
+async fn a_private_cache_in_a_fresh_project_works_because_the_repository_comes_first() {
+    let world = world().await;
+    assert!(!world.gar.service_agent_exists());
+    let spec = CacheSpec::remote(name("cgr-private"), private_upstream())
+        .with_credentials(pull_token(&world).await);
+    assert!(matches!(
+        world.backend.ensure(&spec).await.unwrap(),
+        Ensured::Created { .. }
+    ));
+    assert!(world.gar.service_agent_exists());
+    assert_eq!(
+        world.gar.iam_members(
+            "pull-through-cgr-private",
+            "roles/secretmanager.secretAccessor"
+        ),
+        [world.gar.service_agent()]
+    );
 }

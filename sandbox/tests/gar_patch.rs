@@ -289,6 +289,9 @@ async fn create_with_credentials_validates_them_too() {
             .contains("secretmanager.versions.access")
     );
     assert!(google.gar.repositories().is_empty());
+    // A project without repositories has no service agent to grant to: make it first, as
+    // `gcloud beta services identity create` does.
+    google.gar.create_service_agent();
     google.grant("cgr-pull").await;
     let done = google.create_done("cg-private", body).await;
     assert_eq!(

@@ -587,6 +587,8 @@ async fn repositories_are_found_by_project_and_id_in_any_location() {
 #[tokio::test]
 async fn the_journal_holds_no_token_of_a_pull() {
     let google = Google::start().await;
+    // No repository yet: the service agent the grant names is made by hand.
+    google.gar.create_service_agent();
     let version = google.pull_secret("cgr-pull", true).await;
     let mut body = remote_body();
     body["remoteRepositoryConfig"]["upstreamCredentials"] = credentials(&version);

@@ -623,8 +623,10 @@ async fn reset_forgets_everything() {
     google
         .gar
         .set_api_enabled("secretmanager.googleapis.com", false);
+    assert!(google.gar.service_agent_exists());
     google.sandbox.reset();
     assert!(google.gar.repositories().is_empty());
     assert!(google.gar.secrets().is_empty());
+    assert!(!google.gar.service_agent_exists(), "a fresh project");
     google.create_secret("s").await.ok();
 }

@@ -373,7 +373,26 @@ async fn iam_policies_are_read_modified_and_written_with_an_etag() {
     };
     assert_eq!(get().await.ok(), &json!({"etag": "ACAB"}));
 
+    // The Artifact Registry service agent exists once the project has a repository, or
+    // once made by hand; until then a policy naming it is refused (reference §3.1).
     let agent = google.gar.service_agent();
+    assert!(!google.gar.service_agent_exists());
+    let early = json!({"policy": {"bindings": [{"role": gar::SECRET_ACCESSOR, "members": [agent]}], "etag": "ACAB"}});
+    assert_eq!(
+        set(early).await.refused(400, "INVALID_ARGUMENT"),
+        format!(
+            "Service account service-{NUMBER}@gcp-sa-artifactregistry.iam.gserviceaccount.com \
+             does not exist."
+        )
+    );
+    assert_eq!(
+        get().await.ok(),
+        &json!({"etag": "ACAB"}),
+        "nothing was written"
+    );
+    google.public_remote("cg").await;
+    assert!(google.gar.service_agent_exists());
+
     let binding = json!({"role": gar::SECRET_ACCESSOR, "members": [agent, agent]});
     let written =
         set(json!({"policy": {"version": 1, "bindings": [binding], "etag": "ACAB"}})).await;

@@ -2,8 +2,12 @@
 //! them. A policy never set answers `{"etag": "ACAB"}` (Google's empty policy); every set
 //! makes a new etag; a set carrying another etag than the current one is refused with 409
 //! `ABORTED`, so clients must read, modify and write again. Roles must apply to a secret,
-//! members must be well-formed, and a project's Artifact Registry service agent must be
-//! one of a known project.
+//! members must be well-formed, and a project's Artifact Registry service agent must
+//! exist: it is made with the project's first repository (reference §3.1), so a policy
+//! naming it before then is refused with 400 "Service account ... does not exist.", as
+//! Google refuses a grant to an agent not made yet (§3.3).
+
+use std::collections::BTreeSet;
 
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
@@ -83,8 +87,9 @@ fn is_email(text: &str) -> bool {
 }
 
 /// Checks one member the way IAM does: its kind prefix and its shape, and that an
-/// Artifact Registry service agent is one of a project the sandbox knows.
-fn check_member(fake: &Fake, member: &str) -> Result<(), Refusal> {
+/// Artifact Registry service agent exists (`agents` holds the numbers of the projects whose
+/// agent does).
+fn check_member(fake: &Fake, agents: &BTreeSet<String>, member: &str) -> Result<(), Refusal> {
     let ok = match member.split_once(':') {
         None => matches!(member, "allUsers" | "allAuthenticatedUsers"),
         Some(("user" | "group", email)) => is_email(email),
@@ -92,7 +97,9 @@ fn check_member(fake: &Fake, member: &str) -> Result<(), Refusal> {
             if let Some(number) = email.strip_prefix("service-").and_then(|rest| {
                 rest.strip_suffix("@gcp-sa-artifactregistry.iam.gserviceaccount.com")
             }) {
-                if fake.project(number).is_none_or(|p| p.number != number) {
+                if fake.project(number).is_none_or(|p| p.number != number)
+                    || !agents.contains(number)
+                {
                     return Err(Refusal::invalid(format!(
                         "Service account {email} does not exist."
                     )));
@@ -137,6 +144,7 @@ fn check_role(role: &str) -> Result<(), Refusal> {
 /// role merged, bindings without members dropped (what IAM keeps of what it is given).
 fn normalize_bindings(
     fake: &Fake,
+    agents: &BTreeSet<String>,
     bindings: &[Value],
     version: i64,
 ) -> Result<Vec<Value>, Refusal> {
@@ -162,7 +170,7 @@ fn normalize_bindings(
             .filter_map(|m| m.as_str().map(str::to_owned))
             .collect();
         for member in &members {
-            check_member(fake, member)?;
+            check_member(fake, agents, member)?;
         }
         let existing = out.iter_mut().find(|b| {
             b.get("role").and_then(Value::as_str) == Some(role)
@@ -246,8 +254,8 @@ pub(crate) fn set(
             .cloned()
             .unwrap_or_default()
     };
-    let bindings = normalize_bindings(fake, &given("bindings"), version)?;
     let mut state = fake.lock();
+    let bindings = normalize_bindings(fake, &state.service_agents, &given("bindings"), version)?;
     let secret = state.secrets.get_mut(key).ok_or_else(|| not_found(key))?;
     let current = secret
         .policy

@@ -13,7 +13,8 @@
 //!   patch, and pull from the fake `cgr.dev` with the username and the pinned secret
 //!   version's payload only when the Artifact Registry service agent
 //!   (`service-NUMBER@gcp-sa-artifactregistry.iam.gserviceaccount.com`) holds
-//!   `roles/secretmanager.secretAccessor` on the secret;
+//!   `roles/secretmanager.secretAccessor` on the secret (the agent exists from the
+//!   project's first repository on; a grant before is refused, as Google refuses it);
 //! - secret names carry the project number; `dataCrc32c` is checked; IAM policies carry
 //!   an etag and a stale one gets 409 `ABORTED`.
 //!
@@ -324,6 +325,31 @@ impl Gar {
     /// ```
     pub fn service_agent(&self) -> String {
         self.fake.default_project().agent_member()
+    }
+
+    /// Makes the project's Artifact Registry service agent, as `gcloud beta services
+    /// identity create --service=artifactregistry.googleapis.com` does. Google makes it
+    /// with the project's first repository; before, a policy naming it is refused (400
+    /// "Service account ... does not exist."). A reset forgets it.
+    ///
+    /// ```
+    /// let gar = pull_through_sandbox::gar::Gar::new();
+    /// gar.create_service_agent();
+    /// assert!(gar.service_agent_exists());
+    /// ```
+    pub fn create_service_agent(&self) {
+        let number = self.project_number();
+        self.fake.lock().service_agents.insert(number);
+    }
+
+    /// Whether the project's Artifact Registry service agent exists.
+    ///
+    /// ```
+    /// assert!(!pull_through_sandbox::gar::Gar::new().service_agent_exists());
+    /// ```
+    pub fn service_agent_exists(&self) -> bool {
+        let number = self.project_number();
+        self.fake.lock().service_agents.contains(&number)
     }
 
     /// The services to add to a sandbox (what [`crate::SandboxBuilder::gar`] adds).

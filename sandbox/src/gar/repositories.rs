@@ -182,6 +182,8 @@ async fn create(
     }
     let response = any_repository(&repository);
     state.repositories.insert(name, repository);
+    // The project's first repository makes its Artifact Registry service agent.
+    state.service_agents.insert(project.number.clone());
     Ok(query.answer(operations::start(
         &mut state,
         polls,

@@ -292,6 +292,9 @@ pub(crate) struct State {
     pub(crate) cache: HashMap<(String, String), Fetched>,
     /// APIs a test disabled (`secretmanager.googleapis.com`).
     pub(crate) disabled_apis: BTreeSet<String>,
+    /// The numbers of the projects whose Artifact Registry service agent exists: made
+    /// with the project's first repository (reference §3.1), or by hand.
+    pub(crate) service_agents: BTreeSet<String>,
 }
 
 impl std::fmt::Debug for State {
@@ -306,6 +309,7 @@ impl std::fmt::Debug for State {
             .field("registry_tokens", &self.registry_tokens.len())
             .field("cache", &self.cache.len())
             .field("disabled_apis", &self.disabled_apis)
+            .field("service_agents", &self.service_agents)
             .finish()
     }
 }
