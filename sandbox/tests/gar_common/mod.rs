@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // Each test file uses its own part.
 
+pub(crate) mod registry;
+
 use pull_through_sandbox::Sandbox;
 use pull_through_sandbox::chainguard::Chainguard;
 use pull_through_sandbox::gar::{self, Gar};
