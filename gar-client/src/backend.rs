@@ -19,12 +19,14 @@ use crate::rules::{check_repository_id, secret_id_for};
 /// `https://cgr.dev/` (public, or authenticated with a pull token whose password is kept
 /// in Secret Manager), and virtual Docker repositories over them.
 ///
-/// Plans and ensures compare field by field: the upstream, the description, a virtual's
-/// members in order, and for a private cache the secret its credentials pin (by secret
-/// id, not version nor project spelling; a pinned version that is missing, disabled or
-/// destroyed counts as no pin, so that ensure writes the password again) and whether the
-/// Artifact Registry service agent may read that secret (`secretAccessor`), which `ensure`
-/// repairs on its own. The password is written on create, username change, rotation and
+/// Plans and ensures compare field by field: the upstream (`commonRepository.uri`), the
+/// description, a virtual's members in order (`upstreamPolicies`), and for a private cache
+/// the secret its credentials pin (`upstreamCredentials.passwordSecret`: by secret id, not
+/// version nor project spelling; a pinned version that is missing, disabled or destroyed
+/// counts as no pin, so that ensure writes the password again) and whether the Artifact
+/// Registry service agent may read that secret
+/// (`passwordSecret.iamPolicy[roles/secretmanager.secretAccessor]`, the member the
+/// secret's policy binds to that role), which `ensure` repairs on its own. The password is written on create, username change, rotation and
 /// to replace a pin that cannot be read.
 ///
 /// ```no_run

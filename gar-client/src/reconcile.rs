@@ -16,6 +16,22 @@ use crate::backend::GarBackend;
 use crate::model::{FORMAT_DOCKER, MODE_REMOTE, MODE_VIRTUAL, Repository, VirtualRepositoryConfig};
 use crate::rules::secret_id_for;
 
+/// The plan's field for the secret a private remote's credentials pin: the secret of
+/// `remoteRepositoryConfig.upstreamCredentials.usernamePasswordCredentials
+/// .passwordSecretVersion`, whatever the version (every rotation changes it) and however
+/// Google spells the project; its value is the secret id, or the whole name of another
+/// project's secret. Not a field path of Google's (none holds the secret without its
+/// version), so it is named after the one it is read from, as `gcloud artifacts
+/// repositories describe` shows it.
+const PASSWORD_SECRET: &str = "upstreamCredentials.passwordSecret";
+
+/// The plan's field for the grant Artifact Registry needs on that secret: the member
+/// `roles/secretmanager.secretAccessor` binds in the secret's IAM policy, as `gcloud
+/// secrets get-iam-policy SECRET` lists a binding (role, members) and `gcloud secrets
+/// add-iam-policy-binding SECRET --role=... --member=...` adds it. The value is the
+/// service agent as an IAM member.
+const SECRET_ACCESSOR: &str = "passwordSecret.iamPolicy[roles/secretmanager.secretAccessor]";
+
 /// The URL a remote of cgr.dev is created with, and what equivalent URLs read as.
 fn cgr_url() -> String {
     pull_through_core::Upstream::CgrPublic.url().to_string()
@@ -187,11 +203,11 @@ impl Reconcile for Repositories<'_> {
         }
         if credentials(spec).is_some() {
             fields.push((
-                "passwordSecret".to_owned(),
+                PASSWORD_SECRET.to_owned(),
                 secret_id_for(spec.name.as_str()).into(),
             ));
             if let Some(member) = &self.member {
-                fields.push(("secretAccessor".to_owned(), member.clone().into()));
+                fields.push((SECRET_ACCESSOR.to_owned(), member.clone().into()));
             }
         }
         fields
@@ -250,12 +266,12 @@ impl Reconcile for Repositories<'_> {
                 .pinned_secret(creds)
                 .filter(|_| !found.pin_broken)
             {
-                observed = observed.with("passwordSecret", secret);
+                observed = observed.with(PASSWORD_SECRET, secret);
             }
             observed = observed.with_username(creds.username.clone());
         }
         if let (Some(true), Some(member)) = (found.accessor, &self.member) {
-            observed = observed.with("secretAccessor", member.clone());
+            observed = observed.with(SECRET_ACCESSOR, member.clone());
         }
         observed
     }
@@ -374,7 +390,7 @@ impl Reconcile for Repositories<'_> {
             }
             // The repository pins a secret this crate does not manage: the spec's password
             // goes into the cache's own secret, or the pin would stay foreign for ever.
-            (_, Some(credentials)) if write.changes("passwordSecret") => {
+            (_, Some(credentials)) if write.changes(PASSWORD_SECRET) => {
                 self.write_credentials(
                     spec,
                     Some(&found.repository),
@@ -384,7 +400,7 @@ impl Reconcile for Repositories<'_> {
                 .await?;
             }
             // Only the grant is missing: repair it, and write nothing else.
-            (_, Some(_)) if write.changes("secretAccessor") => {
+            (_, Some(_)) if write.changes(SECRET_ACCESSOR) => {
                 self.client().repair_grant(id).await?;
             }
             _ => {}

@@ -234,8 +234,8 @@ async fn plan_shows_a_missing_grant_and_ensure_repairs_only_it() {
         plan.to_string(),
         format!(
             "+ cgr-private\n    format: \"DOCKER\"\n    mode: \"REMOTE_REPOSITORY\"\n    \
-             commonRepository.uri: \"https://cgr.dev/\"\n    passwordSecret: \"{SECRET}\"\n    \
-             secretAccessor: \"{}\"\n    username: \"{USER}\"\n    password: (sensitive value)",
+             commonRepository.uri: \"https://cgr.dev/\"\n    upstreamCredentials.passwordSecret: \"{SECRET}\"\n    \
+             passwordSecret.iamPolicy[roles/secretmanager.secretAccessor]: \"{}\"\n    username: \"{USER}\"\n    password: (sensitive value)",
             agent()
         )
     );
@@ -245,7 +245,10 @@ async fn plan_shows_a_missing_grant_and_ensure_repairs_only_it() {
     let plan = backend.plan(&spec).await.unwrap();
     assert_eq!(
         plan.to_string(),
-        format!("~ cgr-private\n    secretAccessor: \"{}\"", agent())
+        format!(
+            "~ cgr-private\n    passwordSecret.iamPolicy[roles/secretmanager.secretAccessor]: \"{}\"",
+            agent()
+        )
     );
     assert!(writes(&fake).is_empty(), "plan only reads");
     let Ensured::Updated { changes, .. } = backend.ensure(&spec).await.unwrap() else {
@@ -284,7 +287,12 @@ async fn a_run_stopped_half_way_converges_without_duplicates() {
     let fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
     assert_eq!(
         fields,
-        ["username", "passwordSecret", "secretAccessor", "password"]
+        [
+            "username",
+            "upstreamCredentials.passwordSecret",
+            "passwordSecret.iamPolicy[roles/secretmanager.secretAccessor]",
+            "password"
+        ]
     );
     let written = writes(&fake);
     assert!(
@@ -346,7 +354,12 @@ async fn switching_credentials_on_and_off_and_a_username_change() {
     };
     assert_eq!(
         changes.iter().map(|c| c.field.as_str()).collect::<Vec<_>>(),
-        ["username", "passwordSecret", "secretAccessor", "password"]
+        [
+            "username",
+            "upstreamCredentials.passwordSecret",
+            "passwordSecret.iamPolicy[roles/secretmanager.secretAccessor]",
+            "password"
+        ]
     );
     assert!(
         !writes(&fake).iter().any(|w| w.contains("?repositoryId=")),
@@ -413,8 +426,9 @@ async fn a_pin_of_a_foreign_secret_is_replaced_by_the_cache_s_own() {
     });
     let plan = backend.plan(&private(USER, "p1")).await.unwrap();
     assert!(
-        plan.to_string()
-            .contains(&format!("passwordSecret: \"hand-made\" -> \"{SECRET}\"")),
+        plan.to_string().contains(&format!(
+            "upstreamCredentials.passwordSecret: \"hand-made\" -> \"{SECRET}\""
+        )),
         "{plan}"
     );
     backend.ensure(&private(USER, "p1")).await.unwrap();
@@ -431,7 +445,7 @@ async fn a_pin_of_a_foreign_secret_is_replaced_by_the_cache_s_own() {
     let plan = backend.plan(&private(USER, "p1")).await.unwrap();
     assert!(
         plan.to_string().contains(&format!(
-            "passwordSecret: \"projects/other-project/secrets/{SECRET}\" -> \"{SECRET}\""
+            "upstreamCredentials.passwordSecret: \"projects/other-project/secrets/{SECRET}\" -> \"{SECRET}\""
         )),
         "{plan}"
     );

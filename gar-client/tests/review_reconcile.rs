@@ -88,7 +88,7 @@ async fn a_deleted_secret_is_planned_and_written_again() {
     let plan = backend.plan(&private("one")).await.unwrap();
     assert!(
         plan.to_string()
-            .contains(&format!("passwordSecret: \"{SECRET}\"")),
+            .contains(&format!("upstreamCredentials.passwordSecret: \"{SECRET}\"")),
         "{plan}"
     );
     assert!(writes(&fake).is_empty(), "plan only reads");
@@ -130,7 +130,7 @@ async fn a_disabled_or_destroyed_pinned_version_is_planned_and_written_again() {
         assert!(plan.has_changes(), "{broken}: {plan}");
         assert!(
             plan.to_string()
-                .contains(&format!("passwordSecret: \"{SECRET}\"")),
+                .contains(&format!("upstreamCredentials.passwordSecret: \"{SECRET}\"")),
             "{broken}: {plan}"
         );
         assert!(

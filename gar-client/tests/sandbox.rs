@@ -149,7 +149,7 @@ async fn seed_002_public_then_authenticated_then_a_virtual_over_both() {
     let plan = backend.plan(&authenticated).await.unwrap();
     assert!(
         plan.to_string().contains(&format!(
-            "secretAccessor: \"{}\"",
+            "passwordSecret.iamPolicy[roles/secretmanager.secretAccessor]: \"{}\"",
             world.gar.service_agent()
         )),
         "{plan}"
@@ -160,7 +160,12 @@ async fn seed_002_public_then_authenticated_then_a_virtual_over_both() {
     };
     assert_eq!(
         changes.iter().map(|c| c.field.as_str()).collect::<Vec<_>>(),
-        ["username", "passwordSecret", "secretAccessor", "password"]
+        [
+            "username",
+            "upstreamCredentials.passwordSecret",
+            "passwordSecret.iamPolicy[roles/secretmanager.secretAccessor]",
+            "password"
+        ]
     );
     let written = writes(&world);
     let parent = format!("/v1/projects/{project}");
@@ -254,7 +259,9 @@ async fn a_missing_grant_fails_the_pull_with_its_hint_and_apply_repairs_it() {
     );
     assert_eq!(
         backend.plan(&spec).await.unwrap().to_string(),
-        format!("~ cgr-private\n    secretAccessor: \"{agent}\"")
+        format!(
+            "~ cgr-private\n    passwordSecret.iamPolicy[roles/secretmanager.secretAccessor]: \"{agent}\""
+        )
     );
 
     world.sandbox.journal().clear();
