@@ -235,13 +235,7 @@ impl fmt::Debug for ApplicationDefault {
 /// `gcp_auth`'s error, with its causes, as a refusal that says what to set up. Its text
 /// is redacted: a token endpoint's answer may quote what it was given.
 fn adc_error(err: &gcp_auth::Error, doing: &str) -> Error {
-    let mut text = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
+    let text = pull_through_core::error::error_chain(err);
     Error::InvalidInput(ValidationError::InvalidValue {
         field: "Application Default Credentials".to_owned(),
         problem: format!(

@@ -727,6 +727,42 @@ pub fn decode_json<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// An error and its causes on one line, each joined to the one before by `": "`: what a
+/// `Display` of the error alone leaves out (reqwest says "error sending request" and keeps
+/// "connection refused" in a cause). Nothing is redacted: a caller whose causes may quote
+/// a URL or a credential passes the text through [`redact_text`].
+///
+/// ```
+/// use std::fmt;
+/// use pull_through_core::error::error_chain;
+///
+/// #[derive(Debug)]
+/// struct Connect(std::io::Error);
+/// impl fmt::Display for Connect {
+///     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+///         f.write_str("error sending request")
+///     }
+/// }
+/// impl std::error::Error for Connect {
+///     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+///         Some(&self.0)
+///     }
+/// }
+///
+/// let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+/// assert_eq!(error_chain(&Connect(refused)), "error sending request: connection refused");
+/// ```
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -803,5 +839,37 @@ mod tests {
             "upstream down"
         );
         assert_eq!(fallback_message(StatusCode::BAD_GATEWAY, ""), "Bad Gateway");
+    }
+
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+
+    impl fmt::Display for Layer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|inner| inner as _)
+        }
+    }
+
+    #[test]
+    fn error_chain_joins_every_cause_in_order() {
+        let alone = Layer("no causes", None);
+        assert_eq!(error_chain(&alone), "no causes");
+        let three = Layer(
+            "error sending request",
+            Some(Box::new(Layer(
+                "client error (Connect)",
+                Some(Box::new(Layer("connection refused", None))),
+            ))),
+        );
+        assert_eq!(
+            error_chain(&three),
+            "error sending request: client error (Connect): connection refused"
+        );
     }
 }

@@ -1138,7 +1138,7 @@ impl HttpClient {
                     let delay = (retryable && attempts_left)
                         .then(|| inner.retry.backoff(attempt))
                         .filter(|delay| fits_budget(*delay));
-                    let message = error_chain(&err);
+                    let message = crate::error::error_chain(&err);
                     span.in_scope(|| tracing::debug!(%kind, error = %message, "no answer"));
                     self.observe(
                         &request,
@@ -1326,18 +1326,6 @@ fn classify_transport(err: &reqwest::Error, idempotent: bool) -> (TransportError
     } else {
         (TransportErrorKind::Io, idempotent)
     }
-}
-
-/// The error and its causes on one line (the caller has removed the URL).
-fn error_chain(err: &reqwest::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// A success answer (or, from [`RequestBuilder::send_raw`], any answer).
@@ -1564,7 +1552,7 @@ impl FailureContext {
             method: self.method.clone(),
             url: self.url.clone(),
             kind: TransportErrorKind::Io,
-            message: error_chain(&err),
+            message: crate::error::error_chain(&err),
             attempts: self.attempts,
             source: Some(err),
         }))
