@@ -93,6 +93,7 @@ mod fleet;
 mod iam;
 pub mod model;
 mod operations;
+mod pages;
 mod projects;
 mod reconcile;
 mod repositories;

@@ -136,22 +136,14 @@ impl GarClient {
             next_page_token: Option<String>,
         }
         let path = self.repositories_path();
-        let mut all = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let mut query = vec![("pageSize", PAGE_SIZE)];
-            if let Some(token) = &token {
-                query.push(("pageToken", token.as_str()));
-            }
-            let request = self.inner().artifact_registry.get(&path).query(&query);
-            let page: Page = self.json(request, "repository list").await?;
-            all.extend(page.repositories);
-            match page.next_page_token.filter(|t| !t.is_empty()) {
-                // A server that hands back the token it was given would loop forever.
-                Some(next) if Some(&next) != token.as_ref() => token = Some(next),
-                _ => return Ok(all),
-            }
-        }
+        self.all_pages(
+            &self.inner().artifact_registry,
+            &path,
+            PAGE_SIZE,
+            "repository list",
+            |page: Page| (page.repositories, page.next_page_token),
+        )
+        .await
     }
 
     /// One cheap authenticated read: the first page of one repository.

@@ -197,21 +197,14 @@ impl GarClient {
             next_page_token: Option<String>,
         }
         let path = format!("{}/versions", self.secret_path(secret)?);
-        let mut all = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let mut query = vec![("pageSize", "100")];
-            if let Some(token) = &token {
-                query.push(("pageToken", token.as_str()));
-            }
-            let request = self.inner().secret_manager.get(&path).query(&query);
-            let page: Page = self.json(request, "secret versions").await?;
-            all.extend(page.versions);
-            match page.next_page_token.filter(|t| !t.is_empty()) {
-                Some(next) if Some(&next) != token.as_ref() => token = Some(next),
-                _ => return Ok(all),
-            }
-        }
+        self.all_pages(
+            &self.inner().secret_manager,
+            &path,
+            "100",
+            "secret versions",
+            |page: Page| (page.versions, page.next_page_token),
+        )
+        .await
     }
 
     /// Version `version` (a number, or `latest` for the newest) of secret `secret`: its
