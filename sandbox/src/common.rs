@@ -2,7 +2,7 @@
 //! envelope, random ids. Each fake keeps its own vendor's envelopes and checks.
 
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde_json::json;
@@ -22,6 +22,25 @@ pub(crate) fn docker_errors(status: StatusCode, code: &str, message: &str) -> Re
         axum::Json(json!({"errors": [{"code": code, "message": message}]})),
     )
         .into_response()
+}
+
+/// 401 `UNAUTHORIZED` in the registry envelope with the challenge a Docker client follows
+/// to get a token: `Bearer realm="<realm>",service="<service>"`, and
+/// `,scope="repository:<scope>:pull"` when a repository was asked for.
+pub(crate) fn bearer_challenge(realm: &str, service: &str, scope: Option<&str>) -> Response {
+    let mut value = format!(r#"Bearer realm="{realm}",service="{service}""#);
+    if let Some(scope) = scope {
+        value.push_str(&format!(r#",scope="repository:{scope}:pull""#));
+    }
+    let mut answer = docker_errors(
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHORIZED",
+        "authentication required",
+    );
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        answer.headers_mut().insert("www-authenticate", value);
+    }
+    answer
 }
 
 /// The token of an `Authorization: Bearer` header.
@@ -50,7 +69,6 @@ pub(crate) fn basic(headers: &HeaderMap) -> Option<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
 
     fn with_authorization(value: &'static str) -> HeaderMap {
         let mut headers = HeaderMap::new();
@@ -74,6 +92,21 @@ mod tests {
         let headers = with_authorization("Bearer abc");
         assert_eq!(bearer(&headers), Some("abc"));
         assert_eq!(basic(&headers), None);
+    }
+
+    #[test]
+    fn a_bearer_challenge_names_realm_service_and_scope() {
+        let answer = bearer_challenge("http://h/token", "cgr.dev", Some("chainguard/go"));
+        assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            answer.headers()["www-authenticate"],
+            r#"Bearer realm="http://h/token",service="cgr.dev",scope="repository:chainguard/go:pull""#
+        );
+        let base = bearer_challenge("http://h/v2/token", "h", None);
+        assert_eq!(
+            base.headers()["www-authenticate"],
+            r#"Bearer realm="http://h/v2/token",service="h""#
+        );
     }
 
     #[test]

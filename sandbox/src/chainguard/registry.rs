@@ -24,7 +24,7 @@ use serde_json::json;
 
 use super::REGISTRY_AUDIENCE;
 use super::world::{World, capabilities, mint_into};
-use crate::common::{basic, bearer, docker_errors as errors};
+use crate::common::{basic, bearer, bearer_challenge, docker_errors as errors};
 use crate::upstream::{accepts_index, platform_manifest, tags_page};
 
 pub(crate) const PUBLIC_IMAGES: [&str; 3] =
@@ -264,19 +264,7 @@ fn challenge(headers: &HeaderMap, scope: Option<&str>) -> Response {
         .get("host")
         .and_then(|h| h.to_str().ok())
         .unwrap_or("cgr.dev");
-    let mut value = format!(r#"Bearer realm="http://{host}/token",service="cgr.dev""#);
-    if let Some(scope) = scope {
-        value.push_str(&format!(r#",scope="repository:{scope}:pull""#));
-    }
-    let mut answer = errors(
-        StatusCode::UNAUTHORIZED,
-        "UNAUTHORIZED",
-        "authentication required",
-    );
-    if let Ok(value) = HeaderValue::from_str(&value) {
-        answer.headers_mut().insert("www-authenticate", value);
-    }
-    answer
+    bearer_challenge(&format!("http://{host}/token"), "cgr.dev", scope)
 }
 
 async fn base(State(registry): State<Arc<Registry>>, headers: HeaderMap) -> Response {

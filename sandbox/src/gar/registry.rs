@@ -23,7 +23,7 @@ use serde_json::json;
 use super::Fake;
 use super::remote;
 use super::state::{Repository, now};
-use crate::common::{basic, bearer, docker_errors, random_hex};
+use crate::common::{basic, bearer, bearer_challenge, docker_errors, random_hex};
 use crate::upstream::{Fetched, INDEX, accepts_index, platform_manifest, tags_page};
 
 /// The user name of an access-token login.
@@ -49,19 +49,7 @@ fn host(headers: &HeaderMap) -> String {
 /// the scope when a repository was asked for.
 fn challenge(headers: &HeaderMap, scope: Option<&str>) -> Response {
     let host = host(headers);
-    let mut value = format!(r#"Bearer realm="http://{host}/v2/token",service="{host}""#);
-    if let Some(scope) = scope {
-        value.push_str(&format!(r#",scope="repository:{scope}:pull""#));
-    }
-    let mut answer = docker_errors(
-        StatusCode::UNAUTHORIZED,
-        "UNAUTHORIZED",
-        "authentication required",
-    );
-    if let Ok(value) = HeaderValue::from_str(&value) {
-        answer.headers_mut().insert("www-authenticate", value);
-    }
-    answer
+    bearer_challenge(&format!("http://{host}/v2/token"), &host, scope)
 }
 
 /// What a request's credentials are: `None` (none or unknown), `Some(false)` an
