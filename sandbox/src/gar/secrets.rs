@@ -27,6 +27,12 @@ const MAX_PAYLOAD: usize = 64 * 1024;
 /// CRC32C (Castagnoli), the checksum Secret Manager keeps of each payload as
 /// `dataCrc32c`.
 ///
+/// Written out bit by bit on purpose rather than taken from the `crc32c` crate gar-client
+/// computes `dataCrc32c` with: the fake is the independent check of the client's
+/// checksum, and a checksum both sides took from one crate would agree even if it were
+/// wrong. The known-answer values below pin it, and Google's own `google-crc32c` agrees
+/// in `tests/gar_python_sdk.rs`.
+///
 /// ```
 /// assert_eq!(pull_through_sandbox::gar::crc32c(b"123456789"), 3_808_858_755);
 /// assert_eq!(pull_through_sandbox::gar::crc32c(b""), 0);
