@@ -9,8 +9,8 @@ use gar_common::{Google, ORG, PROJECT, credentials, remote_body};
 use pull_through_core::redact::REDACTED;
 use pull_through_sandbox::gar::{self, Gar};
 use pull_through_sandbox::journal_contains;
-use reqwest::header::HeaderValue;
 use reqwest::Method;
+use reqwest::header::HeaderValue;
 use serde_json::{Value, json};
 
 #[tokio::test]
