@@ -320,9 +320,14 @@ fn the_default_run_applies_verifies_and_replans_on_the_embedded_sandbox() {
     );
     assert!(!stdout.contains("eyJ2ZXIiOiIyIn0.admin"), "{stdout}");
     // Seed 002 on Google Artifact Registry: the oauth2accesstoken login names the token's
-    // variable, the references name project and repository, and each cache verified.
+    // variable and hands it to docker on stdin (never in its argv), the references name
+    // project and repository, and each cache verified.
     assert!(
-        stdout.contains("--username oauth2accesstoken --password \"$GOOGLE_OAUTH_ACCESS_TOKEN\""),
+        stdout.contains(
+            "    # or log in with the access token in GOOGLE_OAUTH_ACCESS_TOKEN\n      echo \
+             \"$GOOGLE_OAUTH_ACCESS_TOKEN\" | docker login -u oauth2accesstoken --password-stdin \
+             http://127.0.0.1:"
+        ),
         "{stdout}"
     );
     assert!(
@@ -356,9 +361,21 @@ fn the_default_run_applies_verifies_and_replans_on_the_embedded_sandbox() {
         shown.contains("http://admin:eyJ2ZXIiOiIyIn0.admin"),
         "{shown}"
     );
+    // The token single-quoted on echo's line, still piped to docker's stdin.
+    let gar_login = shown
+        .lines()
+        .find(|line| line.contains("--password-stdin http://"))
+        .unwrap_or_else(|| panic!("no GAR login: {shown}"));
+    let (echo, login) = gar_login.split_once(" | ").unwrap();
     assert!(
-        shown.contains("--username oauth2accesstoken --password ya29.sandbox-"),
-        "{shown}"
+        echo.starts_with("      echo 'ya29.sandbox-")
+            && echo.ends_with('\'')
+            && !echo[12..echo.len() - 1].contains('\''),
+        "{gar_login}"
+    );
+    assert!(
+        login.starts_with("docker login -u oauth2accesstoken --password-stdin http://127.0.0.1:"),
+        "{gar_login}"
     );
 
     // Google's variables of the user's shell neither stop the default run nor reach it: it

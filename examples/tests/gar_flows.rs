@@ -77,8 +77,11 @@ fn seed_002_alone_applies_verifies_and_plans_no_changes() {
     let text_value = |v: &str| serde_json::json!({"type": "text", "value": v});
     for (field, value) in [
         ("commonRepository.uri", "https://cgr.dev/"),
-        ("passwordSecret", PRIVATE_SECRET),
-        ("secretAccessor", AGENT),
+        ("upstreamCredentials.passwordSecret", PRIVATE_SECRET),
+        (
+            "passwordSecret.iamPolicy[roles/secretmanager.secretAccessor]",
+            AGENT,
+        ),
         ("mode", "REMOTE_REPOSITORY"),
     ] {
         assert!(
@@ -392,7 +395,10 @@ fn a_missing_grant_is_named_by_verify_and_repaired_by_apply_alone() {
             })
         })
         .collect();
-    assert_eq!(changes, ["chainguard-private.secretAccessor"]);
+    assert_eq!(
+        changes,
+        ["chainguard-private.passwordSecret.iamPolicy[roles/secretmanager.secretAccessor]"]
+    );
     let mark = mark(&served);
     let document = applied(&served, &config);
     let updated: Vec<(String, String)> = results(&document)

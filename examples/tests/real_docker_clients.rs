@@ -1,8 +1,9 @@
 //! Real Docker clients against `pull-through sandbox serve`: `skopeo` logs in with the
-//! `docker login` lines `apply` prints (Artifactory's, and Google Artifact Registry's
-//! `oauth2accesstoken` login) and inspects and copies every `docker pull` reference it
-//! prints; `skopeo` logs in to the fake `cgr.dev` with a pull token; and
-//! `docker-registry` (distribution 2.8) runs as a pull-through proxy of the fake `cgr.dev`.
+//! `docker login` lines `apply` prints (Artifactory's `--password "$VAR"` login, and
+//! Google Artifact Registry's `oauth2accesstoken` login fed the token on standard input)
+//! and inspects and copies every `docker pull` reference it prints; `skopeo` logs in to
+//! the fake `cgr.dev` with a pull token; and `docker-registry` (distribution 2.8) runs as
+//! a pull-through proxy of the fake `cgr.dev`.
 //!
 //! Each test skips with a message when a tool is absent, unless
 //! `PULL_THROUGH_REQUIRE_REAL_CLIENTS=1` (as CI sets), which makes absence a failure.
@@ -138,22 +139,60 @@ fn succeeded(output: &Output, what: &str) {
 }
 
 /// The `docker login` of a printed line: registry, user and the password's value, read
-/// from the variable the line names (`--password "$VAR"`).
+/// from the variable the line names. Two forms: Artifactory's
+/// `docker login <registry> --username <user> --password "$VAR"`, and Google Artifact
+/// Registry's `echo "$VAR" | docker login -u <user> --password-stdin <scheme>://<registry>`
+/// (the token on docker's standard input, never in its argv).
 fn parse_login(line: &str, served: &Served) -> (String, String, String) {
     let words: Vec<&str> = line.split_whitespace().collect();
-    let [_, _, registry, "--username", user, "--password", password] = words.as_slice() else {
-        panic!("an unexpected docker login line: {line}");
+    let (registry, user, password) = match words.as_slice() {
+        [
+            "docker",
+            "login",
+            registry,
+            "--username",
+            user,
+            "--password",
+            password,
+        ] => ((*registry).to_owned(), *user, *password),
+        [
+            "echo",
+            password,
+            "|",
+            "docker",
+            "login",
+            "-u",
+            user,
+            "--password-stdin",
+            url,
+        ] => {
+            // skopeo takes the registry without the scheme.
+            let registry = url
+                .strip_prefix("http://")
+                .or_else(|| url.strip_prefix("https://"))
+                .unwrap_or_else(|| panic!("the login's registry has no scheme: {line}"));
+            (registry.to_owned(), *user, *password)
+        }
+        _ => panic!("an unexpected docker login line: {line}"),
     };
     let variable = password
-        .trim_matches('"')
-        .strip_prefix('$')
+        .strip_prefix("\"$")
+        .and_then(|p| p.strip_suffix('"'))
         .unwrap_or_else(|| panic!("the login names no variable: {line}"));
     let value = served
         .env
         .get(variable)
         .unwrap_or_else(|| panic!("{variable} is not in the sandbox's env file"));
     let unquote = |s: &str| s.trim_matches('\'').to_owned();
-    (unquote(registry), unquote(user), value.clone())
+    (unquote(&registry), unquote(user), value.clone())
+}
+
+/// Whether a printed line is a login `parse_login` reads: Artifactory's `docker login`,
+/// or Google Artifact Registry's from a variable (not its `gcloud auth print-access-token`
+/// one, which needs gcloud).
+fn is_login(line: &str) -> bool {
+    line.starts_with("docker login ")
+        || (line.starts_with("echo ") && line.contains(" | docker login "))
 }
 
 /// `host:port` of a URL in the env file.
@@ -205,15 +244,17 @@ fn skopeo_pulls_every_reference_apply_prints_with_the_login_it_prints() {
 
     let mut pulled = Vec::new();
     for cache in document["access"].as_array().unwrap() {
+        // An entry is one line or a snippet: a title comment and its lines.
         let lines: Vec<&str> = cache["lines"]
             .as_array()
             .unwrap()
             .iter()
             .filter_map(|l| l.as_str())
+            .flat_map(str::lines)
             .collect();
         let login = lines
             .iter()
-            .find(|line| line.starts_with("docker login "))
+            .find(|line| is_login(line))
             .map(|line| parse_login(line, &served));
         for reference in lines.iter().filter_map(|l| l.strip_prefix("docker pull ")) {
             let (registry, user, password) = login
