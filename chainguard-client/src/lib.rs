@@ -42,7 +42,7 @@ pub use client::{
     ChainguardBuilder, ChainguardClient, DEFAULT_API_URL, DEFAULT_ISSUER_URL, KeySize,
     PullTokenInfo, is_child_id,
 };
-pub use pull_token::{DEFAULT_TTL, MAX_TTL, PULL_TOKEN_AUDIENCE, PullToken, PullTokenOptions};
 /// Moved to the core, where the caches' registries use it too; kept here for existing callers.
 pub use pull_through_core::registry::{BearerChallenge, RegistryAuth, parse_bearer_challenge};
+pub use pull_token::{DEFAULT_TTL, MAX_TTL, PULL_TOKEN_AUDIENCE, PullToken, PullTokenOptions};
 pub use rpc::RpcStatus;
