@@ -19,10 +19,12 @@
 //! Vendor fakes are modules implementing [`FakeService`]. [`chainguard`] holds Chainguard's
 //! (console API, STS, `cgr.dev`, `apk.cgr.dev`, `virtualapk.cgr.dev`); [`artifactory`]
 //! holds Artifactory's (the repositories and access-token APIs, remote and virtual
-//! repositories serving Docker and Alpine content pulled from Chainguard's fakes). The
+//! repositories serving Docker and Alpine content pulled from Chainguard's fakes);
+//! [`cloudsmith`] holds Cloudsmith's (the API's repositories, Docker upstreams and
+//! packages, and `docker.cloudsmith.io` pulling through a repository's upstreams). The
 //! caches' fakes pull through [`upstream`], which answers cgr.dev's token challenge and
 //! sends a cache's stored credentials the way the vendors do; Google Artifact Registry's
-//! and Cloudsmith's fakes are still to come, one module each on top of it.
+//! fake is still to come, one module on top of it.
 //!
 //! ```
 //! use axum::{Router, routing::get};
@@ -52,6 +54,7 @@
 
 pub mod artifactory;
 pub mod chainguard;
+pub mod cloudsmith;
 mod common;
 mod env;
 mod faults;
@@ -232,6 +235,18 @@ impl SandboxBuilder {
     /// ```
     pub fn artifactory(mut self, artifactory: &artifactory::Artifactory) -> Self {
         self.services.push(Arc::new(artifactory.clone()));
+        self
+    }
+
+    /// Adds Cloudsmith's fakes: the API (`cloudsmith`) and the Docker registry
+    /// (`cloudsmith-docker`).
+    ///
+    /// ```
+    /// let cloudsmith = pull_through_sandbox::cloudsmith::Cloudsmith::new();
+    /// let builder = pull_through_sandbox::Sandbox::builder().cloudsmith(&cloudsmith);
+    /// ```
+    pub fn cloudsmith(mut self, cloudsmith: &cloudsmith::Cloudsmith) -> Self {
+        self.services.extend(cloudsmith.services());
         self
     }
 
