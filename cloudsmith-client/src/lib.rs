@@ -1,9 +1,127 @@
-//! Cloudsmith client for Chainguard pull-through caches. **Not implemented yet.**
+//! Cloudsmith client for Chainguard pull-through caches: what the tutorial "How to set up
+//! pull through from Chainguard's registry to Cloudsmith" (seed 004) makes a person click,
+//! in code.
 //!
-//! This crate will create Cloudsmith repositories with Docker upstreams pointing at `cgr.dev`
-//! (public images and, with pull-token credentials, an organization's private images), rotate
-//! upstream credentials, and implement `pull-through-core`'s `PullThroughBackend`. Alpine
-//! upstreams in front of `apk.cgr.dev` are unproven on Cloudsmith and will be reported as such.
+//! | tutorial step | API call | here |
+//! |---|---|---|
+//! | create a private repository | `POST /repos/{owner}/` with `repository_type_str: "Private"` (the API's default is `Public`) | [`CloudsmithClient::ensure_repository`], [`RepositoryCreate::private`] |
+//! | add an upstream `https://cgr.dev/chainguard`, priority 1, mode Cache and Proxy, Verify SSL | `POST /repos/{owner}/{repo}/upstream/docker/` | [`CloudsmithClient::create_upstream`], [`DockerUpstreamRequest::public`] |
+//! | for an organization's images, an upstream `https://cgr.dev` ("any other URL here will cause an error") with Username and Password from a pull token | the same, `auth_mode: "Username and Password"` | [`DockerUpstreamRequest::private`] |
+//! | … in the same repository or a new one | | [`Layout`] |
+//! | `docker login docker.cloudsmith.io` with the user slug and the API key | | [`CloudsmithBackend`]'s client access |
+//! | `docker pull docker.cloudsmith.io/ORG/REPO/nginx:latest` | registry `GET /v2/ORG/REPO/nginx/manifests/latest` | client access, verification |
+//! | `docker pull docker.cloudsmith.io/ORG/REPO/<org registry>/python:3.9-dev` | the same below the organization's name | client access, verification |
+//! | the pull token expires: give the upstream a new one | `PATCH .../upstream/docker/{slug_perm}/` with `auth_secret` alone | [`CloudsmithClient::update_upstream`], a rotating spec |
+//! | check the key | `GET /user/self/`, `authenticated: true` | [`CloudsmithClient::check_key`] |
 //!
-//! Until the client lands, this crate exports nothing; see the workspace README for the
-//! status of each crate.
+//! Every call sends `X-Api-Key`, keeps the spec's trailing slashes, reads every page of a
+//! list (`Link` / `X-Pagination-*`), goes through the core's retry policy (429 with
+//! `Retry-After`) and waits when `X-RateLimit-Remaining` reaches 0 ([`rate_limit_wait`]).
+//! A create is never repeated blindly: after a 5xx or a lost answer the client reads first
+//! (a duplicate can come back as a bare 500). Error bodies (`detail`, `fields`, `code`)
+//! become the core's errors naming the refused fields ([`CloudsmithErrors`]). Bad input is
+//! refused before any request: slugs ([`REPOSITORY_SLUG_RULES`]), upstream names
+//! ([`UPSTREAM_NAME_RULES`]), priorities ([`check_priority`]), and any upstream URL but the
+//! two above ([`check_upstream_url`]). APK upstreams are refused: Cloudsmith has an
+//! Alpine upstream, but no source shows it working with `apk.cgr.dev`.
+//!
+//! # How caches map to Cloudsmith
+//!
+//! **A remote cache is a Docker upstream named after the cache; which repository holds it
+//! is the backend's [`Layout`].** Without a shared repository ([`Layout::OwnRepository`],
+//! the seed's "new repository"), each cache is a private repository of its own, named after
+//! the cache, holding that one upstream. With one ([`Layout::Shared`], the seed's "same
+//! repository", `repository = "NAME"` in a config), every cache of the backend is an
+//! upstream of that one repository, and an **aggregate named after the repository** is the
+//! repository itself: its members are the repository's upstreams in the order they are
+//! tried, and ensuring it sets each member's priority to its position (1 first). Without an
+//! aggregate, upstreams are created with priority 1 for public images and 2 for an
+//! organization's (public before private, as the seed gives the public one priority 1).
+//!
+//! Why: Cloudsmith has no virtual repository, so the thing that serves several upstreams in
+//! order *is* a repository with several upstreams; and whether caches share one is a
+//! property of how a person sets the backend up, not of one cache, so it is a backend
+//! setting rather than a field every cache would have to repeat consistently. An upstream
+//! named after its cache is found again by name on every run (a re-run never makes a
+//! duplicate); in a repository of its own, the one upstream of a Chainguard URL a person
+//! set up by hand is taken over (a plan shows it renamed) rather than duplicated.
+//!
+//! What follows, keeping the trait's contract (a second `ensure` writes nothing; `describe`
+//! after `delete` is `None`):
+//!
+//! - The repository is created (Private, storage region `default` unless set) when the
+//!   first cache that needs it is ensured.
+//! - In the shared repository a remote's priority is written on create only: the order
+//!   belongs to the aggregate, and a remote that compared it would undo the aggregate's
+//!   order on every run. In a repository of its own the priority (1) is compared.
+//! - A cache's description is its repository's, so only caches with a repository of their
+//!   own and the aggregate have one.
+//! - `delete` removes the cache's upstream, then its repository when the repository is the
+//!   cache's own and holds no other upstream; a repository that does is kept, and the
+//!   delete warns naming what it holds. Deleting the aggregate deletes the shared
+//!   repository with everything in it; `describe` of it lists every upstream as a member,
+//!   so `pull-through destroy`, which compares the members with the config's, leaves a
+//!   repository holding upstreams the config does not describe and reports it. Without an
+//!   aggregate the shared repository outlives its upstreams (it may hold more than them).
+//! - An aggregate neither adds nor removes upstreams: one whose members are not all the
+//!   repository's upstreams is refused with what to do, before any write.
+//! - Pull references: through the public upstream without the `chainguard/` prefix
+//!   (`docker.cloudsmith.io/OWNER/REPO/nginx:latest`); through `https://cgr.dev` with the
+//!   organization's registry name first (`docker.cloudsmith.io/OWNER/REPO/<org>/...`).
+//!
+//! ```no_run
+//! use cloudsmith_client::{CloudsmithBackend, CloudsmithClient, Layout};
+//! use pull_through_core::{CacheName, CacheSpec, PackageFormat, PullThroughBackend, Upstream};
+//!
+//! # async fn example(pull_token: pull_through_core::UpstreamCredentials) -> Result<(), Box<dyn std::error::Error>> {
+//! // The seed's "same repository": both upstreams in `chainguard`, public images first.
+//! let backend = CloudsmithBackend::new(CloudsmithClient::builder().from_env().build()?)
+//!     .with_layout(Layout::shared("chainguard")?)
+//!     .with_org("example.com".parse()?);
+//! let public = CacheSpec::remote(CacheName::new("cgr-public")?, Upstream::CgrPublic);
+//! let private = CacheSpec::remote(CacheName::new("cgr-private")?, "cgr.dev/example.com".parse()?)
+//!     .with_credentials(pull_token);
+//! let order = CacheSpec::aggregate(CacheName::new("chainguard")?, PackageFormat::Docker,
+//!     vec![public.name.clone(), private.name.clone()]);
+//! for spec in [&public, &private, &order] {
+//!     println!("{}", backend.ensure(spec).await?);
+//! }
+//! # Ok(()) }
+//! ```
+
+mod access;
+mod backend;
+mod builder;
+mod check;
+mod client;
+mod error;
+#[cfg(feature = "fleet")]
+mod fleet;
+mod limits;
+mod model;
+mod packages;
+mod reconcile;
+mod repositories;
+mod rules;
+mod upstreams;
+
+pub use backend::{CloudsmithBackend, Layout};
+pub use builder::{
+    API_KEY_VAR, API_URL_VAR, CloudsmithBuilder, DEFAULT_API_URL, DEFAULT_DOCKER_URL,
+    DOCKER_URL_VAR, OWNER_VAR, USER_VAR,
+};
+pub use check::{UpstreamProblem, upstream_problems};
+pub use client::CloudsmithClient;
+pub use error::CloudsmithErrors;
+#[cfg(feature = "fleet")]
+pub use fleet::CloudsmithFactory;
+pub use limits::rate_limit_wait;
+pub use model::{
+    AuthMode, DEFAULT_STORAGE_REGION, DockerUpstream, DockerUpstreamPatch, DockerUpstreamRequest,
+    Mode, Package, Repository, RepositoryCreate, RepositoryPatch, RepositoryType, UserBrief,
+};
+pub use rules::{
+    IDENTIFIER_RULES, PRIORITY_RANGE, PRIVATE_UPSTREAM_URL, PUBLIC_UPSTREAM_URL,
+    REPOSITORY_SLUG_RULES, UPSTREAM_NAME_RULES, check_priority, check_storage_region,
+    check_upstream_url, upstream_url_for,
+};

@@ -1,0 +1,279 @@
+//! Docker upstreams: `/repos/{owner}/{repo}/upstream/docker/` and
+//! `.../upstream/docker/{slug_perm}/`.
+
+use http::{Method, StatusCode};
+use pull_through_core::{Deleted, Error, ExposeSecret, ValidationError};
+
+use crate::client::{CloudsmithClient, checked_identifier};
+use crate::model::{AuthMode, DockerUpstream, DockerUpstreamPatch, DockerUpstreamRequest, Mode};
+use crate::rules::{IDENTIFIER_RULES, UPSTREAM_NAME_RULES, check_priority, check_upstream_url};
+
+fn invalid(field: &str, problem: impl Into<String>) -> Error {
+    Error::InvalidInput(ValidationError::InvalidValue {
+        field: field.to_owned(),
+        problem: problem.into(),
+    })
+}
+
+fn check_mode(mode: &Mode) -> Result<(), Error> {
+    match mode {
+        Mode::Other(other) => Err(invalid(
+            "mode",
+            format!(
+                "{other:?} is not a Docker upstream mode; use \"Cache and Proxy\" (caches), \
+                 \"Proxy Only\" or \"Cache Only\""
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn check_auth(
+    mode: &AuthMode,
+    username: Option<&str>,
+    secret_len: Option<usize>,
+) -> Result<(), Error> {
+    if let AuthMode::Other(other) = mode {
+        return Err(invalid(
+            "auth_mode",
+            format!(
+                "{other:?} is not an authentication mode of Docker upstreams; use \"None\", \
+                 \"Username and Password\" or \"Certificate and Key\" (there is no Token for Docker)"
+            ),
+        ));
+    }
+    if let Some(username) = username {
+        if username.is_empty() || username.chars().count() > 64 {
+            return Err(invalid(
+                "auth_username",
+                "must be 1 to 64 characters (a pull token's identity id)",
+            ));
+        }
+    }
+    if let Some(len) = secret_len {
+        if len == 0 || len > 4096 {
+            return Err(invalid(
+                "auth_secret",
+                "must be 1 to 4096 characters (the pull token; its length only is checked)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The URL without its trailing slash, for matching what the server stores.
+pub(crate) fn normalized(url: &str) -> &str {
+    url.trim().strip_suffix('/').unwrap_or(url.trim())
+}
+
+impl CloudsmithClient {
+    fn upstreams_path(&self, repository: &str) -> Result<String, Error> {
+        IDENTIFIER_RULES.check(repository)?;
+        Ok(format!(
+            "repos/{}/{repository}/upstream/docker/",
+            self.owner()
+        ))
+    }
+
+    fn upstream_path(&self, repository: &str, slug_perm: &str) -> Result<String, Error> {
+        let slug_perm = checked_identifier("slug_perm", slug_perm)?;
+        Ok(format!("{}{slug_perm}/", self.upstreams_path(repository)?))
+    }
+
+    /// Every Docker upstream of a repository (all pages), in the order the server lists
+    /// them.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for a repository identifier that is not a slug;
+    /// [`Error::NotFound`] for a repository that does not exist; the core's [`Error`].
+    ///
+    /// ```no_run
+    /// # async fn example(client: &cloudsmith_client::CloudsmithClient) -> Result<(), pull_through_core::Error> {
+    /// for upstream in client.list_upstreams("chainguard").await? {
+    ///     println!("{} {} priority {:?}", upstream.name, upstream.upstream_url, upstream.priority);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn list_upstreams(&self, repository: &str) -> Result<Vec<DockerUpstream>, Error> {
+        let path = self.upstreams_path(repository)?;
+        self.list_all(&path, &[], "Docker upstream list").await
+    }
+
+    /// One upstream by `slug_perm`, `None` when there is none.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for identifiers that are not slugs; the core's [`Error`].
+    ///
+    /// ```no_run
+    /// # async fn example(client: &cloudsmith_client::CloudsmithClient) -> Result<(), pull_through_core::Error> {
+    /// let upstream = client.get_upstream("chainguard", "Xy12Ab34Cd56").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_upstream(
+        &self,
+        repository: &str,
+        slug_perm: &str,
+    ) -> Result<Option<DockerUpstream>, Error> {
+        let path = self.upstream_path(repository, slug_perm)?;
+        self.get_opt(&path, "Docker upstream").await
+    }
+
+    /// Creates a Docker upstream, checked first: the name ([`UPSTREAM_NAME_RULES`]), the
+    /// URL (one of Cloudsmith's two Chainguard URLs, sent without a trailing slash), the
+    /// priority (1 to 32767), the modes, the credentials' lengths.
+    ///
+    /// A create is never repeated blindly (the API has no idempotency key, and a duplicate
+    /// can come back as a bare 500): a throttled one is sent again after the wait; one that
+    /// failed with a 5xx or lost its answer is followed by a list of the repository's
+    /// upstreams, and the one of that name is returned if the create went through; only
+    /// when there is none is it sent again. A 500 while another upstream of the repository
+    /// has the same URL is returned at once, with that upstream named: Cloudsmith's
+    /// Terraform provider reads such a 500 as a duplicate URL.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] before any request; the API's refusals (422 naming the
+    /// field; [`Error::AlreadyExists`] for a name taken); the core's [`Error`].
+    ///
+    /// ```no_run
+    /// # async fn example(client: &cloudsmith_client::CloudsmithClient) -> Result<(), pull_through_core::Error> {
+    /// use cloudsmith_client::DockerUpstreamRequest;
+    /// let upstream = client.create_upstream("chainguard", &DockerUpstreamRequest::public("cgr-public")).await?;
+    /// println!("{}", upstream.slug_perm);
+    /// # Ok(()) }
+    /// ```
+    pub async fn create_upstream(
+        &self,
+        repository: &str,
+        body: &DockerUpstreamRequest,
+    ) -> Result<DockerUpstream, Error> {
+        let path = self.upstreams_path(repository)?;
+        UPSTREAM_NAME_RULES.check(&body.name)?;
+        let mut body = body.clone();
+        body.upstream_url = check_upstream_url(&body.upstream_url)?.to_owned();
+        check_priority(body.priority)?;
+        check_mode(&body.mode)?;
+        check_auth(
+            &body.auth_mode,
+            body.auth_username.as_deref(),
+            body.auth_secret
+                .as_ref()
+                .map(|s| s.expose_secret().chars().count()),
+        )?;
+        let mut attempt = 1;
+        loop {
+            let mut request = self.request_once(Method::POST, &path).json(&body);
+            if let Some(secret) = &body.auth_secret {
+                request = request.sensitive(secret);
+            }
+            let mut err = match self.send(request).await {
+                Ok(answer) => return answer.json("Docker upstream").await,
+                Err(err) => err,
+            };
+            let Some((wait, read_first)) = self.create_retry(&err, attempt) else {
+                return Err(err);
+            };
+            if read_first {
+                let existing = self.list_upstreams(repository).await?;
+                if let Some(created) = existing.iter().find(|u| u.name == body.name) {
+                    return Ok(created.clone());
+                }
+                let same_url = existing
+                    .iter()
+                    .find(|u| normalized(&u.upstream_url) == body.upstream_url);
+                if let (Some(twin), Some(StatusCode::INTERNAL_SERVER_ERROR)) =
+                    (same_url, err.status())
+                {
+                    if let Error::Api(api) = &mut err {
+                        api.fix = Some(format!(
+                            "repository {repository} already has upstream {:?} of {}, and \
+                             Cloudsmith may answer a second upstream of the same URL with a \
+                             bare 500; use that upstream, or delete it first",
+                            twin.name, body.upstream_url
+                        ));
+                    }
+                    return Err(err);
+                }
+            }
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    /// Changes the fields `patch` sets (`PATCH .../upstream/docker/{slug_perm}/`), checked
+    /// as [`create_upstream`](Self::create_upstream) checks them. Send `auth_secret` only to
+    /// rotate it: it is write-only and replaces the stored password.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] before any request; the core's [`Error`].
+    ///
+    /// ```no_run
+    /// # async fn example(client: &cloudsmith_client::CloudsmithClient, new_token: pull_through_core::SecretString) -> Result<(), pull_through_core::Error> {
+    /// use cloudsmith_client::DockerUpstreamPatch;
+    /// client.update_upstream("chainguard", "Xy12Ab34Cd56", &DockerUpstreamPatch::default().with_secret(new_token)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn update_upstream(
+        &self,
+        repository: &str,
+        slug_perm: &str,
+        patch: &DockerUpstreamPatch,
+    ) -> Result<DockerUpstream, Error> {
+        let path = self.upstream_path(repository, slug_perm)?;
+        let mut patch = patch.clone();
+        if let Some(name) = &patch.name {
+            UPSTREAM_NAME_RULES.check(name)?;
+        }
+        if let Some(url) = &patch.upstream_url {
+            patch.upstream_url = Some(check_upstream_url(url)?.to_owned());
+        }
+        if let Some(priority) = patch.priority {
+            check_priority(priority)?;
+        }
+        if let Some(mode) = &patch.mode {
+            check_mode(mode)?;
+        }
+        check_auth(
+            patch.auth_mode.as_ref().unwrap_or(&AuthMode::None),
+            patch.auth_username.as_ref().and_then(|u| u.as_deref()),
+            patch
+                .auth_secret
+                .as_ref()
+                .and_then(|s| s.as_ref())
+                .map(|s| s.expose_secret().chars().count()),
+        )?;
+        // The same fields written twice end the same: safe to retry.
+        let mut request = self
+            .request(Method::PATCH, &path)
+            .idempotent(true)
+            .json(&patch);
+        if let Some(Some(secret)) = &patch.auth_secret {
+            request = request.sensitive(secret);
+        }
+        self.send(request).await?.json("Docker upstream").await
+    }
+
+    /// Deletes an upstream (`204`); 404 is [`Deleted::AlreadyAbsent`]. What it cached
+    /// stays in the repository as packages.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] for identifiers that are not slugs; the core's [`Error`].
+    ///
+    /// ```no_run
+    /// # async fn example(client: &cloudsmith_client::CloudsmithClient) -> Result<(), pull_through_core::Error> {
+    /// client.delete_upstream("chainguard", "Xy12Ab34Cd56").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn delete_upstream(
+        &self,
+        repository: &str,
+        slug_perm: &str,
+    ) -> Result<Deleted, Error> {
+        let path = self.upstream_path(repository, slug_perm)?;
+        self.delete_path(&path).await
+    }
+}
