@@ -279,7 +279,7 @@ fn write(
         return forbidden();
     }
     let mut state = fake.lock();
-    let kept = match checked(&state, identifier, &body, partial, Some(slug_perm)) {
+    let kept = match checked(&state, identifier, body, partial, Some(slug_perm)) {
         Ok(kept) => kept,
         Err(answer) => return answer,
     };
