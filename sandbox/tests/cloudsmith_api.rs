@@ -460,3 +460,37 @@ async fn past_the_rate_a_key_gets_429_with_retry_after() {
     w.sandbox.reset();
     assert_eq!(w.get("user/self/").await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_env_has_exactly_the_contracts_variables_and_reset_empties_the_workspace() {
+    let w = world().await;
+    let cloudsmith: Vec<(String, String)> = w
+        .sandbox
+        .env()
+        .into_iter()
+        .filter(|(key, _)| key.starts_with("CLOUDSMITH_"))
+        .collect();
+    let expected = [
+        ("CLOUDSMITH_API_KEY", w.key()),
+        ("CLOUDSMITH_API_URL", w.api("").to_string()),
+        ("CLOUDSMITH_OWNER", OWNER.to_owned()),
+        ("CLOUDSMITH_USER", USER.to_owned()),
+        ("CLOUDSMITH_DOCKER_URL", w.registry("").to_string()),
+    ]
+    .map(|(key, value)| (key.to_owned(), value));
+    assert_eq!(cloudsmith, expected);
+    assert_eq!(
+        w.sandbox.context().resolve("api.cloudsmith.io").as_ref(),
+        w.sandbox.url("cloudsmith")
+    );
+    assert_eq!(
+        w.sandbox.context().resolve("docker.cloudsmith.io").as_ref(),
+        w.sandbox.url("cloudsmith-docker")
+    );
+
+    w.create_repo("cgr").await;
+    w.sandbox.reset();
+    assert!(w.cloudsmith.repository_slugs().is_empty());
+    // The key survives a reset, as the env file written before it still names it.
+    assert_eq!(w.get("user/self/").await.body["authenticated"], true);
+}
