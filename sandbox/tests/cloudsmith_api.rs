@@ -137,9 +137,11 @@ async fn namespaces_status_prefix_and_unknown_paths() {
     let no_slash = w.get("user/self").await;
     assert_eq!(no_slash.status, StatusCode::NOT_FOUND);
     assert_eq!(no_slash.body, json!({"detail": "Not found."}));
+    assert!(no_slash.header("x-ratelimit-remaining").is_some());
     let put = w.call(Method::PUT, "user/self/", None).await;
     assert_eq!(put.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(put.body, json!({"detail": "Method \"PUT\" not allowed."}));
+    assert!(put.header("x-ratelimit-remaining").is_some());
     let regions = w.get("storage-regions/").await;
     assert!(
         regions
