@@ -353,10 +353,9 @@ impl CloudsmithClient {
         format!("{base}/{}", path.trim_start_matches('/'))
     }
 
-    /// How long to wait before trying a create again, or `None` when the failure means it
-    /// must not be tried again as it is. `after_read` is true when the create may have
-    /// been processed (a 5xx, a timeout, a broken connection): the caller reads first.
-    pub(crate) fn create_retry(&self, err: &Error, attempt: u32) -> Option<(Duration, bool)> {
+    /// How long to wait before trying a create that failed as `failure` again, or `None`
+    /// when no attempt is left or the wait is longer than the retry policy allows.
+    pub(crate) fn create_wait(&self, failure: CreateFailure, attempt: u32) -> Option<Duration> {
         if attempt >= self.retry.max_attempts {
             return None;
         }
@@ -365,18 +364,39 @@ impl CloudsmithClient {
             .initial_backoff
             .saturating_mul(1 << attempt.saturating_sub(1).min(16))
             .min(self.retry.max_backoff);
-        let within = |wait: Duration| (wait <= self.retry.max_retry_after).then_some(wait);
+        let wait = match failure {
+            CreateFailure::Throttled(Some(retry_after)) => retry_after,
+            CreateFailure::Final => return None,
+            _ => backoff,
+        };
+        (wait <= self.retry.max_retry_after).then_some(wait)
+    }
+}
+
+/// What a failed create means for trying it again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CreateFailure {
+    /// Throttled (429): not processed; try again after the server's wait, if it gave one.
+    Throttled(Option<Duration>),
+    /// No connection was made: not sent.
+    NotSent,
+    /// A 5xx, a timeout or a broken connection: it may have been processed, so read
+    /// before trying again.
+    MaybeProcessed,
+    /// Refused for what it is (4xx): trying again changes nothing.
+    Final,
+}
+
+impl CreateFailure {
+    pub(crate) fn of(err: &Error) -> CreateFailure {
         match err {
-            // Throttled requests were not processed.
-            Error::RateLimited { retry_after, .. } => {
-                within(retry_after.unwrap_or(backoff)).map(|wait| (wait, false))
+            Error::RateLimited { retry_after, .. } => CreateFailure::Throttled(*retry_after),
+            Error::Transport(transport) if transport.kind == TransportErrorKind::Connect => {
+                CreateFailure::NotSent
             }
-            Error::Transport(transport) => match transport.kind {
-                TransportErrorKind::Connect => Some((backoff, false)),
-                _ => Some((backoff, true)),
-            },
-            _ if err.status().is_some_and(|s| s.is_server_error()) => Some((backoff, true)),
-            _ => None,
+            Error::Transport(_) => CreateFailure::MaybeProcessed,
+            _ if err.status().is_some_and(|s| s.is_server_error()) => CreateFailure::MaybeProcessed,
+            _ => CreateFailure::Final,
         }
     }
 }

@@ -3,7 +3,7 @@
 use http::Method;
 use pull_through_core::{Deleted, Error, ValidationError};
 
-use crate::client::CloudsmithClient;
+use crate::client::{CloudsmithClient, CreateFailure};
 use crate::model::{Repository, RepositoryCreate, RepositoryPatch};
 use crate::rules::{IDENTIFIER_RULES, REPOSITORY_SLUG_RULES, check_storage_region};
 
@@ -89,14 +89,15 @@ impl CloudsmithClient {
                 Ok(answer) => return answer.json("repository").await,
                 Err(err) => err,
             };
-            let Some((wait, read_first)) = self.create_retry(&err, attempt) else {
-                return Err(err);
-            };
-            if read_first {
+            let failure = CreateFailure::of(&err);
+            if failure == CreateFailure::MaybeProcessed {
                 if let Some(found) = self.get_repository(&body.slug).await? {
                     return Ok(found);
                 }
             }
+            let Some(wait) = self.create_wait(failure, attempt) else {
+                return Err(err);
+            };
             tokio::time::sleep(wait).await;
             attempt += 1;
         }

@@ -4,7 +4,7 @@
 use http::{Method, StatusCode};
 use pull_through_core::{Deleted, Error, ExposeSecret, ValidationError};
 
-use crate::client::{CloudsmithClient, checked_identifier};
+use crate::client::{CloudsmithClient, CreateFailure, checked_identifier};
 use crate::model::{AuthMode, DockerUpstream, DockerUpstreamPatch, DockerUpstreamRequest, Mode};
 use crate::rules::{IDENTIFIER_RULES, UPSTREAM_NAME_RULES, check_priority, check_upstream_url};
 
@@ -172,10 +172,8 @@ impl CloudsmithClient {
                 Ok(answer) => return answer.json("Docker upstream").await,
                 Err(err) => err,
             };
-            let Some((wait, read_first)) = self.create_retry(&err, attempt) else {
-                return Err(err);
-            };
-            if read_first {
+            let failure = CreateFailure::of(&err);
+            if failure == CreateFailure::MaybeProcessed {
                 let existing = self.list_upstreams(repository).await?;
                 if let Some(created) = existing.iter().find(|u| u.name == body.name) {
                     return Ok(created.clone());
@@ -197,6 +195,9 @@ impl CloudsmithClient {
                     return Err(err);
                 }
             }
+            let Some(wait) = self.create_wait(failure, attempt) else {
+                return Err(err);
+            };
             tokio::time::sleep(wait).await;
             attempt += 1;
         }
