@@ -13,20 +13,20 @@ use serde_json::{Value, json};
 use wiremock::matchers::{any, header, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-pub const KEY: &str = "cs-test-api-key-5f2b9c1d7e";
-pub const OWNER: &str = "acme";
-pub const USER: &str = "linky";
-pub const PULL_TOKEN: &str = "pull-token-jwt-value-0042";
-pub const IDENTITY: &str = "0123456789abcdef0123456789abcdef01234567/0123456789abcdef";
+pub(crate) const KEY: &str = "cs-test-api-key-5f2b9c1d7e";
+pub(crate) const OWNER: &str = "acme";
+pub(crate) const USER: &str = "linky";
+pub(crate) const PULL_TOKEN: &str = "pull-token-jwt-value-0042";
+pub(crate) const IDENTITY: &str = "0123456789abcdef0123456789abcdef01234567/0123456789abcdef";
 
 /// Retries quick enough for tests, and enough of them to see a create tried twice.
-pub fn quick_retry() -> RetryConfig {
+pub(crate) fn quick_retry() -> RetryConfig {
     RetryConfig::default()
         .with_max_attempts(3)
         .with_backoff(Duration::from_millis(1), Duration::from_millis(4))
 }
 
-pub fn client_with(
+pub(crate) fn client_with(
     server: &MockServer,
     retry: RetryConfig,
 ) -> (CloudsmithClient, RecordingObserver) {
@@ -44,11 +44,14 @@ pub fn client_with(
     (client, recorder)
 }
 
-pub fn client(server: &MockServer) -> (CloudsmithClient, RecordingObserver) {
+pub(crate) fn client(server: &MockServer) -> (CloudsmithClient, RecordingObserver) {
     client_with(server, RetryConfig::none())
 }
 
-pub fn backend(server: &MockServer, layout: Layout) -> (CloudsmithBackend, RecordingObserver) {
+pub(crate) fn backend(
+    server: &MockServer,
+    layout: Layout,
+) -> (CloudsmithBackend, RecordingObserver) {
     let (client, recorder) = client(server);
     let backend = CloudsmithBackend::new(client)
         .with_layout(layout)
@@ -57,17 +60,17 @@ pub fn backend(server: &MockServer, layout: Layout) -> (CloudsmithBackend, Recor
 }
 
 /// `X-Api-Key: <key>`, exactly.
-pub fn api_key() -> wiremock::matchers::HeaderExactMatcher {
+pub(crate) fn api_key() -> wiremock::matchers::HeaderExactMatcher {
     header("x-api-key", KEY)
 }
 
-pub fn pull_token() -> UpstreamCredentials {
+pub(crate) fn pull_token() -> UpstreamCredentials {
     UpstreamCredentials::new(IDENTITY, PULL_TOKEN).unwrap()
 }
 
 /// Any request no other mock answers fails the test: nothing may be sent but what the
 /// test expects.
-pub async fn nothing_else(server: &MockServer) {
+pub(crate) async fn nothing_else(server: &MockServer) {
     Mock::given(any())
         .respond_with(ResponseTemplate::new(418).set_body_string("unexpected request"))
         .with_priority(u8::MAX)
@@ -78,7 +81,7 @@ pub async fn nothing_else(server: &MockServer) {
 }
 
 /// Writes fail the test: for the runs that must only read.
-pub async fn no_writes(server: &MockServer) {
+pub(crate) async fn no_writes(server: &MockServer) {
     for verb in ["POST", "PUT", "PATCH", "DELETE"] {
         Mock::given(method(verb))
             .respond_with(ResponseTemplate::new(418))
@@ -90,7 +93,7 @@ pub async fn no_writes(server: &MockServer) {
     }
 }
 
-pub fn repository(slug: &str, description: Option<&str>) -> Value {
+pub(crate) fn repository(slug: &str, description: Option<&str>) -> Value {
     json!({
         "name": slug, "slug": slug, "slug_perm": format!("{slug}-perm"), "namespace": OWNER,
         "description": description.unwrap_or(""), "repository_type_str": "Private",
@@ -102,7 +105,7 @@ pub fn repository(slug: &str, description: Option<&str>) -> Value {
 }
 
 /// A Docker upstream as the API answers it (`auth_secret` always null).
-pub fn upstream(
+pub(crate) fn upstream(
     slug_perm: &str,
     name: &str,
     url: &str,
@@ -123,7 +126,7 @@ pub fn upstream(
 }
 
 /// The recorded requests as `METHOD path`, for order checks.
-pub fn calls(recorder: &RecordingObserver) -> Vec<String> {
+pub(crate) fn calls(recorder: &RecordingObserver) -> Vec<String> {
     recorder
         .records()
         .into_iter()
