@@ -1,0 +1,608 @@
+//! End to end against the sandbox's Cloudsmith fake: seed 004 in both layouts (a
+//! repository per upstream, and one repository holding both by priority), images pulled
+//! through them from the fake cgr.dev, rotation, forgetting a cached image, deletes, and
+//! the core's conformance suite in both layouts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chainguard_client::auth::StaticToken;
+use chainguard_client::{ChainguardClient, PullTokenOptions};
+use cloudsmith_client::{CloudsmithBackend, CloudsmithClient, Layout};
+use pull_through_core::conformance::{self, Fixtures};
+use pull_through_core::http::{RecordingObserver, RetryConfig};
+use pull_through_core::{
+    CacheName, CacheSpec, ClientLogin, Deleted, Ensured, ExposeSecret, OrgId, PackageFormat, Probe,
+    PullThroughBackend, PullTokenRole, Reveal, Upstream, UpstreamCredentials,
+};
+use pull_through_sandbox::Sandbox;
+use pull_through_sandbox::chainguard::Chainguard;
+use pull_through_sandbox::cloudsmith::{Cloudsmith, OWNER, USER};
+
+struct World {
+    sandbox: Sandbox,
+    chainguard: Chainguard,
+    cloudsmith: Cloudsmith,
+    client: CloudsmithClient,
+    log: Arc<RecordingObserver>,
+}
+
+async fn world() -> World {
+    let chainguard = Chainguard::new("example.com");
+    let cloudsmith = Cloudsmith::new();
+    let sandbox = Sandbox::builder()
+        .chainguard(&chainguard)
+        .cloudsmith(&cloudsmith)
+        .start()
+        .await
+        .unwrap();
+    let log = Arc::new(RecordingObserver::default());
+    // The variables `sandbox serve` writes are the ones `from_env` reads.
+    let env = sandbox.env();
+    let client = CloudsmithClient::builder()
+        .from_env_with(|var| {
+            env.iter()
+                .find(|(name, _)| name == var)
+                .map(|(_, value)| value.clone())
+        })
+        .with_retry(RetryConfig::none())
+        .with_observer(log.clone())
+        .build()
+        .unwrap();
+    assert_eq!((client.owner(), client.user()), (OWNER, Some(USER)));
+    World {
+        sandbox,
+        chainguard,
+        cloudsmith,
+        client,
+        log,
+    }
+}
+
+async fn pull_token(world: &World) -> UpstreamCredentials {
+    let chainguard = ChainguardClient::builder()
+        .with_api_url(world.sandbox.url("chainguard-api").unwrap().clone())
+        .with_issuer_url(world.sandbox.url("chainguard-sts").unwrap().clone())
+        .with_token_source(Arc::new(StaticToken::new(
+            world.chainguard.admin_token().expose(),
+        )))
+        .with_retry(RetryConfig::none())
+        .with_binding_retry(vec![Duration::from_millis(10)])
+        .with_key_size(chainguard_client::KeySize::Rsa2048)
+        .build()
+        .unwrap();
+    let org = OrgId::new(world.chainguard.org_id()).unwrap();
+    chainguard
+        .create_pull_token(&org, PullTokenOptions::new(PullTokenRole::RegistryPull))
+        .await
+        .unwrap()
+        .credentials()
+        .unwrap()
+}
+
+fn name(text: &str) -> CacheName {
+    CacheName::new(text).unwrap()
+}
+
+fn backend(world: &World, layout: Layout) -> CloudsmithBackend {
+    CloudsmithBackend::new(world.client.clone())
+        .with_layout(layout)
+        .with_org("example.com".parse().unwrap())
+}
+
+/// Seed 004's two caches: Chainguard's public images and the organization's.
+async fn seed(world: &World) -> (CacheSpec, CacheSpec) {
+    (
+        CacheSpec::remote(name("cgr-public"), Upstream::CgrPublic)
+            .with_description("Chainguard public images (seed 004)"),
+        CacheSpec::remote(
+            name("cgr-private"),
+            Upstream::CgrPrivate {
+                org: "example.com".parse().unwrap(),
+            },
+        )
+        .with_credentials(pull_token(world).await)
+        .with_description("Chainguard private images (seed 004)"),
+    )
+}
+
+fn probe(image: &str) -> Probe {
+    Probe::DockerManifest {
+        image: image.to_owned(),
+        reference: "latest".to_owned(),
+    }
+}
+
+fn writes(world: &World) -> Vec<String> {
+    world
+        .sandbox
+        .journal()
+        .entries_for("cloudsmith")
+        .into_iter()
+        .filter(|e| e.is_write())
+        .map(|e| format!("{} {}", e.method, e.path))
+        .collect()
+}
+
+async fn verify(
+    backend: &CloudsmithBackend,
+    cache: &str,
+    image: &str,
+) -> pull_through_core::Verification {
+    let state = backend.describe(&name(cache)).await.unwrap().unwrap();
+    backend.verify(&state, &probe(image)).await.unwrap()
+}
+
+#[tokio::test]
+async fn seed_004_with_a_repository_per_upstream() {
+    let world = world().await;
+    let backend = backend(&world, Layout::OwnRepository);
+    let (public, private) = seed(&world).await;
+    for spec in [&public, &private] {
+        let ensured = backend.ensure(spec).await.unwrap();
+        assert!(matches!(ensured, Ensured::Created { .. }), "{ensured:?}");
+    }
+    assert_eq!(
+        world.cloudsmith.repository_slugs(),
+        ["cgr-public", "cgr-private"]
+    );
+    let upstreams = world.cloudsmith.upstreams("cgr-public");
+    assert_eq!(upstreams.len(), 1);
+    assert_eq!(
+        (
+            upstreams[0].upstream_url.as_str(),
+            upstreams[0].mode.as_str(),
+            upstreams[0].priority,
+            upstreams[0].auth_mode.as_str()
+        ),
+        ("https://cgr.dev/chainguard", "Cache and Proxy", 1, "None")
+    );
+    let private_upstream = &world.cloudsmith.upstreams("cgr-private")[0];
+    assert_eq!(private_upstream.upstream_url, "https://cgr.dev");
+    assert_eq!(private_upstream.auth_mode, "Username and Password");
+    let token = match &private.kind {
+        pull_through_core::CacheKind::Remote(remote) => remote.credentials.clone().unwrap(),
+        _ => unreachable!(),
+    };
+    assert_eq!(
+        world
+            .cloudsmith
+            .stored_auth_secret("cgr-private", "cgr-private")
+            .unwrap()
+            .expose(),
+        token.password().expose_secret()
+    );
+
+    // The seed's pulls: public images without chainguard/, the organization's below its name.
+    let pulled = verify(&backend, "cgr-public", "chainguard/nginx").await;
+    assert!(pulled.passed(), "{pulled}");
+    let pulled = verify(&backend, "cgr-private", "example.com/chainguard-base").await;
+    assert!(pulled.passed(), "{pulled}");
+    let kept: Vec<String> = world
+        .cloudsmith
+        .packages("cgr-public")
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(kept, ["nginx"], "Cache and Proxy keeps a copy");
+
+    // A second run writes nothing.
+    world.sandbox.journal().clear();
+    for spec in [&public, &private] {
+        let ensured = backend.ensure(spec).await.unwrap();
+        assert!(matches!(ensured, Ensured::Unchanged { .. }), "{ensured:?}");
+    }
+    assert_eq!(writes(&world), Vec::<String>::new());
+
+    // A rotation writes the new pull token: a new token is a new identity, so its
+    // username goes with it (the same username with a new password would send
+    // auth_secret alone, as the wiremock tests show).
+    let rotated = private.clone().with_credentials(pull_token(&world).await);
+    let ensured = backend
+        .ensure(&rotated.clone().rotating_credentials())
+        .await
+        .unwrap();
+    assert!(matches!(ensured, Ensured::Updated { .. }), "{ensured:?}");
+    let slug_perm = &world.cloudsmith.upstreams("cgr-private")[0].slug_perm;
+    assert_eq!(
+        writes(&world),
+        [format!(
+            "PATCH /repos/{OWNER}/cgr-private/upstream/docker/{slug_perm}/"
+        )]
+    );
+    let patched = world.sandbox.journal().entries_for("cloudsmith");
+    let body = patched
+        .iter()
+        .rev()
+        .find(|e| e.is_write())
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(
+        body.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["auth_secret", "auth_username"]
+    );
+    let new_token = match &rotated.kind {
+        pull_through_core::CacheKind::Remote(remote) => remote.credentials.clone().unwrap(),
+        _ => unreachable!(),
+    };
+    assert_eq!(
+        world
+            .cloudsmith
+            .stored_auth_secret("cgr-private", "cgr-private")
+            .unwrap()
+            .expose(),
+        new_token.password().expose_secret()
+    );
+    // Forget the cached copy, so the check pull goes upstream with the new token.
+    let forgotten = backend
+        .forget(&name("cgr-private"), &probe("example.com/chainguard-base"))
+        .await
+        .unwrap();
+    assert_eq!(forgotten, Deleted::Removed);
+    assert!(world.cloudsmith.packages("cgr-private").is_empty());
+    assert!(
+        verify(&backend, "cgr-private", "example.com/chainguard-base")
+            .await
+            .passed()
+    );
+
+    // Client access as the seed prints it.
+    let login = ClientLogin::new(USER, "the-api-key-secret", "CLOUDSMITH_API_KEY");
+    let state = backend
+        .describe(&name("cgr-public"))
+        .await
+        .unwrap()
+        .unwrap();
+    let registry = world.client.docker_host();
+    assert_eq!(
+        backend
+            .client_access(&state, Some(&login))
+            .unwrap()
+            .render(Reveal::Names),
+        format!(
+            "docker login {registry} --username {USER} --password \"$CLOUDSMITH_API_KEY\"\n\
+             docker pull {registry}/{OWNER}/cgr-public/nginx:latest"
+        )
+    );
+
+    // Deleting a cache deletes its repository; describe then finds nothing.
+    for cache in ["cgr-public", "cgr-private"] {
+        assert_eq!(
+            backend.delete(&name(cache)).await.unwrap(),
+            Deleted::Removed
+        );
+        assert!(backend.describe(&name(cache)).await.unwrap().is_none());
+        assert_eq!(
+            backend.delete(&name(cache)).await.unwrap(),
+            Deleted::AlreadyAbsent
+        );
+    }
+    assert!(world.cloudsmith.repository_slugs().is_empty());
+}
+
+#[tokio::test]
+async fn seed_004_with_one_repository_holding_both_upstreams() {
+    let world = world().await;
+    let backend = backend(&world, Layout::shared("chainguard").unwrap());
+    let (public, private) = seed(&world).await;
+    let order = |members: [&str; 2]| {
+        CacheSpec::aggregate(
+            name("chainguard"),
+            PackageFormat::Docker,
+            members.iter().map(|m| name(m)).collect(),
+        )
+        .with_description("Chainguard images (seed 004)")
+    };
+    let aggregate = order(["cgr-public", "cgr-private"]);
+    // A plan of the whole set before anything exists: every cache a create.
+    for spec in [&public, &private, &aggregate] {
+        assert!(backend.plan(spec).await.unwrap().has_changes());
+    }
+    for spec in [&public, &private] {
+        let ensured = backend.ensure(spec).await.unwrap();
+        assert!(matches!(ensured, Ensured::Created { .. }), "{ensured:?}");
+    }
+    // The public one first, as the seed gives it priority 1; the aggregate agrees, so
+    // only its description is written.
+    let ensured = backend.ensure(&aggregate).await.unwrap();
+    let Ensured::Updated { changes, state } = &ensured else {
+        panic!("{ensured:?}")
+    };
+    assert_eq!(
+        changes.iter().map(|c| c.field.as_str()).collect::<Vec<_>>(),
+        ["description"]
+    );
+    assert_eq!(
+        state.members().unwrap(),
+        [name("cgr-public"), name("cgr-private")]
+    );
+    assert_eq!(world.cloudsmith.repository_slugs(), ["chainguard"]);
+    let upstreams: Vec<(String, String, i64)> = world
+        .cloudsmith
+        .upstreams("chainguard")
+        .into_iter()
+        .map(|u| (u.name, u.upstream_url, u.priority))
+        .collect();
+    assert_eq!(
+        upstreams,
+        [
+            (
+                "cgr-public".to_owned(),
+                "https://cgr.dev/chainguard".to_owned(),
+                1
+            ),
+            ("cgr-private".to_owned(), "https://cgr.dev".to_owned(), 2)
+        ]
+    );
+
+    // Both kinds of image through the one repository, from each cache and the aggregate.
+    for (cache, image) in [
+        ("cgr-public", "chainguard/nginx"),
+        ("cgr-private", "example.com/chainguard-base"),
+        ("chainguard", "chainguard/go"),
+        ("chainguard", "example.com/chainguard-base"),
+    ] {
+        let pulled = verify(&backend, cache, image).await;
+        assert!(pulled.passed(), "{cache} {image}: {pulled}");
+    }
+    let state = backend
+        .describe(&name("chainguard"))
+        .await
+        .unwrap()
+        .unwrap();
+    let shown = backend
+        .client_access(&state, None)
+        .unwrap()
+        .render(Reveal::Names);
+    let registry = world.client.docker_host();
+    assert!(
+        shown.ends_with(&format!(
+            "docker pull {registry}/{OWNER}/chainguard/nginx:latest\n\
+             docker pull {registry}/{OWNER}/chainguard/example.com/chainguard-base:latest"
+        )),
+        "{shown}"
+    );
+
+    // A second run writes nothing.
+    world.sandbox.journal().clear();
+    for spec in [&public, &private, &aggregate] {
+        let ensured = backend.ensure(spec).await.unwrap();
+        assert!(matches!(ensured, Ensured::Unchanged { .. }), "{ensured:?}");
+    }
+    assert_eq!(writes(&world), Vec::<String>::new());
+
+    // The organization's images first: the aggregate sets the priorities, and the
+    // remotes leave them.
+    let reordered = order(["cgr-private", "cgr-public"]);
+    backend.ensure(&reordered).await.unwrap();
+    let priorities: Vec<(String, i64)> = world
+        .cloudsmith
+        .upstreams("chainguard")
+        .into_iter()
+        .map(|u| (u.name, u.priority))
+        .collect();
+    assert_eq!(
+        priorities,
+        [("cgr-public".to_owned(), 2), ("cgr-private".to_owned(), 1)]
+    );
+    world.sandbox.journal().clear();
+    for spec in [&public, &private, &reordered] {
+        assert!(matches!(
+            backend.ensure(spec).await.unwrap(),
+            Ensured::Unchanged { .. }
+        ));
+    }
+    assert_eq!(writes(&world), Vec::<String>::new());
+    let listed: Vec<String> = backend
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name.to_string())
+        .collect();
+    assert_eq!(listed, ["cgr-private", "cgr-public", "chainguard"]);
+
+    // A remote's delete leaves the shared repository; the aggregate's delete is the
+    // repository's.
+    assert_eq!(
+        backend.delete(&name("cgr-public")).await.unwrap(),
+        Deleted::Removed
+    );
+    assert!(
+        backend
+            .describe(&name("cgr-public"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(world.cloudsmith.repository_slugs(), ["chainguard"]);
+    assert_eq!(
+        backend.delete(&name("chainguard")).await.unwrap(),
+        Deleted::Removed
+    );
+    assert!(
+        backend
+            .describe(&name("chainguard"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        backend
+            .describe(&name("cgr-private"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(world.cloudsmith.repository_slugs().is_empty());
+}
+
+/// The private fixture's username is short: the suite renames it by appending
+/// `-renamed`, and a pull token's 57-character identity id would then pass the 64
+/// characters Cloudsmith allows `auth_username`. The fixture is never pulled through.
+async fn conformance_credentials(world: &World) -> UpstreamCredentials {
+    let token = pull_token(world).await;
+    UpstreamCredentials::new("conformance-identity", token.password().clone()).unwrap()
+}
+
+#[tokio::test]
+async fn the_own_repository_backend_passes_the_conformance_suite() {
+    let world = world().await;
+    let backend = backend(&world, Layout::OwnRepository);
+    let fixtures = Fixtures::new(
+        CacheSpec::remote(name("conformance-public"), Upstream::CgrPublic),
+        CacheSpec::remote(name("Conformance_Public"), Upstream::CgrPublic),
+    )
+    .with_private(
+        CacheSpec::remote(
+            name("conformance-private"),
+            Upstream::CgrPrivate {
+                org: "example.com".parse().unwrap(),
+            },
+        )
+        .with_credentials(conformance_credentials(&world).await),
+    )
+    .with_unsupported(CacheSpec::remote(
+        name("cg-private"),
+        "apk.cgr.dev/example.com".parse().unwrap(),
+    ))
+    .with_probe(Probe::default_for(&Upstream::CgrPublic))
+    .with_login(ClientLogin::new(
+        USER,
+        "conformance-login-secret",
+        "CLOUDSMITH_API_KEY",
+    ));
+    conformance::run_all(&backend, world.log.as_ref(), &fixtures).await;
+    assert!(
+        backend.list().await.unwrap().is_empty(),
+        "the suite left caches behind"
+    );
+    assert!(world.cloudsmith.repository_slugs().is_empty());
+}
+
+/// The suite's aggregate check (`aggregate_lifecycle`) is left out: it wants an aggregate
+/// that is absent while its members exist and that can be deleted leaving them, as
+/// Artifactory's virtual repositories are. Here the aggregate is the repository its
+/// members are upstreams of (see the crate documentation), so it exists as soon as they
+/// do, and deleting it deletes them; the seed test above covers its life.
+#[tokio::test]
+async fn the_shared_repository_backend_passes_the_conformance_suite() {
+    let world = world().await;
+    let backend = backend(&world, Layout::shared("conformance").unwrap());
+    let fixtures = Fixtures::new(
+        CacheSpec::remote(name("conformance-public"), Upstream::CgrPublic),
+        CacheSpec::remote(name("x"), Upstream::CgrPublic),
+    )
+    .with_private(
+        CacheSpec::remote(
+            name("conformance-private"),
+            Upstream::CgrPrivate {
+                org: "example.com".parse().unwrap(),
+            },
+        )
+        .with_credentials(conformance_credentials(&world).await),
+    )
+    .with_unsupported(CacheSpec::remote(name("wolfi"), Upstream::Wolfi))
+    .with_probe(Probe::default_for(&Upstream::CgrPublic))
+    .with_login(ClientLogin::new(
+        USER,
+        "conformance-login-secret",
+        "CLOUDSMITH_API_KEY",
+    ));
+    conformance::run_all(&backend, world.log.as_ref(), &fixtures).await;
+    // The shared repository outlives its upstreams; nothing else is left.
+    let left: Vec<String> = backend
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name.to_string())
+        .collect();
+    assert_eq!(left, ["conformance"]);
+    assert!(world.cloudsmith.upstreams("conformance").is_empty());
+}
+
+#[tokio::test]
+async fn a_wrong_key_is_refused_by_name_and_a_wrong_user_fails_the_pull_with_a_hint() {
+    let world = world().await;
+    let env = world.sandbox.env();
+    let lookup = |var: &str| {
+        env.iter()
+            .find(|(name, _)| name == var)
+            .map(|(_, value)| value.clone())
+    };
+    let wrong = CloudsmithClient::builder()
+        .from_env_with(lookup)
+        .with_api_key_from(
+            "MY_CLOUDSMITH_KEY",
+            "0000000000000000000000000000000000000000",
+        )
+        .with_retry(RetryConfig::none())
+        .build()
+        .unwrap();
+    let err = CloudsmithBackend::new(wrong)
+        .check_access()
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the API key in MY_CLOUDSMITH_KEY was refused"),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("0000000000"), "{err}");
+    let good = CloudsmithBackend::new(world.client.clone());
+    good.check_access().await.unwrap();
+
+    good.ensure(&CacheSpec::remote(name("cgr-public"), Upstream::CgrPublic))
+        .await
+        .unwrap();
+    let someone_else = CloudsmithClient::builder()
+        .from_env_with(lookup)
+        .with_user("someone-else")
+        .with_retry(RetryConfig::none())
+        .build()
+        .unwrap();
+    let backend = CloudsmithBackend::new(someone_else);
+    let pulled = verify(&backend, "cgr-public", "chainguard/go").await;
+    assert!(!pulled.passed());
+    assert!(
+        pulled
+            .to_string()
+            .contains("takes the user slug (someone-else) and the API key (CLOUDSMITH_API_KEY)"),
+        "{pulled}"
+    );
+}
+
+#[tokio::test]
+async fn a_rate_limited_key_gets_through_by_pacing_and_retry_after() {
+    let chainguard = Chainguard::new("example.com");
+    let cloudsmith = Cloudsmith::new().rate_limit(2, Duration::from_secs(1));
+    let sandbox = Sandbox::builder()
+        .chainguard(&chainguard)
+        .cloudsmith(&cloudsmith)
+        .start()
+        .await
+        .unwrap();
+    let env = sandbox.env();
+    let client = CloudsmithClient::builder()
+        .from_env_with(|var| {
+            env.iter()
+                .find(|(name, _)| name == var)
+                .map(|(_, value)| value.clone())
+        })
+        .build()
+        .unwrap();
+    // Five calls on a budget of two a second: the client waits when the answers say
+    // nothing remains (and the core's policy waits out any 429's Retry-After).
+    for _ in 0..5 {
+        assert!(client.list_repositories().await.unwrap().is_empty());
+    }
+    let served = sandbox
+        .journal()
+        .entries_for("cloudsmith")
+        .into_iter()
+        .filter(|e| e.status == Some(200))
+        .count();
+    assert_eq!(served, 5);
+}
