@@ -471,7 +471,16 @@ impl PullThroughBackend for CloudsmithBackend {
         self.check_spec(spec)?;
         match &spec.kind {
             CacheKind::Aggregate(_) => reconcile::plan(&Order(self), spec).await,
-            _ => reconcile::plan(&Upstreams(self), spec).await,
+            _ => {
+                let plan = reconcile::plan(&Upstreams(self), spec).await?;
+                Ok(match (&self.layout, &spec.description) {
+                    (Layout::Shared { repository }, Some(_)) => plan.with_note(format!(
+                        "the description is not stored: an upstream has none, and repository \
+                         {repository}'s is its aggregate's"
+                    )),
+                    _ => plan,
+                })
+            }
         }
     }
 

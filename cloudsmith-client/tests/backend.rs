@@ -395,6 +395,19 @@ async fn the_shared_layout_holds_both_upstreams_and_the_aggregate_orders_them() 
     // The public cache does not undo the order: its priority is not compared here.
     let again = backend.ensure(&public).await.unwrap();
     assert!(matches!(again, Ensured::Unchanged { .. }), "{again:?}");
+    // Nor is a description, which an upstream does not have: the plan says so.
+    let described = backend
+        .plan(&public.clone().with_description("Chainguard public images"))
+        .await
+        .unwrap();
+    assert!(!described.has_changes());
+    assert_eq!(
+        described.notes,
+        [
+            "the description is not stored: an upstream has none, and repository chainguard's \
+          is its aggregate's"
+        ]
+    );
 }
 
 #[tokio::test]
