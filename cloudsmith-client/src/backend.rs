@@ -1,5 +1,4 @@
-//! [`CloudsmithBackend`]: the core's [`PullThroughBackend`] for Cloudsmith, and its
-//! [`Layout`] (which repository holds each cache's upstream).
+//! [`CloudsmithBackend`]: the core's [`PullThroughBackend`] for Cloudsmith.
 
 use async_trait::async_trait;
 use pull_through_core::reconcile;
@@ -10,6 +9,7 @@ use pull_through_core::{
 };
 
 use crate::client::CloudsmithClient;
+use crate::layout::Layout;
 use crate::model::DEFAULT_STORAGE_REGION;
 use crate::reconcile::{
     Located, Order, Ordered, Upstreams, in_resolution_order, is_chainguard_url,
@@ -17,71 +17,6 @@ use crate::reconcile::{
 use crate::rules::{
     APK_UNPROVEN, REPOSITORY_SLUG_RULES, UPSTREAM_NAME_RULES, check_storage_region,
 };
-
-/// Which repository holds a cache's upstream: the seed's two layouts.
-///
-/// ```
-/// use cloudsmith_client::Layout;
-/// let shared = Layout::shared("chainguard")?;
-/// assert_eq!(shared.repository_of("cgr-private"), "chainguard");
-/// assert_eq!(Layout::OwnRepository.repository_of("cgr-private"), "cgr-private");
-/// assert!(Layout::shared("Chainguard").is_err());
-/// # Ok::<(), pull_through_core::ValidationError>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum Layout {
-    /// The seed's "new repository": each cache is a repository of its own, named after the
-    /// cache, holding one Docker upstream of the same name. No aggregates.
-    #[default]
-    OwnRepository,
-    /// The seed's "same repository": every cache of the backend is a Docker upstream of
-    /// this one repository; an aggregate named after the repository sets their order.
-    Shared {
-        /// The repository's slug.
-        repository: String,
-    },
-}
-
-impl Layout {
-    /// Every cache in `repository`, checked as a slug this crate may create.
-    ///
-    /// # Errors
-    ///
-    /// [`ValidationError::InvalidName`] for a slug breaking [`REPOSITORY_SLUG_RULES`].
-    ///
-    /// ```
-    /// assert!(cloudsmith_client::Layout::shared("cgr").is_ok());
-    /// ```
-    pub fn shared(repository: impl Into<String>) -> Result<Layout, ValidationError> {
-        let repository = repository.into();
-        REPOSITORY_SLUG_RULES.check(&repository)?;
-        Ok(Layout::Shared { repository })
-    }
-
-    /// The slug of the repository that holds cache `name` (for the shared layout's
-    /// aggregate, the repository it is).
-    ///
-    /// ```
-    /// # use cloudsmith_client::Layout;
-    /// assert_eq!(Layout::shared("cgr")?.repository_of("cgr"), "cgr");
-    /// # Ok::<(), pull_through_core::ValidationError>(())
-    /// ```
-    pub fn repository_of<'a>(&'a self, name: &'a str) -> &'a str {
-        match self {
-            Layout::OwnRepository => name,
-            Layout::Shared { repository } => repository,
-        }
-    }
-
-    /// The shared repository, if this layout has one.
-    fn shared_repository(&self) -> Option<&str> {
-        match self {
-            Layout::Shared { repository } => Some(repository),
-            _ => None,
-        }
-    }
-}
 
 /// Cloudsmith as a [`PullThroughBackend`]: Chainguard's registry through Docker upstreams
 /// of private repositories, laid out as [`Layout`] says (see the crate documentation for

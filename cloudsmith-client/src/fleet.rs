@@ -17,9 +17,10 @@ use pull_through_fleet::{
     BackendFactory, BackendTable, ConfigError, ConnectContext, Connected, Environment, Setting,
 };
 
-use crate::backend::{CloudsmithBackend, Layout};
+use crate::backend::CloudsmithBackend;
 use crate::builder::{API_KEY_VAR, API_URL_VAR, DOCKER_URL_VAR, OWNER_VAR, USER_VAR};
 use crate::client::CloudsmithClient;
+use crate::layout::Layout;
 use crate::rules::{IDENTIFIER_RULES, check_storage_region};
 
 /// Makes [`CloudsmithBackend`]s from config tables.

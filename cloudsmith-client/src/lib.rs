@@ -93,12 +93,14 @@
 
 mod access;
 mod backend;
+mod bodies;
 mod builder;
 mod check;
 mod client;
 mod error;
 #[cfg(feature = "fleet")]
 mod fleet;
+mod layout;
 mod limits;
 mod model;
 mod packages;
@@ -107,7 +109,8 @@ mod repositories;
 mod rules;
 mod upstreams;
 
-pub use backend::{CloudsmithBackend, Layout};
+pub use backend::CloudsmithBackend;
+pub use bodies::{DockerUpstreamPatch, DockerUpstreamRequest, RepositoryCreate, RepositoryPatch};
 pub use builder::{
     API_KEY_VAR, API_URL_VAR, CloudsmithBuilder, DEFAULT_API_URL, DEFAULT_DOCKER_URL,
     DOCKER_URL_VAR, OWNER_VAR, USER_VAR,
@@ -117,10 +120,11 @@ pub use client::CloudsmithClient;
 pub use error::CloudsmithErrors;
 #[cfg(feature = "fleet")]
 pub use fleet::CloudsmithFactory;
+pub use layout::Layout;
 pub use limits::rate_limit_wait;
 pub use model::{
-    AuthMode, DEFAULT_STORAGE_REGION, DockerUpstream, DockerUpstreamPatch, DockerUpstreamRequest,
-    Mode, Package, Repository, RepositoryCreate, RepositoryPatch, RepositoryType, UserBrief,
+    AuthMode, DEFAULT_STORAGE_REGION, DockerUpstream, Mode, Package, Repository, RepositoryType,
+    UserBrief,
 };
 pub use rules::{
     IDENTIFIER_RULES, PRIORITY_RANGE, PRIVATE_UPSTREAM_URL, PUBLIC_UPSTREAM_URL,

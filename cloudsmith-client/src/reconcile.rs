@@ -12,11 +12,12 @@ use pull_through_core::{
     ValidationError,
 };
 
-use crate::backend::{CloudsmithBackend, Layout};
-use crate::model::{
-    DockerUpstream, DockerUpstreamPatch, DockerUpstreamRequest, Repository, RepositoryCreate,
-    RepositoryPatch,
+use crate::backend::CloudsmithBackend;
+use crate::bodies::{
+    DockerUpstreamPatch, DockerUpstreamRequest, RepositoryCreate, RepositoryPatch,
 };
+use crate::layout::Layout;
+use crate::model::{DockerUpstream, Repository};
 use crate::rules::{PRIVATE_UPSTREAM_URL, PUBLIC_UPSTREAM_URL, upstream_url_for};
 use crate::upstreams::normalized;
 

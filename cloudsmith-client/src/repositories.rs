@@ -3,8 +3,9 @@
 use http::Method;
 use pull_through_core::{Deleted, Error, ValidationError};
 
+use crate::bodies::{RepositoryCreate, RepositoryPatch};
 use crate::client::{CloudsmithClient, CreateFailure};
-use crate::model::{Repository, RepositoryCreate, RepositoryPatch};
+use crate::model::Repository;
 use crate::rules::{IDENTIFIER_RULES, REPOSITORY_SLUG_RULES, check_storage_region};
 
 impl CloudsmithClient {

@@ -4,8 +4,9 @@
 use http::{Method, StatusCode};
 use pull_through_core::{Deleted, Error, ExposeSecret, ValidationError};
 
+use crate::bodies::{DockerUpstreamPatch, DockerUpstreamRequest};
 use crate::client::{CloudsmithClient, CreateFailure, checked_identifier};
-use crate::model::{AuthMode, DockerUpstream, DockerUpstreamPatch, DockerUpstreamRequest, Mode};
+use crate::model::{AuthMode, DockerUpstream, Mode};
 use crate::rules::{IDENTIFIER_RULES, UPSTREAM_NAME_RULES, check_priority, check_upstream_url};
 
 fn invalid(field: &str, problem: impl Into<String>) -> Error {
