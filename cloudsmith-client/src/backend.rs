@@ -351,7 +351,14 @@ impl CloudsmithBackend {
             .delete_upstream(&slug, &located.upstream.slug_perm)
             .await?;
         if matches!(self.layout, Layout::OwnRepository) {
-            let left = self.client.list_upstreams(&slug).await?;
+            // The deleted one may still be listed for a moment.
+            let left: Vec<_> = self
+                .client
+                .list_upstreams(&slug)
+                .await?
+                .into_iter()
+                .filter(|u| u.slug_perm != located.upstream.slug_perm)
+                .collect();
             if left.is_empty() {
                 self.client.delete_repository(&slug).await?;
             } else {

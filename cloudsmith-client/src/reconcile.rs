@@ -16,6 +16,7 @@ use crate::backend::CloudsmithBackend;
 use crate::bodies::{
     DockerUpstreamPatch, DockerUpstreamRequest, RepositoryCreate, RepositoryPatch,
 };
+use crate::client::CreateFailure;
 use crate::layout::Layout;
 use crate::model::{DockerUpstream, Repository};
 use crate::rules::{PRIVATE_UPSTREAM_URL, PUBLIC_UPSTREAM_URL, upstream_url_for};
@@ -198,7 +199,7 @@ impl Reconcile for Upstreams<'_> {
         if let Some(description) = &own_description {
             body = body.with_description(description.clone());
         }
-        let mut repository = client.ensure_repository(&body).await?;
+        let (mut repository, made) = client.ensure_repository_made(&body).await?;
         if let Some(description) = own_description {
             // A repository of that slug already there keeps its own description otherwise.
             if repository.description.as_deref() != Some(description.as_str()) {
@@ -207,7 +208,21 @@ impl Reconcile for Upstreams<'_> {
                     .await?;
             }
         }
-        let upstream = client.create_upstream(&slug, &request).await?;
+        let mut attempt = 1;
+        let upstream = loop {
+            match client.create_upstream(&slug, &request).await {
+                // Cloudsmith replicates across regions: a repository just made may not be
+                // found yet (its Terraform provider retries such a 404 for a minute).
+                Err(err) if made && err.is_not_found() => {
+                    match client.create_wait(CreateFailure::NotSent, attempt) {
+                        Some(wait) => tokio::time::sleep(wait).await,
+                        None => return Err(err),
+                    }
+                    attempt += 1;
+                }
+                other => break other?,
+            }
+        };
         Ok(Located {
             repository,
             upstream,

@@ -164,14 +164,24 @@ impl CloudsmithClient {
     /// # Ok(()) }
     /// ```
     pub async fn ensure_repository(&self, body: &RepositoryCreate) -> Result<Repository, Error> {
+        self.ensure_repository_made(body)
+            .await
+            .map(|(repository, _)| repository)
+    }
+
+    /// As [`ensure_repository`](Self::ensure_repository), and whether this call created it.
+    pub(crate) async fn ensure_repository_made(
+        &self,
+        body: &RepositoryCreate,
+    ) -> Result<(Repository, bool), Error> {
         if let Some(found) = self.get_repository(&body.slug).await? {
-            return Ok(found);
+            return Ok((found, false));
         }
         match self.create_repository(body).await {
-            Ok(created) => Ok(created),
+            Ok(created) => Ok((created, true)),
             Err(mut err) if err.is_already_exists() => {
                 if let Some(found) = self.get_repository(&body.slug).await? {
-                    return Ok(found);
+                    return Ok((found, false));
                 }
                 if let Error::AlreadyExists(api) = &mut err {
                     api.fix = Some(format!(

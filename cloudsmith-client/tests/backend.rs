@@ -731,3 +731,44 @@ async fn verify_pulls_through_the_registry_without_the_chainguard_prefix() {
         format!("manifest {}/acme/cgr-public/go:latest", server.address())
     );
 }
+
+#[tokio::test]
+async fn a_repository_just_made_but_not_yet_found_is_waited_for() {
+    let server = MockServer::start().await;
+    nothing_else(&server).await;
+    get(&server, "/repos/acme/cgr-public/", 404, not_found()).await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(repository("cgr-public", None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // Cloudsmith replicates across regions: the new repository is not found at first.
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/cgr-public/upstream/docker/"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(not_found()))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/cgr-public/upstream/docker/"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(upstream(
+            "Up1",
+            "cgr-public",
+            "https://cgr.dev/chainguard",
+            1,
+            None,
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (client, _) = client_with(&server, quick_retry());
+    let backend = cloudsmith_client::CloudsmithBackend::new(client);
+    let spec = CacheSpec::remote(name("cgr-public"), Upstream::CgrPublic);
+    assert!(matches!(
+        backend.ensure(&spec).await.unwrap(),
+        Ensured::Created { .. }
+    ));
+}
