@@ -11,7 +11,7 @@
 //! | `docker login docker.cloudsmith.io` with the user slug and the API key | | [`CloudsmithBackend`]'s client access |
 //! | `docker pull docker.cloudsmith.io/ORG/REPO/nginx:latest` | registry `GET /v2/ORG/REPO/nginx/manifests/latest` | client access, verification |
 //! | `docker pull docker.cloudsmith.io/ORG/REPO/<org registry>/python:3.9-dev` | the same below the organization's name | client access, verification |
-//! | the pull token expires: give the upstream a new one | `PATCH .../upstream/docker/{slug_perm}/` with `auth_secret` alone | [`CloudsmithClient::update_upstream`], a rotating spec |
+//! | the pull token expires: give the upstream a new one | `PATCH .../upstream/docker/{slug_perm}/` with `auth_secret` (and `auth_username` when the new token is another identity) | [`CloudsmithClient::update_upstream`], a rotating spec |
 //! | check the key | `GET /user/self/`, `authenticated: true` | [`CloudsmithClient::check_key`] |
 //!
 //! Every call sends `X-Api-Key`, keeps the spec's trailing slashes, reads every page of a
@@ -69,7 +69,14 @@
 //!   repository's upstreams is refused with what to do, before any write.
 //! - Pull references: through the public upstream without the `chainguard/` prefix
 //!   (`docker.cloudsmith.io/OWNER/REPO/nginx:latest`); through `https://cgr.dev` with the
-//!   organization's registry name first (`docker.cloudsmith.io/OWNER/REPO/<org>/...`).
+//!   organization's registry name first (`docker.cloudsmith.io/OWNER/REPO/<org>/...`;
+//!   client access prints `chainguard-base:latest` there, which every organization has,
+//!   where the seed's example is `python:3.9-dev`). Probes name images as on cgr.dev
+//!   (`chainguard/go`): through the public upstream the namespace is dropped.
+//! - The shared layout's aggregate exists as soon as its repository does, and deleting it
+//!   deletes its members; the core's conformance check of aggregates, written for
+//!   aggregates that live beside their members (Artifactory's virtual repositories), does
+//!   not apply, and this crate's sandbox tests cover the aggregate's life instead.
 //!
 //! ```no_run
 //! use cloudsmith_client::{CloudsmithBackend, CloudsmithClient, Layout};
