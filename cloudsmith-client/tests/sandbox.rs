@@ -606,3 +606,37 @@ async fn a_rate_limited_key_gets_through_by_pacing_and_retry_after() {
         .count();
     assert_eq!(served, 5);
 }
+
+#[tokio::test]
+async fn caches_ensured_at_once_share_the_repository_one_of_them_made() {
+    let world = world().await;
+    let backend = backend(&world, Layout::shared("chainguard").unwrap());
+    let (public, private) = seed(&world).await;
+    // As `pull-through apply` runs the caches of one layer concurrently: both find no
+    // repository, one creates it, and the other's create, answered 422 on the slug, reads
+    // the repository instead.
+    let (first, second) = tokio::join!(backend.ensure(&public), backend.ensure(&private));
+    for ensured in [first.unwrap(), second.unwrap()] {
+        assert!(matches!(ensured, Ensured::Created { .. }), "{ensured:?}");
+    }
+    assert_eq!(world.cloudsmith.repository_slugs(), ["chainguard"]);
+    assert_eq!(world.cloudsmith.upstreams("chainguard").len(), 2);
+    let creates: Vec<Option<u16>> = world
+        .sandbox
+        .journal()
+        .entries_for("cloudsmith")
+        .into_iter()
+        .filter(|e| e.method == "POST" && e.path == format!("/repos/{OWNER}/"))
+        .map(|e| e.status)
+        .collect();
+    // One create made it; another, if both looked before either made it, was refused.
+    assert_eq!(
+        creates.iter().filter(|s| **s == Some(201)).count(),
+        1,
+        "{creates:?}"
+    );
+    assert!(
+        creates.iter().all(|s| matches!(s, Some(201 | 422))),
+        "{creates:?}"
+    );
+}
