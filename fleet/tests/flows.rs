@@ -13,7 +13,8 @@ use pull_through_core::tokens::{IssuedToken, PullTokens, TokenRecord, TokenReque
 use pull_through_core::{
     AccessItem, CacheKind, CacheName, CacheSpec, CacheState, Capabilities, Check, ClientAccess,
     ClientLogin, Deleted, Ensured, Error, ExposeSecret, FieldValue, NameCase, OrgId, OrgName,
-    PackageFormat, Plan, Probe, PullThroughBackend, Sensitive, Support, UpstreamKind, Verification,
+    PackageFormat, Plan, Probe, PullThroughBackend, Sensitive, Support, Upstream, UpstreamKind,
+    Verification,
 };
 use pull_through_fleet::{
     BackendFactory, BackendTable, Config, ConfigError, ConnectContext, Connected, Deployment,
@@ -89,6 +90,8 @@ struct Memory {
     fail_writes: Mutex<Option<String>>,
     forgets: AtomicUsize,
     refuse_new_pulls: AtomicBool,
+    retired: AtomicUsize,
+    refuse_retire: AtomicBool,
 }
 
 impl Memory {
@@ -100,6 +103,8 @@ impl Memory {
             fail_writes: Mutex::default(),
             forgets: AtomicUsize::new(0),
             refuse_new_pulls: AtomicBool::new(false),
+            retired: AtomicUsize::new(0),
+            refuse_retire: AtomicBool::new(false),
         }
     }
 
@@ -212,11 +217,13 @@ fn state(name: &str, stored: &Stored) -> Result<CacheState, Error> {
     let name = CacheName::new(name)?;
     Ok(match &stored.spec_kind {
         CacheKind::Remote(remote) => {
-            let state = CacheState::remote(
-                name,
-                PackageFormat::Docker,
-                remote.upstream.url().to_string(),
-            );
+            // Spelled the way Cloudsmith spells it, so that `destroy` must ask the
+            // backend (`fronts`) rather than compare with the catalogue's URL.
+            let url = match &remote.upstream {
+                Upstream::CgrPublic => "https://cgr.dev/chainguard".to_owned(),
+                other => other.url().to_string(),
+            };
+            let state = CacheState::remote(name, PackageFormat::Docker, url);
             match &stored.username {
                 Some(user) => state.with_username(user.clone()),
                 None => state,
@@ -323,6 +330,23 @@ impl PullThroughBackend for Memory {
     async fn forget(&self, _: &CacheName, _: &Probe) -> Result<Deleted, Error> {
         self.forgets.fetch_add(1, Ordering::SeqCst);
         Ok(Deleted::Removed)
+    }
+    fn fronts(&self, upstream: &Upstream, upstream_url: &str) -> bool {
+        match upstream {
+            Upstream::CgrPublic => upstream_url == "https://cgr.dev/chainguard",
+            other => other.matches_url(upstream_url),
+        }
+    }
+    async fn retire_credentials(&self, name: &CacheName) -> Result<Vec<String>, Error> {
+        self.retired.fetch_add(1, Ordering::SeqCst);
+        if self.refuse_retire.load(Ordering::SeqCst) {
+            return Err(Error::Unsupported {
+                vendor: "memory".into(),
+                what: format!("retiring the old password of {name}"),
+                hint: "the test refuses it".into(),
+            });
+        }
+        Ok(vec![format!("the old password of {name}")])
     }
 }
 
@@ -561,7 +585,8 @@ async fn rotate_revokes_the_old_token_only_after_a_pull_with_the_new_one() {
         1,
         "the probe's path is cleared first"
     );
-    assert!(rotated[0].notes.is_empty());
+    assert_eq!(rotated[0].notes, ["retired the old password of priv"]);
+    assert_eq!(world.memory.retired.load(Ordering::SeqCst), 1);
     let new = world.live_tokens();
     assert_eq!(new.len(), 1);
     assert_eq!(world.stored_user("priv"), new.first().cloned());
@@ -581,6 +606,31 @@ async fn rotate_revokes_the_old_token_only_after_a_pull_with_the_new_one() {
         "{error}"
     );
     assert_eq!(world.live_tokens().len(), 2);
+    assert_eq!(
+        world.memory.retired.load(Ordering::SeqCst),
+        1,
+        "nothing is retired when the pull with the new password failed"
+    );
+
+    // Retiring fails after a good pull: the rotation stands, the old token is revoked,
+    // and a note says what is left to do.
+    world.memory.refuse_new_pulls.store(false, Ordering::SeqCst);
+    world.memory.refuse_retire.store(true, Ordering::SeqCst);
+    let rotated = world
+        .deployment
+        .rotate(&["priv".to_owned()], &NoProgress)
+        .await
+        .unwrap();
+    assert_eq!(rotated[0].result, Outcome::Rotated);
+    assert_eq!(rotated[0].revoked.len(), 2, "{rotated:?}");
+    assert_eq!(rotated[0].notes.len(), 1);
+    assert!(
+        rotated[0].notes[0].starts_with(
+            "the cache uses the new pull token, but the copies of the old password it kept could not be retired"
+        ),
+        "{:?}",
+        rotated[0].notes
+    );
 }
 
 #[tokio::test]

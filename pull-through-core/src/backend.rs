@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::plan::{Deleted, Ensured, Plan};
 use crate::spec::{CacheKind, CacheName, CacheSpec, NameCase};
 use crate::state::CacheState;
-use crate::upstream::{PackageFormat, UpstreamKind};
+use crate::upstream::{PackageFormat, Upstream, UpstreamKind};
 use crate::verify::{Probe, Verification};
 
 /// A registry or repository manager that can hold pull-through caches of Chainguard
@@ -247,6 +247,48 @@ pub trait PullThroughBackend: Send + Sync + fmt::Debug {
     /// # Ok(()) }
     /// ```
     async fn diagnose(&self, name: &CacheName) -> Result<Vec<Diagnosis>, Error> {
+        let _ = name;
+        Ok(Vec::new())
+    }
+
+    /// Whether a remote whose upstream URL reads `upstream_url` fronts `upstream`, as this
+    /// backend spells it: tools that must not touch a cache fronting something else
+    /// (`destroy`) ask this rather than compare URLs. The default is
+    /// [`Upstream::matches_url`] (one trailing `/` aside, the catalogue's URL); a vendor
+    /// that spells an upstream its own way (Cloudsmith's public upstream is
+    /// `https://cgr.dev/chainguard`) overrides it.
+    ///
+    /// ```no_run
+    /// # use pull_through_core::{PullThroughBackend, Upstream};
+    /// # fn example(backend: &dyn PullThroughBackend) {
+    /// assert!(backend.fronts(&Upstream::CgrPublic, "https://cgr.dev/"));
+    /// # }
+    /// ```
+    fn fronts(&self, upstream: &Upstream, upstream_url: &str) -> bool {
+        upstream.matches_url(upstream_url)
+    }
+
+    /// Retires the copies of the upstream password the cache of `name` no longer uses,
+    /// once a rotation's check pull has passed with the new one, and says what it retired
+    /// (one line each). Backends that keep no copies (Artifactory stores one password in
+    /// place) retire nothing: the default. Google Artifact Registry keeps each password as
+    /// a Secret Manager version; the old ones are disabled here rather than when the new
+    /// one is written, so that a rotation whose check pull fails leaves them usable.
+    ///
+    /// # Errors
+    ///
+    /// Any error of the backend's API; the rotation itself has already succeeded, so a
+    /// caller reports it and carries on.
+    ///
+    /// ```no_run
+    /// # use pull_through_core::{CacheName, PullThroughBackend};
+    /// # async fn example(backend: &dyn PullThroughBackend) -> Result<(), pull_through_core::Error> {
+    /// for retired in backend.retire_credentials(&CacheName::new("cgr-private")?).await? {
+    ///     println!("retired {retired}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    async fn retire_credentials(&self, name: &CacheName) -> Result<Vec<String>, Error> {
         let _ = name;
         Ok(Vec::new())
     }

@@ -182,6 +182,9 @@ pub struct Fixtures {
     pub probe: Option<Probe>,
     /// A login to render [`remote`](Self::remote)'s client access with.
     pub login: Option<ClientLogin>,
+    /// The credentials [`private`](Self::private) is switched to for the username change;
+    /// when `None`, the suite derives a username of the same length.
+    pub other_credentials: Option<UpstreamCredentials>,
 }
 
 impl Fixtures {
@@ -206,6 +209,7 @@ impl Fixtures {
             aggregate: None,
             probe: None,
             login: None,
+            other_credentials: None,
         }
     }
 
@@ -306,6 +310,39 @@ impl Fixtures {
         self.login = Some(login);
         self
     }
+
+    /// The credentials the private fixture is switched to for the username change, for a
+    /// backend that checks credentials against the upstream when they are written (Google
+    /// Artifact Registry validates them): give a second pull token its test environment
+    /// accepts. Without them the suite derives another username of the same length, so
+    /// vendors' length limits hold.
+    ///
+    /// ```
+    /// # use pull_through_core::conformance::Fixtures;
+    /// # use pull_through_core::{CacheName, CacheSpec, Upstream, UpstreamCredentials};
+    /// let fixtures = Fixtures::new(
+    ///     CacheSpec::remote(CacheName::new("a")?, Upstream::CgrPublic),
+    ///     CacheSpec::remote(CacheName::new("b!")?, Upstream::CgrPublic),
+    /// )
+    /// .with_other_credentials(UpstreamCredentials::new("org/second-identity", "second-token")?);
+    /// assert!(fixtures.other_credentials.is_some());
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
+    pub fn with_other_credentials(mut self, credentials: UpstreamCredentials) -> Self {
+        self.other_credentials = Some(credentials);
+        self
+    }
+}
+
+/// Another username of the same length as `username` (its last character changed), so that
+/// a vendor's length limit that `username` meets holds for it too.
+fn another_username(username: &str) -> String {
+    let mut other: Vec<char> = username.chars().collect();
+    match other.last_mut() {
+        Some(last) => *last = if *last == 'x' { 'y' } else { 'x' },
+        None => other.push('x'),
+    }
+    other.into_iter().collect()
 }
 
 async fn requests_since(log: &dyn RequestLog, mark: usize) -> Vec<LoggedRequest> {
@@ -668,6 +705,15 @@ pub async fn password_is_written_only_when_it_must(
     log: &dyn RequestLog,
     private: &CacheSpec,
 ) {
+    password_rule(backend, log, private, None).await;
+}
+
+async fn password_rule(
+    backend: &dyn PullThroughBackend,
+    log: &dyn RequestLog,
+    private: &CacheSpec,
+    other: Option<&UpstreamCredentials>,
+) {
     let original = credentials_of(private);
     assert!(
         matches!(&private.kind, CacheKind::Remote(remote) if remote.credential_write == CredentialWrite::OnCreate),
@@ -749,11 +795,21 @@ pub async fn password_is_written_only_when_it_must(
          got {outcome:?} and sent {wrote:?}"
     );
 
-    let new_username = format!("{}-renamed", original.username());
-    let renamed = private.clone().with_credentials(
-        UpstreamCredentials::new(new_username.clone(), original.password().clone())
-            .expect("a non-empty username and password"),
+    let other = match other {
+        Some(other) => other.clone(),
+        None => UpstreamCredentials::new(
+            another_username(original.username()),
+            original.password().clone(),
+        )
+        .expect("a non-empty username and password"),
+    };
+    assert_ne!(
+        other.username(),
+        original.username(),
+        "the other credentials of {name} must have another username"
     );
+    let new_username = other.username().to_owned();
+    let renamed = private.clone().with_credentials(other);
     let (outcome, wrote) =
         ensure_logged(backend, log, &renamed, "ensure with another username").await;
     match &outcome {
@@ -1027,7 +1083,7 @@ pub async fn run_all(backend: &dyn PullThroughBackend, log: &dyn RequestLog, fix
     }
     delete_then_describe_is_none(backend, remote).await;
     if let Some(private) = &fixtures.private {
-        password_is_written_only_when_it_must(backend, log, private).await;
+        password_rule(backend, log, private, fixtures.other_credentials.as_ref()).await;
     }
     if let Some(unsupported) = &fixtures.unsupported {
         unsupported_is_typed(backend, log, unsupported).await;

@@ -13,9 +13,9 @@
 
 use std::sync::Arc;
 
-use http::StatusCode;
 use crate::http::{HttpClient, HttpObserver};
 use crate::{Error, SecretString, ValidationError};
+use http::StatusCode;
 use url::Url;
 
 /// Obtains a pull token for one repository of a registry.

@@ -23,8 +23,10 @@
 //! [`cloudsmith`] holds Cloudsmith's (the API's repositories, Docker upstreams and
 //! packages, and `docker.cloudsmith.io` pulling through a repository's upstreams). The
 //! caches' fakes pull through [`upstream`], which answers cgr.dev's token challenge and
-//! sends a cache's stored credentials the way the vendors do; Google Artifact Registry's
-//! fake is still to come, one module on top of it.
+//! sends a cache's stored credentials the way the vendors do. [`gar`] holds Google's
+//! (Artifact Registry, Secret Manager with IAM, Resource Manager, and the Docker registry
+//! of `LOCATION-docker.pkg.dev`, whose remote and virtual repositories pull from the fake
+//! `cgr.dev` with credentials kept in Secret Manager).
 //!
 //! ```
 //! use axum::{Router, routing::get};
@@ -58,6 +60,7 @@ pub mod cloudsmith;
 mod common;
 mod env;
 mod faults;
+pub mod gar;
 mod journal;
 mod private_file;
 mod server;
@@ -247,6 +250,18 @@ impl SandboxBuilder {
     /// ```
     pub fn cloudsmith(mut self, cloudsmith: &cloudsmith::Cloudsmith) -> Self {
         self.services.extend(cloudsmith.services());
+        self
+    }
+
+    /// Adds Google's fakes: Artifact Registry, Secret Manager, Resource Manager and the
+    /// Docker registry of `LOCATION-docker.pkg.dev`.
+    ///
+    /// ```
+    /// let gar = pull_through_sandbox::gar::Gar::new();
+    /// let builder = pull_through_sandbox::Sandbox::builder().gar(&gar);
+    /// ```
+    pub fn gar(mut self, gar: &gar::Gar) -> Self {
+        self.services.extend(gar.services());
         self
     }
 

@@ -134,7 +134,8 @@ impl Deployment {
         match (&cache.kind, &state.role) {
             (CacheIntent::Remote { .. }, CacheRole::Remote { upstream_url, .. }) => {
                 let upstream = self.upstream(cache)?;
-                (!upstream.matches_url(upstream_url)).then(|| format!("a remote of {upstream_url}"))
+                let fronts = self.backend(cache).api.fronts(&upstream, upstream_url);
+                (!fronts).then(|| format!("a remote of {upstream_url}"))
             }
             (CacheIntent::Aggregate { members }, CacheRole::Aggregate { members: actual }) => {
                 let same = members.len() == actual.len()

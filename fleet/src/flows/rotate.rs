@@ -19,7 +19,9 @@ impl Deployment {
     /// Rotates the pull token of every cache that has one (or only of the caches named in
     /// `only`): a new token, written to the cache, what the probe is answered from
     /// forgotten, a pull verified through the cache (three tries), and only then the old
-    /// tokens revoked. When the pull fails the cache keeps the new token (a stored
+    /// tokens revoked and the copies of the old password the backend kept retired
+    /// ([`retire_credentials`](pull_through_core::PullThroughBackend::retire_credentials)).
+    /// When the pull fails the cache keeps the new token (a stored
     /// password cannot be written back) and the old one is not revoked; the outcome says
     /// both.
     ///
@@ -182,6 +184,15 @@ impl Deployment {
                 }
             ));
             return outcome;
+        }
+        match backend.api.retire_credentials(&cache.name).await {
+            Ok(retired) => outcome
+                .notes
+                .extend(retired.into_iter().map(|what| format!("retired {what}"))),
+            Err(err) => outcome.notes.push(format!(
+                "the cache uses the new pull token, but the copies of the old password it kept \
+                 could not be retired ({err}); rotate again or retire them by hand"
+            )),
         }
         self.revoke_into(&mut outcome, old).await;
         outcome
