@@ -541,6 +541,19 @@ impl PullThroughBackend for CloudsmithBackend {
         self.client.forget_image(&repository, &image).await
     }
 
+    /// Whether an upstream URL is the one this backend gives `upstream`:
+    /// `https://cgr.dev/chainguard` for Chainguard's public images, `https://cgr.dev` for
+    /// an organization's (one trailing `/` aside, the scheme and host in any case). The
+    /// catalogue's URL for public images is `https://cgr.dev/`, which Cloudsmith reaches
+    /// only with the `chainguard/` namespace in every pull; a public upstream of that URL
+    /// is not the cache a config describes here, so `destroy` leaves it. Every
+    /// organization's cache fronts the same `https://cgr.dev` (the organization is in the
+    /// pull token, not the URL). APK upstreams front nothing here: they are unsupported.
+    fn fronts(&self, upstream: &Upstream, upstream_url: &str) -> bool {
+        crate::rules::upstream_url_for(upstream)
+            .is_ok_and(|expected| crate::reconcile::same_url(expected, upstream_url))
+    }
+
     /// The seed's rules for each upstream of the cache ([`crate::upstream_problems`]).
     async fn diagnose(&self, name: &CacheName) -> Result<Vec<Diagnosis>, Error> {
         let upstreams = if self.is_shared_repository(name.as_str()) {

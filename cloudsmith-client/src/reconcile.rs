@@ -50,6 +50,23 @@ pub(crate) fn is_chainguard_url(url: &str) -> bool {
     matches!(normalized(url), PUBLIC_UPSTREAM_URL | PRIVATE_UPSTREAM_URL)
 }
 
+/// Whether `actual` is the URL `expected`: same scheme, host and port (in any case), no
+/// credentials or query, and the same path but for one trailing `/`.
+pub(crate) fn same_url(expected: &str, actual: &str) -> bool {
+    let (Ok(expected), Ok(actual)) = (url::Url::parse(expected), url::Url::parse(actual.trim()))
+    else {
+        return false;
+    };
+    let path = |url: &url::Url| url.path().trim_end_matches('/').to_owned();
+    actual.scheme() == expected.scheme()
+        && actual.host_str() == expected.host_str()
+        && actual.port() == expected.port()
+        && actual.username().is_empty()
+        && actual.password().is_none()
+        && actual.query().is_none()
+        && path(&actual) == path(&expected)
+}
+
 /// The upstream a spec asks for: its POST body.
 pub(crate) fn desired_request(
     backend: &CloudsmithBackend,

@@ -772,3 +772,48 @@ async fn a_repository_just_made_but_not_yet_found_is_waited_for() {
         Ensured::Created { .. }
     ));
 }
+
+/// `destroy` asks `fronts` before deleting a remote: Cloudsmith's spelling of each upstream
+/// is the cache's, the catalogue's `https://cgr.dev/` for public images is not.
+#[tokio::test]
+async fn fronts_reads_cloudsmith_s_spelling_of_each_upstream() {
+    let server = MockServer::start().await;
+    nothing_else(&server).await;
+    let (backend, recorder) = backend(&server, Layout::OwnRepository);
+    let private: Upstream = "cgr.dev/example.com".parse().unwrap();
+    let other_org: Upstream = "cgr.dev/other.example".parse().unwrap();
+    for (upstream, url, fronts) in [
+        (&Upstream::CgrPublic, "https://cgr.dev/chainguard", true),
+        (&Upstream::CgrPublic, "https://cgr.dev/chainguard/", true),
+        (&Upstream::CgrPublic, "HTTPS://CGR.DEV/chainguard", true),
+        (&Upstream::CgrPublic, "https://cgr.dev", false),
+        (&Upstream::CgrPublic, "https://cgr.dev/", false),
+        (&Upstream::CgrPublic, "https://cgr.dev/Chainguard", false),
+        (&Upstream::CgrPublic, "http://cgr.dev/chainguard", false),
+        (
+            &Upstream::CgrPublic,
+            "https://cgr.dev/chainguard/nginx",
+            false,
+        ),
+        (
+            &Upstream::CgrPublic,
+            "https://u:p@cgr.dev/chainguard",
+            false,
+        ),
+        (&private, "https://cgr.dev", true),
+        (&private, "https://cgr.dev/", true),
+        (&private, "https://cgr.dev/example.com", false),
+        (&private, "https://cgr.dev/chainguard", false),
+        (&other_org, "https://cgr.dev", true),
+        (&private, "not a url", false),
+    ] {
+        assert_eq!(
+            backend.fronts(upstream, url),
+            fronts,
+            "{upstream} at {url:?}"
+        );
+    }
+    let apk: Upstream = "apk.cgr.dev/example.com".parse().unwrap();
+    assert!(!backend.fronts(&apk, "https://apk.cgr.dev/example.com"));
+    assert!(calls(&recorder).is_empty(), "fronts makes no request");
+}
