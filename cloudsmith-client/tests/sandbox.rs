@@ -438,12 +438,15 @@ async fn seed_004_with_one_repository_holding_both_upstreams() {
     assert!(world.cloudsmith.repository_slugs().is_empty());
 }
 
-/// The private fixture's username is short: the suite renames it by appending
-/// `-renamed`, and a pull token's 57-character identity id would then pass the 64
-/// characters Cloudsmith allows `auth_username`. The fixture is never pulled through.
+/// A real pull token, its 57-character identity id as the username: the suite's
+/// username change keeps the length, so it stays within the 64 characters Cloudsmith
+/// allows `auth_username`. The fake checks no credentials when they are written, so the
+/// suite's derived username needs no second token
+/// ([`Fixtures::with_other_credentials`]).
 async fn conformance_credentials(world: &World) -> UpstreamCredentials {
     let token = pull_token(world).await;
-    UpstreamCredentials::new("conformance-identity", token.password().clone()).unwrap()
+    assert_eq!(token.username().len(), 57, "{}", token.username());
+    token
 }
 
 #[tokio::test]
