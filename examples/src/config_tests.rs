@@ -54,7 +54,10 @@ fn the_shipped_seeds_config_loads() {
             "cg-private",
             "cg-chainguard",
             "cg-extras",
-            "cg-apk-virt"
+            "cg-apk-virt",
+            "cloudsmith-public",
+            "cloudsmith-private",
+            "chainguard"
         ]
     );
     assert_eq!(config.name, "seeds");

@@ -18,7 +18,24 @@ pub(crate) const REAL_BACKEND_VARIABLES: &[&str] = &["ARTIFACTORY_URL"];
 
 /// Every backend type the program knows.
 pub(crate) fn factories() -> Factories {
-    Factories::new().with(ArtifactoryFactory)
+    // Cloudsmith's variables are not among REAL_BACKEND_VARIABLES: CLOUDSMITH_API_KEY is
+    // set in many shells for the cloudsmith CLI, and the default run reads only the
+    // sandbox's variables (a closed environment), so a workspace in the shell is never
+    // written to without --config.
+    Factories::new()
+        .with(ArtifactoryFactory)
+        .with(cloudsmith_client::CloudsmithFactory)
+}
+
+/// A backend type as people call the product (`gar` is Google Artifact Registry), for
+/// headers; a type this list lacks is shown as it is spelled in the config.
+pub(crate) fn product(kind: &str) -> &str {
+    match kind {
+        "artifactory" => "Artifactory",
+        "gar" => "Google Artifact Registry",
+        "cloudsmith" => "Cloudsmith",
+        other => other,
+    }
 }
 
 /// The Chainguard client: from the process environment with chainctl's login as the last

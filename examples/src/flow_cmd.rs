@@ -18,7 +18,8 @@ use crate::output::{check_writable_location, emit, fleet_failure, journal};
 use crate::report::{self, Progress};
 
 /// The config shipped with the program: everything in seeds 000, 001 and 003 on one
-/// Artifactory. The default run applies it to the embedded sandbox.
+/// Artifactory, and seed 004 in one Cloudsmith workspace. The default run applies it to
+/// the embedded sandbox.
 pub(crate) const SEEDS: &str = include_str!("../seeds.toml");
 
 /// The name the shipped config is reported under.
@@ -94,6 +95,7 @@ async fn source(global: &GlobalArgs) -> Result<Source, Failure> {
     let chainguard = Chainguard::new(config.org.as_str());
     let sandbox = Sandbox::builder()
         .chainguard(&chainguard)
+        .cloudsmith(&pull_through_sandbox::cloudsmith::Cloudsmith::new())
         .artifactory(&Artifactory::new())
         .start()
         .await
@@ -158,16 +160,22 @@ impl Flow<'_> {
     fn header(&self, command: &str) -> String {
         let config = &self.deployment.config;
         let place = if self.on_sandbox {
-            let urls: Vec<&str> = self
-                .deployment
-                .backends
-                .values()
-                .map(|b| b.url.as_str())
+            // Per vendor, in the order the config's backends sort: "Artifactory at URL,
+            // Google Artifact Registry at URL".
+            let mut vendors: Vec<(&str, Vec<&str>)> = Vec::new();
+            for (name, backend) in &self.deployment.backends {
+                let kind = config.backends.get(name).map_or("", |t| t.kind.as_str());
+                let product = crate::factory::product(kind);
+                match vendors.iter_mut().find(|(p, _)| *p == product) {
+                    Some((_, urls)) => urls.push(backend.url.as_str()),
+                    None => vendors.push((product, vec![backend.url.as_str()])),
+                }
+            }
+            let shown: Vec<String> = vendors
+                .iter()
+                .map(|(product, urls)| format!("{product} at {}", urls.join(" and ")))
                 .collect();
-            format!(
-                " on the embedded sandbox (Artifactory at {})",
-                urls.join(", ")
-            )
+            format!(" on the embedded sandbox ({})", shown.join(", "))
         } else {
             String::new()
         };

@@ -60,6 +60,11 @@ fn the_seeds_lifecycle_plan_apply_verify_status_rotate_destroy() {
                 "create".to_owned(),
                 "apk.pull".to_owned()
             ),
+            (
+                "cloudsmith-private".to_owned(),
+                "create".to_owned(),
+                "registry.pull".to_owned()
+            ),
         ]
     );
     let cgr_public = plan["caches"]
@@ -91,7 +96,7 @@ fn the_seeds_lifecycle_plan_apply_verify_status_rotate_destroy() {
     let applied = flow(&served, &["apply"], &[]);
     expect_code(&applied, 0);
     let applied = json(&applied);
-    assert_eq!(results(&applied), all("created"));
+    assert_eq!(results(&applied), first_apply());
     let made: Vec<_> = by_cache(&applied, "pull_token")
         .into_iter()
         .filter(|(_, t)| !t.is_null())
@@ -101,7 +106,8 @@ fn the_seeds_lifecycle_plan_apply_verify_status_rotate_destroy() {
         made,
         [
             ("cgr-private".to_owned(), "created".to_owned()),
-            ("cg-private".to_owned(), "created".to_owned())
+            ("cg-private".to_owned(), "created".to_owned()),
+            ("cloudsmith-private".to_owned(), "created".to_owned())
         ]
     );
     let access: Vec<&str> = applied["access"]
@@ -157,7 +163,7 @@ fn the_seeds_lifecycle_plan_apply_verify_status_rotate_destroy() {
         .filter(|(_, t)| !t.is_null())
         .map(|(_, t)| t["action"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(kept, ["keep", "keep"]);
+    assert_eq!(kept, ["keep", "keep", "keep"]);
     let second = flow(
         &served,
         &["apply"],
@@ -190,11 +196,14 @@ fn the_seeds_lifecycle_plan_apply_verify_status_rotate_destroy() {
             "cg-chainguard: x86_64/APKINDEX.tar.gz",
             "cg-extras: x86_64/APKINDEX.tar.gz",
             "cg-apk-virt: x86_64/APKINDEX.tar.gz and package libstdc++",
+            "cloudsmith-public: manifest chainguard/go:latest",
+            "cloudsmith-private: manifest example.com/chainguard-base:latest",
+            "chainguard: manifest chainguard/go:latest",
         ]
     );
     for (cache, checks) in by_cache(&verified, "checks") {
         let checks = checks.as_array().unwrap();
-        let wanted = if cache.starts_with("cgr-") { 1 } else { 2 };
+        let wanted = if cache.starts_with("cg-") { 2 } else { 1 };
         assert_eq!(checks.len(), wanted, "{cache}: {checks:?}");
         assert!(
             checks.iter().all(|c| c["result"] == "passed"),
@@ -210,7 +219,7 @@ fn the_seeds_lifecycle_plan_apply_verify_status_rotate_destroy() {
             .all(|(_, e)| **e == Value::Bool(true))
     );
     let before = token_ids(&status);
-    assert_eq!(before.len(), 2);
+    assert_eq!(before.len(), 3);
     assert_eq!(status["unused_pull_tokens"], Value::Array(vec![]));
 
     // rotate: new tokens written and verified, then the old ones revoked.
@@ -221,13 +230,14 @@ fn the_seeds_lifecycle_plan_apply_verify_status_rotate_destroy() {
         results(&rotated),
         [
             ("cgr-private".to_owned(), "rotated".to_owned()),
-            ("cg-private".to_owned(), "rotated".to_owned())
+            ("cg-private".to_owned(), "rotated".to_owned()),
+            ("cloudsmith-private".to_owned(), "rotated".to_owned())
         ]
     );
     let revoked: BTreeSet<String> = strings_of(&rotated, "revoked");
     assert_eq!(revoked, before);
     let after = token_ids(&json(&flow(&served, &["status"], &[])));
-    assert_eq!(after.len(), 2);
+    assert_eq!(after.len(), 3);
     assert!(after.is_disjoint(&before));
     expect_code(&flow(&served, &["verify"], &[]), 0);
 
@@ -247,12 +257,26 @@ fn the_seeds_lifecycle_plan_apply_verify_status_rotate_destroy() {
         .filter(|(_, r)| r == "deleted")
         .map(|(c, _)| c)
         .collect();
-    assert_eq!(deleted.len(), 7);
+    // Cloudsmith's repository goes first with its upstreams in it: those are then absent.
+    let went_with_it: BTreeSet<String> = results(&destroyed)
+        .into_iter()
+        .filter(|(_, r)| r == "already_absent")
+        .map(|(c, _)| c)
+        .collect();
+    assert_eq!(
+        went_with_it,
+        BTreeSet::from([
+            "cloudsmith-public".to_owned(),
+            "cloudsmith-private".to_owned()
+        ])
+    );
+    assert_eq!(deleted.len(), SEED_CACHES.len() - 2);
     let order: Vec<String> = results(&destroyed).into_iter().map(|(c, _)| c).collect();
     let position = |name: &str| order.iter().position(|c| c == name).unwrap();
     assert!(
         position("cgr-virt") < position("cgr-public")
-            && position("cg-apk-virt") < position("cg-private"),
+            && position("cg-apk-virt") < position("cg-private")
+            && position("chainguard") < position("cloudsmith-public"),
         "{order:?}"
     );
     let revoked: BTreeSet<String> = destroyed["revoked"]
@@ -273,7 +297,7 @@ fn the_seeds_lifecycle_plan_apply_verify_status_rotate_destroy() {
     // apply again: back to where it was.
     let reapplied = flow(&served, &["apply"], &[]);
     expect_code(&reapplied, 0);
-    assert_eq!(results(&json(&reapplied)), all("created"));
+    assert_eq!(results(&json(&reapplied)), first_apply());
 }
 
 #[test]
@@ -294,13 +318,13 @@ fn the_default_run_applies_verifies_and_replans_on_the_embedded_sandbox() {
             .starts_with("pull-through apply: examples/seeds.toml (seeds) on the embedded sandbox"),
         "{stdout}"
     );
-    assert!(stdout.contains("All 7 caches pulled through."), "{stdout}");
+    assert!(stdout.contains("All 10 caches pulled through."), "{stdout}");
     assert!(
         stdout.contains("No changes: everything is as the config says."),
         "{stdout}"
     );
     assert!(
-        stdout.contains("Summary: 7 caches applied on the embedded sandbox, 7 pulled through, second plan: no changes."),
+        stdout.contains("Summary: 10 caches applied on the embedded sandbox, 10 pulled through, second plan: no changes."),
         "{stdout}"
     );
 
@@ -324,7 +348,7 @@ fn the_default_run_applies_verifies_and_replans_on_the_embedded_sandbox() {
     let document = json(&run(&["--output", "json", "apply"]));
     assert_eq!(document["sandbox"], true);
     assert_eq!(document["ok"], true);
-    assert_eq!(results(&document), all("created"));
+    assert_eq!(results(&document), first_apply());
     assert_eq!(document["plan_after"]["changes"], false);
     assert!(
         document["verify"]
@@ -479,7 +503,8 @@ fn bad_configs_exit_2_naming_the_field() {
     let public = flow(&served, &["rotate"], &["--cache", "cgr-public"]);
     expect_code(&public, 2);
     assert!(
-        text(&public.stderr).contains("with a pull token; allowed: cgr-private, cg-private"),
+        text(&public.stderr)
+            .contains("with a pull token; allowed: cgr-private, cg-private, cloudsmith-private"),
         "{}",
         text(&public.stderr)
     );

@@ -246,8 +246,9 @@ fn skopeo_pulls_every_reference_apply_prints_with_the_login_it_prints() {
             pulled.push(reference.to_owned());
         }
     }
-    // cgr-public, cgr-private and both images through cgr-virt.
-    assert_eq!(pulled.len(), 4, "{pulled:?}");
+    // cgr-public, cgr-private and both images through cgr-virt; on Cloudsmith
+    // cloudsmith-public, cloudsmith-private and both through the repository chainguard.
+    assert_eq!(pulled.len(), 8, "{pulled:?}");
 }
 
 #[test]

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::{Served, text};
 
-pub(crate) const SEED_CACHES: [&str; 7] = [
+pub(crate) const SEED_CACHES: [&str; 10] = [
     "cgr-public",
     "cgr-private",
     "cgr-virt",
@@ -16,6 +16,9 @@ pub(crate) const SEED_CACHES: [&str; 7] = [
     "cg-chainguard",
     "cg-extras",
     "cg-apk-virt",
+    "cloudsmith-public",
+    "cloudsmith-private",
+    "chainguard",
 ];
 
 pub(crate) fn seeds() -> PathBuf {
@@ -62,6 +65,23 @@ pub(crate) fn all(result: &str) -> Vec<(String, String)> {
     SEED_CACHES
         .iter()
         .map(|c| ((*c).to_owned(), result.to_owned()))
+        .collect()
+}
+
+/// What the first apply of the seeds reports: every cache created, but seed 004's
+/// `chainguard`, the Cloudsmith repository its first upstream made, whose description the
+/// aggregate then writes.
+pub(crate) fn first_apply() -> Vec<(String, String)> {
+    SEED_CACHES
+        .iter()
+        .map(|c| {
+            let result = if *c == "chainguard" {
+                "updated"
+            } else {
+                "created"
+            };
+            ((*c).to_owned(), result.to_owned())
+        })
         .collect()
 }
 
