@@ -10,9 +10,16 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use http::HeaderMap;
 
+/// The longest wait the headers can ask for: Cloudsmith's limits are per hour, so a reset
+/// is never further away than that. Anything longer (or not a number) is the server's
+/// mistake, and must not become an endless sleep or a panic.
+const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(3600);
+
 /// How long to wait before the next request, from an answer's rate-limit headers: `None`
 /// unless `X-RateLimit-Remaining` is 0; then until `X-RateLimit-Reset`, or for
-/// `X-RateLimit-Interval` when no reset is given or it has passed.
+/// `X-RateLimit-Interval` when no reset is given or it has passed. Values that are not
+/// finite non-negative numbers are ignored; a wait is never longer than an hour (the
+/// limits' period).
 ///
 /// ```
 /// use cloudsmith_client::rate_limit_wait;
@@ -43,9 +50,14 @@ pub fn rate_limit_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration>
     let until_reset = number("x-ratelimit-reset")
         .map(|reset| reset - now)
         .filter(|wait| *wait > 0.0);
-    until_reset
-        .or_else(|| number("x-ratelimit-interval"))
-        .map(Duration::from_secs_f64)
+    let seconds = until_reset.or_else(|| number("x-ratelimit-interval"))?;
+    // `from_secs_f64` panics past `Duration::MAX` (a reset of 1e300): the checked form,
+    // capped at the longest wait a reset can honestly ask for.
+    Some(
+        Duration::try_from_secs_f64(seconds)
+            .unwrap_or(MAX_RATE_LIMIT_WAIT)
+            .min(MAX_RATE_LIMIT_WAIT),
+    )
 }
 
 /// The earliest time the client's next request may start. Shared by clones of one client.
@@ -113,6 +125,40 @@ mod tests {
             ("x-ratelimit-interval", "3"),
         ]);
         assert_eq!(rate_limit_wait(&nonsense, now), None);
+    }
+
+    #[test]
+    fn hostile_values_neither_panic_nor_wait_without_bound() {
+        let now = UNIX_EPOCH + Duration::from_secs(5_000);
+        for (reset, interval) in [
+            ("1e300", "1e300"),
+            ("NaN", "NaN"),
+            ("-1", "-5"),
+            ("inf", "inf"),
+            ("soon", "later"),
+            (
+                "179769313486231570000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000",
+                "1",
+            ),
+        ] {
+            let hostile = headers(&[
+                ("x-ratelimit-remaining", "0"),
+                ("x-ratelimit-reset", reset),
+                ("x-ratelimit-interval", interval),
+            ]);
+            let wait = rate_limit_wait(&hostile, now);
+            assert!(
+                wait.is_none_or(|wait| wait <= MAX_RATE_LIMIT_WAIT),
+                "{reset} {interval}: {wait:?}"
+            );
+            let pacer = Pacer::default();
+            pacer.observe(&hostile, Duration::from_secs(60));
+        }
+        let huge = headers(&[
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", "1e300"),
+        ]);
+        assert_eq!(rate_limit_wait(&huge, now), Some(MAX_RATE_LIMIT_WAIT));
     }
 
     #[test]
