@@ -193,6 +193,22 @@ pub struct Repository {
     pub package_count: Option<u64>,
 }
 
+impl Repository {
+    /// Whether the repository is being deleted (`deleted_at` is set): Cloudsmith
+    /// soft-deletes, and a GET during the retention period may still answer it (the
+    /// reference's open question 4). Such a repository is absent to this crate.
+    ///
+    /// ```
+    /// let gone: cloudsmith_client::Repository = serde_json::from_value(serde_json::json!({
+    ///     "slug": "chainguard", "deleted_at": "2026-11-30T11:00:00Z"}))?;
+    /// assert!(gone.is_deleted());
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn is_deleted(&self) -> bool {
+        self.deleted_at.as_deref().is_some_and(|at| !at.is_empty())
+    }
+}
+
 /// An upstream as the `.../upstream/docker/` endpoints answer it. `auth_secret` is
 /// write-only (the API no longer returns it, or returns it empty), so it is not read at all.
 ///
