@@ -6,12 +6,12 @@
 
 use clap::Subcommand;
 use cloudsmith_client::{CloudsmithClient, DockerUpstream, Repository, upstream_problems};
-use pull_through_core::Deleted;
+use pull_through_core::{Deleted, Error};
 use serde_json::{Value, json};
 
 use crate::Failure;
 use crate::cli::GlobalArgs;
-use crate::output::{emit, failure, journal};
+use crate::output::{emit, journal};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum CloudsmithCommand {
@@ -45,6 +45,22 @@ pub(crate) enum ReposCommand {
         /// The repository's slug.
         name: String,
     },
+}
+
+/// Bad input is exit 2, the rest exit 1; a refused key is named by its variable, as the
+/// flows name it.
+fn failure(client: &CloudsmithClient, mut err: Error) -> Failure {
+    if let Error::Unauthenticated(api) | Error::PermissionDenied(api) = &mut err {
+        api.fix.get_or_insert_with(|| {
+            format!(
+                "the API key in {} was refused; set it to a valid Cloudsmith API key (user \
+                 settings > API Key, or a service account's key) that may manage workspace {}",
+                client.api_key_var(),
+                client.owner()
+            )
+        });
+    }
+    crate::output::failure(err)
 }
 
 fn deleted(outcome: Deleted) -> &'static str {
@@ -88,7 +104,10 @@ async fn upstreams_in_order(
     client: &CloudsmithClient,
     repository: &str,
 ) -> Result<Vec<DockerUpstream>, Failure> {
-    let mut upstreams = client.list_upstreams(repository).await.map_err(failure)?;
+    let mut upstreams = client
+        .list_upstreams(repository)
+        .await
+        .map_err(|err| failure(client, err))?;
     upstreams.sort_by(|a, b| {
         let key = |u: &DockerUpstream| (u.priority.unwrap_or(i64::MAX), u.created_at.clone());
         key(a).cmp(&key(b))
@@ -100,7 +119,7 @@ async fn existing(client: &CloudsmithClient, name: &str) -> Result<Repository, F
     client
         .get_repository(name)
         .await
-        .map_err(failure)?
+        .map_err(|err| failure(client, err))?
         .ok_or_else(|| {
             Failure::Step(format!(
                 "no repository {name:?} in workspace {}",
@@ -114,7 +133,7 @@ pub(crate) async fn run(global: &GlobalArgs, command: &CloudsmithCommand) -> Res
     if let Some(journal) = journal(global)? {
         builder = builder.with_observer(journal);
     }
-    let client = builder.build().map_err(failure)?;
+    let client = builder.build().map_err(crate::output::failure)?;
     match command {
         CloudsmithCommand::Repos { command } => repos(global, &client, command).await,
         CloudsmithCommand::Check { name } => check(global, &client, name).await,
@@ -130,7 +149,13 @@ async fn repos(
         ReposCommand::List => {
             let mut rows = Vec::new();
             let mut lines = Vec::new();
-            for repository in client.list_repositories().await.map_err(failure)? {
+            let mut repositories = client
+                .list_repositories()
+                .await
+                .map_err(|err| failure(client, err))?;
+            // The API lists the newest first; people look a name up.
+            repositories.sort_by(|a, b| a.slug.cmp(&b.slug));
+            for repository in repositories {
                 let upstreams = upstreams_in_order(client, &repository.slug).await?;
                 let shown: Vec<String> = upstreams
                     .iter()
@@ -187,7 +212,10 @@ async fn repos(
             })
         }
         ReposCommand::Delete { name } => {
-            let outcome = client.delete_repository(name).await.map_err(failure)?;
+            let outcome = client
+                .delete_repository(name)
+                .await
+                .map_err(|err| failure(client, err))?;
             emit(
                 global.output,
                 &json!({"name": name, "result": deleted(outcome)}),
