@@ -161,7 +161,9 @@ impl CloudsmithClient {
     ///
     /// # Errors
     ///
-    /// As [`create_repository`](Self::create_repository).
+    /// As [`create_repository`](Self::create_repository), except that a slug taken by a
+    /// repository that cannot be read (a recently deleted one) is [`Error::Api`] with a
+    /// fix saying so, never [`Error::AlreadyExists`].
     ///
     /// ```no_run
     /// # async fn example(client: &cloudsmith_client::CloudsmithClient) -> Result<(), pull_through_core::Error> {
@@ -185,20 +187,20 @@ impl CloudsmithClient {
         }
         match self.create_repository(body).await {
             Ok(created) => Ok((created, true)),
-            Err(mut err) if err.is_already_exists() => {
+            Err(Error::AlreadyExists(mut api)) => {
                 if let Some(found) = self.get_repository(&body.slug).await? {
                     return Ok((found, false));
                 }
-                if let Error::AlreadyExists(api) = &mut err {
-                    api.fix = Some(format!(
-                        "no repository {} can be read, so the slug is most likely a recently \
-                         deleted repository's: Cloudsmith keeps a deleted repository's slug \
-                         reserved during its retention period; choose another slug or \
-                         restore that repository",
-                        body.slug
-                    ));
-                }
-                Err(err)
+                api.fix = Some(format!(
+                    "no repository {} can be read, so the slug is most likely a recently \
+                     deleted repository's: Cloudsmith keeps a deleted repository's slug \
+                     reserved during its retention period; choose another name (slug) or \
+                     restore that repository",
+                    body.slug
+                ));
+                // Not AlreadyExists: callers (the core's reconcile among them) read that as
+                // a race another writer won, and reading again would find nothing.
+                Err(Error::Api(api))
             }
             Err(err) => Err(err),
         }

@@ -87,3 +87,47 @@ async fn a_repository_answered_with_deleted_at_is_absent() {
     );
     assert!(shared.list().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_slug_kept_by_a_deleted_repository_is_an_error_saying_so_not_a_race() {
+    let server = MockServer::start().await;
+    nothing_else(&server).await;
+    // The repository reads as absent before and after its create is refused: a slug
+    // that stays taken yet unreadable, a recently deleted repository's.
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/cgr-public/"))
+        .and(api_key())
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"detail": "Not found."})))
+        // The reconcile's read, the read before the create, the read after its refusal.
+        .expect(3)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/"))
+        .and(api_key())
+        .respond_with(ResponseTemplate::new(422).set_body_json(json!({
+            "detail": "Invalid input.", "code": "invalid",
+            "fields": {"slug": ["A repository with this slug already exists."]}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (backend, _) = backend(&server, Layout::OwnRepository);
+    let spec = pull_through_core::CacheSpec::remote(
+        name("cgr-public"),
+        pull_through_core::Upstream::CgrPublic,
+    );
+    let err = backend.ensure(&spec).await.unwrap_err();
+    // Not AlreadyExists, which the core's reconcile reads as a race and answers with "it
+    // vanished while being created: apply again", which can never work here.
+    assert!(!err.is_already_exists(), "{err:?}");
+    assert_eq!(err.kind(), pull_through_core::ErrorKind::Api, "{err:?}");
+    let text = err.to_string();
+    assert!(!text.contains("apply again"), "{text}");
+    assert!(
+        text.contains("slug: A repository with this slug already exists.")
+            && text.contains("recently deleted repository")
+            && text.contains("choose another"),
+        "{text}"
+    );
+}
