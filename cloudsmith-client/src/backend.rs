@@ -1,6 +1,7 @@
 //! [`CloudsmithBackend`]: the core's [`PullThroughBackend`] for Cloudsmith.
 
 use async_trait::async_trait;
+use pull_through_core::error::ApiError;
 use pull_through_core::reconcile;
 use pull_through_core::{
     CacheKind, CacheName, CacheSpec, CacheState, Capabilities, ClientAccess, ClientLogin, Deleted,
@@ -562,10 +563,19 @@ impl PullThroughBackend for CloudsmithBackend {
             self.locate(name).await?.map(|l| vec![l.upstream])
         };
         let Some(upstreams) = upstreams else {
-            return Err(Error::InvalidInput(ValidationError::InvalidValue {
-                field: "cache".to_owned(),
-                problem: format!("there is no cache {name} on this Cloudsmith backend"),
-            }));
+            // Found absent by reading, not refused as input: the vendor's NotFound.
+            let repository = self.layout.repository_of(name.as_str());
+            return Err(Error::NotFound(Box::new(ApiError::new(
+                "cloudsmith",
+                http::Method::GET,
+                self.client
+                    .url_of(&format!("repos/{}/{repository}/", self.client.owner())),
+                http::StatusCode::NOT_FOUND,
+                format!(
+                    "there is no cache {name} on this Cloudsmith backend (repository \
+                     {repository} or its upstream {name} does not exist)"
+                ),
+            ))));
         };
         Ok(upstreams
             .iter()

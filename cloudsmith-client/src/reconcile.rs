@@ -363,39 +363,56 @@ impl Reconcile for Order<'_> {
             .map(|u| u.name.as_str())
             .filter(|u| !members.iter().any(|m| m.as_str() == *u))
             .collect();
-        let problem = match (missing.is_empty(), extra.is_empty()) {
+        let (what, hint) = match (missing.is_empty(), extra.is_empty()) {
             (true, true) => return Ok(()),
-            (false, _) => format!(
-                "{} not an upstream of repository {} yet; apply the member caches first",
-                missing.join(", "),
-                spec.name
+            (false, _) => (
+                format!(
+                    "the aggregate {}: {} not an upstream of repository {} yet",
+                    spec.name,
+                    missing.join(", "),
+                    spec.name
+                ),
+                "apply the member caches first (each becomes an upstream of the \
+                 repository), then the aggregate"
+                    .to_owned(),
             ),
-            (true, false) => format!(
-                "repository {} also holds the upstreams {}, which the aggregate does not \
-                 list; list them as members (in the order to try them) or delete them",
-                spec.name,
-                extra.join(", ")
+            (true, false) => (
+                format!(
+                    "the aggregate {}: repository {} also holds the upstreams {}, which the \
+                     aggregate does not list",
+                    spec.name,
+                    spec.name,
+                    extra.join(", ")
+                ),
+                "list them as members (in the order to try them) or delete them: an \
+                 aggregate orders the repository's upstreams, it neither adds nor removes \
+                 them"
+                    .to_owned(),
             ),
         };
-        Err(Error::InvalidInput(ValidationError::InvalidMembers {
-            cache: spec.name.to_string(),
-            problem,
-        }))
+        // Found by reading, so not bad input: the core's check_update contract.
+        Err(Error::Unsupported {
+            vendor: "cloudsmith".to_owned(),
+            what,
+            hint,
+        })
     }
 
     /// An aggregate is the repository its members are upstreams of: with no repository,
     /// none of them exists yet.
     async fn create(&self, spec: &CacheSpec) -> Result<Ordered, Error> {
         let members: Vec<&str> = members_of(spec).iter().map(CacheName::as_str).collect();
-        Err(Error::InvalidInput(ValidationError::InvalidMembers {
-            cache: spec.name.to_string(),
-            problem: format!(
-                "repository {} does not exist, so none of {} is an upstream of it yet; apply \
-                 the member caches first (they create it)",
+        Err(Error::Unsupported {
+            vendor: "cloudsmith".to_owned(),
+            what: format!(
+                "the aggregate {}: repository {} does not exist yet, so none of {} is an \
+                 upstream of it",
+                spec.name,
                 spec.name,
                 members.join(", ")
             ),
-        }))
+            hint: "apply the member caches first (they create it), then the aggregate".to_owned(),
+        })
     }
 
     /// Sets each member's priority to its position (1 first), only where it differs.

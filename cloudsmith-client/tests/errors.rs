@@ -190,3 +190,40 @@ async fn a_secret_echoed_by_the_server_is_scrubbed() {
         );
     }
 }
+
+#[tokio::test]
+async fn diagnose_of_a_cache_that_is_not_there_is_not_found() {
+    let server = MockServer::start().await;
+    nothing_else(&server).await;
+    for at in ["/repos/acme/cgr-public/", "/repos/acme/chainguard/"] {
+        Mock::given(method("GET"))
+            .and(path(at))
+            .respond_with(ResponseTemplate::new(404).set_body_json(json!({"detail": "Not found."})))
+            .mount(&server)
+            .await;
+    }
+    let (client, _) = client(&server);
+    let cache = pull_through_core::CacheName::new("cgr-public").unwrap();
+    for layout in [
+        cloudsmith_client::Layout::OwnRepository,
+        cloudsmith_client::Layout::shared("chainguard").unwrap(),
+    ] {
+        let backend = cloudsmith_client::CloudsmithBackend::new(client.clone()).with_layout(layout);
+        for name in [
+            cache.clone(),
+            pull_through_core::CacheName::new("chainguard").unwrap(),
+        ] {
+            let err = pull_through_core::PullThroughBackend::diagnose(&backend, &name)
+                .await
+                .unwrap_err();
+            // Requests were sent: not bad input, the vendor's absence.
+            assert_eq!(err.kind(), ErrorKind::NotFound, "{err:?}");
+            assert!(
+                err.to_string().contains(&format!(
+                    "there is no cache {name} on this Cloudsmith backend"
+                )),
+                "{err}"
+            );
+        }
+    }
+}
