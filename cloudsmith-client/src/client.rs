@@ -1,20 +1,21 @@
-//! [`CloudsmithClient`]: authentication, rate-limit pacing, pagination and the calls the
-//! other modules share. The resource calls are in `repositories.rs`, `upstreams.rs` and
+//! [`CloudsmithClient`]: authentication, pagination and the calls the other modules share.
+//! The HTTP policy (retries, the at-most-once rule of creates, pacing by the
+//! `X-RateLimit-*` headers) is the core's. The resource calls are in `repositories.rs`, `upstreams.rs` and
 //! `packages.rs`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, Method, StatusCode};
-use pull_through_core::error::{ApiError, TransportErrorKind};
-use pull_through_core::http::{HttpClient, HttpObserver, RequestBuilder, Response, RetryConfig};
+use pull_through_core::error::ApiError;
+use pull_through_core::http::{
+    HttpClient, HttpObserver, RequestBuilder, Response, RetryConfig, RetrySchedule,
+};
 use pull_through_core::{Error, SecretString, ValidationError};
 use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::builder::{API_KEY_VAR, CloudsmithBuilder};
 use crate::error::CloudsmithErrors;
-use crate::limits::Pacer;
 use crate::model::UserBrief;
 
 /// The page size lists ask for: the documented maximum (the CLI asks for 1000, which the
@@ -42,8 +43,10 @@ pub(crate) struct Settings {
 /// with an API key (`X-Api-Key`). `Debug` never shows the key.
 ///
 /// Every call goes through the core's HTTP policy (timeouts, retries with `Retry-After`,
-/// redaction); on top of it the client waits when an answer's `X-RateLimit-Remaining` is
-/// 0, reads every page of a list, and never repeats a create blindly.
+/// redaction, and a wait before the next request when an answer's
+/// `X-RateLimit-Remaining` is 0); the client reads every page of a list, and never repeats
+/// a create blindly (the core's at-most-once requests, read back after a 5xx or a lost
+/// answer).
 ///
 /// ```no_run
 /// # async fn example() -> Result<(), pull_through_core::Error> {
@@ -56,9 +59,6 @@ pub(crate) struct Settings {
 #[derive(Clone)]
 pub struct CloudsmithClient {
     http: HttpClient,
-    /// For creates: one attempt each, so that a failed create is reconciled with a read
-    /// before it is tried again (the core retries 502-504 even for POSTs).
-    once: HttpClient,
     docker: HttpClient,
     owner: String,
     api_key: SecretString,
@@ -66,7 +66,6 @@ pub struct CloudsmithClient {
     user: Option<String>,
     retry: RetryConfig,
     observer: Option<Arc<dyn HttpObserver>>,
-    pacer: Arc<Pacer>,
 }
 
 impl std::fmt::Debug for CloudsmithClient {
@@ -94,16 +93,15 @@ impl CloudsmithClient {
 
     pub(crate) fn new(settings: Settings) -> Result<CloudsmithClient, Error> {
         let user_agent = concat!("cloudsmith-client/", env!("CARGO_PKG_VERSION"));
-        let api = |retry: RetryConfig| {
-            let mut builder = HttpClient::builder("cloudsmith", settings.api_url.clone())
-                .user_agent(user_agent)
-                .error_envelope(Arc::new(CloudsmithErrors))
-                .retry(retry);
-            if let Some(observer) = &settings.observer {
-                builder = builder.observer(observer.clone());
-            }
-            builder.build()
-        };
+        // Every answer carries X-RateLimit-*: the core paces the next request by them.
+        let mut api = HttpClient::builder("cloudsmith", settings.api_url.clone())
+            .user_agent(user_agent)
+            .error_envelope(Arc::new(CloudsmithErrors))
+            .retry(settings.retry.clone())
+            .pace_rate_limits(true);
+        if let Some(observer) = &settings.observer {
+            api = api.observer(observer.clone());
+        }
         let mut docker = HttpClient::builder("cloudsmith-docker", settings.docker_url.clone())
             .user_agent(user_agent)
             .retry(settings.retry.clone());
@@ -111,8 +109,7 @@ impl CloudsmithClient {
             docker = docker.observer(observer.clone());
         }
         Ok(CloudsmithClient {
-            http: api(settings.retry.clone())?,
-            once: api(RetryConfig::none())?,
+            http: api.build()?,
             docker: docker.build()?,
             owner: settings.owner,
             api_key: settings.api_key,
@@ -120,7 +117,6 @@ impl CloudsmithClient {
             user: settings.user,
             retry: settings.retry,
             observer: settings.observer,
-            pacer: Arc::new(Pacer::default()),
         })
     }
 
@@ -211,21 +207,22 @@ impl CloudsmithClient {
             .secret_header(X_API_KEY, &self.api_key)
     }
 
-    /// An authenticated request that is tried once (creates).
-    pub(crate) fn request_once(&self, method: Method, path: &str) -> RequestBuilder<'_> {
-        self.once
-            .request(method, path)
-            .secret_header(X_API_KEY, &self.api_key)
+    /// An authenticated create: at most once (the API has no idempotency key, and a
+    /// duplicate can come back as a bare 500), so the HTTP layer sends it again only when
+    /// it surely was not processed, and the caller reads back after anything else.
+    pub(crate) fn create_request(&self, path: &str) -> RequestBuilder<'_> {
+        self.request(Method::POST, path).at_most_once()
     }
 
-    /// Sends after the rate limit allows, records the answer's limits, and turns an error
-    /// answer into the core's error.
+    /// Sends, and turns an error answer into the core's error.
     pub(crate) async fn send(&self, request: RequestBuilder<'_>) -> Result<Response, Error> {
-        self.pacer.wait().await;
-        let answer = request.send_raw().await?;
-        self.pacer
-            .observe(answer.headers(), self.retry.max_retry_after);
-        answer.error_for_status().await
+        request.send().await
+    }
+
+    /// The waits between a create's attempts after it was read back and not found: the
+    /// client's retry policy (attempts, jittered backoff, budget).
+    pub(crate) fn schedule(&self) -> RetrySchedule {
+        self.retry.schedule()
     }
 
     /// `GET` of `path`, `None` on 404.
@@ -351,53 +348,6 @@ impl CloudsmithClient {
     pub(crate) fn url_of(&self, path: &str) -> String {
         let base = self.http.base_url().as_str().trim_end_matches('/');
         format!("{base}/{}", path.trim_start_matches('/'))
-    }
-
-    /// How long to wait before trying a create that failed as `failure` again, or `None`
-    /// when no attempt is left or the wait is longer than the retry policy allows.
-    pub(crate) fn create_wait(&self, failure: CreateFailure, attempt: u32) -> Option<Duration> {
-        if attempt >= self.retry.max_attempts {
-            return None;
-        }
-        let backoff = self
-            .retry
-            .initial_backoff
-            .saturating_mul(1 << attempt.saturating_sub(1).min(16))
-            .min(self.retry.max_backoff);
-        let wait = match failure {
-            CreateFailure::Throttled(Some(retry_after)) => retry_after,
-            CreateFailure::Final => return None,
-            _ => backoff,
-        };
-        (wait <= self.retry.max_retry_after).then_some(wait)
-    }
-}
-
-/// What a failed create means for trying it again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum CreateFailure {
-    /// Throttled (429): not processed; try again after the server's wait, if it gave one.
-    Throttled(Option<Duration>),
-    /// No connection was made: not sent.
-    NotSent,
-    /// A 5xx, a timeout or a broken connection: it may have been processed, so read
-    /// before trying again.
-    MaybeProcessed,
-    /// Refused for what it is (4xx): trying again changes nothing.
-    Final,
-}
-
-impl CreateFailure {
-    pub(crate) fn of(err: &Error) -> CreateFailure {
-        match err {
-            Error::RateLimited { retry_after, .. } => CreateFailure::Throttled(*retry_after),
-            Error::Transport(transport) if transport.kind == TransportErrorKind::Connect => {
-                CreateFailure::NotSent
-            }
-            Error::Transport(_) => CreateFailure::MaybeProcessed,
-            _ if err.status().is_some_and(|s| s.is_server_error()) => CreateFailure::MaybeProcessed,
-            _ => CreateFailure::Final,
-        }
     }
 }
 

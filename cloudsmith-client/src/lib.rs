@@ -16,9 +16,10 @@
 //!
 //! Every call sends `X-Api-Key`, keeps the spec's trailing slashes, reads every page of a
 //! list (`Link` / `X-Pagination-*`), goes through the core's retry policy (429 with
-//! `Retry-After`) and waits when `X-RateLimit-Remaining` reaches 0 ([`rate_limit_wait`]).
-//! A create is never repeated blindly: after a 5xx or a lost answer the client reads first
-//! (a duplicate can come back as a bare 500). Error bodies (`detail`, `fields`, `code`)
+//! `Retry-After`) and waits when `X-RateLimit-Remaining` reaches 0 (the core's pacing,
+//! [`pull_through_core::http::rate_limit_wait`]). A create is never repeated blindly: it
+//! is the core's at-most-once request, and after a 5xx or a lost answer the client reads
+//! first (a duplicate can come back as a bare 500). Error bodies (`detail`, `fields`, `code`)
 //! become the core's errors naming the refused fields ([`CloudsmithErrors`]). Bad input is
 //! refused before any request: slugs ([`REPOSITORY_SLUG_RULES`]), upstream names
 //! ([`UPSTREAM_NAME_RULES`]), priorities ([`check_priority`]), and any upstream URL but the
@@ -108,7 +109,6 @@ mod error;
 #[cfg(feature = "fleet")]
 mod fleet;
 mod layout;
-mod limits;
 mod model;
 mod packages;
 mod reconcile;
@@ -128,7 +128,6 @@ pub use error::CloudsmithErrors;
 #[cfg(feature = "fleet")]
 pub use fleet::CloudsmithFactory;
 pub use layout::Layout;
-pub use limits::rate_limit_wait;
 pub use model::{
     AuthMode, DEFAULT_STORAGE_REGION, DockerUpstream, Mode, Package, Repository, RepositoryType,
     UserBrief,

@@ -16,7 +16,6 @@ use crate::backend::CloudsmithBackend;
 use crate::bodies::{
     DockerUpstreamPatch, DockerUpstreamRequest, RepositoryCreate, RepositoryPatch,
 };
-use crate::client::CreateFailure;
 use crate::layout::Layout;
 use crate::model::{DockerUpstream, Repository};
 use crate::rules::{PRIVATE_UPSTREAM_URL, PUBLIC_UPSTREAM_URL, upstream_url_for};
@@ -225,18 +224,15 @@ impl Reconcile for Upstreams<'_> {
                     .await?;
             }
         }
-        let mut attempt = 1;
+        let mut schedule = client.schedule();
         let upstream = loop {
             match client.create_upstream(&slug, &request).await {
                 // Cloudsmith replicates across regions: a repository just made may not be
                 // found yet (its Terraform provider retries such a 404 for a minute).
-                Err(err) if made && err.is_not_found() => {
-                    match client.create_wait(CreateFailure::NotSent, attempt) {
-                        Some(wait) => tokio::time::sleep(wait).await,
-                        None => return Err(err),
-                    }
-                    attempt += 1;
-                }
+                Err(err) if made && err.is_not_found() => match schedule.next_wait() {
+                    Some(wait) => tokio::time::sleep(wait).await,
+                    None => return Err(err),
+                },
                 other => break other?,
             }
         };

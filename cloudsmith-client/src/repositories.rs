@@ -1,10 +1,11 @@
 //! Repositories: `/repos/{owner}/` and `/repos/{owner}/{identifier}/`.
 
 use http::Method;
+use pull_through_core::http::may_have_been_processed;
 use pull_through_core::{Deleted, Error, ValidationError};
 
 use crate::bodies::{RepositoryCreate, RepositoryPatch};
-use crate::client::{CloudsmithClient, CreateFailure};
+use crate::client::CloudsmithClient;
 use crate::model::Repository;
 use crate::rules::{IDENTIFIER_RULES, REPOSITORY_SLUG_RULES, check_storage_region};
 
@@ -57,10 +58,11 @@ impl CloudsmithClient {
     /// Creates a repository (`POST /repos/{owner}/`), checked first: the slug by
     /// [`REPOSITORY_SLUG_RULES`], the name (1 to 50 characters), the storage region's shape.
     ///
-    /// A create is never repeated blindly: a throttled one is sent again after the wait;
-    /// one that failed with a 5xx or lost its answer is followed by a read of the slug, and
-    /// the repository found is returned (the create went through); only when there is none
-    /// is it sent again.
+    /// A create is never repeated blindly: the HTTP layer sends it again only after a 429
+    /// or a connection never made; one that failed with a 5xx or lost its answer is
+    /// followed by a read of the slug, and the repository found is returned (the create
+    /// went through); only when there is none is it sent again, within the retry policy's
+    /// attempts and budget.
     ///
     /// # Errors
     ///
@@ -89,24 +91,21 @@ impl CloudsmithClient {
         }
         check_storage_region(&body.storage_region)?;
         let path = format!("repos/{}/", self.owner());
-        let mut attempt = 1;
+        let mut schedule = self.schedule();
         loop {
-            let request = self.request_once(Method::POST, &path).json(body);
+            let request = self.create_request(&path).json(body);
             let err = match self.send(request).await {
                 Ok(answer) => return answer.json("repository").await,
-                Err(err) => err,
+                Err(err) if may_have_been_processed(&err) => err,
+                Err(err) => return Err(err),
             };
-            let failure = CreateFailure::of(&err);
-            if failure == CreateFailure::MaybeProcessed {
-                if let Some(found) = self.get_repository(&body.slug).await? {
-                    return Ok(found);
-                }
+            if let Some(found) = self.get_repository(&body.slug).await? {
+                return Ok(found);
             }
-            let Some(wait) = self.create_wait(failure, attempt) else {
+            let Some(wait) = schedule.next_wait() else {
                 return Err(err);
             };
             tokio::time::sleep(wait).await;
-            attempt += 1;
         }
     }
 

@@ -2,10 +2,11 @@
 //! `.../upstream/docker/{slug_perm}/`.
 
 use http::{Method, StatusCode};
+use pull_through_core::http::may_have_been_processed;
 use pull_through_core::{Deleted, Error, ExposeSecret, ValidationError};
 
 use crate::bodies::{DockerUpstreamPatch, DockerUpstreamRequest};
-use crate::client::{CloudsmithClient, CreateFailure, checked_identifier};
+use crate::client::{CloudsmithClient, checked_identifier};
 use crate::model::{AuthMode, DockerUpstream, Mode};
 use crate::rules::{IDENTIFIER_RULES, UPSTREAM_NAME_RULES, check_priority, check_upstream_url};
 
@@ -126,10 +127,11 @@ impl CloudsmithClient {
     /// priority (1 to 32767), the modes, the credentials' lengths.
     ///
     /// A create is never repeated blindly (the API has no idempotency key, and a duplicate
-    /// can come back as a bare 500): a throttled one is sent again after the wait; one that
-    /// failed with a 5xx or lost its answer is followed by a list of the repository's
-    /// upstreams, and the one of that name is returned if the create went through; only
-    /// when there is none is it sent again. A 500 while another upstream of the repository
+    /// can come back as a bare 500): the HTTP layer sends it again only after a 429 or a
+    /// connection never made; one that failed with a 5xx or lost its answer is followed by
+    /// a list of the repository's upstreams, and the one of that name is returned if the
+    /// create went through; only when there is none is it sent again, within the retry
+    /// policy's attempts and budget. A 500 while another upstream of the repository
     /// has the same URL is returned at once, with that upstream named: Cloudsmith's
     /// Terraform provider reads such a 500 as a duplicate URL.
     ///
@@ -163,44 +165,40 @@ impl CloudsmithClient {
                 .as_ref()
                 .map(|s| s.expose_secret().chars().count()),
         )?;
-        let mut attempt = 1;
+        let mut schedule = self.schedule();
         loop {
-            let mut request = self.request_once(Method::POST, &path).json(&body);
+            let mut request = self.create_request(&path).json(&body);
             if let Some(secret) = &body.auth_secret {
                 request = request.sensitive(secret);
             }
             let mut err = match self.send(request).await {
                 Ok(answer) => return answer.json("Docker upstream").await,
-                Err(err) => err,
+                Err(err) if may_have_been_processed(&err) => err,
+                Err(err) => return Err(err),
             };
-            let failure = CreateFailure::of(&err);
-            if failure == CreateFailure::MaybeProcessed {
-                let existing = self.list_upstreams(repository).await?;
-                if let Some(created) = existing.iter().find(|u| u.name == body.name) {
-                    return Ok(created.clone());
-                }
-                let same_url = existing
-                    .iter()
-                    .find(|u| normalized(&u.upstream_url) == body.upstream_url);
-                if let (Some(twin), Some(StatusCode::INTERNAL_SERVER_ERROR)) =
-                    (same_url, err.status())
-                {
-                    if let Error::Api(api) = &mut err {
-                        api.fix = Some(format!(
-                            "repository {repository} already has upstream {:?} of {}, and \
-                             Cloudsmith may answer a second upstream of the same URL with a \
-                             bare 500; use that upstream, or delete it first",
-                            twin.name, body.upstream_url
-                        ));
-                    }
-                    return Err(err);
-                }
+            let existing = self.list_upstreams(repository).await?;
+            if let Some(created) = existing.iter().find(|u| u.name == body.name) {
+                return Ok(created.clone());
             }
-            let Some(wait) = self.create_wait(failure, attempt) else {
+            let same_url = existing
+                .iter()
+                .find(|u| normalized(&u.upstream_url) == body.upstream_url);
+            if let (Some(twin), Some(StatusCode::INTERNAL_SERVER_ERROR)) = (same_url, err.status())
+            {
+                if let Error::Api(api) = &mut err {
+                    api.fix = Some(format!(
+                        "repository {repository} already has upstream {:?} of {}, and \
+                         Cloudsmith may answer a second upstream of the same URL with a bare \
+                         500; use that upstream, or delete it first",
+                        twin.name, body.upstream_url
+                    ));
+                }
+                return Err(err);
+            }
+            let Some(wait) = schedule.next_wait() else {
                 return Err(err);
             };
             tokio::time::sleep(wait).await;
-            attempt += 1;
         }
     }
 
