@@ -375,24 +375,52 @@ async fn a_429_past_the_retries_is_rate_limited_with_its_wait() {
     }
 }
 
+/// A server that keeps to the interval it announces: a request arriving sooner than that
+/// after the previous answer gets 429, as a rate-limited API answers it.
+struct KeepsToItsInterval {
+    interval: std::time::Duration,
+    last: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl wiremock::Respond for KeepsToItsInterval {
+    fn respond(&self, _: &wiremock::Request) -> ResponseTemplate {
+        let mut last = self.last.lock().unwrap();
+        let early = last.is_some_and(|at| at.elapsed() < self.interval);
+        *last = Some(std::time::Instant::now());
+        let answer = if early {
+            ResponseTemplate::new(429).set_body_json(
+                json!({"detail": "Request was throttled. Expected available in 1 second."}),
+            )
+        } else {
+            ResponseTemplate::new(200).set_body_json(repository("chainguard", None))
+        };
+        answer
+            .insert_header("x-ratelimit-limit", "5400")
+            .insert_header("x-ratelimit-remaining", "0")
+            .insert_header(
+                "x-ratelimit-interval",
+                format!("{:.3}", self.interval.as_secs_f64()).as_str(),
+            )
+    }
+}
+
 #[tokio::test]
 async fn an_answer_with_nothing_remaining_paces_the_next_request() {
     let server = MockServer::start().await;
     nothing_else(&server).await;
     Mock::given(method("GET"))
         .and(path("/repos/acme/chainguard/"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(repository("chainguard", None))
-                .insert_header("x-ratelimit-remaining", "0")
-                .insert_header("x-ratelimit-interval", "0.01"),
-        )
-        .expect(2)
+        .respond_with(KeepsToItsInterval {
+            interval: std::time::Duration::from_millis(300),
+            last: std::sync::Mutex::new(None),
+        })
+        .expect(3)
         .mount(&server)
         .await;
+    // No retries: a request that arrived before the interval would fail with its 429,
+    // not be waited out by the retry policy.
     let (client, _) = client(&server);
-    // The second request waits for the interval, then goes.
-    for _ in 0..2 {
+    for _ in 0..3 {
         assert!(client.get_repository("chainguard").await.unwrap().is_some());
     }
 }
