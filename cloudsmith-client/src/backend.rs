@@ -12,9 +12,8 @@ use pull_through_core::{
 use crate::client::CloudsmithClient;
 use crate::layout::Layout;
 use crate::model::DEFAULT_STORAGE_REGION;
-use crate::reconcile::{
-    Located, Order, Ordered, Upstreams, in_resolution_order, is_chainguard_url,
-};
+use crate::order::{Order, Ordered, in_resolution_order};
+use crate::reconcile::{Located, Upstreams, is_chainguard_url};
 use crate::rules::{
     APK_UNPROVEN, REPOSITORY_SLUG_RULES, UPSTREAM_NAME_RULES, check_storage_region,
 };
@@ -196,7 +195,24 @@ impl CloudsmithBackend {
         }
     }
 
-    /// The shared repository with its upstreams in resolution order.
+    /// The shared layout's aggregate: the shared repository with its upstreams in
+    /// resolution order, when the repository carries the aggregate's marker (one read
+    /// when it does not).
+    pub(crate) async fn aggregate(&self, slug: &str) -> Result<Option<Ordered>, Error> {
+        let Some(repository) = self.client.get_repository(slug).await? else {
+            return Ok(None);
+        };
+        if !crate::marker::read(repository.description.as_deref()).marked {
+            return Ok(None);
+        }
+        let upstreams = in_resolution_order(self.client.list_upstreams(slug).await?);
+        Ok(Some(Ordered {
+            repository,
+            upstreams,
+        }))
+    }
+
+    /// The shared repository with its upstreams in resolution order, aggregate or not.
     pub(crate) async fn ordered(&self, slug: &str) -> Result<Option<Ordered>, Error> {
         let Some(repository) = self.client.get_repository(slug).await? else {
             return Ok(None);
@@ -277,10 +293,8 @@ impl CloudsmithBackend {
                 .map(|u| u.upstream_url.clone())
                 .collect::<Vec<_>>(),
         );
-        if let Some(description) = ordered.repository.description.as_ref() {
-            if !description.is_empty() {
-                state = state.with_description(description.clone());
-            }
+        if let Some(description) = ordered.description() {
+            state = state.with_description(description);
         }
         Ok(state)
     }
@@ -340,40 +354,6 @@ impl CloudsmithBackend {
             (_, _) => {}
         }
         Ok(())
-    }
-
-    async fn delete_remote(&self, name: &CacheName) -> Result<Deleted, Error> {
-        let Some(located) = self.locate(name).await? else {
-            return Ok(Deleted::AlreadyAbsent);
-        };
-        let slug = located.repository.slug.clone();
-        let deleted = self
-            .client
-            .delete_upstream(&slug, &located.upstream.slug_perm)
-            .await?;
-        if matches!(self.layout, Layout::OwnRepository) {
-            // The deleted one may still be listed for a moment.
-            let left: Vec<_> = self
-                .client
-                .list_upstreams(&slug)
-                .await?
-                .into_iter()
-                .filter(|u| u.slug_perm != located.upstream.slug_perm)
-                .collect();
-            if left.is_empty() {
-                self.client.delete_repository(&slug).await?;
-            } else {
-                let names: Vec<&str> = left.iter().map(|u| u.name.as_str()).collect();
-                tracing::warn!(
-                    repository = %slug,
-                    upstreams = %names.join(", "),
-                    "cloudsmith: deleted {name}'s upstream but kept repository {slug}: it also \
-                     holds upstreams no cache describes ({}); delete it by hand if it should go",
-                    names.join(", ")
-                );
-            }
-        }
-        Ok(deleted)
     }
 }
 
@@ -437,7 +417,7 @@ impl PullThroughBackend for CloudsmithBackend {
 
     async fn describe(&self, name: &CacheName) -> Result<Option<CacheState>, Error> {
         if self.is_shared_repository(name.as_str()) {
-            return match self.ordered(name.as_str()).await? {
+            return match self.aggregate(name.as_str()).await? {
                 Some(ordered) => self.aggregate_state(&ordered).map(Some),
                 None => Ok(None),
             };
@@ -485,21 +465,25 @@ impl PullThroughBackend for CloudsmithBackend {
                             upstream: upstream.clone(),
                         })?);
                     }
-                    states.push(self.aggregate_state(&ordered)?);
+                    if ordered.has_aggregate() {
+                        states.push(self.aggregate_state(&ordered)?);
+                    }
                 }
             }
         }
         Ok(states)
     }
 
-    /// Deletes the cache's upstream, then its repository when the repository is the
-    /// cache's own and holds no other upstream (one that does is kept, with a warning
-    /// naming what it holds). The shared layout's aggregate is the shared repository:
-    /// deleting it deletes the repository with every upstream and cached image in it
-    /// (`pull-through destroy` first checks that it holds only the aggregate's members).
+    /// Deletes the cache's upstream, then its repository when nothing else keeps it: in
+    /// a repository of its own, no other upstream; in the shared repository, no other
+    /// upstream and no aggregate. A repository that is kept is named in a warning with
+    /// what it holds. The shared layout's aggregate is its marker in the shared
+    /// repository's description: deleting it removes the marker (and with it the claim on
+    /// the upstreams' order), never an upstream, and the repository too when it then
+    /// holds nothing.
     async fn delete(&self, name: &CacheName) -> Result<Deleted, Error> {
         if self.is_shared_repository(name.as_str()) {
-            return self.client.delete_repository(name.as_str()).await;
+            return self.delete_aggregate(name).await;
         }
         if crate::rules::IDENTIFIER_RULES
             .check(self.layout.repository_of(name.as_str()))
@@ -558,7 +542,7 @@ impl PullThroughBackend for CloudsmithBackend {
     /// The seed's rules for each upstream of the cache ([`crate::upstream_problems`]).
     async fn diagnose(&self, name: &CacheName) -> Result<Vec<Diagnosis>, Error> {
         let upstreams = if self.is_shared_repository(name.as_str()) {
-            self.ordered(name.as_str()).await?.map(|o| o.upstreams)
+            self.aggregate(name.as_str()).await?.map(|o| o.upstreams)
         } else {
             self.locate(name).await?.map(|l| vec![l.upstream])
         };

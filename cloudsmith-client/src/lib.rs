@@ -34,15 +34,21 @@
 //! the cache, holding that one upstream. With one ([`Layout::Shared`], the seed's "same
 //! repository", `repository = "NAME"` in a config), every cache of the backend is an
 //! upstream of that one repository, and an **aggregate named after the repository** is the
-//! repository itself: its members are the repository's upstreams in the order they are
-//! tried, and ensuring it sets each member's priority to its position (1 first). Without an
-//! aggregate, upstreams are created with priority 1 for public images and 2 for an
+//! order of the repository's upstreams: its members are the upstreams in the order they
+//! are tried, and ensuring it sets each member's priority to its position (1 first). The
+//! aggregate exists while the repository's description ends in this crate's marker line
+//! (`[pull-through: aggregate, the order of these upstreams]`, after the aggregate's own
+//! description and a blank line), which its ensure writes and its delete removes. Without
+//! an aggregate, upstreams are created with priority 1 for public images and 2 for an
 //! organization's (public before private, as the seed gives the public one priority 1).
 //!
 //! Why: Cloudsmith has no virtual repository, so the thing that serves several upstreams in
-//! order *is* a repository with several upstreams; and whether caches share one is a
-//! property of how a person sets the backend up, not of one cache, so it is a backend
-//! setting rather than a field every cache would have to repeat consistently. An upstream
+//! order *is* a repository with several upstreams; the repository's description is the one
+//! place the API lets it record that an aggregate was asked for (so that `describe` of the
+//! aggregate is `None` until it is ensured and after it is deleted, and deleting it touches
+//! no other cache); and whether caches share one is a property of how a person sets the
+//! backend up, not of one cache, so it is a backend setting rather than a field every
+//! cache would have to repeat consistently. An upstream
 //! named after its cache is found again by name on every run (a re-run never makes a
 //! duplicate); in a repository of its own, the one upstream of a Chainguard URL a person
 //! set up by hand is taken over (a plan shows it renamed) rather than duplicated. In the
@@ -58,26 +64,24 @@
 //!   belongs to the aggregate, and a remote that compared it would undo the aggregate's
 //!   order on every run. In a repository of its own the priority (1) is compared.
 //! - A cache's description is its repository's, so only caches with a repository of their
-//!   own and the aggregate have one.
-//! - `delete` removes the cache's upstream, then its repository when the repository is the
-//!   cache's own and holds no other upstream; a repository that does is kept, and the
-//!   delete warns naming what it holds. Deleting the aggregate deletes the shared
-//!   repository with everything in it; `describe` of it lists every upstream as a member,
-//!   so `pull-through destroy`, which compares the members with the config's, leaves a
-//!   repository holding upstreams the config does not describe and reports it. Without an
-//!   aggregate the shared repository outlives its upstreams (it may hold more than them).
+//!   own and the aggregate have one (the aggregate's without the marker line).
+//! - `delete` of a remote removes its upstream, then its repository when nothing else keeps
+//!   it: in a repository of its own, no other upstream; in the shared repository, no other
+//!   upstream and no aggregate marker. A repository that is kept is named in a warning with
+//!   what keeps it. `delete` of the aggregate removes the marker only (and with it the
+//!   claim on the order; the priorities stay as they are), never an upstream: its members
+//!   are other caches. The shared repository goes with whichever delete leaves it holding
+//!   neither an upstream nor the marker.
 //! - An aggregate neither adds nor removes upstreams: one whose members are not all the
-//!   repository's upstreams is refused with what to do, before any write.
+//!   repository's upstreams is refused with what to do, before any write; `describe` of it
+//!   lists every upstream as a member, so `pull-through destroy`, which compares the
+//!   members with the config's, reports upstreams the config does not describe.
 //! - Pull references: through the public upstream without the `chainguard/` prefix
 //!   (`docker.cloudsmith.io/OWNER/REPO/nginx:latest`); through `https://cgr.dev` with the
 //!   organization's registry name first (`docker.cloudsmith.io/OWNER/REPO/<org>/...`;
 //!   client access prints `chainguard-base:latest` there, which every organization has,
 //!   where the seed's example is `python:3.9-dev`). Probes name images as on cgr.dev
 //!   (`chainguard/go`): through the public upstream the namespace is dropped.
-//! - The shared layout's aggregate exists as soon as its repository does, and deleting it
-//!   deletes its members; the core's conformance check of aggregates, written for
-//!   aggregates that live beside their members (Artifactory's virtual repositories), does
-//!   not apply, and this crate's sandbox tests cover the aggregate's life instead.
 //!
 //! ```no_run
 //! use cloudsmith_client::{CloudsmithBackend, CloudsmithClient, Layout};
@@ -109,11 +113,14 @@ mod error;
 #[cfg(feature = "fleet")]
 mod fleet;
 mod layout;
+mod marker;
 mod model;
+mod order;
 mod packages;
 mod reconcile;
 mod repositories;
 mod rules;
+mod teardown;
 mod upstreams;
 
 pub use backend::CloudsmithBackend;

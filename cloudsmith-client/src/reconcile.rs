@@ -1,9 +1,9 @@
-//! What Cloudsmith supplies to the core's shared reconcile, twice: [`Upstreams`] for remote
-//! caches (a Docker upstream, in its own repository or the shared one) and [`Order`] for an
-//! aggregate (the shared repository, whose upstreams' priorities it sets).
+//! What Cloudsmith supplies to the core's shared reconcile for remote caches: [`Upstreams`]
+//! (a Docker upstream, in its own repository or the shared one). The aggregate's is
+//! `order.rs`.
 //!
-//! Both are private, so their writes are reached only through
-//! [`CloudsmithBackend`]'s `plan` and `ensure`, which check the spec first.
+//! Private, so its writes are reached only through [`CloudsmithBackend`]'s `plan` and
+//! `ensure`, which check the spec first.
 
 use async_trait::async_trait;
 use pull_through_core::reconcile::{Observed, PasswordWrite, Reconcile, Write};
@@ -26,22 +26,6 @@ use crate::upstreams::normalized;
 pub(crate) struct Located {
     pub(crate) repository: Repository,
     pub(crate) upstream: DockerUpstream,
-}
-
-/// The shared repository as an aggregate reads it: its upstreams in resolution order.
-#[derive(Debug, Clone)]
-pub(crate) struct Ordered {
-    pub(crate) repository: Repository,
-    pub(crate) upstreams: Vec<DockerUpstream>,
-}
-
-/// Upstreams in the order the registry tries them: priority, then creation date.
-pub(crate) fn in_resolution_order(mut upstreams: Vec<DockerUpstream>) -> Vec<DockerUpstream> {
-    upstreams.sort_by(|a, b| {
-        let key = |u: &DockerUpstream| (u.priority.unwrap_or(i64::MAX), u.created_at.clone());
-        key(a).cmp(&key(b)).then_with(|| a.name.cmp(&b.name))
-    });
-    upstreams
 }
 
 /// Whether `url` is one of Cloudsmith's two Chainguard upstream URLs.
@@ -289,170 +273,6 @@ impl Reconcile for Upstreams<'_> {
 
     fn state(&self, located: &Located) -> Result<CacheState, Error> {
         self.0.remote_state(located)
-    }
-}
-
-/// The aggregate of the shared layout: the shared repository, whose members are its
-/// upstreams in resolution order.
-pub(crate) struct Order<'a>(pub(crate) &'a CloudsmithBackend);
-
-fn members_of(spec: &CacheSpec) -> &[CacheName] {
-    match &spec.kind {
-        CacheKind::Aggregate(aggregate) => &aggregate.members,
-        _ => &[],
-    }
-}
-
-#[async_trait]
-impl Reconcile for Order<'_> {
-    type Resource = Ordered;
-
-    fn vendor(&self) -> &str {
-        "cloudsmith"
-    }
-
-    fn name_case(&self) -> NameCase {
-        NameCase::Sensitive
-    }
-
-    async fn read(&self, name: &CacheName) -> Result<Option<Ordered>, Error> {
-        self.0.ordered(name.as_str()).await
-    }
-
-    /// Never called, as for [`Upstreams`].
-    async fn names(&self) -> Result<Vec<String>, Error> {
-        Ok(Vec::new())
-    }
-
-    fn desired(&self, spec: &CacheSpec) -> Vec<(String, FieldValue)> {
-        let members: Vec<String> = members_of(spec).iter().map(|m| m.to_string()).collect();
-        let mut fields = vec![("members".to_owned(), FieldValue::from(members))];
-        if let Some(description) = &spec.description {
-            fields.push(("description".to_owned(), description.clone().into()));
-        }
-        fields
-    }
-
-    fn observed(&self, _spec: &CacheSpec, ordered: &Ordered) -> Observed {
-        let members: Vec<String> = ordered.upstreams.iter().map(|u| u.name.clone()).collect();
-        Observed::new().with("members", members).with_opt(
-            "description",
-            ordered
-                .repository
-                .description
-                .clone()
-                .filter(|d| !d.is_empty()),
-        )
-    }
-
-    /// The aggregate orders the repository's upstreams; it neither adds nor removes them.
-    fn check_update(&self, spec: &CacheSpec, ordered: &Ordered) -> Result<(), Error> {
-        let members = members_of(spec);
-        let missing: Vec<&str> = members
-            .iter()
-            .map(CacheName::as_str)
-            .filter(|m| !ordered.upstreams.iter().any(|u| u.name == *m))
-            .collect();
-        let extra: Vec<&str> = ordered
-            .upstreams
-            .iter()
-            .map(|u| u.name.as_str())
-            .filter(|u| !members.iter().any(|m| m.as_str() == *u))
-            .collect();
-        let (what, hint) = match (missing.is_empty(), extra.is_empty()) {
-            (true, true) => return Ok(()),
-            (false, _) => (
-                format!(
-                    "the aggregate {}: {} not an upstream of repository {} yet",
-                    spec.name,
-                    missing.join(", "),
-                    spec.name
-                ),
-                "apply the member caches first (each becomes an upstream of the \
-                 repository), then the aggregate"
-                    .to_owned(),
-            ),
-            (true, false) => (
-                format!(
-                    "the aggregate {}: repository {} also holds the upstreams {}, which the \
-                     aggregate does not list",
-                    spec.name,
-                    spec.name,
-                    extra.join(", ")
-                ),
-                "list them as members (in the order to try them) or delete them: an \
-                 aggregate orders the repository's upstreams, it neither adds nor removes \
-                 them"
-                    .to_owned(),
-            ),
-        };
-        // Found by reading, so not bad input: the core's check_update contract.
-        Err(Error::Unsupported {
-            vendor: "cloudsmith".to_owned(),
-            what,
-            hint,
-        })
-    }
-
-    /// An aggregate is the repository its members are upstreams of: with no repository,
-    /// none of them exists yet.
-    async fn create(&self, spec: &CacheSpec) -> Result<Ordered, Error> {
-        let members: Vec<&str> = members_of(spec).iter().map(CacheName::as_str).collect();
-        Err(Error::Unsupported {
-            vendor: "cloudsmith".to_owned(),
-            what: format!(
-                "the aggregate {}: repository {} does not exist yet, so none of {} is an \
-                 upstream of it",
-                spec.name,
-                spec.name,
-                members.join(", ")
-            ),
-            hint: "apply the member caches first (they create it), then the aggregate".to_owned(),
-        })
-    }
-
-    /// Sets each member's priority to its position (1 first), only where it differs.
-    async fn update(
-        &self,
-        spec: &CacheSpec,
-        ordered: &Ordered,
-        write: &Write<'_>,
-    ) -> Result<Ordered, Error> {
-        let client = self.0.client();
-        let slug = ordered.repository.slug.clone();
-        let mut repository = ordered.repository.clone();
-        if write.changes("members") {
-            for (position, member) in members_of(spec).iter().enumerate() {
-                let priority = i64::try_from(position + 1).unwrap_or(i64::MAX);
-                let Some(upstream) = ordered.upstreams.iter().find(|u| u.name == member.as_str())
-                else {
-                    continue;
-                };
-                if upstream.priority != Some(priority) {
-                    client
-                        .update_upstream(
-                            &slug,
-                            &upstream.slug_perm,
-                            &DockerUpstreamPatch::default().with_priority(priority),
-                        )
-                        .await?;
-                }
-            }
-        }
-        if let (true, Some(description)) = (write.changes("description"), &spec.description) {
-            repository = client
-                .update_repository(&slug, &RepositoryPatch::description(description.clone()))
-                .await?;
-        }
-        let upstreams = in_resolution_order(client.list_upstreams(&slug).await?);
-        Ok(Ordered {
-            repository,
-            upstreams,
-        })
-    }
-
-    fn state(&self, ordered: &Ordered) -> Result<CacheState, Error> {
-        self.0.aggregate_state(ordered)
     }
 }
 

@@ -39,6 +39,10 @@ fn not_found() -> Value {
     json!({"detail": "Not found."})
 }
 
+/// The marker the aggregate's ensure writes as the last line of the repository's
+/// description.
+const MARKER: &str = "[pull-through: aggregate, the order of these upstreams]";
+
 #[tokio::test]
 async fn own_repository_the_first_ensure_creates_and_the_second_writes_nothing() {
     let server = MockServer::start().await;
@@ -321,7 +325,8 @@ async fn the_shared_layout_holds_both_upstreams_and_the_aggregate_orders_them() 
     assert_eq!(state.name.as_str(), "cgr-private");
     server.verify().await;
 
-    // The aggregate puts the organization's images first.
+    // The aggregate puts the organization's images first. The repository carries no
+    // marker yet, so the aggregate is created: the order is set, then the marker written.
     server.reset().await;
     nothing_else(&server).await;
     get(
@@ -342,7 +347,7 @@ async fn the_shared_layout_holds_both_upstreams_and_the_aggregate_orders_them() 
     Mock::given(method("GET"))
         .and(path("/repos/acme/chainguard/upstream/docker/"))
         .respond_with(ResponseTemplate::new(200).set_body_json(before.clone()))
-        .up_to_n_times(2)
+        .up_to_n_times(1)
         .with_priority(1)
         .mount(&server)
         .await;
@@ -363,33 +368,42 @@ async fn the_shared_layout_holds_both_upstreams_and_the_aggregate_orders_them() 
             .mount(&server)
             .await;
     }
+    Mock::given(method("PATCH"))
+        .and(path("/repos/acme/chainguard/"))
+        .and(body_json(json!({"description": MARKER})))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(repository("chainguard", Some(MARKER))),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
     let order = CacheSpec::aggregate(
         name("chainguard"),
         PackageFormat::Docker,
         vec![name("cgr-private"), name("cgr-public")],
     );
     let plan = backend.plan(&order).await.unwrap();
-    assert_eq!(
-        plan.to_string(),
-        "~ chainguard\n    members: [\"cgr-public\", \"cgr-private\"] -> [\"cgr-private\", \"cgr-public\"]"
-    );
+    assert!(matches!(plan.action, PlanAction::Create { .. }), "{plan}");
     recorder.clear();
     let ordered = backend.ensure(&order).await.unwrap();
-    let Ensured::Updated { state, .. } = &ordered else {
+    let Ensured::Created { state } = &ordered else {
         panic!("{ordered:?}")
     };
     assert_eq!(
         state.members().unwrap(),
         [name("cgr-private"), name("cgr-public")]
     );
+    assert_eq!(state.description, None, "the marker is no description");
     assert_eq!(
         calls(&recorder),
         [
             "GET /repos/acme/chainguard/",
+            "GET /repos/acme/chainguard/",
             "GET /repos/acme/chainguard/upstream/docker/",
             "PATCH /repos/acme/chainguard/upstream/docker/Priv/",
             "PATCH /repos/acme/chainguard/upstream/docker/Pub/",
-            "GET /repos/acme/chainguard/upstream/docker/"
+            "GET /repos/acme/chainguard/upstream/docker/",
+            "PATCH /repos/acme/chainguard/"
         ]
     );
     // The public cache does not undo the order: its priority is not compared here.
@@ -407,63 +421,6 @@ async fn the_shared_layout_holds_both_upstreams_and_the_aggregate_orders_them() 
             "the description is not stored: an upstream has none, and repository chainguard's \
           is its aggregate's"
         ]
-    );
-}
-
-#[tokio::test]
-async fn an_aggregate_neither_adds_nor_removes_upstreams() {
-    let server = MockServer::start().await;
-    nothing_else(&server).await;
-    no_writes(&server).await;
-    get(
-        &server,
-        "/repos/acme/chainguard/",
-        200,
-        repository("chainguard", None),
-    )
-    .await;
-    get(
-        &server,
-        "/repos/acme/chainguard/upstream/docker/",
-        200,
-        json!([
-            upstream("Pub", "cgr-public", "https://cgr.dev/chainguard", 1, None),
-            upstream("Hub", "docker-hub", "https://index.docker.io", 2, None)
-        ]),
-    )
-    .await;
-    let (backend, _) = backend(&server, Layout::shared("chainguard").unwrap());
-    let order = |members: &[&str]| {
-        CacheSpec::aggregate(
-            name("chainguard"),
-            PackageFormat::Docker,
-            members.iter().map(|m| name(m)).collect(),
-        )
-    };
-    let err = backend.ensure(&order(&["cgr-public"])).await.unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("also holds the upstreams docker-hub, which the aggregate does not list"),
-        "{err}"
-    );
-    let err = backend
-        .plan(&order(&["cgr-public", "cgr-private", "docker-hub"]))
-        .await
-        .unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("cgr-private not an upstream of repository chainguard yet"),
-        "{err}"
-    );
-    // describe lists every upstream as a member: what destroy compares with the config.
-    let state = backend
-        .describe(&name("chainguard"))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        state.members().unwrap(),
-        [name("cgr-public"), name("docker-hub")]
     );
 }
 

@@ -303,19 +303,33 @@ async fn seed_004_with_one_repository_holding_both_upstreams() {
         let ensured = backend.ensure(spec).await.unwrap();
         assert!(matches!(ensured, Ensured::Created { .. }), "{ensured:?}");
     }
+    // The repository holds both upstreams, but the aggregate is not there until it is
+    // ensured.
+    assert!(
+        backend
+            .describe(&name("chainguard"))
+            .await
+            .unwrap()
+            .is_none()
+    );
     // The public one first, as the seed gives it priority 1; the aggregate agrees, so
-    // only its description is written.
+    // only its description (with its marker) is written.
+    world.sandbox.journal().clear();
     let ensured = backend.ensure(&aggregate).await.unwrap();
-    let Ensured::Updated { changes, state } = &ensured else {
+    let Ensured::Created { state } = &ensured else {
         panic!("{ensured:?}")
     };
     assert_eq!(
-        changes.iter().map(|c| c.field.as_str()).collect::<Vec<_>>(),
-        ["description"]
+        writes(&world),
+        ["PATCH /repos/pull-through-sandbox/chainguard/"]
     );
     assert_eq!(
         state.members().unwrap(),
         [name("cgr-public"), name("cgr-private")]
+    );
+    assert_eq!(
+        state.description.as_deref(),
+        Some("Chainguard images (seed 004)")
     );
     assert_eq!(world.cloudsmith.repository_slugs(), ["chainguard"]);
     let upstreams: Vec<(String, String, i64)> = world
@@ -403,8 +417,9 @@ async fn seed_004_with_one_repository_holding_both_upstreams() {
         .collect();
     assert_eq!(listed, ["cgr-private", "cgr-public", "chainguard"]);
 
-    // A remote's delete leaves the shared repository; the aggregate's delete is the
-    // repository's.
+    // A remote's delete leaves the shared repository to the other remote and the
+    // aggregate; the aggregate's delete leaves the remote (another cache), and the last
+    // remote's delete takes the repository, then empty and unmarked.
     assert_eq!(
         backend.delete(&name("cgr-public")).await.unwrap(),
         Deleted::Removed
@@ -417,9 +432,14 @@ async fn seed_004_with_one_repository_holding_both_upstreams() {
             .is_none()
     );
     assert_eq!(world.cloudsmith.repository_slugs(), ["chainguard"]);
+    world.sandbox.journal().clear();
     assert_eq!(
         backend.delete(&name("chainguard")).await.unwrap(),
         Deleted::Removed
+    );
+    assert_eq!(
+        writes(&world),
+        ["PATCH /repos/pull-through-sandbox/chainguard/"]
     );
     assert!(
         backend
@@ -428,12 +448,22 @@ async fn seed_004_with_one_repository_holding_both_upstreams() {
             .unwrap()
             .is_none()
     );
+    assert_eq!(
+        backend.delete(&name("chainguard")).await.unwrap(),
+        Deleted::AlreadyAbsent
+    );
     assert!(
         backend
             .describe(&name("cgr-private"))
             .await
             .unwrap()
-            .is_none()
+            .is_some(),
+        "deleting the aggregate leaves its members"
+    );
+    assert_eq!(world.cloudsmith.repository_slugs(), ["chainguard"]);
+    assert_eq!(
+        backend.delete(&name("cgr-private")).await.unwrap(),
+        Deleted::Removed
     );
     assert!(world.cloudsmith.repository_slugs().is_empty());
 }
@@ -484,11 +514,8 @@ async fn the_own_repository_backend_passes_the_conformance_suite() {
     assert!(world.cloudsmith.repository_slugs().is_empty());
 }
 
-/// The suite's aggregate check (`aggregate_lifecycle`) is left out: it wants an aggregate
-/// that is absent while its members exist and that can be deleted leaving them, as
-/// Artifactory's virtual repositories are. Here the aggregate is the repository its
-/// members are upstreams of (see the crate documentation), so it exists as soon as they
-/// do, and deleting it deletes them; the seed test above covers its life.
+/// With the aggregate's life: absent while its member exists, created by its marker,
+/// deleted leaving the member.
 #[tokio::test]
 async fn the_shared_repository_backend_passes_the_conformance_suite() {
     let world = world().await;
@@ -507,6 +534,11 @@ async fn the_shared_repository_backend_passes_the_conformance_suite() {
         .with_credentials(conformance_credentials(&world).await),
     )
     .with_unsupported(CacheSpec::remote(name("wolfi"), Upstream::Wolfi))
+    .with_aggregate(CacheSpec::aggregate(
+        name("conformance"),
+        PackageFormat::Docker,
+        vec![name("conformance-public")],
+    ))
     .with_probe(Probe::default_for(&Upstream::CgrPublic))
     .with_login(ClientLogin::new(
         USER,
@@ -514,16 +546,11 @@ async fn the_shared_repository_backend_passes_the_conformance_suite() {
         "CLOUDSMITH_API_KEY",
     ));
     conformance::run_all(&backend, world.log.as_ref(), &fixtures).await;
-    // The shared repository outlives its upstreams; nothing else is left.
-    let left: Vec<String> = backend
-        .list()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|s| s.name.to_string())
-        .collect();
-    assert_eq!(left, ["conformance"]);
-    assert!(world.cloudsmith.upstreams("conformance").is_empty());
+    assert!(
+        backend.list().await.unwrap().is_empty(),
+        "the suite left caches behind"
+    );
+    assert!(world.cloudsmith.repository_slugs().is_empty());
 }
 
 #[tokio::test]

@@ -1,0 +1,91 @@
+//! Deletes: a remote cache's upstream, then its repository when nothing else keeps it;
+//! the shared layout's aggregate, which is its marker in the shared repository's
+//! description.
+
+use pull_through_core::{CacheName, Deleted, Error};
+
+use crate::backend::CloudsmithBackend;
+use crate::bodies::RepositoryPatch;
+use crate::layout::Layout;
+use crate::marker;
+use crate::model::Repository;
+
+impl CloudsmithBackend {
+    /// Deletes a remote cache's upstream; then its repository, when the repository is
+    /// the cache's own or the shared one and nothing else keeps it.
+    pub(crate) async fn delete_remote(&self, name: &CacheName) -> Result<Deleted, Error> {
+        let Some(located) = self.locate(name).await? else {
+            return Ok(Deleted::AlreadyAbsent);
+        };
+        let slug = located.repository.slug.clone();
+        let deleted = self
+            .client()
+            .delete_upstream(&slug, &located.upstream.slug_perm)
+            .await?;
+        self.delete_repository_if_unused(&located.repository, Some(&located.upstream.slug_perm))
+            .await?;
+        Ok(deleted)
+    }
+
+    /// Deletes the shared layout's aggregate: the marker goes from the repository's
+    /// description (its text stays), and the repository too when it then holds nothing.
+    pub(crate) async fn delete_aggregate(&self, name: &CacheName) -> Result<Deleted, Error> {
+        let client = self.client();
+        let Some(repository) = client.get_repository(name.as_str()).await? else {
+            return Ok(Deleted::AlreadyAbsent);
+        };
+        let described = marker::read(repository.description.as_deref());
+        if !described.marked {
+            return Ok(Deleted::AlreadyAbsent);
+        }
+        let unmarked = client
+            .update_repository(
+                &repository.slug,
+                &RepositoryPatch::description(marker::write(described.text.as_deref(), false)),
+            )
+            .await?;
+        self.delete_repository_if_unused(&unmarked, None).await?;
+        Ok(Deleted::Removed)
+    }
+
+    /// Deletes `repository` when it holds nothing but what this backend deletes: no
+    /// Docker upstream (but `deleted`, which may still be listed a moment after its
+    /// delete) and, in the shared layout, no aggregate. A repository that is kept is
+    /// named in a warning with what keeps it.
+    async fn delete_repository_if_unused(
+        &self,
+        repository: &Repository,
+        deleted: Option<&str>,
+    ) -> Result<(), Error> {
+        let slug = &repository.slug;
+        let mut kept = Vec::new();
+        if matches!(self.layout(), Layout::Shared { .. })
+            && marker::read(repository.description.as_deref()).marked
+        {
+            kept.push(format!("the aggregate {slug} (its order of the upstreams)"));
+        }
+        if kept.is_empty() {
+            let left: Vec<String> = self
+                .client()
+                .list_upstreams(slug)
+                .await?
+                .into_iter()
+                .filter(|u| Some(u.slug_perm.as_str()) != deleted)
+                .map(|u| format!("the Docker upstream {:?}", u.name))
+                .collect();
+            kept.extend(left);
+        }
+        if kept.is_empty() {
+            self.client().delete_repository(slug).await?;
+            return Ok(());
+        }
+        tracing::warn!(
+            repository = %slug,
+            holds = %kept.join(", "),
+            "cloudsmith: kept repository {slug}: it still holds {}; delete it by hand if it \
+             should go",
+            kept.join(", ")
+        );
+        Ok(())
+    }
+}
