@@ -175,7 +175,7 @@ impl CloudsmithBackend {
         }))
     }
 
-    fn pick(
+    pub(crate) fn pick(
         &self,
         name: &str,
         upstreams: Vec<crate::model::DockerUpstream>,

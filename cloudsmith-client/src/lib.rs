@@ -71,7 +71,8 @@
 //!   what keeps it. `delete` of the aggregate removes the marker only (and with it the
 //!   claim on the order; the priorities stay as they are), never an upstream: its members
 //!   are other caches. The shared repository goes with whichever delete leaves it holding
-//!   neither an upstream nor the marker.
+//!   neither an upstream nor the marker. A repository a run that died half-way left
+//!   holding no upstream at all goes with the next delete of its cache.
 //! - An aggregate neither adds nor removes upstreams: one whose members are not all the
 //!   repository's upstreams is refused with what to do, before any write; `describe` of it
 //!   lists every upstream as a member, so `pull-through destroy`, which compares the

@@ -13,16 +13,31 @@ use crate::model::Repository;
 impl CloudsmithBackend {
     /// Deletes a remote cache's upstream; then its repository, when the repository is
     /// the cache's own or the shared one and nothing else keeps it.
+    ///
+    /// A repository left holding no upstream at all by a run that died half-way (between
+    /// the upstream's delete and the repository's, or the repository's create and the
+    /// upstream's) is deleted too, when nothing else keeps it: in its own layout it is
+    /// what is left of the cache ([`Deleted::Removed`]); the shared repository is no
+    /// cache, so the cache is [`Deleted::AlreadyAbsent`] either way.
     pub(crate) async fn delete_remote(&self, name: &CacheName) -> Result<Deleted, Error> {
-        let Some(located) = self.locate(name).await? else {
+        let client = self.client();
+        let slug = self.layout().repository_of(name.as_str());
+        let Some(repository) = client.get_repository(slug).await? else {
             return Ok(Deleted::AlreadyAbsent);
         };
-        let slug = located.repository.slug.clone();
-        let deleted = self
-            .client()
-            .delete_upstream(&slug, &located.upstream.slug_perm)
-            .await?;
-        self.delete_repository_if_unused(&located.repository, Some(&located.upstream.slug_perm))
+        let upstreams = client.list_upstreams(slug).await?;
+        let Some(upstream) = self.pick(name.as_str(), upstreams.clone()) else {
+            let own = matches!(self.layout(), Layout::OwnRepository);
+            let removed =
+                upstreams.is_empty() && self.delete_repository_if_unused(&repository, None).await?;
+            return Ok(if removed && own {
+                Deleted::Removed
+            } else {
+                Deleted::AlreadyAbsent
+            });
+        };
+        let deleted = client.delete_upstream(slug, &upstream.slug_perm).await?;
+        self.delete_repository_if_unused(&repository, Some(&upstream.slug_perm))
             .await?;
         Ok(deleted)
     }
@@ -51,12 +66,12 @@ impl CloudsmithBackend {
     /// Deletes `repository` when it holds nothing but what this backend deletes: no
     /// Docker upstream (but `deleted`, which may still be listed a moment after its
     /// delete) and, in the shared layout, no aggregate. A repository that is kept is
-    /// named in a warning with what keeps it.
+    /// named in a warning with what keeps it. Whether it was deleted.
     async fn delete_repository_if_unused(
         &self,
         repository: &Repository,
         deleted: Option<&str>,
-    ) -> Result<(), Error> {
+    ) -> Result<bool, Error> {
         let slug = &repository.slug;
         let mut kept = Vec::new();
         if matches!(self.layout(), Layout::Shared { .. })
@@ -77,7 +92,7 @@ impl CloudsmithBackend {
         }
         if kept.is_empty() {
             self.client().delete_repository(slug).await?;
-            return Ok(());
+            return Ok(true);
         }
         tracing::warn!(
             repository = %slug,
@@ -86,6 +101,6 @@ impl CloudsmithBackend {
              should go",
             kept.join(", ")
         );
-        Ok(())
+        Ok(false)
     }
 }

@@ -131,3 +131,79 @@ async fn a_slug_kept_by_a_deleted_repository_is_an_error_saying_so_not_a_race() 
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_repository_left_without_its_upstream_by_a_dead_run_is_deleted_with_the_cache() {
+    let server = MockServer::start().await;
+    nothing_else(&server).await;
+    answer(
+        &server,
+        "GET",
+        "/repos/acme/cgr-public/",
+        200,
+        repository("cgr-public", None),
+    )
+    .await;
+    answer(
+        &server,
+        "GET",
+        "/repos/acme/cgr-public/upstream/docker/",
+        200,
+        json!([]),
+    )
+    .await;
+    Mock::given(method("DELETE"))
+        .and(path("/repos/acme/cgr-public/"))
+        .and(api_key())
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (backend, _) = backend(&server, Layout::OwnRepository);
+    // describe finds no cache (no upstream), but delete takes what is left of it.
+    assert!(
+        backend
+            .describe(&name("cgr-public"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        backend.delete(&name("cgr-public")).await.unwrap(),
+        pull_through_core::Deleted::Removed
+    );
+}
+
+#[tokio::test]
+async fn a_repository_of_the_cache_s_name_holding_other_upstreams_is_left_alone() {
+    let server = MockServer::start().await;
+    nothing_else(&server).await;
+    no_writes(&server).await;
+    answer(
+        &server,
+        "GET",
+        "/repos/acme/cgr-public/",
+        200,
+        repository("cgr-public", None),
+    )
+    .await;
+    answer(
+        &server,
+        "GET",
+        "/repos/acme/cgr-public/upstream/docker/",
+        200,
+        json!([upstream(
+            "Hub",
+            "docker-hub",
+            "https://index.docker.io",
+            1,
+            None
+        )]),
+    )
+    .await;
+    let (backend, _) = backend(&server, Layout::OwnRepository);
+    assert_eq!(
+        backend.delete(&name("cgr-public")).await.unwrap(),
+        pull_through_core::Deleted::AlreadyAbsent
+    );
+}
