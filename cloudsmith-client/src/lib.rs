@@ -72,7 +72,12 @@
 //!   claim on the order; the priorities stay as they are), never an upstream: its members
 //!   are other caches. The shared repository goes with whichever delete leaves it holding
 //!   neither an upstream nor the marker. A repository a run that died half-way left
-//!   holding no upstream at all goes with the next delete of its cache.
+//!   holding no upstream at all goes with the next delete of its cache. Before a
+//!   repository goes, the delete also reads its upstreams of every other format the
+//!   reference names and, when `package_count` says it has packages, looks for one that
+//!   is not a Docker image; either keeps the repository. (Limitation: the API does not
+//!   tell an image cached through an upstream from one a person pushed, so Docker images
+//!   pushed by hand into a cache's repository go with it.)
 //! - An aggregate neither adds nor removes upstreams: one whose members are not all the
 //!   repository's upstreams is refused with what to do, before any write; `describe` of it
 //!   lists every upstream as a member, so `pull-through destroy`, which compares the
@@ -113,6 +118,7 @@ mod client;
 mod error;
 #[cfg(feature = "fleet")]
 mod fleet;
+mod holdings;
 mod layout;
 mod marker;
 mod model;

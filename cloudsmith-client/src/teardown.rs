@@ -6,6 +6,7 @@ use pull_through_core::{CacheName, Deleted, Error};
 
 use crate::backend::CloudsmithBackend;
 use crate::bodies::RepositoryPatch;
+use crate::holdings::OTHER_UPSTREAM_FORMATS;
 use crate::layout::Layout;
 use crate::marker;
 use crate::model::Repository;
@@ -65,8 +66,13 @@ impl CloudsmithBackend {
 
     /// Deletes `repository` when it holds nothing but what this backend deletes: no
     /// Docker upstream (but `deleted`, which may still be listed a moment after its
-    /// delete) and, in the shared layout, no aggregate. A repository that is kept is
-    /// named in a warning with what keeps it. Whether it was deleted.
+    /// delete), in the shared layout no aggregate, no upstream of another format, and no
+    /// package but Docker images. A repository that is kept is named in a warning with
+    /// what keeps it. Whether it was deleted.
+    ///
+    /// Docker images are taken for what the cache's upstreams cached: the API says
+    /// nothing that tells an image cached through an upstream from one a person pushed,
+    /// so an image pushed by hand into a cache's repository goes with it.
     async fn delete_repository_if_unused(
         &self,
         repository: &Repository,
@@ -91,6 +97,9 @@ impl CloudsmithBackend {
             kept.extend(left);
         }
         if kept.is_empty() {
+            kept.extend(self.other_holdings(repository).await?);
+        }
+        if kept.is_empty() {
             self.client().delete_repository(slug).await?;
             return Ok(true);
         }
@@ -102,5 +111,32 @@ impl CloudsmithBackend {
             kept.join(", ")
         );
         Ok(false)
+    }
+
+    /// What else `repository` holds, the first kind found: a package that is not a Docker
+    /// image (read only when `package_count` says there are packages), or an upstream of
+    /// another format (one list per format the reference names).
+    async fn other_holdings(&self, repository: &Repository) -> Result<Vec<String>, Error> {
+        let client = self.client();
+        let slug = &repository.slug;
+        if repository.package_count != Some(0) {
+            if let Some(package) = client.non_docker_package(slug).await? {
+                return Ok(vec![format!(
+                    "the {} package {:?} (not an image cached through an upstream)",
+                    package.format.as_deref().unwrap_or("non-Docker"),
+                    package.name
+                )]);
+            }
+        }
+        for format in OTHER_UPSTREAM_FORMATS {
+            let names = client.other_upstream_names(slug, format).await?;
+            if !names.is_empty() {
+                return Ok(names
+                    .into_iter()
+                    .map(|name| format!("the {format} upstream {name:?}"))
+                    .collect());
+            }
+        }
+        Ok(Vec::new())
     }
 }

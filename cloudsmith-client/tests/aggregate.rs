@@ -232,6 +232,9 @@ async fn a_remote_s_delete_keeps_a_marked_repository_and_takes_an_unmarked_empty
             .expect(u64::from(repository_deleted))
             .mount(&server)
             .await;
+        if repository_deleted {
+            no_other_formats(&server, "chainguard").await;
+        }
         let (backend, _) = backend(&server, Layout::shared("chainguard").unwrap());
         assert_eq!(
             backend.delete(&name("cgr-public")).await.unwrap(),

@@ -159,6 +159,7 @@ async fn a_repository_left_without_its_upstream_by_a_dead_run_is_deleted_with_th
         .expect(1)
         .mount(&server)
         .await;
+    no_other_formats(&server, "cgr-public").await;
     let (backend, _) = backend(&server, Layout::OwnRepository);
     // describe finds no cache (no upstream), but delete takes what is left of it.
     assert!(

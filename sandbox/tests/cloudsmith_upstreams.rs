@@ -316,15 +316,15 @@ async fn upstream_refusals_name_the_field() {
         )
         .await;
     assert_eq!(no_upstream.status, StatusCode::NOT_FOUND);
-    // Only Docker upstreams are modelled.
-    let alpine = w
+    // Only formats the API has.
+    let unknown = w
         .call(
             Method::GET,
-            &format!("repos/{OWNER}/cgr/upstream/alpine/"),
+            &format!("repos/{OWNER}/cgr/upstream/apk/"),
             None,
         )
         .await;
-    assert_eq!(alpine.status, StatusCode::NOT_FOUND);
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
@@ -397,4 +397,45 @@ async fn the_journal_holds_neither_the_key_nor_a_stored_secret() {
         body["auth_username"], "user",
         "what is not secret stays readable"
     );
+}
+
+#[tokio::test]
+async fn upstreams_of_other_formats_live_beside_the_docker_ones() {
+    let w = world().await;
+    w.create_repo("cgr").await;
+    let npm = format!("repos/{OWNER}/cgr/upstream/npm/");
+    let created = w
+        .call(
+            Method::POST,
+            &npm,
+            Some(
+                json!({"name": "npmjs", "upstream_url": "https://registry.npmjs.org",
+                "auth_secret": SECRET}),
+            ),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body["auth_secret"], Value::Null);
+    assert_eq!(created.body["mode"], "Proxy Only");
+    let listed = w.get(&npm).await;
+    assert_eq!(listed.status, StatusCode::OK);
+    assert_eq!(listed.body.as_array().unwrap().len(), 1);
+    assert_eq!(listed.body[0]["name"], "npmjs");
+    // Docker's list and another format's do not show it.
+    assert_eq!(w.get(&path("cgr")).await.body, json!([]));
+    let python = w.get(&format!("repos/{OWNER}/cgr/upstream/python/")).await;
+    assert_eq!(python.body, json!([]));
+    // A format the API does not have, and a repository that does not exist.
+    let bogus = w.get(&format!("repos/{OWNER}/cgr/upstream/bogus/")).await;
+    assert_eq!(bogus.status, StatusCode::NOT_FOUND);
+    let missing = w.get(&format!("repos/{OWNER}/nope/upstream/npm/")).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    let refused = w.call(Method::POST, &npm, Some(json!({"name": "x"}))).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let slug_perm = listed.body[0]["slug_perm"].as_str().unwrap().to_owned();
+    let deleted = w
+        .call(Method::DELETE, &format!("{npm}{slug_perm}/"), None)
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    assert_eq!(w.get(&npm).await.body, json!([]));
 }

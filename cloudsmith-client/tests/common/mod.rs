@@ -10,7 +10,7 @@ use cloudsmith_client::{CloudsmithBackend, CloudsmithClient, Layout};
 use pull_through_core::UpstreamCredentials;
 use pull_through_core::http::{RecordingObserver, RetryConfig};
 use serde_json::{Value, json};
-use wiremock::matchers::{any, header, method};
+use wiremock::matchers::{any, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 pub(crate) const KEY: &str = "cs-test-api-key-5f2b9c1d7e";
@@ -135,4 +135,44 @@ pub(crate) fn calls(recorder: &RecordingObserver) -> Vec<String> {
             format!("{} {}", r.method, url.path())
         })
         .collect()
+}
+
+/// Every upstream format of the API but Docker, as the reference lists them.
+pub(crate) const OTHER_FORMATS: [&str; 21] = [
+    "alpine",
+    "cargo",
+    "composer",
+    "conda",
+    "cran",
+    "dart",
+    "deb",
+    "generic",
+    "go",
+    "helm",
+    "hex",
+    "huggingface",
+    "maven",
+    "nix",
+    "npm",
+    "nuget",
+    "python",
+    "rpm",
+    "ruby",
+    "skills",
+    "swift",
+];
+
+/// Repository `repo` holds no upstream of another format than Docker: what a delete
+/// reads before it deletes the repository (each list asked exactly once).
+pub(crate) async fn no_other_formats(server: &MockServer, repo: &str) {
+    for format in OTHER_FORMATS {
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/{OWNER}/{repo}/upstream/{format}/")))
+            .and(api_key())
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+            .expect(1)
+            .named(format!("no {format} upstream"))
+            .mount(server)
+            .await;
+    }
 }

@@ -1,5 +1,6 @@
-//! Cloudsmith's fake: the API (`api.cloudsmith.io`: repositories, Docker upstreams,
-//! packages, `/user/self/`, namespaces) and the Docker registry (`docker.cloudsmith.io`),
+//! Cloudsmith's fake: the API (`api.cloudsmith.io`: repositories, Docker upstreams, the
+//! other formats' upstreams with their shared fields only, packages, `/user/self/`,
+//! namespaces) and the Docker registry (`docker.cloudsmith.io`),
 //! which pulls through a repository's Docker upstreams from the fake `cgr.dev`.
 //!
 //! It is as strict as Cloudsmith where a client can go wrong: enums spelled exactly, the
@@ -43,6 +44,7 @@
 
 mod account;
 mod envelope;
+mod formats;
 mod packages;
 mod pages;
 mod rate;
@@ -401,6 +403,7 @@ impl FakeService for Api {
         let fake = self.0.fake.clone();
         let routes = repositories::routes()
             .merge(upstreams::routes())
+            .merge(formats::routes())
             .merge(packages::routes())
             .merge(account::routes());
         // The unprefixed paths are the spec's; `/v1/` answers too, as the reference

@@ -142,6 +142,23 @@ fn matches_term(package: &Package, term: &str) -> bool {
     }
 }
 
+/// Whether `package` matches every term, a term after `NOT` negated (the search syntax
+/// is boolean; `AND` is implied and dropped before).
+fn matches_all(package: &Package, terms: &[&str]) -> bool {
+    let mut negate = false;
+    for term in terms {
+        if term.eq_ignore_ascii_case("not") {
+            negate = !negate;
+            continue;
+        }
+        if matches_term(package, term) == negate {
+            return false;
+        }
+        negate = false;
+    }
+    true
+}
+
 /// `GET /packages/{owner}/{repo}/[?query=name:IMAGE]`, oldest first, paginated.
 async fn list(
     State(fake): State<Arc<Fake>>,
@@ -167,7 +184,7 @@ async fn list(
             .packages
             .iter()
             .filter(|package| package.repository == repository.slug_perm)
-            .filter(|package| terms.iter().all(|term| matches_term(package, term)))
+            .filter(|package| matches_all(package, &terms))
             .map(|package| package_json(&state, package, repository, &headers))
             .collect()
     };
@@ -251,5 +268,8 @@ mod tests {
         assert!(matches_term(&nginx, "version:latest"));
         assert!(matches_term(&nginx, "format:docker"));
         assert!(!matches_term(&nginx, "name:go"));
+        assert!(matches_all(&nginx, &["name:nginx", "NOT", "name:go"]));
+        assert!(!matches_all(&nginx, &["NOT", "format:docker"]));
+        assert!(matches_all(&nginx, &["not", "not", "format:docker"]));
     }
 }

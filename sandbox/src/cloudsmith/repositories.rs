@@ -356,6 +356,7 @@ async fn create(
         created_at: now(),
         config,
         upstreams: Vec::new(),
+        other_upstreams: Vec::new(),
     };
     let answer = repo_json(&state, &repo, &headers);
     state.repos.push(repo);

@@ -17,6 +17,8 @@ pub(crate) struct Repository {
     pub(crate) created_at: String,
     pub(crate) config: Map<String, Value>,
     pub(crate) upstreams: Vec<DockerUpstream>,
+    /// Upstreams of the other formats (`formats.rs`).
+    pub(crate) other_upstreams: Vec<super::formats::OtherUpstream>,
 }
 
 impl Repository {
