@@ -6,12 +6,30 @@ mod common;
 
 use std::time::Duration;
 
-use cloudsmith_client::RepositoryCreate;
+use cloudsmith_client::{DockerUpstreamRequest, RepositoryCreate};
 use common::*;
 use pull_through_core::http::RetryConfig;
-use serde_json::json;
+use pull_through_core::{CacheName, CacheSpec, Ensured, PullThroughBackend, Upstream};
+use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn name(text: &str) -> CacheName {
+    CacheName::new(text).unwrap()
+}
+
+fn not_found() -> Value {
+    json!({"detail": "Not found."})
+}
+
+async fn get(server: &MockServer, at: &str, status: u16, body: Value) {
+    Mock::given(method("GET"))
+        .and(path(at))
+        .and(api_key())
+        .respond_with(ResponseTemplate::new(status).set_body_json(body))
+        .mount(server)
+        .await;
+}
 
 #[tokio::test]
 async fn a_create_is_tried_again_only_within_the_budget() {
@@ -47,4 +65,177 @@ async fn a_create_is_tried_again_only_within_the_budget() {
         calls(&recorder),
         ["POST /repos/acme/", "GET /repos/acme/chainguard/"]
     );
+}
+
+#[tokio::test]
+async fn a_create_that_failed_with_500_is_read_back_before_it_is_tried_again() {
+    // Not created: listed, then sent again.
+    let server = MockServer::start().await;
+    nothing_else(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/chainguard/upstream/docker/"))
+        .respond_with(ResponseTemplate::new(500).set_body_string("Server Error (500)"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/chainguard/upstream/docker/"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(upstream(
+            "Up1",
+            "cgr-public",
+            "https://cgr.dev/chainguard",
+            1,
+            None,
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/chainguard/upstream/docker/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (client, recorder) = client_with(&server, quick_retry());
+    client
+        .create_upstream("chainguard", &DockerUpstreamRequest::public("cgr-public"))
+        .await
+        .unwrap();
+    assert_eq!(
+        calls(&recorder),
+        [
+            "POST /repos/acme/chainguard/upstream/docker/",
+            "GET /repos/acme/chainguard/upstream/docker/",
+            "POST /repos/acme/chainguard/upstream/docker/"
+        ]
+    );
+
+    // Created after all: found by name, not sent again.
+    let server = MockServer::start().await;
+    nothing_else(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/chainguard/upstream/docker/"))
+        .respond_with(ResponseTemplate::new(503))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/chainguard/upstream/docker/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([upstream(
+            "Up1",
+            "cgr-public",
+            "https://cgr.dev/chainguard",
+            1,
+            None
+        )])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (client, _) = client_with(&server, quick_retry());
+    let found = client
+        .create_upstream("chainguard", &DockerUpstreamRequest::public("cgr-public"))
+        .await
+        .unwrap();
+    assert_eq!(found.slug_perm, "Up1");
+
+    // A bare 500 while another upstream has the URL: a duplicate URL, not tried again.
+    let server = MockServer::start().await;
+    nothing_else(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/chainguard/upstream/docker/"))
+        .respond_with(ResponseTemplate::new(500).set_body_string("Server Error (500)"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/chainguard/upstream/docker/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([upstream(
+            "Tw1",
+            "Chainguard",
+            "https://cgr.dev/chainguard/",
+            1,
+            None
+        )])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (client, _) = client_with(&server, quick_retry());
+    let err = client
+        .create_upstream("chainguard", &DockerUpstreamRequest::public("cgr-public"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(http::StatusCode::INTERNAL_SERVER_ERROR));
+    let text = err.to_string();
+    assert!(
+        text.contains("already has upstream \"Chainguard\" of https://cgr.dev/chainguard"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_repository_create_that_failed_with_502_is_read_back() {
+    let server = MockServer::start().await;
+    nothing_else(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/"))
+        .respond_with(ResponseTemplate::new(502).set_body_string("<html>Bad Gateway</html>"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/chainguard/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(repository("chainguard", None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // Even without retries, what a failed create may have made is looked for.
+    let (client, _) = client(&server);
+    let found = client
+        .create_repository(&RepositoryCreate::private("chainguard"))
+        .await
+        .unwrap();
+    assert_eq!(found.slug, "chainguard");
+}
+
+#[tokio::test]
+async fn a_repository_just_made_but_not_yet_found_is_waited_for() {
+    let server = MockServer::start().await;
+    nothing_else(&server).await;
+    get(&server, "/repos/acme/cgr-public/", 404, not_found()).await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(repository("cgr-public", None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // Cloudsmith replicates across regions: the new repository is not found at first.
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/cgr-public/upstream/docker/"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(not_found()))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/cgr-public/upstream/docker/"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(upstream(
+            "Up1",
+            "cgr-public",
+            "https://cgr.dev/chainguard",
+            1,
+            None,
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (client, _) = client_with(&server, quick_retry());
+    let backend = cloudsmith_client::CloudsmithBackend::new(client);
+    let spec = CacheSpec::remote(name("cgr-public"), Upstream::CgrPublic);
+    assert!(matches!(
+        backend.ensure(&spec).await.unwrap(),
+        Ensured::Created { .. }
+    ));
 }

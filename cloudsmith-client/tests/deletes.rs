@@ -136,3 +136,104 @@ async fn cached_images_go_with_the_repository() {
         Deleted::Removed
     );
 }
+
+#[tokio::test]
+async fn a_delete_takes_the_repository_only_when_it_holds_nothing_else() {
+    let server = MockServer::start().await;
+    nothing_else(&server).await;
+    answer(
+        &server,
+        "GET",
+        "/repos/acme/cgr-public/",
+        200,
+        repository("cgr-public", None),
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/cgr-public/upstream/docker/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([upstream(
+            "Up1",
+            "cgr-public",
+            "https://cgr.dev/chainguard",
+            1,
+            None
+        )])))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    answer(
+        &server,
+        "GET",
+        "/repos/acme/cgr-public/upstream/docker/",
+        200,
+        json!([]),
+    )
+    .await;
+    Mock::given(method("DELETE"))
+        .and(path("/repos/acme/cgr-public/upstream/docker/Up1/"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/repos/acme/cgr-public/"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    no_other_formats(&server, "cgr-public").await;
+    let (own, _) = backend(&server, Layout::OwnRepository);
+    assert_eq!(
+        own.delete(&name("cgr-public")).await.unwrap(),
+        pull_through_core::Deleted::Removed
+    );
+    server.verify().await;
+
+    // A repository holding another upstream is kept.
+    server.reset().await;
+    nothing_else(&server).await;
+    answer(
+        &server,
+        "GET",
+        "/repos/acme/cgr-public/",
+        200,
+        repository("cgr-public", None),
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/cgr-public/upstream/docker/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            upstream("Up1", "cgr-public", "https://cgr.dev/chainguard", 1, None),
+            upstream("Hub", "docker-hub", "https://index.docker.io", 2, None)
+        ])))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    answer(
+        &server,
+        "GET",
+        "/repos/acme/cgr-public/upstream/docker/",
+        200,
+        json!([upstream(
+            "Hub",
+            "docker-hub",
+            "https://index.docker.io",
+            2,
+            None
+        )]),
+    )
+    .await;
+    Mock::given(method("DELETE"))
+        .and(path("/repos/acme/cgr-public/upstream/docker/Up1/"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    assert_eq!(
+        own.delete(&name("cgr-public")).await.unwrap(),
+        pull_through_core::Deleted::Removed
+    );
+    server.verify().await;
+}
