@@ -239,3 +239,48 @@ async fn a_repository_just_made_but_not_yet_found_is_waited_for() {
         Ensured::Created { .. }
     ));
 }
+
+#[tokio::test]
+async fn a_create_whose_answer_is_lost_is_read_back_not_sent_again() {
+    let server = MockServer::start().await;
+    nothing_else(&server).await;
+    // The server makes the repository but answers too late: the client gives up waiting
+    // (the budget bounds each attempt), not knowing whether the create went through.
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/"))
+        .and(api_key())
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(repository("chainguard", None))
+                .set_delay(Duration::from_secs(5)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/chainguard/"))
+        .and(api_key())
+        .respond_with(ResponseTemplate::new(200).set_body_json(repository("chainguard", None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let retry = RetryConfig::default()
+        .with_max_attempts(5)
+        .with_backoff(Duration::from_millis(1), Duration::from_millis(4))
+        .with_budget(Duration::from_millis(500));
+    let (client, recorder) = client_with(&server, retry);
+    let created = client
+        .create_repository(&RepositoryCreate::private("chainguard"))
+        .await
+        .unwrap();
+    assert_eq!(created.slug, "chainguard");
+    assert_eq!(
+        calls(&recorder),
+        ["POST /repos/acme/", "GET /repos/acme/chainguard/"]
+    );
+    let posted = recorder.records();
+    assert!(
+        posted[0].failure.is_some() && posted[0].status.is_none(),
+        "{posted:?}"
+    );
+}

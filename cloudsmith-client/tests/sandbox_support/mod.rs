@@ -143,3 +143,36 @@ pub(crate) async fn conformance_credentials(world: &World) -> UpstreamCredential
     assert_eq!(token.username().len(), 57, "{}", token.username());
     token
 }
+
+/// Changes the upstream `upstream` of repository `repo` through the fake's API, as a
+/// person would in the web app: what this crate's own checks would refuse to send.
+pub(crate) async fn patch_upstream(
+    world: &World,
+    repo: &str,
+    upstream: &str,
+    body: serde_json::Value,
+) {
+    let slug_perm = world
+        .cloudsmith
+        .upstreams(repo)
+        .into_iter()
+        .find(|u| u.name == upstream)
+        .unwrap_or_else(|| panic!("no upstream {upstream} in {repo}"))
+        .slug_perm;
+    let api = pull_through_core::http::HttpClient::builder(
+        "cloudsmith",
+        world.sandbox.url("cloudsmith").unwrap().clone(),
+    )
+    .build()
+    .unwrap();
+    let key = pull_through_core::SecretString::from(world.cloudsmith.api_key().expose());
+    api.request(
+        http::Method::PATCH,
+        &format!("repos/{OWNER}/{repo}/upstream/docker/{slug_perm}/"),
+    )
+    .secret_header(http::HeaderName::from_static("x-api-key"), &key)
+    .json(&body)
+    .send()
+    .await
+    .unwrap();
+}
