@@ -2,6 +2,7 @@
 //! login user, from code or from the variables `sandbox serve` writes.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use pull_through_core::http::{HttpObserver, RetryConfig};
 use pull_through_core::{Error, SecretString, ValidationError};
@@ -52,6 +53,15 @@ pub const DEFAULT_API_URL: &str = "https://api.cloudsmith.io/";
 /// assert_eq!(cloudsmith_client::DEFAULT_DOCKER_URL, "https://docker.cloudsmith.io/");
 /// ```
 pub const DEFAULT_DOCKER_URL: &str = "https://docker.cloudsmith.io/";
+
+/// How long a create in a repository made a moment before keeps being tried while the
+/// API answers 404: Cloudsmith replicates across regions, and its Terraform provider
+/// retries such a 404 for a minute (every 2 s).
+///
+/// ```
+/// assert_eq!(cloudsmith_client::DEFAULT_REPLICATION_WAIT.as_secs(), 60);
+/// ```
+pub const DEFAULT_REPLICATION_WAIT: Duration = Duration::from_secs(60);
 
 /// Where a setting came from, so that `build` names what the caller can change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,6 +121,7 @@ pub struct CloudsmithBuilder {
     pub(crate) user: Option<(String, Origin)>,
     pub(crate) read_env: bool,
     pub(crate) retry: RetryConfig,
+    pub(crate) replication_wait: Duration,
     pub(crate) observer: Option<Arc<dyn HttpObserver>>,
 }
 
@@ -124,6 +135,7 @@ impl CloudsmithBuilder {
             user: None,
             read_env: false,
             retry: RetryConfig::default(),
+            replication_wait: DEFAULT_REPLICATION_WAIT,
             observer: None,
         }
     }
@@ -284,6 +296,20 @@ impl CloudsmithBuilder {
         self
     }
 
+    /// How long an upstream's create in a repository this client has just made is tried
+    /// again while the API answers 404 (the repository not replicated yet):
+    /// [`DEFAULT_REPLICATION_WAIT`] unless set, whatever the retry policy says; the waits
+    /// between tries grow from half a second to 2 s (Terraform's interval), jittered.
+    ///
+    /// ```
+    /// let builder = cloudsmith_client::CloudsmithClient::builder()
+    ///     .with_replication_wait(std::time::Duration::from_secs(10));
+    /// ```
+    pub fn with_replication_wait(mut self, wait: Duration) -> Self {
+        self.replication_wait = wait;
+        self
+    }
+
     /// An observer of every request, the registry's included.
     ///
     /// ```
@@ -387,6 +413,7 @@ impl CloudsmithBuilder {
             api_url,
             docker_url,
             retry: self.retry,
+            replication_wait: self.replication_wait,
             observer: self.observer,
         })
     }

@@ -4,6 +4,7 @@
 //! `packages.rs`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, Method, StatusCode};
 use pull_through_core::error::ApiError;
@@ -36,6 +37,7 @@ pub(crate) struct Settings {
     pub(crate) api_url: Url,
     pub(crate) docker_url: Url,
     pub(crate) retry: RetryConfig,
+    pub(crate) replication_wait: Duration,
     pub(crate) observer: Option<Arc<dyn HttpObserver>>,
 }
 
@@ -65,6 +67,7 @@ pub struct CloudsmithClient {
     key_var: Option<String>,
     user: Option<String>,
     retry: RetryConfig,
+    replication_wait: Duration,
     observer: Option<Arc<dyn HttpObserver>>,
 }
 
@@ -116,6 +119,7 @@ impl CloudsmithClient {
             key_var: settings.key_var,
             user: settings.user,
             retry: settings.retry,
+            replication_wait: settings.replication_wait,
             observer: settings.observer,
         })
     }
@@ -223,6 +227,16 @@ impl CloudsmithClient {
     /// client's retry policy (attempts, jittered backoff, budget).
     pub(crate) fn schedule(&self) -> RetrySchedule {
         self.retry.schedule()
+    }
+
+    /// The waits while a repository just made is not found yet: as many tries as fit in
+    /// the replication wait, half a second growing to 2 s between them (jittered).
+    pub(crate) fn replication_schedule(&self) -> RetrySchedule {
+        RetryConfig::default()
+            .with_max_attempts(u32::MAX)
+            .with_backoff(Duration::from_millis(500), Duration::from_secs(2))
+            .with_budget(self.replication_wait)
+            .schedule()
     }
 
     /// `GET` of `path`, `None` on 404.

@@ -134,7 +134,7 @@ pub use backend::CloudsmithBackend;
 pub use bodies::{DockerUpstreamPatch, DockerUpstreamRequest, RepositoryCreate, RepositoryPatch};
 pub use builder::{
     API_KEY_VAR, API_URL_VAR, CloudsmithBuilder, DEFAULT_API_URL, DEFAULT_DOCKER_URL,
-    DOCKER_URL_VAR, OWNER_VAR, USER_VAR,
+    DEFAULT_REPLICATION_WAIT, DOCKER_URL_VAR, OWNER_VAR, USER_VAR,
 };
 pub use check::{UpstreamProblem, upstream_problems};
 pub use client::CloudsmithClient;

@@ -208,11 +208,12 @@ impl Reconcile for Upstreams<'_> {
                     .await?;
             }
         }
-        let mut schedule = client.schedule();
+        let mut schedule = client.replication_schedule();
         let upstream = loop {
             match client.create_upstream(&slug, &request).await {
                 // Cloudsmith replicates across regions: a repository just made may not be
-                // found yet (its Terraform provider retries such a 404 for a minute).
+                // found yet. Its Terraform provider retries such a 404 for a minute; here
+                // for the client's replication wait (a minute unless set).
                 Err(err) if made && err.is_not_found() => match schedule.next_wait() {
                     Some(wait) => tokio::time::sleep(wait).await,
                     None => return Err(err),

@@ -231,13 +231,45 @@ async fn a_repository_just_made_but_not_yet_found_is_waited_for() {
         .expect(1)
         .mount(&server)
         .await;
-    let (client, _) = client_with(&server, quick_retry());
+    // Waited for whatever the retry policy says (here: no retries at all).
+    let (client, _) = client_with(&server, RetryConfig::none());
     let backend = cloudsmith_client::CloudsmithBackend::new(client);
     let spec = CacheSpec::remote(name("cgr-public"), Upstream::CgrPublic);
     assert!(matches!(
         backend.ensure(&spec).await.unwrap(),
         Ensured::Created { .. }
     ));
+}
+
+#[tokio::test]
+async fn the_wait_for_a_repository_just_made_is_bounded_by_its_setting() {
+    let server = MockServer::start().await;
+    nothing_else(&server).await;
+    get(&server, "/repos/acme/cgr-public/", 404, not_found()).await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(repository("cgr-public", None)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/cgr-public/upstream/docker/"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(not_found()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = cloudsmith_client::CloudsmithClient::builder()
+        .with_base_url(format!("{}/", server.uri()))
+        .with_owner(OWNER)
+        .with_api_key(KEY)
+        .with_retry(quick_retry())
+        .with_replication_wait(Duration::ZERO)
+        .build()
+        .unwrap();
+    let backend = cloudsmith_client::CloudsmithBackend::new(client);
+    let spec = CacheSpec::remote(name("cgr-public"), Upstream::CgrPublic);
+    let err = backend.ensure(&spec).await.unwrap_err();
+    assert!(err.is_not_found(), "{err:?}");
 }
 
 #[tokio::test]
