@@ -131,9 +131,11 @@ impl CloudsmithClient {
     /// connection never made; one that failed with a 5xx or lost its answer is followed by
     /// a list of the repository's upstreams, and the one of that name is returned if the
     /// create went through; only when there is none is it sent again, within the retry
-    /// policy's attempts and budget. A 500 while another upstream of the repository
-    /// has the same URL is returned at once, with that upstream named: Cloudsmith's
-    /// Terraform provider reads such a 500 as a duplicate URL.
+    /// policy's attempts and budget. A 500 that outlasts the tries while another upstream
+    /// of the repository has the same URL names that upstream as a possible cause:
+    /// Cloudsmith's Terraform provider reads such a 500 as a duplicate URL (two upstreams
+    /// of `https://cgr.dev` are legitimate in a shared repository, so it is not taken for
+    /// one at once).
     ///
     /// # Errors
     ///
@@ -180,22 +182,26 @@ impl CloudsmithClient {
             if let Some(created) = existing.iter().find(|u| u.name == body.name) {
                 return Ok(created.clone());
             }
-            let same_url = existing
-                .iter()
-                .find(|u| normalized(&u.upstream_url) == body.upstream_url);
-            if let (Some(twin), Some(StatusCode::INTERNAL_SERVER_ERROR)) = (same_url, err.status())
-            {
-                if let Error::Api(api) = &mut err {
+            // A 500 may be transient, or (Cloudsmith's Terraform provider assumes) a second
+            // upstream of one URL refused; two of https://cgr.dev are legitimate in a
+            // shared repository (two organizations'), and Cloudsmith's own example makes
+            // two. So it is tried again like any 5xx, and a twin is only named, as a
+            // possible cause, when the tries run out.
+            let Some(wait) = schedule.next_wait() else {
+                let twin = existing
+                    .iter()
+                    .find(|u| normalized(&u.upstream_url) == body.upstream_url);
+                if let (Some(twin), Some(StatusCode::INTERNAL_SERVER_ERROR), Error::Api(api)) =
+                    (twin, err.status(), &mut err)
+                {
                     api.fix = Some(format!(
-                        "repository {repository} already has upstream {:?} of {}, and \
-                         Cloudsmith may answer a second upstream of the same URL with a bare \
-                         500; use that upstream, or delete it first",
+                        "repository {repository} already has upstream {:?} of {}; if \
+                         Cloudsmith refuses a second upstream of one URL (its Terraform \
+                         provider reads a bare 500 so, its own examples make two), use that \
+                         upstream, delete it first, or put this one in another repository",
                         twin.name, body.upstream_url
                     ));
                 }
-                return Err(err);
-            }
-            let Some(wait) = schedule.next_wait() else {
                 return Err(err);
             };
             tokio::time::sleep(wait).await;

@@ -140,13 +140,14 @@ async fn a_create_that_failed_with_500_is_read_back_before_it_is_tried_again() {
         .unwrap();
     assert_eq!(found.slug_perm, "Up1");
 
-    // A bare 500 while another upstream has the URL: a duplicate URL, not tried again.
+    // A bare 500 to the end while another upstream has the URL: tried as often as the
+    // policy allows, then that upstream is named as a possible cause.
     let server = MockServer::start().await;
     nothing_else(&server).await;
     Mock::given(method("POST"))
         .and(path("/repos/acme/chainguard/upstream/docker/"))
         .respond_with(ResponseTemplate::new(500).set_body_string("Server Error (500)"))
-        .expect(1)
+        .expect(3)
         .mount(&server)
         .await;
     Mock::given(method("GET"))
@@ -158,7 +159,7 @@ async fn a_create_that_failed_with_500_is_read_back_before_it_is_tried_again() {
             1,
             None
         )])))
-        .expect(1)
+        .expect(3)
         .mount(&server)
         .await;
     let (client, _) = client_with(&server, quick_retry());
@@ -169,9 +170,58 @@ async fn a_create_that_failed_with_500_is_read_back_before_it_is_tried_again() {
     assert_eq!(err.status(), Some(http::StatusCode::INTERNAL_SERVER_ERROR));
     let text = err.to_string();
     assert!(
-        text.contains("already has upstream \"Chainguard\" of https://cgr.dev/chainguard"),
+        text.contains("already has upstream \"Chainguard\" of https://cgr.dev/chainguard; if"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn a_second_organization_s_upstream_of_the_same_url_is_not_taken_for_a_duplicate() {
+    // The shared repository holds one organization's https://cgr.dev upstream; the
+    // other's create meets a passing 500, and is read back and sent again.
+    let server = MockServer::start().await;
+    nothing_else(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/chainguard/upstream/docker/"))
+        .respond_with(ResponseTemplate::new(500).set_body_string("Server Error (500)"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/chainguard/upstream/docker/"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(upstream(
+            "OrgB",
+            "cgr-private-b",
+            "https://cgr.dev",
+            3,
+            Some(IDENTITY),
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/chainguard/upstream/docker/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([upstream(
+            "OrgA",
+            "cgr-private-a",
+            "https://cgr.dev",
+            2,
+            Some("another/identity")
+        )])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (client, _) = client_with(&server, quick_retry());
+    let created = client
+        .create_upstream(
+            "chainguard",
+            &DockerUpstreamRequest::private("cgr-private-b", &pull_token()).with_priority(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(created.slug_perm, "OrgB");
 }
 
 #[tokio::test]
