@@ -78,7 +78,8 @@ macro_rules! api_enum {
 api_enum! {
     /// An upstream's `mode`. The API's default is `Proxy Only`, which does not cache: the
     /// seed and this crate send `Cache and Proxy`. `Cache Only` is in the newest Python
-    /// binding only (reference, open uncertainty 5).
+    /// binding only (reference, open uncertainty 5): read, never sent (the client refuses
+    /// it for Docker before any request).
     ///
     /// ```
     /// use cloudsmith_client::Mode;

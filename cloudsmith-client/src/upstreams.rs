@@ -17,16 +17,20 @@ fn invalid(field: &str, problem: impl Into<String>) -> Error {
     })
 }
 
+/// Only the two Docker modes the Go spec and the docs' schema list. `Cache Only` is in
+/// the newest Python binding alone (the reference's open question 5): it is still read
+/// (a [`Mode`] variant), never sent.
 fn check_mode(mode: &Mode) -> Result<(), Error> {
     match mode {
-        Mode::Other(other) => Err(invalid(
+        Mode::ProxyOnly | Mode::CacheAndProxy => Ok(()),
+        other => Err(invalid(
             "mode",
             format!(
-                "{other:?} is not a Docker upstream mode; use \"Cache and Proxy\" (caches), \
-                 \"Proxy Only\" or \"Cache Only\""
+                "{:?} is not a Docker upstream mode of the API's spec; use \"Cache and \
+                 Proxy\" (caches) or \"Proxy Only\"",
+                other.as_str()
             ),
         )),
-        _ => Ok(()),
     }
 }
 
