@@ -67,6 +67,59 @@ fn check_auth(
     Ok(())
 }
 
+/// Whether a field is sent, and with what: not sent, sent as `null`, or sent with a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sent {
+    No,
+    Null,
+    Value,
+}
+
+impl Sent {
+    fn of<T>(field: Option<Option<T>>) -> Sent {
+        match field {
+            None => Sent::No,
+            Some(None) => Sent::Null,
+            Some(Some(_)) => Sent::Value,
+        }
+    }
+}
+
+/// Refuses credentials that do not go with the authentication mode sent: `None` with a
+/// username or secret (the server would keep them unused, and a plan could never show
+/// them), `Username and Password` without both (on a create) or clearing either (on a
+/// patch), and `Certificate and Key`, whose certificate and key this crate does not send.
+/// Without a mode in a patch, the stored one applies and nothing is checked.
+fn check_auth_fields(
+    mode: Option<&AuthMode>,
+    username: Sent,
+    secret: Sent,
+    create: bool,
+) -> Result<(), Error> {
+    let missing = |sent: Sent| sent == Sent::Null || (create && sent == Sent::No);
+    match mode {
+        Some(AuthMode::None) if username == Sent::Value || secret == Sent::Value => Err(invalid(
+            "auth_mode",
+            "\"None\" sends no credentials, yet auth_username or auth_secret is set; use \
+             \"Username and Password\" (a pull token) or leave both out",
+        )),
+        Some(AuthMode::UsernameAndPassword) if missing(username) || missing(secret) => {
+            Err(invalid(
+                "auth_mode",
+                "\"Username and Password\" needs both auth_username and auth_secret (a pull \
+                 token's identity id and the token)",
+            ))
+        }
+        Some(AuthMode::CertificateAndKey) => Err(invalid(
+            "auth_mode",
+            "\"Certificate and Key\" needs auth_certificate and auth_certificate_key, which \
+             this crate does not send; Chainguard's registry takes a pull token (\"Username \
+             and Password\")",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The URL without its trailing slash, for matching what the server stores.
 pub(crate) fn normalized(url: &str) -> &str {
     url.trim().strip_suffix('/').unwrap_or(url.trim())
@@ -128,7 +181,9 @@ impl CloudsmithClient {
 
     /// Creates a Docker upstream, checked first: the name ([`UPSTREAM_NAME_RULES`]), the
     /// URL (one of Cloudsmith's two Chainguard URLs, sent without a trailing slash), the
-    /// priority (1 to 32767), the modes, the credentials' lengths.
+    /// priority (1 to 32767), the modes, the credentials' lengths, and that the
+    /// credentials go with the authentication mode (`None` without any, `Username and
+    /// Password` with both; `Certificate and Key` is refused, as no certificate is sent).
     ///
     /// A create is never repeated blindly (the API has no idempotency key, and a duplicate
     /// can come back as a bare 500): the HTTP layer sends it again only after a 429 or a
@@ -170,6 +225,12 @@ impl CloudsmithClient {
             body.auth_secret
                 .as_ref()
                 .map(|s| s.expose_secret().chars().count()),
+        )?;
+        check_auth_fields(
+            Some(&body.auth_mode),
+            Sent::of(Some(body.auth_username.as_ref())),
+            Sent::of(Some(body.auth_secret.as_ref())),
+            true,
         )?;
         let mut schedule = self.schedule();
         loop {
@@ -254,6 +315,12 @@ impl CloudsmithClient {
                 .as_ref()
                 .and_then(|s| s.as_ref())
                 .map(|s| s.expose_secret().chars().count()),
+        )?;
+        check_auth_fields(
+            patch.auth_mode.as_ref(),
+            Sent::of(patch.auth_username.as_ref().map(Option::as_ref)),
+            Sent::of(patch.auth_secret.as_ref().map(Option::as_ref)),
+            false,
         )?;
         // The same fields written twice end the same: safe to retry.
         let mut request = self
