@@ -300,6 +300,7 @@ impl CloudsmithBackend {
     }
 
     fn check_names(&self, spec: &CacheSpec) -> Result<(), Error> {
+        self.layout.check()?;
         let name = spec.name.as_str();
         match (&self.layout, &spec.kind) {
             (Layout::OwnRepository, CacheKind::Remote(_)) => {
@@ -482,6 +483,7 @@ impl PullThroughBackend for CloudsmithBackend {
     /// the upstreams' order), never an upstream, and the repository too when it then
     /// holds nothing.
     async fn delete(&self, name: &CacheName) -> Result<Deleted, Error> {
+        self.layout.check()?;
         if self.is_shared_repository(name.as_str()) {
             return self.delete_aggregate(name).await;
         }

@@ -24,6 +24,8 @@ pub enum Layout {
     OwnRepository,
     /// The seed's "same repository": every cache of the backend is a Docker upstream of
     /// this one repository; an aggregate named after the repository sets their order.
+    /// Build it with [`Layout::shared`], which checks the slug; one built directly is
+    /// checked by the backend before any write ([`Layout::check`]).
     Shared {
         /// The repository's slug.
         repository: String,
@@ -58,6 +60,29 @@ impl Layout {
         match self {
             Layout::OwnRepository => name,
             Layout::Shared { repository } => repository,
+        }
+    }
+
+    /// Refuses a shared repository whose slug this crate may not create: the check
+    /// [`shared`](Self::shared) makes, for a layout built as `Layout::Shared { .. }`
+    /// directly (its field is public, as enum fields are). The backend makes it before any
+    /// write.
+    ///
+    /// # Errors
+    ///
+    /// [`ValidationError::InvalidName`] naming the rule the slug breaks.
+    ///
+    /// ```
+    /// use cloudsmith_client::Layout;
+    /// assert!(Layout::Shared { repository: "Chainguard".into() }.check().is_err());
+    /// assert!(Layout::shared("chainguard")?.check().is_ok());
+    /// assert!(Layout::OwnRepository.check().is_ok());
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
+    pub fn check(&self) -> Result<(), ValidationError> {
+        match self {
+            Layout::Shared { repository } => REPOSITORY_SLUG_RULES.check(repository),
+            _ => Ok(()),
         }
     }
 

@@ -365,3 +365,31 @@ fn secrets_stay_out_of_debug_and_client_access() {
     assert!(!format!("{access:?}").contains(KEY));
     assert!(access.render(Reveal::Secrets).contains(KEY));
 }
+
+#[tokio::test]
+async fn a_shared_layout_built_directly_is_checked_before_any_write() {
+    let server = MockServer::start().await;
+    nothing_else(&server).await;
+    // The enum's field is public: nothing stops building it without Layout::shared.
+    let (backend, recorder) = backend(
+        &server,
+        Layout::Shared {
+            repository: "Chainguard Images".to_owned(),
+        },
+    );
+    let spec = CacheSpec::remote(name("cgr-public"), Upstream::CgrPublic);
+    for result in [
+        backend.check_spec(&spec),
+        backend.plan(&spec).await.map(drop),
+        backend.ensure(&spec).await.map(drop),
+        backend.delete(&name("cgr-public")).await.map(drop),
+    ] {
+        let err = result.unwrap_err();
+        assert!(err.is_invalid_input(), "{err:?}");
+        assert!(
+            err.to_string().contains("Cloudsmith repository slug"),
+            "{err}"
+        );
+    }
+    assert!(recorder.records().is_empty());
+}
