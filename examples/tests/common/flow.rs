@@ -68,23 +68,6 @@ pub(crate) fn all(result: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// What the first apply of the seeds reports: every cache created, but seed 004's
-/// `chainguard`, the Cloudsmith repository its first upstream made, whose description the
-/// aggregate then writes.
-pub(crate) fn first_apply() -> Vec<(String, String)> {
-    SEED_CACHES
-        .iter()
-        .map(|c| {
-            let result = if *c == "chainguard" {
-                "updated"
-            } else {
-                "created"
-            };
-            ((*c).to_owned(), result.to_owned())
-        })
-        .collect()
-}
-
 pub(crate) fn expect_code(output: &Output, code: i32) {
     assert_eq!(
         output.status.code(),
