@@ -8,11 +8,12 @@ use pull_through_core::pull::manifest_check;
 use pull_through_core::registry::RegistryAuth;
 use pull_through_core::{
     AccessItem, CacheRole, CacheState, Check, ClientAccess, ClientLogin, Error, ExposeSecret,
-    FieldValue, Probe, Sensitive, UpstreamCredentials, Verification,
+    FieldValue, Probe, Sensitive, UpstreamCredentials, ValidationError, Verification,
 };
 
 use crate::backend::CloudsmithBackend;
-use crate::rules::{PRIVATE_UPSTREAM_URL, PUBLIC_UPSTREAM_URL};
+use crate::builder::USER_VAR;
+use crate::rules::{IDENTIFIER_RULES, PRIVATE_UPSTREAM_URL, PUBLIC_UPSTREAM_URL};
 use crate::upstreams::normalized;
 
 /// The public image client access prints, as the seed pulls it (no `chainguard/`: the
@@ -54,6 +55,56 @@ pub(crate) fn image_path(state: &CacheState, image: &str) -> String {
         Some(rest) if serves_public(state) => rest.to_owned(),
         _ => image.to_owned(),
     }
+}
+
+/// Refuses a probe that is not an image path and a tag or digest, before any request:
+/// both go into the registry's URL path, so `..` or a `/` in a tag would point elsewhere.
+/// The image is path components of lowercase letters, digits and `._-`; the reference a
+/// tag (`[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`) or a digest (`algorithm:hex`).
+fn check_probe(image: &str, reference: &str) -> Result<(), ValidationError> {
+    let invalid = |problem: String| ValidationError::InvalidValue {
+        field: "probe".to_owned(),
+        problem,
+    };
+    let component_ok = |part: &str| {
+        part.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+            && part
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+    };
+    if image.is_empty() || !image.split('/').all(component_ok) {
+        return Err(invalid(format!(
+            "{image:?} is not an image path (lowercase letters, digits and ._- in components              separated by /, such as chainguard/go)"
+        )));
+    }
+    let tag_ok = |tag: &str| {
+        (1..=128).contains(&tag.len())
+            && tag
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+            && tag
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    };
+    let digest_ok = |digest: &str| {
+        digest.split_once(':').is_some_and(|(algorithm, hex)| {
+            !algorithm.is_empty()
+                && algorithm
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+._-".contains(c))
+                && !hex.is_empty()
+                && hex.chars().all(|c| c.is_ascii_hexdigit())
+        })
+    };
+    if !(tag_ok(reference) || digest_ok(reference)) {
+        return Err(invalid(format!(
+            "{reference:?} is neither a tag (such as latest) nor a digest (sha256:...)"
+        )));
+    }
+    Ok(())
 }
 
 impl CloudsmithBackend {
@@ -109,6 +160,7 @@ impl CloudsmithBackend {
                 hint: "Cloudsmith caches here hold container images only".to_owned(),
             });
         };
+        check_probe(image, reference)?;
         let client = self.client();
         let repository = self.layout().repository_of(state.name.as_str());
         let scope = format!(
@@ -122,9 +174,29 @@ impl CloudsmithBackend {
             client.docker_host()
         );
         let started = Instant::now();
+        // A configured user slug was checked when the client was built; one the API
+        // gives is checked before it goes into a login.
         let user = match client.user() {
             Some(user) => user.to_owned(),
-            None => client.user_self().await?.slug.unwrap_or_default(),
+            None => {
+                let me = client.user_self().await?;
+                match me.slug.filter(|slug| IDENTIFIER_RULES.check(slug).is_ok()) {
+                    Some(slug) if me.authenticated => slug,
+                    _ => {
+                        verification.push(Check::failed(
+                            "registry login user",
+                            "GET /user/self/ gave no user slug for the API key",
+                            Some(format!(
+                                "docker login {} takes the user slug the API key belongs to; \
+                                 set {USER_VAR} (or with_user) to it",
+                                client.docker_host()
+                            )),
+                            started.elapsed(),
+                        ));
+                        return Ok(verification);
+                    }
+                }
+            }
         };
         let login = UpstreamCredentials::new(user.clone(), client.api_key().clone())
             .map_err(Error::InvalidInput)?;
@@ -251,6 +323,34 @@ mod tests {
             )
         );
         assert!(!format!("{private:?}").contains("the-api-key-itself"));
+    }
+
+    #[test]
+    fn probes_are_image_paths_and_tags_or_digests() {
+        for (image, reference) in [
+            ("chainguard/go", "latest"),
+            ("example.com/chainguard-base", "3.9-dev"),
+            ("go", "sha256:0123abcdef"),
+            ("a_b/c.d-e", "_x"),
+        ] {
+            assert!(check_probe(image, reference).is_ok(), "{image} {reference}");
+        }
+        for (image, reference) in [
+            ("", "latest"),
+            ("../../user/self", "latest"),
+            ("chainguard//go", "latest"),
+            ("Chainguard/go", "latest"),
+            ("chainguard/go", ""),
+            ("chainguard/go", "latest/../../x"),
+            ("chainguard/go", "sha256:"),
+            ("chainguard/go", ".hidden"),
+            ("chainguard/go", "a b"),
+        ] {
+            assert!(
+                check_probe(image, reference).is_err(),
+                "{image} {reference}"
+            );
+        }
     }
 
     #[test]
