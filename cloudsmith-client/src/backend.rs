@@ -436,6 +436,12 @@ impl PullThroughBackend for CloudsmithBackend {
         }
     }
 
+    /// The caches this backend made. In a repository of its own, a cache is a repository
+    /// holding a Docker upstream named after it, of one of the two Chainguard URLs;
+    /// repositories a person set up otherwise are not claimed (`describe` still finds
+    /// one whose only Chainguard upstream has another name, so that `ensure` takes it
+    /// over). In the shared repository, every upstream, and the aggregate while its
+    /// marker is there.
     async fn list(&self) -> Result<Vec<CacheState>, Error> {
         let mut states = Vec::new();
         match &self.layout {
@@ -444,8 +450,15 @@ impl PullThroughBackend for CloudsmithBackend {
                     if CacheName::new(repository.slug.clone()).is_err() {
                         continue;
                     }
+                    // Only what ensure makes: an upstream named after its repository, of a
+                    // Chainguard URL. A repository set up by hand (its one Chainguard
+                    // upstream under another name) is described when asked for by name,
+                    // so that ensure can take it over, but it is not claimed here.
                     let upstreams = self.client.list_upstreams(&repository.slug).await?;
-                    if let Some(upstream) = self.pick(&repository.slug, upstreams) {
+                    let made = upstreams
+                        .into_iter()
+                        .find(|u| u.name == repository.slug && is_chainguard_url(&u.upstream_url));
+                    if let Some(upstream) = made {
                         states.push(self.remote_state(&Located {
                             repository,
                             upstream,

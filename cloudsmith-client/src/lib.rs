@@ -51,7 +51,9 @@
 //! cache would have to repeat consistently. An upstream
 //! named after its cache is found again by name on every run (a re-run never makes a
 //! duplicate); in a repository of its own, the one upstream of a Chainguard URL a person
-//! set up by hand is taken over (a plan shows it renamed) rather than duplicated. In the
+//! set up by hand is taken over (a plan shows it renamed) rather than duplicated, though
+//! `list` claims only repositories holding an upstream named after them of a Chainguard
+//! URL (what `ensure` makes), never a person's. In the
 //! shared repository upstreams are matched by name only: two organizations' caches both
 //! front `https://cgr.dev` there, so a URL names no single cache.
 //!

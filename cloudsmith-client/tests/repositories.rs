@@ -208,3 +208,84 @@ async fn a_repository_of_the_cache_s_name_holding_other_upstreams_is_left_alone(
         pull_through_core::Deleted::AlreadyAbsent
     );
 }
+
+#[tokio::test]
+async fn list_claims_only_repositories_this_backend_made() {
+    let server = MockServer::start().await;
+    nothing_else(&server).await;
+    no_writes(&server).await;
+    answer(
+        &server,
+        "GET",
+        "/repos/acme/",
+        200,
+        json!([
+            repository("cgr-public", None),
+            repository("handmade", None),
+            repository("docker-hub", None)
+        ]),
+    )
+    .await;
+    for (repo, upstreams) in [
+        (
+            "cgr-public",
+            json!([upstream(
+                "Up1",
+                "cgr-public",
+                "https://cgr.dev/chainguard",
+                1,
+                None
+            )]),
+        ),
+        // A person's: one Chainguard upstream, under another name.
+        (
+            "handmade",
+            json!([upstream(
+                "Up2",
+                "Chainguard",
+                "https://cgr.dev/chainguard",
+                1,
+                None
+            )]),
+        ),
+        // A person's: named after its repository, but no Chainguard upstream.
+        (
+            "docker-hub",
+            json!([upstream(
+                "Up3",
+                "docker-hub",
+                "https://index.docker.io",
+                1,
+                None
+            )]),
+        ),
+    ] {
+        answer(
+            &server,
+            "GET",
+            &format!("/repos/acme/{repo}/upstream/docker/"),
+            200,
+            upstreams,
+        )
+        .await;
+    }
+    answer(
+        &server,
+        "GET",
+        "/repos/acme/handmade/",
+        200,
+        repository("handmade", None),
+    )
+    .await;
+    let (backend, _) = backend(&server, Layout::OwnRepository);
+    let listed: Vec<String> = backend
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name.to_string())
+        .collect();
+    assert_eq!(listed, ["cgr-public"]);
+    // Asked for by name, the hand-made one is still found, for ensure to take over.
+    assert!(backend.describe(&name("handmade")).await.unwrap().is_some());
+}
