@@ -107,7 +107,7 @@ fn main() {
     let dir = tempfile::tempdir().expect("a scratch folder");
     let served = serve(dir.path(), latency);
     println!(
-        "seeds config (10 caches, 3 pull tokens), sandbox latency {latency} ms per answer, median of {rounds}"
+        "seeds config (13 caches, 4 pull tokens), sandbox latency {latency} ms per answer, median of {rounds}"
     );
     println!(
         "{:<12} {:>10} {:>10} {:>10} {:>10}",

@@ -87,6 +87,11 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: crate::apk_cmd::ApkCommand,
     },
+    /// Cloudsmith: repositories with their Docker upstreams, and the seed's checks.
+    Cloudsmith {
+        #[command(subcommand)]
+        command: crate::cloudsmith_cmd::CloudsmithCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]

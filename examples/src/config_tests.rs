@@ -57,7 +57,10 @@ fn the_shipped_seeds_config_loads() {
             "cg-apk-virt",
             "chainguard-pull-through",
             "chainguard-private",
-            "chainguard-virt"
+            "chainguard-virt",
+            "cloudsmith-public",
+            "cloudsmith-private",
+            "chainguard"
         ]
     );
     // Seed 002 on Google Artifact Registry: the project from the variable gcloud uses,
@@ -81,7 +84,13 @@ fn the_shipped_seeds_config_loads() {
     assert!(
         backends
             .iter()
-            .all(|(name, backend)| (*backend == "gar") == name.starts_with("chainguard")),
+            .all(|(name, backend)| (*backend == "gar") == name.starts_with("chainguard-")),
+        "{backends:?}"
+    );
+    // Seed 004's upstreams and the order of its shared repository, named after it.
+    assert!(
+        backends.iter().all(|(name, backend)| (*backend == "cloudsmith")
+            == (name.starts_with("cloudsmith-") || *name == "chainguard")),
         "{backends:?}"
     );
     let authenticated = config

@@ -26,7 +26,14 @@ pub(crate) const REAL_BACKEND_VARIABLES: &[&str] = &["ARTIFACTORY_URL"];
 
 /// Every backend type the program knows.
 pub(crate) fn factories() -> Factories {
-    Factories::new().with(ArtifactoryFactory).with(GarFactory)
+    // Cloudsmith's variables are not among REAL_BACKEND_VARIABLES: CLOUDSMITH_API_KEY is
+    // set in many shells for the cloudsmith CLI, and the default run reads only the
+    // sandbox's variables (a closed environment), so a workspace in the shell is never
+    // written to without --config.
+    Factories::new()
+        .with(ArtifactoryFactory)
+        .with(GarFactory)
+        .with(cloudsmith_client::CloudsmithFactory)
 }
 
 /// A backend type as people call the product (`gar` is Google Artifact Registry), for

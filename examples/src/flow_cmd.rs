@@ -20,8 +20,8 @@ use crate::output::{check_writable_location, emit, fleet_failure, journal};
 use crate::report::{self, Progress};
 
 /// The config shipped with the program: everything in seeds 000, 001 and 003 on one
-/// Artifactory, and seed 002 on one Google Artifact Registry project. The default run
-/// applies it to the embedded sandbox.
+/// Artifactory, seed 002 on one Google Artifact Registry project, and seed 004 in one
+/// Cloudsmith workspace. The default run applies it to the embedded sandbox.
 pub(crate) const SEEDS: &str = include_str!("../seeds.toml");
 
 /// The name the shipped config is reported under.
@@ -97,6 +97,7 @@ async fn source(global: &GlobalArgs) -> Result<Source, Failure> {
     let chainguard = Chainguard::new(config.org.as_str());
     let sandbox = Sandbox::builder()
         .chainguard(&chainguard)
+        .cloudsmith(&pull_through_sandbox::cloudsmith::Cloudsmith::new())
         .artifactory(&Artifactory::new())
         .gar(&sandbox_gar())
         .start()

@@ -7,6 +7,7 @@ mod apk_cmd;
 mod artifactory_cmd;
 mod chainguard_cmd;
 mod cli;
+mod cloudsmith_cmd;
 #[cfg(test)]
 mod config_tests;
 mod factory;
@@ -39,6 +40,7 @@ fn main() -> ExitCode {
             } => sandbox_cmd::serve(&cli.global, args).await,
             Command::Flow(command) => flow_cmd::run(&cli.global, command).await,
             Command::Apk { command } => apk_cmd::run(&cli.global, command).await,
+            Command::Cloudsmith { command } => cloudsmith_cmd::run(&cli.global, command).await,
             Command::Chainguard { command } => chainguard_cmd::run(&cli.global, command).await,
             Command::Artifactory { command } => artifactory_cmd::run(&cli.global, command).await,
             Command::Gar { command } => gar_cmd::run(&cli.global, command).await,

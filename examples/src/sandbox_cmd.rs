@@ -43,6 +43,7 @@ pub(crate) async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), F
     let artifactory = Artifactory::new().field_checks(FieldChecks::Lenient);
     let mut builder = Sandbox::builder()
         .chainguard(&chainguard)
+        .cloudsmith(&pull_through_sandbox::cloudsmith::Cloudsmith::new())
         .artifactory(&artifactory)
         .gar(&crate::flow_cmd::sandbox_gar())
         .latency(Duration::from_millis(args.latency_ms));
@@ -98,6 +99,12 @@ fn human(serving: &Serving, stop_after: Option<u64>) -> String {
     for endpoint in &serving.endpoints {
         text.push_str(&format!("  {:<20} {}\n", endpoint.name, endpoint.url));
     }
+    text.push_str(
+        "  \"cloudsmith\" is api.cloudsmith.io and \"cloudsmith-docker\" docker.cloudsmith.io, \
+         for workspace pull-through-sandbox and user sandbox-user (CLOUDSMITH_API_KEY, \
+         CLOUDSMITH_API_URL, CLOUDSMITH_DOCKER_URL, CLOUDSMITH_OWNER and CLOUDSMITH_USER in \
+         the env file)\n",
+    );
     text.push_str(
         "  control endpoints on every port: GET /_sandbox/journal, POST /_sandbox/reset, \
          GET|POST|DELETE /_sandbox/faults, GET /_sandbox/services\n",

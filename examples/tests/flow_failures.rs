@@ -38,6 +38,9 @@ fn a_fault_on_one_cache_leaves_the_others_done_and_a_rerun_converges() {
         ("chainguard-pull-through", "created"),
         ("chainguard-private", "created"),
         ("chainguard-virt", "created"),
+        ("cloudsmith-public", "created"),
+        ("cloudsmith-private", "created"),
+        ("chainguard", "created"),
     ]
     .iter()
     .map(|(c, r)| ((*c).to_owned(), (*r).to_owned()))
@@ -53,13 +56,14 @@ fn a_fault_on_one_cache_leaves_the_others_done_and_a_rerun_converges() {
         "{errors:?}"
     );
     assert!(
-        text(&failed.stderr).contains("2 of 10 caches could not be applied"),
+        text(&failed.stderr).contains("2 of 13 caches could not be applied"),
         "{}",
         text(&failed.stderr)
     );
-    // The token made for the cache that failed was revoked again: nothing half made.
+    // The token made for the cache that failed was revoked again: nothing half made
+    // (cgr-private's, chainguard-private's and cloudsmith-private's are left).
     let status = json(&flow(&served, &["status"], &[]));
-    assert_eq!(token_ids(&status).len(), 2, "{status:#}");
+    assert_eq!(token_ids(&status).len(), 3, "{status:#}");
 
     add_fault(&served, Value::Null);
     let rerun = flow(&served, &["apply"], &[]);
@@ -201,7 +205,7 @@ fn expired_pull_tokens_are_shown_and_replaced() {
     let served = serve();
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("short.toml");
-    // Artifactory's half: Google Artifact Registry checks a pull token against cgr.dev when
+    // Artifactory's and Cloudsmith's halves: Google Artifact Registry checks a pull token against cgr.dev when
     // it is written, and a token that lives a second may be gone by then (the lifecycle
     // of tokens is the fleet's, the same for every backend).
     std::fs::write(
@@ -222,7 +226,8 @@ fn expired_pull_tokens_are_shown_and_replaced() {
         expired,
         [
             ("cgr-private".to_owned(), Value::Bool(true)),
-            ("cg-private".to_owned(), Value::Bool(true))
+            ("cg-private".to_owned(), Value::Bool(true)),
+            ("cloudsmith-private".to_owned(), Value::Bool(true))
         ],
         "an expired token in use is shown as the cache's, expired"
     );
@@ -234,7 +239,7 @@ fn expired_pull_tokens_are_shown_and_replaced() {
         .filter(|(_, t)| !t.is_null())
         .map(|(_, t)| t["action"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(planned, ["create", "create"]);
+    assert_eq!(planned, ["create", "create", "create"]);
     let to_revoke: BTreeSet<String> = strings_of(&plan, "revoke");
     assert_eq!(to_revoke, old);
 
@@ -245,7 +250,7 @@ fn expired_pull_tokens_are_shown_and_replaced() {
     assert_eq!(revoked, old);
     let status = json(&flow(&served, &["status"], &[]));
     assert!(token_ids(&status).is_disjoint(&old));
-    assert_eq!(token_ids(&status).len(), 3);
+    assert_eq!(token_ids(&status).len(), 4);
 }
 
 #[test]
@@ -423,7 +428,7 @@ fn a_rotation_whose_pull_fails_keeps_the_old_token_and_says_so() {
     // Nothing was revoked; the cache uses the new token, the old one is unused.
     let status = json(&flow(&served, &["status"], &[]));
     assert!(before.is_subset(&token_ids(&status)));
-    assert_eq!(token_ids(&status).len(), 4);
+    assert_eq!(token_ids(&status).len(), 5);
     assert_eq!(status["unused_pull_tokens"], serde_json::json!([old]));
 
     // Once the cause is gone, rotating again converges and cleans up.
@@ -435,7 +440,7 @@ fn a_rotation_whose_pull_fails_keeps_the_old_token_and_says_so() {
     );
     let revoked = strings_of(&again, "revoked");
     assert!(revoked.contains(&old), "{revoked:?}");
-    assert_eq!(token_ids(&json(&flow(&served, &["status"], &[]))).len(), 3);
+    assert_eq!(token_ids(&json(&flow(&served, &["status"], &[]))).len(), 4);
 }
 
 #[test]
@@ -476,7 +481,7 @@ fn tokens_that_cannot_be_revoked_fail_the_run_and_a_rerun_revokes_them() {
     let applied = json(&flow(&served, &["apply"], &[]));
     assert_eq!(applied["ok"], true);
     assert_eq!(strings_of(&applied, "revoked").len(), 1);
-    assert_eq!(token_ids(&json(&flow(&served, &["status"], &[]))).len(), 3);
+    assert_eq!(token_ids(&json(&flow(&served, &["status"], &[]))).len(), 4);
 }
 
 #[test]
@@ -508,8 +513,8 @@ fn a_cache_that_no_longer_needs_a_token_has_it_revoked() {
     let status = json(&flow_with(&served, &config, &["status"]));
     assert_eq!(
         token_ids(&status).len(),
-        2,
-        "only cg-private's and chainguard-private's tokens are left"
+        3,
+        "only cg-private's, chainguard-private's and cloudsmith-private's tokens are left"
     );
     assert_eq!(
         json(&flow_with(&served, &config, &["plan"]))["changes"],

@@ -65,6 +65,11 @@ fn the_seeds_lifecycle_plan_apply_verify_status_rotate_destroy() {
                 "create".to_owned(),
                 "registry.pull".to_owned()
             ),
+            (
+                "cloudsmith-private".to_owned(),
+                "create".to_owned(),
+                "registry.pull".to_owned()
+            ),
         ]
     );
     let cgr_public = plan["caches"]
@@ -159,7 +164,7 @@ fn the_seeds_lifecycle_plan_apply_verify_status_rotate_destroy() {
         .filter(|(_, t)| !t.is_null())
         .map(|(_, t)| t["action"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(kept, ["keep", "keep", "keep"]);
+    assert_eq!(kept, ["keep", "keep", "keep", "keep"]);
     let second = flow(
         &served,
         &["apply"],
@@ -195,6 +200,9 @@ fn the_seeds_lifecycle_plan_apply_verify_status_rotate_destroy() {
             "chainguard-pull-through: manifest chainguard/go:latest",
             "chainguard-private: manifest example.com/chainguard-base:latest",
             "chainguard-virt: manifest chainguard/go:latest",
+            "cloudsmith-public: manifest chainguard/go:latest",
+            "cloudsmith-private: manifest example.com/chainguard-base:latest",
+            "chainguard: manifest chainguard/go:latest",
         ]
     );
     for (cache, checks) in by_cache(&verified, "checks") {
@@ -216,7 +224,7 @@ fn the_seeds_lifecycle_plan_apply_verify_status_rotate_destroy() {
             .all(|(_, e)| **e == Value::Bool(true))
     );
     let before = token_ids(&status);
-    assert_eq!(before.len(), 3);
+    assert_eq!(before.len(), 4);
     assert_eq!(status["unused_pull_tokens"], Value::Array(vec![]));
 
     // rotate: new tokens written and verified, then the old ones revoked.
@@ -230,7 +238,7 @@ fn the_seeds_lifecycle_plan_apply_verify_status_rotate_destroy() {
     let revoked: BTreeSet<String> = strings_of(&rotated, "revoked");
     assert_eq!(revoked, before);
     let after = token_ids(&json(&flow(&served, &["status"], &[])));
-    assert_eq!(after.len(), 3);
+    assert_eq!(after.len(), 4);
     assert!(after.is_disjoint(&before));
     expect_code(&flow(&served, &["verify"], &[]), 0);
 
@@ -250,14 +258,15 @@ fn the_seeds_lifecycle_plan_apply_verify_status_rotate_destroy() {
         .filter(|(_, r)| r == "deleted")
         .map(|(c, _)| c)
         .collect();
-    assert_eq!(deleted.len(), 10);
+    assert_eq!(deleted.len(), SEED_CACHES.len());
     let order: Vec<String> = results(&destroyed).into_iter().map(|(c, _)| c).collect();
     let position = |name: &str| order.iter().position(|c| c == name).unwrap();
     assert!(
         position("cgr-virt") < position("cgr-public")
             && position("cg-apk-virt") < position("cg-private")
             && position("chainguard-virt") < position("chainguard-pull-through")
-            && position("chainguard-virt") < position("chainguard-private"),
+            && position("chainguard-virt") < position("chainguard-private")
+            && position("chainguard") < position("cloudsmith-public"),
         "{order:?}"
     );
     let revoked: BTreeSet<String> = destroyed["revoked"]
@@ -303,13 +312,13 @@ fn the_default_run_applies_verifies_and_replans_on_the_embedded_sandbox() {
             && header.ends_with("/pull-through-sandbox)"),
         "{header}"
     );
-    assert!(stdout.contains("All 10 caches pulled through."), "{stdout}");
+    assert!(stdout.contains("All 13 caches pulled through."), "{stdout}");
     assert!(
         stdout.contains("No changes: everything is as the config says."),
         "{stdout}"
     );
     assert!(
-        stdout.contains("Summary: 10 caches applied on the embedded sandbox, 10 pulled through, second plan: no changes."),
+        stdout.contains("Summary: 13 caches applied on the embedded sandbox, 13 pulled through, second plan: no changes."),
         "{stdout}"
     );
 
@@ -553,7 +562,7 @@ fn bad_configs_exit_2_naming_the_field() {
     expect_code(&public, 2);
     assert!(
         text(&public.stderr)
-            .contains("with a pull token; allowed: cgr-private, cg-private, chainguard-private"),
+            .contains("with a pull token; allowed: cgr-private, cg-private, chainguard-private, cloudsmith-private"),
         "{}",
         text(&public.stderr)
     );

@@ -291,8 +291,9 @@ fn skopeo_pulls_every_reference_apply_prints_with_the_login_it_prints() {
     // Artifactory: cgr-public, cgr-private and both images through cgr-virt; Google
     // Artifact Registry (logged in as oauth2accesstoken with GOOGLE_OAUTH_ACCESS_TOKEN, as
     // printed): the same through chainguard-pull-through, chainguard-private and
-    // chainguard-virt, by project and repository.
-    assert_eq!(pulled.len(), 8, "{pulled:?}");
+    // chainguard-virt, by project and repository; Cloudsmith: cloudsmith-public,
+    // cloudsmith-private and both through the repository chainguard, by workspace.
+    assert_eq!(pulled.len(), 12, "{pulled:?}");
     let gar = host_of(&served, "GAR_DOCKER_REGISTRY_URL");
     let project = &served.env["GOOGLE_CLOUD_PROJECT"];
     let org = &served.env["CHAINGUARD_ORG_NAME"];
@@ -307,6 +308,22 @@ fn skopeo_pulls_every_reference_apply_prints_with_the_login_it_prints() {
             format!("chainguard-private/{org}/chainguard-base:latest"),
             "chainguard-virt/chainguard/go:latest".to_owned(),
             format!("chainguard-virt/{org}/chainguard-base:latest"),
+        ]
+    );
+    // The public upstream is https://cgr.dev/chainguard: its images have no chainguard/.
+    let cloudsmith = host_of(&served, "CLOUDSMITH_DOCKER_URL");
+    let owner = &served.env["CLOUDSMITH_OWNER"];
+    let through_cloudsmith: Vec<&str> = pulled
+        .iter()
+        .filter_map(|r| r.strip_prefix(&format!("{cloudsmith}/{owner}/")))
+        .collect();
+    assert_eq!(
+        through_cloudsmith,
+        [
+            "chainguard/go:latest".to_owned(),
+            format!("chainguard/{org}/chainguard-base:latest"),
+            "chainguard/go:latest".to_owned(),
+            format!("chainguard/{org}/chainguard-base:latest"),
         ]
     );
 }

@@ -19,13 +19,14 @@
 //! Vendor fakes are modules implementing [`FakeService`]. [`chainguard`] holds Chainguard's
 //! (console API, STS, `cgr.dev`, `apk.cgr.dev`, `virtualapk.cgr.dev`); [`artifactory`]
 //! holds Artifactory's (the repositories and access-token APIs, remote and virtual
-//! repositories serving Docker and Alpine content pulled from Chainguard's fakes). The
+//! repositories serving Docker and Alpine content pulled from Chainguard's fakes);
+//! [`cloudsmith`] holds Cloudsmith's (the API's repositories, Docker upstreams and
+//! packages, and `docker.cloudsmith.io` pulling through a repository's upstreams). The
 //! caches' fakes pull through [`upstream`], which answers cgr.dev's token challenge and
 //! sends a cache's stored credentials the way the vendors do. [`gar`] holds Google's
 //! (Artifact Registry, Secret Manager with IAM, Resource Manager, and the Docker registry
 //! of `LOCATION-docker.pkg.dev`, whose remote and virtual repositories pull from the fake
-//! `cgr.dev` with credentials kept in Secret Manager); Cloudsmith's fake is still to
-//! come, on top of the same upstream.
+//! `cgr.dev` with credentials kept in Secret Manager).
 //!
 //! ```
 //! use axum::{Router, routing::get};
@@ -55,6 +56,7 @@
 
 pub mod artifactory;
 pub mod chainguard;
+pub mod cloudsmith;
 mod common;
 mod env;
 mod faults;
@@ -236,6 +238,18 @@ impl SandboxBuilder {
     /// ```
     pub fn artifactory(mut self, artifactory: &artifactory::Artifactory) -> Self {
         self.services.push(Arc::new(artifactory.clone()));
+        self
+    }
+
+    /// Adds Cloudsmith's fakes: the API (`cloudsmith`) and the Docker registry
+    /// (`cloudsmith-docker`).
+    ///
+    /// ```
+    /// let cloudsmith = pull_through_sandbox::cloudsmith::Cloudsmith::new();
+    /// let builder = pull_through_sandbox::Sandbox::builder().cloudsmith(&cloudsmith);
+    /// ```
+    pub fn cloudsmith(mut self, cloudsmith: &cloudsmith::Cloudsmith) -> Self {
+        self.services.extend(cloudsmith.services());
         self
     }
 

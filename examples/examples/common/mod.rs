@@ -26,13 +26,17 @@ pub(crate) async fn deploy(
     real: &[&str],
 ) -> Result<(Deployment, Option<Sandbox>), Box<dyn std::error::Error>> {
     // The backend types this tool knows: one line per vendor crate.
-    let factories = Factories::new().with(ArtifactoryFactory).with(GarFactory);
+    let factories = Factories::new()
+        .with(ArtifactoryFactory)
+        .with(GarFactory)
+        .with(cloudsmith_client::CloudsmithFactory);
     let config = Config::parse(file, config_text, &factories)?;
     let (env, sandbox) = if real.iter().all(|var| std::env::var_os(var).is_some()) {
         (Environment::Process, None)
     } else {
         let sandbox = Sandbox::builder()
             .chainguard(&Chainguard::new(config.org.as_str()))
+            .cloudsmith(&pull_through_sandbox::cloudsmith::Cloudsmith::new())
             .artifactory(&Artifactory::new())
             // An operation done at the first poll, as the program's own sandbox does.
             .gar(&Gar::new().with_operation_polls(1))

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::{Served, text};
 
-pub(crate) const SEED_CACHES: [&str; 10] = [
+pub(crate) const SEED_CACHES: [&str; 13] = [
     "cgr-public",
     "cgr-private",
     "cgr-virt",
@@ -19,17 +19,25 @@ pub(crate) const SEED_CACHES: [&str; 10] = [
     "chainguard-pull-through",
     "chainguard-private",
     "chainguard-virt",
+    "cloudsmith-public",
+    "cloudsmith-private",
+    "chainguard",
 ];
 
 /// The seeds' caches with a pull token, in the config's order.
-pub(crate) const PRIVATE_CACHES: [&str; 3] = ["cgr-private", "cg-private", "chainguard-private"];
+pub(crate) const PRIVATE_CACHES: [&str; 4] = [
+    "cgr-private",
+    "cg-private",
+    "chainguard-private",
+    "cloudsmith-private",
+];
 
 pub(crate) fn seeds() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds.toml")
 }
 
 /// The seeds without seed 002 (the `[backends.gar]` table and its caches): Artifactory
-/// alone.
+/// and Cloudsmith.
 pub(crate) fn seeds_without_gar() -> String {
     let seeds = std::fs::read_to_string(seeds()).unwrap();
     let table = "# Seed 002: Google Artifact Registry (with Secret Manager";
@@ -46,10 +54,19 @@ pub(crate) fn seeds_without_gar() -> String {
             .find(caches)
             .expect("the seeds have seed 002's caches"),
     );
-    assert!(start < middle && middle < end);
-    let artifactory = format!("{}{}", &seeds[..start], &seeds[middle..end]);
-    assert!(!artifactory.contains("backend = \"gar\""));
-    artifactory
+    // Seed 004's Cloudsmith table and caches follow seed 002's: they stay.
+    let cloudsmith = seeds
+        .find("# Seed 004: Cloudsmith")
+        .expect("the seeds have seed 004");
+    assert!(start < middle && middle < end && end < cloudsmith);
+    let without = format!(
+        "{}{}{}",
+        &seeds[..start],
+        &seeds[middle..end],
+        &seeds[cloudsmith..]
+    );
+    assert!(!without.contains("backend = \"gar\""));
+    without
 }
 
 /// Seed 002 alone: the seeds without the `[backends.artifactory]` table and its caches.
@@ -69,13 +86,17 @@ pub(crate) fn seed_002_only() -> String {
         marker("# Seed 002: Chainguard's public images through"),
     );
     assert!(table < gar_table && gar_table < caches && caches < gar_caches);
+    // Seed 004's Cloudsmith table and caches follow seed 002's.
+    let cloudsmith = marker("# Seed 004: Cloudsmith");
+    assert!(gar_caches < cloudsmith);
     let gar = format!(
         "{}{}{}",
         &seeds[..table],
         &seeds[gar_table..caches],
-        &seeds[gar_caches..]
+        &seeds[gar_caches..cloudsmith]
     );
     assert!(!gar.contains("backend = \"artifactory\""));
+    assert!(!gar.contains("backend = \"cloudsmith\""));
     gar
 }
 

@@ -1,5 +1,8 @@
 //! The HTTP layer every client crate uses: one `reqwest` client with rustls, timeouts, a
-//! user agent, a base URL that tests override, the retry policy of [`RetryConfig`], one
+//! user agent, a base URL that tests override, the retry policy of [`RetryConfig`] (with
+//! [at-most-once](RequestBuilder::at_most_once) requests for creates that must not be
+//! repeated blindly, and optional pacing by `X-RateLimit-*` headers,
+//! [`HttpClientBuilder::pace_rate_limits`]), one
 //! `tracing` span per attempt, error answers turned into [`Error`]s through the vendor's
 //! [`ErrorEnvelope`], and one transport policy for every request and every redirect hop
 //! (credentials only over https or to loopback, never through a redirect, loopback never
@@ -74,6 +77,7 @@
 //! ```
 
 mod observe;
+mod pacing;
 mod policy;
 mod retry;
 
@@ -92,8 +96,12 @@ use tracing::Instrument;
 use url::Url;
 
 pub use observe::{AttemptRecord, HttpObserver, RecordingObserver};
+pub use pacing::{MAX_RATE_LIMIT_WAIT, rate_limit_wait};
 pub use policy::{MAX_REDIRECTS, RedirectReason, RedirectRefusal, check_redirect};
-pub use retry::{RetryConfig, parse_retry_after};
+pub use retry::{RetryConfig, RetrySchedule, may_have_been_processed, parse_retry_after};
+
+use pacing::Pacer;
+use retry::Repeat;
 
 use crate::error::{
     self, ApiError, DecodeError, Error, ErrorEnvelope, MAX_ERROR_BODY, RawText, TransportError,
@@ -246,6 +254,8 @@ struct Inner {
     retry: RetryConfig,
     envelope: Arc<dyn ErrorEnvelope>,
     observer: Option<Arc<dyn HttpObserver>>,
+    /// Set by [`HttpClientBuilder::pace_rate_limits`].
+    pacer: Option<Pacer>,
 }
 
 impl fmt::Debug for HttpClient {
@@ -283,6 +293,7 @@ pub struct HttpClientBuilder {
     envelope: Arc<dyn ErrorEnvelope>,
     observer: Option<Arc<dyn HttpObserver>>,
     follow_redirects: bool,
+    pace: bool,
 }
 
 impl fmt::Debug for HttpClientBuilder {
@@ -295,6 +306,7 @@ impl fmt::Debug for HttpClientBuilder {
             .field("user_agent", &self.user_agent)
             .field("retry", &self.retry)
             .field("follow_redirects", &self.follow_redirects)
+            .field("pace_rate_limits", &self.pace)
             .finish_non_exhaustive()
     }
 }
@@ -419,6 +431,28 @@ impl HttpClientBuilder {
         self
     }
 
+    /// Whether the client paces itself by the rate-limit headers of its answers (default
+    /// no): when an answer says `X-RateLimit-Remaining: 0`, the client's next request (its
+    /// clones' too) waits until `X-RateLimit-Reset`, or for `X-RateLimit-Interval`
+    /// without a reset, plus up to a tenth more as jitter ([`rate_limit_wait`]), instead
+    /// of spending a request on a 429. A wait longer than the retry policy's
+    /// [`max_retry_after`](RetryConfig::max_retry_after) is not taken: the server's 429
+    /// then says how long, and a wait that long surfaces as
+    /// [`Error::RateLimited`]. A retry waits for the longer of its backoff and the pace,
+    /// within the budget. For APIs that send these headers on every answer (Cloudsmith).
+    ///
+    /// ```
+    /// # use pull_through_core::http::HttpClient;
+    /// let client = HttpClient::builder("cloudsmith", "https://api.cloudsmith.io/".parse().unwrap())
+    ///     .pace_rate_limits(true)
+    ///     .build()?;
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
+    pub fn pace_rate_limits(mut self, pace: bool) -> Self {
+        self.pace = pace;
+        self
+    }
+
     /// Builds the client.
     ///
     /// # Errors
@@ -472,6 +506,7 @@ impl HttpClientBuilder {
                 retry: self.retry,
                 envelope: self.envelope,
                 observer: self.observer,
+                pacer: self.pace.then(Pacer::default),
             }),
         })
     }
@@ -498,6 +533,7 @@ impl HttpClient {
             envelope: Arc::new(RawText),
             observer: None,
             follow_redirects: true,
+            pace: false,
         }
     }
 
@@ -574,6 +610,7 @@ impl HttpClient {
             body: None,
             auth: None,
             secrets: Vec::new(),
+            at_most_once: false,
         }
     }
 
@@ -692,6 +729,7 @@ pub struct RequestBuilder<'a> {
     auth: Option<Auth>,
     secrets: Vec<SecretString>,
     idempotent: bool,
+    at_most_once: bool,
 }
 
 impl fmt::Debug for RequestBuilder<'_> {
@@ -700,6 +738,7 @@ impl fmt::Debug for RequestBuilder<'_> {
             .field("method", &self.method)
             .field("url", &redact_url(&self.url))
             .field("idempotent", &self.idempotent)
+            .field("at_most_once", &self.at_most_once)
             .finish_non_exhaustive()
     }
 }
@@ -874,6 +913,26 @@ impl<'a> RequestBuilder<'a> {
         self
     }
 
+    /// Marks a request that must not be repeated blindly (a create on an API without
+    /// idempotency keys, where a second one makes a duplicate): it is sent again only when
+    /// it surely was not processed (a 429, a connection never made), and every other
+    /// failure, a 5xx or a lost answer included, is returned at once so that the caller
+    /// reads before trying again ([`may_have_been_processed`], [`RetrySchedule`]). Wins
+    /// over [`idempotent`](Self::idempotent).
+    ///
+    /// ```
+    /// # use pull_through_core::http::HttpClient;
+    /// let client = HttpClient::builder("x", "https://api.cloudsmith.io".parse().unwrap()).build()?;
+    /// let request = client.post("repos/acme/")
+    ///     .json(&serde_json::json!({"name": "chainguard"}))
+    ///     .at_most_once();
+    /// # Ok::<(), pull_through_core::Error>(())
+    /// ```
+    pub fn at_most_once(mut self) -> Self {
+        self.at_most_once = true;
+        self
+    }
+
     /// Sends the request, retrying as [`RetryConfig`] says and following the redirects
     /// [`check_redirect`] allows (none for a request with credentials or a body), and
     /// returns a success answer.
@@ -958,7 +1017,11 @@ impl<'a> RequestBuilder<'a> {
                 url: self.url,
                 headers,
                 body,
-                idempotent: self.idempotent,
+                repeat: match (self.at_most_once, self.idempotent) {
+                    (true, _) => Repeat::AtMostOnce,
+                    (false, true) => Repeat::Idempotent,
+                    (false, false) => Repeat::Other,
+                },
                 secrets,
                 credentials: carries_credentials,
             })
@@ -1007,7 +1070,7 @@ struct Prepared {
     url: Url,
     headers: HeaderMap,
     body: Option<Bytes>,
-    idempotent: bool,
+    repeat: Repeat,
     secrets: Vec<SecretString>,
     /// Whether the request carries credentials (secret header, userinfo, sensitive body).
     credentials: bool,
@@ -1021,6 +1084,10 @@ impl HttpClient {
         let mut shown_url = redact_url(&url);
         let mut hops = 0;
         let mut hopped = false;
+        // The previous answer's pace is not this request's: the budget starts after it.
+        if let Some(pacer) = &inner.pacer {
+            pacer.wait(&inner.vendor).await;
+        }
         let started = Instant::now();
         let mut attempt = 0;
         loop {
@@ -1062,6 +1129,9 @@ impl HttpClient {
                 Ok(response) => {
                     let status = response.status();
                     span.record("status", status.as_u16());
+                    if let Some(pacer) = &inner.pacer {
+                        pacer.observe(response.headers(), inner.retry.max_retry_after);
+                    }
                     if let Some(target) = redirect_target(&response, &url) {
                         let refusal = self.redirect_refusal(&request, &url, &target, hops);
                         self.observe(
@@ -1095,13 +1165,14 @@ impl HttpClient {
                             refusal: Some(refusal),
                         });
                     }
-                    let delay =
-                        if retry::retryable_status(status, request.idempotent) && attempts_left {
-                            self.delay_for(&response, attempt)
-                                .filter(|delay| fits_budget(*delay))
-                        } else {
-                            None
-                        };
+                    let delay = if retry::retryable_status(status, request.repeat) && attempts_left
+                    {
+                        self.delay_for(&response, attempt)
+                            .map(|delay| delay.max(self.pace_left()))
+                            .filter(|delay| fits_budget(*delay))
+                    } else {
+                        None
+                    };
                     self.observe(
                         &request,
                         &shown_url,
@@ -1134,9 +1205,9 @@ impl HttpClient {
                 }
                 Err(err) => {
                     let err = err.without_url();
-                    let (kind, retryable) = classify_transport(&err, request.idempotent);
+                    let (kind, retryable) = classify_transport(&err, request.repeat);
                     let delay = (retryable && attempts_left)
-                        .then(|| inner.retry.backoff(attempt))
+                        .then(|| inner.retry.backoff(attempt).max(self.pace_left()))
                         .filter(|delay| fits_budget(*delay));
                     let message = crate::error::error_chain(&err);
                     span.in_scope(|| tracing::debug!(%kind, error = %message, "no answer"));
@@ -1194,6 +1265,14 @@ impl HttpClient {
             return refuse(RedirectReason::TooMany);
         }
         None
+    }
+
+    /// How long the rate-limit pace still holds the next request back (zero unpaced).
+    fn pace_left(&self) -> Duration {
+        self.inner
+            .pacer
+            .as_ref()
+            .map_or(Duration::ZERO, Pacer::remaining)
     }
 
     /// The wait before the next attempt: the server's `Retry-After` when it sent one (none
@@ -1318,7 +1397,8 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 
 /// Connect failures happen before anything is sent, so they are always safe to retry;
 /// anything after that may have reached the server.
-fn classify_transport(err: &reqwest::Error, idempotent: bool) -> (TransportErrorKind, bool) {
+fn classify_transport(err: &reqwest::Error, repeat: Repeat) -> (TransportErrorKind, bool) {
+    let idempotent = repeat == Repeat::Idempotent;
     if err.is_connect() {
         (TransportErrorKind::Connect, true)
     } else if err.is_timeout() {

@@ -5,21 +5,25 @@
 //! classification by status, failure kind and idempotency, which would be ours anyway).
 //! Modelled on object_store's `client/retry.rs`, plus `Retry-After`.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use http::StatusCode;
 
+use crate::error::{Error, TransportErrorKind};
+
 /// When and how often a request is tried again.
 ///
-/// | failure | idempotent request | other request |
-/// |---|---|---|
-/// | 429, 502, 503, 504 | retried | retried |
-/// | 500 | retried | returned |
-/// | connection refused / not made | retried | retried (it was never sent) |
-/// | timeout, connection broken mid-request | retried | returned (it may have been processed) |
+/// | failure | idempotent request | other request | [at-most-once](super::RequestBuilder::at_most_once) request |
+/// |---|---|---|---|
+/// | 429 | retried | retried | retried (refused unprocessed) |
+/// | 502, 503, 504 | retried | retried | returned (it may have been processed) |
+/// | 500 | retried | returned | returned |
+/// | connection refused / not made | retried | retried (it was never sent) | retried |
+/// | timeout, connection broken mid-request | retried | returned (it may have been processed) | returned |
 ///
 /// `GET`, `HEAD`, `OPTIONS`, `PUT` and `DELETE` are idempotent unless a request says
-/// otherwise. A `Retry-After` header (seconds or HTTP date) sets the wait; one longer than
+/// otherwise. What an at-most-once request returns, the caller reconciles with a read
+/// before it tries again ([`may_have_been_processed`], [`RetrySchedule`]). A `Retry-After` header (seconds or HTTP date) sets the wait; one longer than
 /// [`max_retry_after`](Self::max_retry_after) or the remaining budget ends the retries, and
 /// a 429 then surfaces as [`Error::RateLimited`](crate::Error::RateLimited) with the delay.
 /// Otherwise the wait doubles from [`initial_backoff`](Self::initial_backoff) up to
@@ -129,6 +133,22 @@ impl RetryConfig {
         self
     }
 
+    /// The waits of a retry loop the caller runs itself, under this policy: see
+    /// [`RetrySchedule`].
+    ///
+    /// ```
+    /// use pull_through_core::http::RetryConfig;
+    /// let mut schedule = RetryConfig::none().schedule();
+    /// assert_eq!(schedule.next_wait(), None, "one attempt in all");
+    /// ```
+    pub fn schedule(&self) -> RetrySchedule {
+        RetrySchedule {
+            config: self.clone(),
+            attempt: 1,
+            started: Instant::now(),
+        }
+    }
+
     /// The jittered backoff before attempt `attempt + 1`, for `attempt` >= 1.
     pub(crate) fn backoff(&self, attempt: u32) -> Duration {
         let exponent = attempt.saturating_sub(1).min(16);
@@ -142,14 +162,125 @@ impl RetryConfig {
     }
 }
 
+/// The waits of a retry loop that a caller runs itself, by the same policy as
+/// [`HttpClient`](super::HttpClient)'s own: the jittered exponential backoff, at most
+/// [`max_attempts`](RetryConfig::max_attempts) attempts in all, no wait that would end
+/// past the [`budget`](RetryConfig::budget) (counted from
+/// [`RetryConfig::schedule`]). For what the HTTP layer must not repeat blindly: an
+/// [at-most-once](super::RequestBuilder::at_most_once) create that failed in a way that
+/// [may have been processed](may_have_been_processed) is read back, and only when the
+/// read finds nothing is it sent again after [`next_wait`](Self::next_wait).
+///
+/// ```no_run
+/// use pull_through_core::http::{HttpClient, RetryConfig, may_have_been_processed};
+/// # async fn example(client: &HttpClient, body: &serde_json::Value) -> Result<(), pull_through_core::Error> {
+/// let mut schedule = RetryConfig::default().schedule();
+/// loop {
+///     let err = match client.post("repos/acme/").json(body).at_most_once().send().await {
+///         Ok(_) => return Ok(()),
+///         Err(err) => err,
+///     };
+///     if !may_have_been_processed(&err) {
+///         return Err(err);
+///     }
+///     if client.get("repos/acme/chainguard/").send().await.is_ok() {
+///         return Ok(()); // the create went through; its answer was lost
+///     }
+///     match schedule.next_wait() {
+///         Some(wait) => tokio::time::sleep(wait).await,
+///         None => return Err(err),
+///     }
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct RetrySchedule {
+    config: RetryConfig,
+    attempt: u32,
+    started: Instant,
+}
+
+impl RetrySchedule {
+    /// The wait before the next attempt, counting one attempt more; `None` when no
+    /// attempt is left or the wait would end past the budget.
+    ///
+    /// ```
+    /// use pull_through_core::http::RetryConfig;
+    /// use std::time::Duration;
+    /// let mut schedule = RetryConfig::default()
+    ///     .with_max_attempts(3)
+    ///     .with_backoff(Duration::from_millis(100), Duration::from_secs(1))
+    ///     .schedule();
+    /// let first = schedule.next_wait().unwrap();
+    /// assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100));
+    /// assert!(schedule.next_wait().is_some());
+    /// assert_eq!(schedule.next_wait(), None, "three attempts in all");
+    /// ```
+    pub fn next_wait(&mut self) -> Option<Duration> {
+        if self.attempt >= self.config.max_attempts {
+            return None;
+        }
+        let wait = self.config.backoff(self.attempt);
+        if self.started.elapsed() + wait > self.config.budget {
+            return None;
+        }
+        self.attempt += 1;
+        Some(wait)
+    }
+
+    /// Which attempt comes next, from 2 after the first wait.
+    ///
+    /// ```
+    /// let schedule = pull_through_core::http::RetryConfig::default().schedule();
+    /// assert_eq!(schedule.attempt(), 1);
+    /// ```
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+}
+
+/// Whether a request that failed with `err` may have been processed by the server all
+/// the same: a 5xx answer, or no answer after the request may have reached it (a timeout,
+/// a connection broken mid-request). An at-most-once request failing so is read back
+/// before it is tried again. A 429, a 4xx, and a connection never made were not
+/// processed.
+///
+/// ```
+/// use pull_through_core::{Error, error::ApiError, http::may_have_been_processed};
+/// let answer = |status: u16| Error::from_api(ApiError::new("x", http::Method::POST, "https://h/",
+///     http::StatusCode::from_u16(status).unwrap(), "m"), None);
+/// assert!(may_have_been_processed(&answer(502)));
+/// assert!(!may_have_been_processed(&answer(429)));
+/// assert!(!may_have_been_processed(&answer(422)));
+/// ```
+pub fn may_have_been_processed(err: &Error) -> bool {
+    match err {
+        Error::Transport(transport) => transport.kind != TransportErrorKind::Connect,
+        Error::RateLimited { .. } => false,
+        _ => err.status().is_some_and(|status| status.is_server_error()),
+    }
+}
+
+/// How a request may be repeated, from its method, [`idempotent`](super::RequestBuilder::idempotent)
+/// and [`at_most_once`](super::RequestBuilder::at_most_once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Repeat {
+    /// Safe to send again after any failure.
+    Idempotent,
+    /// Sent again unless it may have changed something with a 500 or a lost answer.
+    Other,
+    /// Sent again only when it surely was not processed: a 429, a connection never made.
+    AtMostOnce,
+}
+
 /// Whether an answer with this status is worth another attempt.
-pub(crate) fn retryable_status(status: StatusCode, idempotent: bool) -> bool {
+pub(crate) fn retryable_status(status: StatusCode, repeat: Repeat) -> bool {
     match status {
-        StatusCode::TOO_MANY_REQUESTS
-        | StatusCode::BAD_GATEWAY
-        | StatusCode::SERVICE_UNAVAILABLE
-        | StatusCode::GATEWAY_TIMEOUT => true,
-        StatusCode::INTERNAL_SERVER_ERROR => idempotent,
+        StatusCode::TOO_MANY_REQUESTS => true,
+        StatusCode::BAD_GATEWAY | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => {
+            repeat != Repeat::AtMostOnce
+        }
+        StatusCode::INTERNAL_SERVER_ERROR => repeat == Repeat::Idempotent,
         _ => false,
     }
 }
@@ -181,17 +312,45 @@ mod tests {
 
     #[test]
     fn status_table() {
+        use Repeat::*;
         for status in [429, 502, 503, 504] {
             let status = StatusCode::from_u16(status).unwrap();
-            assert!(retryable_status(status, false), "{status}");
-            assert!(retryable_status(status, true), "{status}");
+            assert!(retryable_status(status, Other), "{status}");
+            assert!(retryable_status(status, Idempotent), "{status}");
         }
-        assert!(retryable_status(StatusCode::INTERNAL_SERVER_ERROR, true));
-        assert!(!retryable_status(StatusCode::INTERNAL_SERVER_ERROR, false));
+        assert!(retryable_status(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Idempotent
+        ));
+        assert!(!retryable_status(StatusCode::INTERNAL_SERVER_ERROR, Other));
+        // At most once: only what the server surely did not process.
+        assert!(retryable_status(StatusCode::TOO_MANY_REQUESTS, AtMostOnce));
+        for status in [500, 502, 503, 504] {
+            let status = StatusCode::from_u16(status).unwrap();
+            assert!(!retryable_status(status, AtMostOnce), "{status}");
+        }
         for status in [400, 401, 403, 404, 409, 422, 501] {
             let status = StatusCode::from_u16(status).unwrap();
-            assert!(!retryable_status(status, true), "{status}");
+            assert!(!retryable_status(status, Idempotent), "{status}");
         }
+    }
+
+    #[test]
+    fn a_schedule_keeps_to_the_attempts_and_the_budget() {
+        let config = RetryConfig::default()
+            .with_max_attempts(4)
+            .with_backoff(Duration::from_millis(100), Duration::from_millis(400));
+        let mut schedule = config.schedule();
+        let waits: Vec<Duration> = std::iter::from_fn(|| schedule.next_wait()).collect();
+        assert_eq!(waits.len(), 3, "four attempts in all");
+        for (wait, full) in waits.iter().zip([100, 200, 400]) {
+            let full = Duration::from_millis(full);
+            assert!(*wait >= full / 2 && *wait <= full, "{wait:?} of {full:?}");
+        }
+        assert_eq!(schedule.attempt(), 4);
+        // No wait that would end past the budget.
+        let mut broke = config.with_budget(Duration::from_millis(10)).schedule();
+        assert_eq!(broke.next_wait(), None);
     }
 
     #[test]
@@ -219,5 +378,52 @@ mod tests {
         );
         assert_eq!(parse_retry_after("-1", now), None);
         assert_eq!(parse_retry_after("", now), None);
+    }
+
+    async fn post_answered(statuses: &[u16], at_most_once: bool) -> (Result<u16, Error>, usize) {
+        let server = wiremock::MockServer::start().await;
+        for status in statuses {
+            wiremock::Mock::given(wiremock::matchers::method("POST"))
+                .respond_with(
+                    wiremock::ResponseTemplate::new(*status).insert_header("retry-after", "0"),
+                )
+                .up_to_n_times(1)
+                .mount(&server)
+                .await;
+        }
+        let client = super::super::HttpClient::builder("test", server.uri().parse().unwrap())
+            .retry(
+                RetryConfig::default()
+                    .with_max_attempts(4)
+                    .with_backoff(Duration::from_millis(1), Duration::from_millis(2)),
+            )
+            .build()
+            .unwrap();
+        let mut request = client
+            .post("things/")
+            .json(&serde_json::json!({"name": "x"}));
+        if at_most_once {
+            request = request.at_most_once();
+        }
+        let result = request.send().await.map(|answer| answer.status().as_u16());
+        let sent = server.received_requests().await.unwrap_or_default().len();
+        (result, sent)
+    }
+
+    #[tokio::test]
+    async fn an_at_most_once_request_is_repeated_only_when_surely_unprocessed() {
+        for status in [502, 503, 504, 500] {
+            let (result, sent) = post_answered(&[status, 201], true).await;
+            let err = result.unwrap_err();
+            assert_eq!(err.status().map(|s| s.as_u16()), Some(status));
+            assert!(may_have_been_processed(&err), "{status}");
+            assert_eq!(sent, 1, "{status} must not be sent again");
+        }
+        // A plain POST is sent again after a 502, 503 or 504.
+        let (result, sent) = post_answered(&[503, 201], false).await;
+        assert_eq!((result.unwrap(), sent), (201, 2));
+        // Throttled is not processed: sent again after Retry-After.
+        let (result, sent) = post_answered(&[429, 201], true).await;
+        assert_eq!((result.unwrap(), sent), (201, 2));
     }
 }

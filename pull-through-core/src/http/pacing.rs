@@ -1,0 +1,268 @@
+//! Pacing by rate-limit headers: `X-RateLimit-Remaining`, `X-RateLimit-Reset` (epoch
+//! seconds) and `X-RateLimit-Interval` (suggested seconds before the next request), as
+//! Cloudsmith sends them on every answer (GitHub and others send the first two). A 429's
+//! `Retry-After` is the retry policy's; these headers tell, on a *successful* answer, that
+//! the next request would be throttled, so a client built with
+//! [`pace_rate_limits`](super::HttpClientBuilder::pace_rate_limits) waits before it
+//! instead of spending a request on a 429.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use http::HeaderMap;
+
+/// The longest wait [`rate_limit_wait`] reports. Rate-limit windows are an hour long
+/// (Cloudsmith's, GitHub's), so a reset further away is the server's mistake, and must
+/// become neither an endless sleep nor a panic.
+///
+/// ```
+/// assert_eq!(pull_through_core::http::MAX_RATE_LIMIT_WAIT.as_secs(), 3600);
+/// ```
+pub const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(3600);
+
+/// How long to wait before the next request, from an answer's rate-limit headers: `None`
+/// unless `X-RateLimit-Remaining` is 0; then until `X-RateLimit-Reset`, or for
+/// `X-RateLimit-Interval` when no reset is given or it has passed. Values that are not
+/// finite non-negative numbers are ignored, and no wait is longer than
+/// [`MAX_RATE_LIMIT_WAIT`].
+///
+/// ```
+/// use pull_through_core::http::rate_limit_wait;
+/// use std::time::{Duration, SystemTime, UNIX_EPOCH};
+/// let now = UNIX_EPOCH + Duration::from_secs(1_000);
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert("x-ratelimit-remaining", "0".parse().unwrap());
+/// headers.insert("x-ratelimit-reset", "1003".parse().unwrap());
+/// headers.insert("x-ratelimit-interval", "0.5".parse().unwrap());
+/// assert_eq!(rate_limit_wait(&headers, now), Some(Duration::from_secs(3)));
+/// headers.remove("x-ratelimit-reset");
+/// assert_eq!(rate_limit_wait(&headers, now), Some(Duration::from_millis(500)));
+/// headers.insert("x-ratelimit-remaining", "12".parse().unwrap());
+/// assert_eq!(rate_limit_wait(&headers, now), None);
+/// ```
+pub fn rate_limit_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let number = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|text| text.trim().parse::<f64>().ok())
+            .filter(|value| value.is_finite() && *value >= 0.0)
+    };
+    if number("x-ratelimit-remaining")? > 0.0 {
+        return None;
+    }
+    let now = now.duration_since(UNIX_EPOCH).ok()?.as_secs_f64();
+    let until_reset = number("x-ratelimit-reset")
+        .map(|reset| reset - now)
+        .filter(|wait| *wait > 0.0);
+    let seconds = until_reset.or_else(|| number("x-ratelimit-interval"))?;
+    // `from_secs_f64` panics past `Duration::MAX` (a reset of 1e300): the checked form.
+    Some(
+        Duration::try_from_secs_f64(seconds)
+            .unwrap_or(MAX_RATE_LIMIT_WAIT)
+            .min(MAX_RATE_LIMIT_WAIT),
+    )
+}
+
+/// The earliest time a client's next request may start. Shared by clones of one client.
+#[derive(Debug, Default)]
+pub(crate) struct Pacer {
+    not_before: Mutex<Option<Instant>>,
+}
+
+impl Pacer {
+    /// How long until the last answer's limits allow another request.
+    pub(crate) fn remaining(&self) -> Duration {
+        let until = *self.not_before.lock().unwrap_or_else(|e| e.into_inner());
+        until.map_or(Duration::ZERO, |until| {
+            until.saturating_duration_since(Instant::now())
+        })
+    }
+
+    /// Waits until the last answer's limits allow another request.
+    pub(crate) async fn wait(&self, vendor: &str) {
+        let wait = self.remaining();
+        if !wait.is_zero() {
+            tracing::debug!(
+                vendor,
+                wait_ms = wait.as_millis() as u64,
+                "waiting for the rate limit to reset"
+            );
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Records an answer's limits: the next request waits what [`rate_limit_wait`] says,
+    /// plus up to a tenth more (jitter, so that clients sharing a key do not all return at
+    /// the reset's instant). A wait longer than `max` is not taken: the next request then
+    /// meets the server's 429, whose `Retry-After` the retry policy weighs against its own
+    /// bounds (and reports as `RateLimited` when it is too long). An answer with requests
+    /// left lifts any wait.
+    pub(crate) fn observe(&self, headers: &HeaderMap, max: Duration) {
+        let wait = pace(headers, SystemTime::now(), max);
+        let mut not_before = self.not_before.lock().unwrap_or_else(|e| e.into_inner());
+        *not_before = wait.map(|wait| Instant::now() + wait);
+    }
+}
+
+/// The wait [`Pacer::observe`] records: the headers' wait with its jitter, `None` past
+/// `max`.
+fn pace(headers: &HeaderMap, now: SystemTime, max: Duration) -> Option<Duration> {
+    rate_limit_wait(headers, now)
+        .filter(|wait| *wait <= max)
+        .map(|wait| wait + jitter(wait / 10))
+}
+
+fn jitter(spread: Duration) -> Duration {
+    let spread = u64::try_from(spread.as_nanos()).unwrap_or(u64::MAX);
+    Duration::from_nanos(fastrand::u64(0..=spread))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, value.parse().unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn a_reset_in_the_past_falls_back_to_the_interval() {
+        let now = UNIX_EPOCH + Duration::from_secs(5_000);
+        let past = headers(&[
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", "4000"),
+            ("x-ratelimit-interval", "1.25"),
+        ]);
+        assert_eq!(
+            rate_limit_wait(&past, now),
+            Some(Duration::from_millis(1250))
+        );
+        assert_eq!(
+            rate_limit_wait(&headers(&[("x-ratelimit-remaining", "0")]), now),
+            None
+        );
+        assert_eq!(rate_limit_wait(&headers(&[]), now), None);
+        let nonsense = headers(&[
+            ("x-ratelimit-remaining", "none"),
+            ("x-ratelimit-interval", "3"),
+        ]);
+        assert_eq!(rate_limit_wait(&nonsense, now), None);
+    }
+
+    #[test]
+    fn hostile_values_neither_panic_nor_wait_without_bound() {
+        let now = UNIX_EPOCH + Duration::from_secs(5_000);
+        let huge = format!("1{}", "0".repeat(308));
+        for (reset, interval) in [
+            ("1e300", "1e300"),
+            ("NaN", "NaN"),
+            ("-1", "-5"),
+            ("inf", "inf"),
+            ("soon", "later"),
+            (huge.as_str(), "1"),
+        ] {
+            let hostile = headers(&[
+                ("x-ratelimit-remaining", "0"),
+                ("x-ratelimit-reset", reset),
+                ("x-ratelimit-interval", interval),
+            ]);
+            let wait = rate_limit_wait(&hostile, now);
+            assert!(
+                wait.is_none_or(|wait| wait <= MAX_RATE_LIMIT_WAIT),
+                "{reset} {interval}: {wait:?}"
+            );
+            Pacer::default().observe(&hostile, Duration::from_secs(60));
+        }
+        let far = headers(&[
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", "1e300"),
+        ]);
+        assert_eq!(rate_limit_wait(&far, now), Some(MAX_RATE_LIMIT_WAIT));
+    }
+
+    #[test]
+    fn a_wait_longer_than_the_bound_is_left_to_the_server() {
+        let now = SystemTime::now();
+        let pacer = Pacer::default();
+        let far = headers(&[
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-interval", "3600"),
+        ]);
+        assert_eq!(pace(&far, now, Duration::from_secs(60)), None);
+        pacer.observe(&far, Duration::from_secs(60));
+        assert_eq!(pacer.remaining(), Duration::ZERO);
+        let near = headers(&[
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-interval", "20"),
+        ]);
+        // At least the interval, at most a tenth more.
+        for _ in 0..200 {
+            let wait = pace(&near, now, Duration::from_secs(60)).unwrap();
+            assert!(
+                wait >= Duration::from_secs(20) && wait <= Duration::from_secs(22),
+                "{wait:?}"
+            );
+        }
+        pacer.observe(&near, Duration::from_secs(60));
+        assert!(!pacer.remaining().is_zero());
+        // The next answer with requests left lifts the wait.
+        pacer.observe(&headers(&[("x-ratelimit-remaining", "9")]), Duration::MAX);
+        assert_eq!(pacer.remaining(), Duration::ZERO);
+    }
+
+    /// A server that keeps to its own interval: a request arriving sooner than the
+    /// interval after the previous answer gets 429, as a rate-limited API answers it.
+    struct Strict {
+        interval: Duration,
+        last: Mutex<Option<Instant>>,
+    }
+
+    impl wiremock::Respond for Strict {
+        fn respond(&self, _: &wiremock::Request) -> wiremock::ResponseTemplate {
+            let mut last = self.last.lock().unwrap();
+            let early = last.is_some_and(|at| at.elapsed() < self.interval);
+            *last = Some(Instant::now());
+            let status = if early { 429 } else { 200 };
+            wiremock::ResponseTemplate::new(status)
+                .insert_header("x-ratelimit-remaining", "0")
+                .insert_header(
+                    "x-ratelimit-interval",
+                    format!("{}", self.interval.as_secs_f64()).as_str(),
+                )
+        }
+    }
+
+    async fn two_requests(pace: bool) -> Result<(), crate::Error> {
+        let server = wiremock::MockServer::start().await;
+        wiremock::Mock::given(wiremock::matchers::method("GET"))
+            .respond_with(Strict {
+                interval: Duration::from_millis(300),
+                last: Mutex::new(None),
+            })
+            .mount(&server)
+            .await;
+        // No retries: a 429 fails the request instead of being waited out.
+        let client = super::super::HttpClient::builder("test", server.uri().parse().unwrap())
+            .retry(super::super::RetryConfig::none())
+            .pace_rate_limits(pace)
+            .build()
+            .unwrap();
+        for _ in 0..2 {
+            client.get("thing").send().await?;
+        }
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_paced_client_never_arrives_before_the_interval() {
+        two_requests(true).await.unwrap();
+        // The same server refuses an unpaced client: the test can fail.
+        let err = two_requests(false).await.unwrap_err();
+        assert_eq!(err.status(), Some(http::StatusCode::TOO_MANY_REQUESTS));
+    }
+}

@@ -1,0 +1,220 @@
+//! Who is calling the API, and how often: the API-key check every route but the status
+//! check and `/user/self/` needs, and the rate limit whose `X-RateLimit-*` headers every
+//! answer carries.
+//!
+//! The key is read from `X-Api-Key` (what the spec's `apikey` scheme, the CLI and the
+//! docs use). The docs also show `Authorization: token <key>` and other pages
+//! `Authorization: Bearer <key>`, and the spec has a `basic` scheme; which of those the
+//! live API takes is an open question of the reference, so the fake takes them all (Basic
+//! as the user slug and the key) rather than refuse a form the real service may accept.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+
+use super::envelope::detail;
+use super::{Fake, USER};
+use crate::common::{basic, bearer};
+
+/// The limit the headers show when no rate is set: the Core plan's 5,400 an hour.
+const DEFAULT_LIMIT: u32 = 5400;
+const DEFAULT_PERIOD: Duration = Duration::from_secs(3600);
+
+/// One caller's current window.
+#[derive(Debug, Clone)]
+pub(crate) struct Window {
+    started: Instant,
+    reset_epoch: u64,
+    used: u32,
+}
+
+impl Window {
+    fn new(period: Duration) -> Window {
+        let reset = SystemTime::now() + period;
+        let reset_epoch = reset.duration_since(UNIX_EPOCH).map_or(0, |since| {
+            since.as_secs() + u64::from(since.subsec_nanos() > 0)
+        });
+        Window {
+            started: Instant::now(),
+            reset_epoch,
+            used: 0,
+        }
+    }
+}
+
+/// What the caller has left, and whether this request is throttled.
+struct Quota {
+    limit: u32,
+    remaining: u32,
+    reset_epoch: u64,
+    interval: f64,
+    /// Seconds to wait, when throttled.
+    retry_after: Option<u64>,
+}
+
+/// Whether the request was made with the API key.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Caller {
+    pub(crate) authenticated: bool,
+}
+
+/// The key a request presents, in any form the fake takes; `Err` for a Basic login
+/// whose user is not [`USER`] (wrong credentials, whatever the password).
+fn presented(headers: &HeaderMap) -> Option<Result<String, ()>> {
+    if let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
+        return (!key.trim().is_empty()).then(|| Ok(key.trim().to_owned()));
+    }
+    let authorization = headers.get("authorization")?.to_str().ok()?;
+    if let Some(key) = authorization.strip_prefix("token ") {
+        return Some(Ok(key.trim().to_owned()));
+    }
+    if let Some(key) = bearer(headers) {
+        return Some(Ok(key.trim().to_owned()));
+    }
+    match basic(headers) {
+        Some((user, key)) if user == USER => Some(Ok(key)),
+        Some(_) => Some(Err(())),
+        None => Some(Err(())),
+    }
+}
+
+/// Counts the request against `who`'s window.
+fn account(fake: &Fake, who: &str) -> Quota {
+    let (limit, period, enforced) = match fake.rate() {
+        Some((limit, period)) => (limit, period, true),
+        None => (DEFAULT_LIMIT, DEFAULT_PERIOD, false),
+    };
+    let mut state = fake.lock();
+    let window = state
+        .windows
+        .entry(who.to_owned())
+        .or_insert_with(|| Window::new(period));
+    if window.started.elapsed() >= period {
+        *window = Window::new(period);
+    }
+    let left = period.saturating_sub(window.started.elapsed());
+    if enforced && window.used >= limit {
+        let wait = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+        return Quota {
+            limit,
+            remaining: 0,
+            reset_epoch: window.reset_epoch,
+            interval: left.as_secs_f64(),
+            retry_after: Some(wait.max(1)),
+        };
+    }
+    window.used += 1;
+    let remaining = limit.saturating_sub(window.used);
+    Quota {
+        limit,
+        remaining,
+        reset_epoch: window.reset_epoch,
+        // The CLI sleeps this long after every call: nothing while calls remain, the rest
+        // of the window once they are spent.
+        interval: if remaining == 0 && enforced {
+            left.as_secs_f64()
+        } else {
+            0.0
+        },
+        retry_after: None,
+    }
+}
+
+/// The layer in front of every API route: counts the request, answers 429 past the
+/// rate, 401 for a wrong key (anywhere) or a missing one (where one is needed), and
+/// puts the `X-RateLimit-*` headers on whatever is answered.
+pub(crate) async fn authenticate(
+    State(fake): State<Arc<Fake>>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let presented = presented(request.headers());
+    let valid = presented
+        .as_ref()
+        .map(|key| key.as_deref().is_ok_and(|key| key == fake.api_key));
+    // Each key has its own window; anonymous callers share one (the real API counts
+    // them by address, and every sandbox caller is on loopback).
+    let who = if valid == Some(true) {
+        "key"
+    } else {
+        "anonymous"
+    };
+    let quota = account(&fake, who);
+    let path = request.uri().path();
+    let path = path.strip_prefix("/v1").unwrap_or(path);
+    let open = matches!(path, "/status/check/basic/" | "/user/self/");
+    let mut answer = if let Some(wait) = quota.retry_after {
+        let unit = if wait == 1 { "second" } else { "seconds" };
+        let mut throttled = detail(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!("Request was throttled. Expected available in {wait} {unit}."),
+        );
+        throttled
+            .headers_mut()
+            .insert("retry-after", HeaderValue::from(wait));
+        throttled
+    } else {
+        match valid {
+            Some(false) => detail(StatusCode::UNAUTHORIZED, "Invalid token."),
+            None if !open => detail(
+                StatusCode::UNAUTHORIZED,
+                "Authentication credentials were not provided.",
+            ),
+            _ => {
+                request.extensions_mut().insert(Caller {
+                    authenticated: valid == Some(true),
+                });
+                next.run(request).await
+            }
+        }
+    };
+    let headers = answer.headers_mut();
+    headers.insert("x-ratelimit-limit", HeaderValue::from(quota.limit));
+    headers.insert("x-ratelimit-remaining", HeaderValue::from(quota.remaining));
+    headers.insert("x-ratelimit-reset", HeaderValue::from(quota.reset_epoch));
+    if let Ok(value) = HeaderValue::from_str(&format!("{:.3}", quota.interval)) {
+        headers.insert("x-ratelimit-interval", value);
+    }
+    answer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(name: &'static str, value: &'static str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(name, HeaderValue::from_static(value));
+        headers
+    }
+
+    #[test]
+    fn the_key_is_read_from_each_documented_form() {
+        assert_eq!(presented(&HeaderMap::new()), None);
+        assert_eq!(
+            presented(&with("x-api-key", "k1")),
+            Some(Ok("k1".to_owned()))
+        );
+        assert_eq!(presented(&with("x-api-key", " ")), None);
+        assert_eq!(
+            presented(&with("authorization", "token k2")),
+            Some(Ok("k2".to_owned()))
+        );
+        assert_eq!(
+            presented(&with("authorization", "Bearer k3")),
+            Some(Ok("k3".to_owned()))
+        );
+        // "sandbox-user:k4" and "someone:k4"
+        assert_eq!(
+            presented(&with("authorization", "Basic c2FuZGJveC11c2VyOms0")),
+            Some(Ok("k4".to_owned()))
+        );
+        assert_eq!(
+            presented(&with("authorization", "Basic c29tZW9uZTprNA==")),
+            Some(Err(()))
+        );
+    }
+}
