@@ -280,6 +280,40 @@ async fn a_wrong_stored_secret_fails_the_pull_until_it_is_rotated() {
 }
 
 #[tokio::test]
+async fn any_other_upstream_url_fails_the_pull() {
+    // "any other URL here will cause an error": the organization's registry in the URL,
+    // which cgr.dev itself would serve, does not work through Cloudsmith.
+    let w = world().await;
+    let token = w.cgr_token().await;
+    w.create_repo("prod").await;
+    w.create_upstream(
+        "prod",
+        json!({"name": "cgr-org", "upstream_url": "https://cgr.dev/example.com",
+            "mode": "Cache and Proxy", "priority": 1, "verify_ssl": true,
+            "auth_mode": "Username and Password", "auth_username": "_token",
+            "auth_secret": token}),
+    )
+    .await;
+    let path = format!("{OWNER}/prod/chainguard-base/manifests/latest");
+    let (status, code, message) = error_code(w.pull(&path, INDEX).await).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN")
+    );
+    assert!(
+        message.contains(
+            "upstream cgr-org (https://cgr.dev/example.com) is neither https://cgr.dev/chainguard \
+             nor https://cgr.dev"
+        ),
+        "{message}"
+    );
+    assert!(
+        w.sandbox.journal().entries_for("cgr.dev").is_empty(),
+        "nothing may be asked of cgr.dev"
+    );
+}
+
+#[tokio::test]
 async fn upstreams_are_tried_by_ascending_priority_and_inactive_ones_skipped() {
     let w = world().await;
     w.create_repo("cgr").await;

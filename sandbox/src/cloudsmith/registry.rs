@@ -10,8 +10,9 @@
 //!
 //! `/v2/<owner>/<repo>/<image>/manifests/<ref>` (and `blobs/<digest>`, `tags/list`) is
 //! answered from the repository's copy if it holds one, else from its active upstreams
-//! by ascending priority (then age): an upstream of URL `https://<host>/<prefix>` is
-//! asked for `<prefix>/<image>` on the fake standing for `<host>`, with the stored
+//! by ascending priority (then age): an upstream of URL `https://cgr.dev/<prefix>` (only
+//! `https://cgr.dev/chainguard` and `https://cgr.dev`; any other URL fails, as Chainguard's
+//! guide says it does) is asked for `<prefix>/<image>` on the fake cgr.dev, with the stored
 //! username and secret under `Username and Password`. The first success is relayed and,
 //! unless the upstream is `Proxy Only`, kept as a package of the repository. Tags are
 //! listed from every upstream that knows the image, as Cloudsmith lists upstream tags.
@@ -225,6 +226,10 @@ async fn content(
     found.relay(&method)
 }
 
+/// The two upstream URLs Chainguard images come through: the public images' and an
+/// organization's (with a pull token).
+const CHAINGUARD_URLS: [&str; 2] = ["https://cgr.dev/chainguard", "https://cgr.dev"];
+
 /// An upstream URL as (registry root, path prefix): `https://cgr.dev/chainguard` is
 /// (`https://cgr.dev/`, `chainguard`).
 fn split_url(upstream_url: &str) -> Option<(String, String)> {
@@ -263,6 +268,14 @@ async fn pull(
 ) -> Result<Fetched, String> {
     let name = upstream.text("name");
     let url = upstream.text("upstream_url");
+    // Chainguard's guide: "any other URL here will cause an error". Which error the live
+    // service gives is not documented; the pull fails, and cgr.dev is never asked.
+    if !CHAINGUARD_URLS.contains(&url.trim_end_matches('/')) {
+        return Err(format!(
+            "upstream {name} ({url}) is neither https://cgr.dev/chainguard nor https://cgr.dev, \
+             the only URLs Cloudsmith pulls Chainguard images through"
+        ));
+    }
     let (root, prefix) =
         split_url(url).ok_or_else(|| format!("upstream {name}: {url} is not a URL"))?;
     let upstream_path = if prefix.is_empty() {
