@@ -87,6 +87,15 @@ pub const USER: &str = "sandbox-user";
 /// ```
 pub const API_SERVICE: &str = "cloudsmith";
 
+/// How long a registry token is good for unless
+/// [`Cloudsmith::registry_token_lifetime`] says otherwise: the `expires_in` the fake has
+/// always answered, five minutes.
+///
+/// ```
+/// assert_eq!(pull_through_sandbox::cloudsmith::REGISTRY_TOKEN_LIFETIME.as_secs(), 300);
+/// ```
+pub const REGISTRY_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
+
 /// The name of the Docker registry's service in the sandbox.
 ///
 /// ```
@@ -101,6 +110,8 @@ pub(crate) struct Fake {
     pub(crate) user_perm: String,
     /// Requests per period a key may make; `None` never throttles.
     rate: Mutex<Option<(u32, Duration)>>,
+    /// How long a registry token is good for (its `expires_in`).
+    pub(crate) token_lifetime: Mutex<Duration>,
     /// Set when the sandbox starts, from the context that resolves the Chainguard fakes.
     pub(crate) upstream: OnceLock<Upstream>,
 }
@@ -119,6 +130,13 @@ impl Fake {
 
     pub(crate) fn rate(&self) -> Option<(u32, Duration)> {
         *self.rate.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn token_lifetime(&self) -> Duration {
+        *self
+            .token_lifetime
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Whether `owner` (a slug or a `slug_perm`) is the sandbox's workspace.
@@ -243,6 +261,7 @@ impl Cloudsmith {
                 owner_perm: random_slug_perm(12),
                 user_perm: random_slug_perm(12),
                 rate: Mutex::new(None),
+                token_lifetime: Mutex::new(REGISTRY_TOKEN_LIFETIME),
                 upstream: OnceLock::new(),
             }),
         }
@@ -264,6 +283,24 @@ impl Cloudsmith {
             .unwrap_or_else(PoisonError::into_inner) =
             Some((requests, per.max(Duration::from_secs(1))));
         self.fake.lock().windows.clear();
+        self
+    }
+
+    /// How long a token of the registry's token endpoint is good for, its `expires_in`
+    /// ([`REGISTRY_TOKEN_LIFETIME`] unless set); past it the registry answers the token
+    /// with a new challenge. Clones share the setting.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let short = pull_through_sandbox::cloudsmith::Cloudsmith::new()
+    ///     .registry_token_lifetime(Duration::from_secs(5));
+    /// ```
+    pub fn registry_token_lifetime(self, lifetime: Duration) -> Self {
+        *self
+            .fake
+            .token_lifetime
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = lifetime;
         self
     }
 

@@ -5,7 +5,7 @@
 //! the API key. Without them a request gets a 401 with `WWW-Authenticate: Bearer
 //! realm="http://<host>/v2/token",service="<host>"` (and the repository's `scope` on
 //! content paths); the realm takes the pair as Basic and answers `{"token": ...}`, which
-//! opens every repository of the workspace. Basic straight on a content path works too.
+//! opens every repository of the workspace until its `expires_in` has passed. Basic straight on a content path works too.
 //! A path under another workspace is a 403 `DENIED`, an unknown repository a 404.
 //!
 //! `/v2/<owner>/<repo>/<image>/manifests/<ref>` (and `blobs/<digest>`, `tags/list`) is
@@ -60,7 +60,13 @@ async fn authenticate(
     }
     let headers = request.headers();
     let accepted = match bearer(headers) {
-        Some(token) => fake.lock().registry_tokens.contains(token),
+        Some(token) => {
+            let lifetime = fake.token_lifetime();
+            fake.lock()
+                .registry_tokens
+                .get(token)
+                .is_some_and(|issued| issued.elapsed() < lifetime)
+        }
         None => login_ok(&fake, headers),
     };
     if accepted {
@@ -106,11 +112,13 @@ fn token(fake: &Fake, headers: &HeaderMap) -> Response {
         return refused;
     }
     let token = format!("cs.{}", random_slug_perm(40));
-    fake.lock().registry_tokens.insert(token.clone());
+    fake.lock()
+        .registry_tokens
+        .insert(token.clone(), std::time::Instant::now());
     axum::Json(json!({
         "token": token,
         "access_token": token,
-        "expires_in": 300,
+        "expires_in": fake.token_lifetime().as_secs(),
         "issued_at": humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
     }))
     .into_response()
