@@ -87,6 +87,14 @@ pub const USER: &str = "sandbox-user";
 /// ```
 pub const API_SERVICE: &str = "cloudsmith";
 
+/// Body fields of Cloudsmith's requests that hold secrets the core's name rules cannot
+/// tell from harmless fields, which the journal redacts: `auth_certificate_key` (an
+/// upstream's PEM private key) and `extra_value_1`/`extra_value_2` (values of the extra
+/// headers an upstream sends, credentials when the header is `Authorization` or the
+/// like). `auth_secret` the core's rules already catch.
+pub(crate) const JOURNAL_SECRET_FIELDS: &[&str] =
+    &["auth_certificate_key", "extra_value_1", "extra_value_2"];
+
 /// How long a registry token is good for unless
 /// [`Cloudsmith::registry_token_lifetime`] says otherwise: the `expires_in` the fake has
 /// always answered, five minutes.
@@ -492,5 +500,32 @@ impl FakeService for DockerRegistry {
 
     fn env(&self, base_url: &Url) -> Vec<(String, String)> {
         vec![("CLOUDSMITH_DOCKER_URL".to_owned(), base_url.to_string())]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::journal::JournalEntry;
+    use pull_through_core::redact::REDACTED;
+
+    #[test]
+    fn the_journal_redacts_upstream_secrets_the_core_cannot_name() {
+        let body = br#"{"name":"cgr","auth_secret":"s3","auth_username":"u","auth_certificate_key":"PEM","extra_header_1":"Authorization","extra_value_1":"Bearer t0k","extra_value_2":null}"#;
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-api-key", http::HeaderValue::from_static("0123abcd"));
+        let entry = JournalEntry::new(
+            "cloudsmith",
+            &http::Method::POST,
+            &"/repos/o/r/upstream/docker/".parse().unwrap(),
+            &headers,
+            body,
+        );
+        assert_eq!(
+            entry.json().unwrap(),
+            serde_json::json!({"name": "cgr", "auth_secret": REDACTED, "auth_username": "u",
+                "auth_certificate_key": REDACTED, "extra_header_1": "Authorization",
+                "extra_value_1": REDACTED, "extra_value_2": null})
+        );
+        assert_eq!(entry.header("x-api-key"), Some(REDACTED));
     }
 }
