@@ -1,11 +1,17 @@
 //! Request bodies, field names and enum strings exactly as Cloudsmith's API spells them
-//! (reference/cloudsmith.md §1, §2): every field this crate sets is sent explicitly, and
-//! write-only secrets are serialised for the API but never shown by `Debug`.
+//! (reference/cloudsmith.md §1, §2): every field this crate sets is sent explicitly.
+//!
+//! The upstream bodies carry `auth_secret`, so they do not implement `Serialize`: a
+//! generic serializer (a JSON log line, a debug dump, a config written back) would write
+//! the password out. Their wire form is built only where the client sends it (`wire_json`,
+//! crate-private); `to_redacted_json` shows the same body with the secret replaced, and
+//! `Debug` hides it. The repository bodies hold no secret and are `Serialize`.
 
 use std::fmt;
 
 use pull_through_core::{ExposeSecret, SecretString, UpstreamCredentials};
-use serde::{Serialize, Serializer};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use crate::model::{AuthMode, DEFAULT_STORAGE_REGION, Mode, RepositoryType};
 
@@ -79,17 +85,23 @@ impl RepositoryCreate {
 /// The body of `POST .../upstream/docker/`: everything this crate sets, always sent
 /// explicitly (`mode` because the API's default does not cache, `verify_ssl` because the
 /// spec gives no default). `auth_username` and `auth_secret` only with credentials.
-/// `Debug` hides the secret.
+/// Not `Serialize` (see the module documentation): `Debug` and
+/// [`to_redacted_json`](Self::to_redacted_json) hide the secret.
 ///
 /// ```
 /// use cloudsmith_client::DockerUpstreamRequest;
 /// let body = DockerUpstreamRequest::public("cgr-public");
-/// assert_eq!(serde_json::to_value(&body)?, serde_json::json!({
+/// assert_eq!(body.to_redacted_json(), serde_json::json!({
 ///     "name": "cgr-public", "upstream_url": "https://cgr.dev/chainguard", "mode": "Cache and Proxy",
 ///     "priority": 1, "verify_ssl": true, "auth_mode": "None"}));
-/// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Clone, Serialize)]
+///
+/// ```compile_fail
+/// // No generic serializer can write the password out.
+/// let body = cloudsmith_client::DockerUpstreamRequest::public("cgr-public");
+/// serde_json::to_string(&body);
+/// ```
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct DockerUpstreamRequest {
     /// The name (2 to 64 characters).
@@ -105,13 +117,8 @@ pub struct DockerUpstreamRequest {
     /// How it authenticates.
     pub auth_mode: AuthMode,
     /// The username it presents.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_username: Option<String>,
     /// The password it presents (write-only).
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "expose_optional"
-    )]
     pub auth_secret: Option<SecretString>,
 }
 
@@ -143,9 +150,10 @@ impl DockerUpstreamRequest {
     /// use cloudsmith_client::DockerUpstreamRequest;
     /// let token = pull_through_core::UpstreamCredentials::new("org/identity", "pull-token")?;
     /// let body = DockerUpstreamRequest::private("cgr-private", &token).with_priority(2);
-    /// let json = serde_json::to_value(&body).unwrap();
+    /// let json = body.to_redacted_json();
     /// assert_eq!(json["auth_mode"], "Username and Password");
-    /// assert_eq!(json["auth_secret"], "pull-token");
+    /// assert_eq!(json["auth_secret"], "[REDACTED]");
+    /// assert!(!json.to_string().contains("pull-token"));
     /// assert!(!format!("{body:?}").contains("pull-token"));
     /// # Ok::<(), pull_through_core::ValidationError>(())
     /// ```
@@ -172,6 +180,51 @@ impl DockerUpstreamRequest {
         self.priority = priority;
         self
     }
+
+    /// The body as it is sent, with `auth_secret` shown as `[REDACTED]`: for logs, plans
+    /// and tests.
+    ///
+    /// ```
+    /// let token = pull_through_core::UpstreamCredentials::new("org/identity", "pull-token")?;
+    /// let body = cloudsmith_client::DockerUpstreamRequest::private("cgr-private", &token);
+    /// assert_eq!(body.to_redacted_json()["auth_username"], "org/identity");
+    /// assert_eq!(body.to_redacted_json()["auth_secret"], "[REDACTED]");
+    /// # Ok::<(), pull_through_core::ValidationError>(())
+    /// ```
+    pub fn to_redacted_json(&self) -> Value {
+        self.fields(false)
+    }
+
+    /// The body as it is sent, the password in it: only for the request itself.
+    pub(crate) fn wire_json(&self) -> Value {
+        self.fields(true)
+    }
+
+    fn fields(&self, reveal: bool) -> Value {
+        let mut body = Map::new();
+        body.insert("name".to_owned(), self.name.clone().into());
+        body.insert("upstream_url".to_owned(), self.upstream_url.clone().into());
+        body.insert("mode".to_owned(), self.mode.as_str().into());
+        body.insert("priority".to_owned(), self.priority.into());
+        body.insert("verify_ssl".to_owned(), self.verify_ssl.into());
+        body.insert("auth_mode".to_owned(), self.auth_mode.as_str().into());
+        if let Some(username) = &self.auth_username {
+            body.insert("auth_username".to_owned(), username.clone().into());
+        }
+        if let Some(secret) = &self.auth_secret {
+            body.insert("auth_secret".to_owned(), secret_value(secret, reveal));
+        }
+        Value::Object(body)
+    }
+}
+
+/// A secret as it goes into a body: itself for the wire, `[REDACTED]` otherwise.
+fn secret_value(secret: &SecretString, reveal: bool) -> Value {
+    if reveal {
+        secret.expose_secret().into()
+    } else {
+        REDACTED.into()
+    }
 }
 
 impl fmt::Debug for DockerUpstreamRequest {
@@ -193,45 +246,34 @@ const REDACTED: &str = "[REDACTED]";
 
 /// The body of `PATCH .../upstream/docker/{slug_perm}/`: only the fields set are sent.
 /// `auth_username` and `auth_secret` take `Some(None)` to send `null` (clearing stored
-/// credentials). `Debug` hides the secret.
+/// credentials). Not `Serialize` (see the module documentation): `Debug` and
+/// [`to_redacted_json`](Self::to_redacted_json) hide the secret.
 ///
 /// ```
 /// use cloudsmith_client::DockerUpstreamPatch;
 /// use pull_through_core::SecretString;
 /// let rotation = DockerUpstreamPatch::default().with_secret(SecretString::from("new-token"));
-/// assert_eq!(serde_json::to_value(&rotation)?, serde_json::json!({"auth_secret": "new-token"}));
+/// assert_eq!(rotation.to_redacted_json(), serde_json::json!({"auth_secret": "[REDACTED]"}));
 /// assert!(!format!("{rotation:?}").contains("new-token"));
-/// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Clone, Default, Serialize)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct DockerUpstreamPatch {
     /// A new name.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// A new URL.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub upstream_url: Option<String>,
     /// A new mode.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<Mode>,
     /// A new priority.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<i64>,
     /// Verify the upstream's certificate or not.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub verify_ssl: Option<bool>,
     /// A new authentication mode.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_mode: Option<AuthMode>,
     /// A new username (`Some(None)` sends `null`).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub auth_username: Option<Option<String>>,
     /// A new password (`Some(None)` sends `null`).
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "expose_nullable"
-    )]
     pub auth_secret: Option<Option<SecretString>>,
 }
 
@@ -251,8 +293,7 @@ impl DockerUpstreamPatch {
     ///
     /// ```
     /// let patch = cloudsmith_client::DockerUpstreamPatch::default().with_priority(2);
-    /// assert_eq!(serde_json::to_value(&patch)?, serde_json::json!({"priority": 2}));
-    /// # Ok::<(), serde_json::Error>(())
+    /// assert_eq!(patch.to_redacted_json(), serde_json::json!({"priority": 2}));
     /// ```
     pub fn with_priority(mut self, priority: i64) -> DockerUpstreamPatch {
         self.priority = Some(priority);
@@ -273,6 +314,55 @@ impl DockerUpstreamPatch {
             && self.auth_mode.is_none()
             && self.auth_username.is_none()
             && self.auth_secret.is_none()
+    }
+
+    /// The fields that are sent, with `auth_secret` shown as `[REDACTED]` (and `null`
+    /// where it is cleared): for logs, plans and tests.
+    ///
+    /// ```
+    /// let patch = cloudsmith_client::DockerUpstreamPatch::default().with_secret("t0k3n".into());
+    /// assert_eq!(patch.to_redacted_json(), serde_json::json!({"auth_secret": "[REDACTED]"}));
+    /// ```
+    pub fn to_redacted_json(&self) -> Value {
+        self.fields(false)
+    }
+
+    /// The fields as they are sent, the password in them: only for the request itself.
+    pub(crate) fn wire_json(&self) -> Value {
+        self.fields(true)
+    }
+
+    fn fields(&self, reveal: bool) -> Value {
+        let mut body = Map::new();
+        let mut set = |field: &str, value: Option<Value>| {
+            if let Some(value) = value {
+                body.insert(field.to_owned(), value);
+            }
+        };
+        set("name", self.name.clone().map(Value::from));
+        set("upstream_url", self.upstream_url.clone().map(Value::from));
+        set("mode", self.mode.as_ref().map(|m| m.as_str().into()));
+        set("priority", self.priority.map(Value::from));
+        set("verify_ssl", self.verify_ssl.map(Value::from));
+        set(
+            "auth_mode",
+            self.auth_mode.as_ref().map(|m| m.as_str().into()),
+        );
+        set(
+            "auth_username",
+            self.auth_username
+                .as_ref()
+                .map(|u| u.clone().map_or(Value::Null, Value::from)),
+        );
+        set(
+            "auth_secret",
+            self.auth_secret.as_ref().map(|secret| {
+                secret
+                    .as_ref()
+                    .map_or(Value::Null, |secret| secret_value(secret, reveal))
+            }),
+        );
+        Value::Object(body)
     }
 }
 
@@ -325,26 +415,6 @@ impl RepositoryPatch {
     }
 }
 
-fn expose_optional<S: Serializer>(
-    secret: &Option<SecretString>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    match secret {
-        Some(secret) => serializer.serialize_str(secret.expose_secret()),
-        None => serializer.serialize_none(),
-    }
-}
-
-fn expose_nullable<S: Serializer>(
-    secret: &Option<Option<SecretString>>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    match secret {
-        Some(Some(secret)) => serializer.serialize_str(secret.expose_secret()),
-        _ => serializer.serialize_none(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -357,9 +427,28 @@ mod tests {
             auth_secret: Some(None),
             ..DockerUpstreamPatch::default()
         };
+        let expected =
+            serde_json::json!({"auth_mode": "None", "auth_username": null, "auth_secret": null});
+        assert_eq!(patch.wire_json(), expected);
+        assert_eq!(patch.to_redacted_json(), expected);
+    }
+
+    #[test]
+    fn only_the_wire_form_holds_the_secret() {
+        let credentials = UpstreamCredentials::new("org/identity", "pull-token-value").unwrap();
+        let request = DockerUpstreamRequest::private("cgr-private", &credentials);
+        assert_eq!(request.wire_json()["auth_secret"], "pull-token-value");
+        assert_eq!(request.to_redacted_json()["auth_secret"], REDACTED);
+        let patch = DockerUpstreamPatch::default().with_secret("pull-token-value".into());
         assert_eq!(
-            serde_json::to_value(&patch).unwrap(),
-            serde_json::json!({"auth_mode": "None", "auth_username": null, "auth_secret": null})
+            patch.wire_json(),
+            serde_json::json!({"auth_secret": "pull-token-value"})
+        );
+        assert!(
+            !patch
+                .to_redacted_json()
+                .to_string()
+                .contains("pull-token-value")
         );
     }
 }

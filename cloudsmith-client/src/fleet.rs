@@ -61,6 +61,35 @@ impl Source {
             _ => None,
         }
     }
+
+    /// A problem with the value read: at `field` when the table gave it, else at
+    /// `env_field`, naming the variable it came from.
+    fn refused(
+        &self,
+        table: &BackendTable,
+        field: &str,
+        env_field: &str,
+        problem: impl std::fmt::Display,
+    ) -> ConfigError {
+        match self.variable() {
+            Some(var) => table.at_table(env_field, format!("{var}: {problem}")),
+            None => table.error(field, problem.to_string()),
+        }
+    }
+}
+
+/// Checks a URL read from the table or a variable as the client will: an http(s) root
+/// without credentials, and https unless it is loopback (the API key travels to it).
+fn check_url(
+    table: &BackendTable,
+    source: &Source,
+    (field, env_field): (&str, &str),
+    text: &str,
+) -> Result<(), ConfigError> {
+    let url = pull_through_core::http::parse_base_url(field, text)
+        .map_err(|err| source.refused(table, field, env_field, err))?;
+    pull_through_core::http::check_credentials_transport(&url)
+        .map_err(|err| source.refused(table, field, env_field, err))
 }
 
 /// A Cloudsmith table's fields, checked.
@@ -218,6 +247,26 @@ impl BackendFactory for CloudsmithFactory {
         )?;
         let api_url = required(&fields.api_url, "api_url_env", "the API root")?;
         let docker_url = required(&fields.docker_url, "docker_url_env", "the registry root")?;
+        // What the builder would refuse, refused here at the field it came from.
+        IDENTIFIER_RULES
+            .check(&owner)
+            .map_err(|err| fields.owner.refused(table, "owner", "owner_env", err))?;
+        if let Some(user) = &user {
+            IDENTIFIER_RULES
+                .check(user)
+                .map_err(|err| fields.user.refused(table, "user", "user_env", err))?;
+        }
+        if let Some(url) = &api_url {
+            check_url(table, &fields.api_url, ("api_url", "api_url_env"), url)?;
+        }
+        if let Some(url) = &docker_url {
+            check_url(
+                table,
+                &fields.docker_url,
+                ("docker_url", "docker_url_env"),
+                url,
+            )?;
+        }
 
         let mut builder = CloudsmithClient::builder()
             .with_owner(owner.clone())
@@ -234,9 +283,10 @@ impl BackendFactory for CloudsmithFactory {
         if let Some(observer) = &context.observer {
             builder = builder.with_observer(observer.clone());
         }
+        // Every value was checked above; what is left is the key, named by its variable.
         let client = builder
             .build()
-            .map_err(|err| table.at_table("owner", err.to_string()))?;
+            .map_err(|err| table.at_table("api_key_env", err.to_string()))?;
         let mut backend = CloudsmithBackend::new(client)
             .with_layout(fields.layout)
             .with_org(context.org.clone());
@@ -347,6 +397,52 @@ mod tests {
             )
             .unwrap_err();
         assert!(err.to_string().contains("MY_USER is not set"), "{err}");
+    }
+
+    #[test]
+    fn values_the_client_refuses_are_reported_at_their_field() {
+        let org: OrgName = "example.com".parse().unwrap();
+        let base = [
+            ("CLOUDSMITH_API_KEY", "k"),
+            ("CLOUDSMITH_OWNER", "acme"),
+            ("CLOUDSMITH_USER", "linky"),
+        ];
+        let env_with = |name: &'static str, value: &'static str| {
+            Environment::fixed(
+                base.iter()
+                    .copied()
+                    .filter(|(n, _)| *n != name)
+                    .chain([(name, value)]),
+            )
+        };
+        for (env, table, expected) in [
+            (
+                env_with("CLOUDSMITH_API_URL", "http://api.example.com/"),
+                table(),
+                "seeds.toml:10: backends.cloudsmith.api_url_env: CLOUDSMITH_API_URL: ",
+            ),
+            (
+                env_with("CLOUDSMITH_USER", "linky slug"),
+                table(),
+                "seeds.toml:10: backends.cloudsmith.user_env: CLOUDSMITH_USER: ",
+            ),
+            (
+                env_with("CLOUDSMITH_OWNER", "acme/team"),
+                table(),
+                "seeds.toml:10: backends.cloudsmith.owner_env: CLOUDSMITH_OWNER: ",
+            ),
+            (
+                env_with("CLOUDSMITH_USER", "linky"),
+                table().with_field("docker_url", "http://docker.example.com/", 12),
+                "seeds.toml:12: backends.cloudsmith.docker_url: ",
+            ),
+        ] {
+            let err = CloudsmithFactory
+                .connect(&table, &ConnectContext::new(&env, &org))
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with(expected), "{expected} in {err}");
+        }
     }
 
     #[test]

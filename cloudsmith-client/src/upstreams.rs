@@ -234,7 +234,7 @@ impl CloudsmithClient {
         )?;
         let mut schedule = self.schedule();
         loop {
-            let mut request = self.create_request(&path).json(&body);
+            let mut request = self.create_request(&path).json(&body.wire_json());
             if let Some(secret) = &body.auth_secret {
                 request = request.sensitive(secret);
             }
@@ -326,7 +326,7 @@ impl CloudsmithClient {
         let mut request = self
             .request(Method::PATCH, &path)
             .idempotent(true)
-            .json(&patch);
+            .json(&patch.wire_json());
         if let Some(Some(secret)) = &patch.auth_secret {
             request = request.sensitive(secret);
         }

@@ -84,6 +84,27 @@ async fn keys_are_checked_and_other_workspaces_are_forbidden() {
         .await
         .unwrap();
     assert_eq!(token_form.status(), StatusCode::OK);
+    // Forms the reference does not document for API keys are not read as one.
+    let basic = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{}", w.key()))
+    };
+    for authorization in [format!("Bearer {}", w.key()), format!("Basic {basic}")] {
+        let refused = read(
+            w.http
+                .get(w.api(&path))
+                .header("Authorization", authorization)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            refused.body,
+            json!({"detail": "Authentication credentials were not provided."})
+        );
+    }
 
     for (method, other) in [
         (Method::GET, "repos/someone-else/"),

@@ -6,8 +6,10 @@
 
 mod cloudsmith_support;
 
-use cloudsmith_support::{INDEX, MANIFEST, World, read, sha256, world};
-use pull_through_sandbox::cloudsmith::{OWNER, USER};
+use std::time::Duration;
+
+use cloudsmith_support::{INDEX, MANIFEST, World, read, sha256, world, world_with};
+use pull_through_sandbox::cloudsmith::{Cloudsmith, OWNER, USER};
 use pull_through_sandbox::journal_contains;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -115,6 +117,40 @@ async fn the_registry_challenges_and_its_realm_takes_the_user_slug_and_key() {
         .await
         .unwrap();
     assert_eq!(direct.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_registry_token_expires_after_its_expires_in() {
+    let token_for = |w: &World| {
+        let realm = w.registry(&format!("v2/token?service={}", w.registry_host()));
+        let request = w.http.get(realm).basic_auth(USER, Some(w.key()));
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let fresh = world().await;
+    let answer = token_for(&fresh).await;
+    assert_eq!(answer["expires_in"], 300);
+    let opened = fresh
+        .http
+        .get(fresh.registry("v2/"))
+        .bearer_auth(answer["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.status(), StatusCode::OK);
+
+    // A token good for no time at all is refused with a new challenge at once.
+    let w = world_with(Cloudsmith::new().registry_token_lifetime(Duration::ZERO)).await;
+    let answer = token_for(&w).await;
+    assert_eq!(answer["expires_in"], 0);
+    let expired = w
+        .http
+        .get(w.registry("v2/"))
+        .bearer_auth(answer["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
+    assert!(expired.headers().contains_key("www-authenticate"));
 }
 
 #[tokio::test]
@@ -277,6 +313,40 @@ async fn a_wrong_stored_secret_fails_the_pull_until_it_is_rotated() {
         .await;
     assert_eq!(rotated.status, StatusCode::OK);
     assert_eq!(w.pull(&path, INDEX).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn any_other_upstream_url_fails_the_pull() {
+    // "any other URL here will cause an error": the organization's registry in the URL,
+    // which cgr.dev itself would serve, does not work through Cloudsmith.
+    let w = world().await;
+    let token = w.cgr_token().await;
+    w.create_repo("prod").await;
+    w.create_upstream(
+        "prod",
+        json!({"name": "cgr-org", "upstream_url": "https://cgr.dev/example.com",
+            "mode": "Cache and Proxy", "priority": 1, "verify_ssl": true,
+            "auth_mode": "Username and Password", "auth_username": "_token",
+            "auth_secret": token}),
+    )
+    .await;
+    let path = format!("{OWNER}/prod/chainguard-base/manifests/latest");
+    let (status, code, message) = error_code(w.pull(&path, INDEX).await).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::NOT_FOUND, "MANIFEST_UNKNOWN")
+    );
+    assert!(
+        message.contains(
+            "upstream cgr-org (https://cgr.dev/example.com) is neither https://cgr.dev/chainguard \
+             nor https://cgr.dev"
+        ),
+        "{message}"
+    );
+    assert!(
+        w.sandbox.journal().entries_for("cgr.dev").is_empty(),
+        "nothing may be asked of cgr.dev"
+    );
 }
 
 #[tokio::test]

@@ -87,6 +87,23 @@ pub const USER: &str = "sandbox-user";
 /// ```
 pub const API_SERVICE: &str = "cloudsmith";
 
+/// Body fields of Cloudsmith's requests that hold secrets the core's name rules cannot
+/// tell from harmless fields, which the journal redacts: `auth_certificate_key` (an
+/// upstream's PEM private key) and `extra_value_1`/`extra_value_2` (values of the extra
+/// headers an upstream sends, credentials when the header is `Authorization` or the
+/// like). `auth_secret` the core's rules already catch.
+pub(crate) const JOURNAL_SECRET_FIELDS: &[&str] =
+    &["auth_certificate_key", "extra_value_1", "extra_value_2"];
+
+/// How long a registry token is good for unless
+/// [`Cloudsmith::registry_token_lifetime`] says otherwise: the `expires_in` the fake has
+/// always answered, five minutes.
+///
+/// ```
+/// assert_eq!(pull_through_sandbox::cloudsmith::REGISTRY_TOKEN_LIFETIME.as_secs(), 300);
+/// ```
+pub const REGISTRY_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
+
 /// The name of the Docker registry's service in the sandbox.
 ///
 /// ```
@@ -101,6 +118,8 @@ pub(crate) struct Fake {
     pub(crate) user_perm: String,
     /// Requests per period a key may make; `None` never throttles.
     rate: Mutex<Option<(u32, Duration)>>,
+    /// How long a registry token is good for (its `expires_in`).
+    pub(crate) token_lifetime: Mutex<Duration>,
     /// Set when the sandbox starts, from the context that resolves the Chainguard fakes.
     pub(crate) upstream: OnceLock<Upstream>,
 }
@@ -119,6 +138,13 @@ impl Fake {
 
     pub(crate) fn rate(&self) -> Option<(u32, Duration)> {
         *self.rate.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn token_lifetime(&self) -> Duration {
+        *self
+            .token_lifetime
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Whether `owner` (a slug or a `slug_perm`) is the sandbox's workspace.
@@ -243,6 +269,7 @@ impl Cloudsmith {
                 owner_perm: random_slug_perm(12),
                 user_perm: random_slug_perm(12),
                 rate: Mutex::new(None),
+                token_lifetime: Mutex::new(REGISTRY_TOKEN_LIFETIME),
                 upstream: OnceLock::new(),
             }),
         }
@@ -264,6 +291,24 @@ impl Cloudsmith {
             .unwrap_or_else(PoisonError::into_inner) =
             Some((requests, per.max(Duration::from_secs(1))));
         self.fake.lock().windows.clear();
+        self
+    }
+
+    /// How long a token of the registry's token endpoint is good for, its `expires_in`
+    /// ([`REGISTRY_TOKEN_LIFETIME`] unless set); past it the registry answers the token
+    /// with a new challenge. Clones share the setting.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let short = pull_through_sandbox::cloudsmith::Cloudsmith::new()
+    ///     .registry_token_lifetime(Duration::from_secs(5));
+    /// ```
+    pub fn registry_token_lifetime(self, lifetime: Duration) -> Self {
+        *self
+            .fake
+            .token_lifetime
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = lifetime;
         self
     }
 
@@ -455,5 +500,32 @@ impl FakeService for DockerRegistry {
 
     fn env(&self, base_url: &Url) -> Vec<(String, String)> {
         vec![("CLOUDSMITH_DOCKER_URL".to_owned(), base_url.to_string())]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::journal::JournalEntry;
+    use pull_through_core::redact::REDACTED;
+
+    #[test]
+    fn the_journal_redacts_upstream_secrets_the_core_cannot_name() {
+        let body = br#"{"name":"cgr","auth_secret":"s3","auth_username":"u","auth_certificate_key":"PEM","extra_header_1":"Authorization","extra_value_1":"Bearer t0k","extra_value_2":null}"#;
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-api-key", http::HeaderValue::from_static("0123abcd"));
+        let entry = JournalEntry::new(
+            "cloudsmith",
+            &http::Method::POST,
+            &"/repos/o/r/upstream/docker/".parse().unwrap(),
+            &headers,
+            body,
+        );
+        assert_eq!(
+            entry.json().unwrap(),
+            serde_json::json!({"name": "cgr", "auth_secret": REDACTED, "auth_username": "u",
+                "auth_certificate_key": REDACTED, "extra_header_1": "Authorization",
+                "extra_value_1": REDACTED, "extra_value_2": null})
+        );
+        assert_eq!(entry.header("x-api-key"), Some(REDACTED));
     }
 }

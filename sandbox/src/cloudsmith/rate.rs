@@ -3,10 +3,10 @@
 //! answer carries.
 //!
 //! The key is read from `X-Api-Key` (what the spec's `apikey` scheme, the CLI and the
-//! docs use). The docs also show `Authorization: token <key>` and other pages
-//! `Authorization: Bearer <key>`, and the spec has a `basic` scheme; which of those the
-//! live API takes is an open question of the reference, so the fake takes them all (Basic
-//! as the user slug and the key) rather than refuse a form the real service may accept.
+//! docs use) and from `Authorization: token <key>`, the other form the API docs give for
+//! API keys. `Authorization: Bearer` (the docs' form for SSO and OIDC tokens, not API keys)
+//! and Basic are not read as an API key: a request carrying only those presents none, so a
+//! client that sends the key another way is caught here rather than by the live service.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -15,9 +15,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 
+use super::Fake;
 use super::envelope::detail;
-use super::{Fake, USER};
-use crate::common::{basic, bearer};
 
 /// The limit the headers show when no rate is set: the Core plan's 5,400 an hour.
 const DEFAULT_LIMIT: u32 = 5400;
@@ -61,24 +60,16 @@ pub(crate) struct Caller {
     pub(crate) authenticated: bool,
 }
 
-/// The key a request presents, in any form the fake takes; `Err` for a Basic login
-/// whose user is not [`USER`] (wrong credentials, whatever the password).
-fn presented(headers: &HeaderMap) -> Option<Result<String, ()>> {
+/// The API key a request presents: `X-Api-Key`, or `Authorization: token <key>`.
+fn presented(headers: &HeaderMap) -> Option<String> {
     if let Some(key) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
-        return (!key.trim().is_empty()).then(|| Ok(key.trim().to_owned()));
+        return (!key.trim().is_empty()).then(|| key.trim().to_owned());
     }
     let authorization = headers.get("authorization")?.to_str().ok()?;
-    if let Some(key) = authorization.strip_prefix("token ") {
-        return Some(Ok(key.trim().to_owned()));
-    }
-    if let Some(key) = bearer(headers) {
-        return Some(Ok(key.trim().to_owned()));
-    }
-    match basic(headers) {
-        Some((user, key)) if user == USER => Some(Ok(key)),
-        Some(_) => Some(Err(())),
-        None => Some(Err(())),
-    }
+    authorization
+        .strip_prefix("token ")
+        .map(|key| key.trim().to_owned())
+        .filter(|key| !key.is_empty())
 }
 
 /// Counts the request against `who`'s window.
@@ -132,9 +123,7 @@ pub(crate) async fn authenticate(
     next: axum::middleware::Next,
 ) -> Response {
     let presented = presented(request.headers());
-    let valid = presented
-        .as_ref()
-        .map(|key| key.as_deref().is_ok_and(|key| key == fake.api_key));
+    let valid = presented.as_ref().map(|key| *key == fake.api_key);
     // Each key has its own window; anonymous callers share one (the real API counts
     // them by address, and every sandbox caller is on loopback).
     let who = if valid == Some(true) {
@@ -194,27 +183,18 @@ mod tests {
     #[test]
     fn the_key_is_read_from_each_documented_form() {
         assert_eq!(presented(&HeaderMap::new()), None);
-        assert_eq!(
-            presented(&with("x-api-key", "k1")),
-            Some(Ok("k1".to_owned()))
-        );
+        assert_eq!(presented(&with("x-api-key", "k1")), Some("k1".to_owned()));
         assert_eq!(presented(&with("x-api-key", " ")), None);
         assert_eq!(
             presented(&with("authorization", "token k2")),
-            Some(Ok("k2".to_owned()))
+            Some("k2".to_owned())
         );
-        assert_eq!(
-            presented(&with("authorization", "Bearer k3")),
-            Some(Ok("k3".to_owned()))
-        );
-        // "sandbox-user:k4" and "someone:k4"
+        // Not the documented forms for an API key.
+        assert_eq!(presented(&with("authorization", "Bearer k3")), None);
+        // "sandbox-user:k4"
         assert_eq!(
             presented(&with("authorization", "Basic c2FuZGJveC11c2VyOms0")),
-            Some(Ok("k4".to_owned()))
-        );
-        assert_eq!(
-            presented(&with("authorization", "Basic c29tZW9uZTprNA==")),
-            Some(Err(()))
+            None
         );
     }
 }

@@ -5,13 +5,14 @@
 //! the API key. Without them a request gets a 401 with `WWW-Authenticate: Bearer
 //! realm="http://<host>/v2/token",service="<host>"` (and the repository's `scope` on
 //! content paths); the realm takes the pair as Basic and answers `{"token": ...}`, which
-//! opens every repository of the workspace. Basic straight on a content path works too.
+//! opens every repository of the workspace until its `expires_in` has passed. Basic straight on a content path works too.
 //! A path under another workspace is a 403 `DENIED`, an unknown repository a 404.
 //!
 //! `/v2/<owner>/<repo>/<image>/manifests/<ref>` (and `blobs/<digest>`, `tags/list`) is
 //! answered from the repository's copy if it holds one, else from its active upstreams
-//! by ascending priority (then age): an upstream of URL `https://<host>/<prefix>` is
-//! asked for `<prefix>/<image>` on the fake standing for `<host>`, with the stored
+//! by ascending priority (then age): an upstream of URL `https://cgr.dev/<prefix>` (only
+//! `https://cgr.dev/chainguard` and `https://cgr.dev`; any other URL fails, as Chainguard's
+//! guide says it does) is asked for `<prefix>/<image>` on the fake cgr.dev, with the stored
 //! username and secret under `Username and Password`. The first success is relayed and,
 //! unless the upstream is `Proxy Only`, kept as a package of the repository. Tags are
 //! listed from every upstream that knows the image, as Cloudsmith lists upstream tags.
@@ -59,7 +60,13 @@ async fn authenticate(
     }
     let headers = request.headers();
     let accepted = match bearer(headers) {
-        Some(token) => fake.lock().registry_tokens.contains(token),
+        Some(token) => {
+            let lifetime = fake.token_lifetime();
+            fake.lock()
+                .registry_tokens
+                .get(token)
+                .is_some_and(|issued| issued.elapsed() < lifetime)
+        }
         None => login_ok(&fake, headers),
     };
     if accepted {
@@ -105,11 +112,13 @@ fn token(fake: &Fake, headers: &HeaderMap) -> Response {
         return refused;
     }
     let token = format!("cs.{}", random_slug_perm(40));
-    fake.lock().registry_tokens.insert(token.clone());
+    fake.lock()
+        .registry_tokens
+        .insert(token.clone(), std::time::Instant::now());
     axum::Json(json!({
         "token": token,
         "access_token": token,
-        "expires_in": 300,
+        "expires_in": fake.token_lifetime().as_secs(),
         "issued_at": humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
     }))
     .into_response()
@@ -225,6 +234,10 @@ async fn content(
     found.relay(&method)
 }
 
+/// The two upstream URLs Chainguard images come through: the public images' and an
+/// organization's (with a pull token).
+const CHAINGUARD_URLS: [&str; 2] = ["https://cgr.dev/chainguard", "https://cgr.dev"];
+
 /// An upstream URL as (registry root, path prefix): `https://cgr.dev/chainguard` is
 /// (`https://cgr.dev/`, `chainguard`).
 fn split_url(upstream_url: &str) -> Option<(String, String)> {
@@ -263,6 +276,14 @@ async fn pull(
 ) -> Result<Fetched, String> {
     let name = upstream.text("name");
     let url = upstream.text("upstream_url");
+    // Chainguard's guide: "any other URL here will cause an error". Which error the live
+    // service gives is not documented; the pull fails, and cgr.dev is never asked.
+    if !CHAINGUARD_URLS.contains(&url.trim_end_matches('/')) {
+        return Err(format!(
+            "upstream {name} ({url}) is neither https://cgr.dev/chainguard nor https://cgr.dev, \
+             the only URLs Cloudsmith pulls Chainguard images through"
+        ));
+    }
     let (root, prefix) =
         split_url(url).ok_or_else(|| format!("upstream {name}: {url} is not a URL"))?;
     let upstream_path = if prefix.is_empty() {

@@ -1,7 +1,8 @@
 //! What the fake holds: repositories with their Docker upstreams, packages and the
 //! cached files behind them, issued registry tokens and rate-limit windows.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::time::Instant;
 
 use serde_json::{Map, Value};
 
@@ -125,8 +126,8 @@ pub(crate) struct State {
     pub(crate) packages: Vec<Package>,
     /// What caching upstreams fetched, with the `slug_perm` of the package it belongs to.
     pub(crate) cache: HashMap<CacheKey, (Fetched, String)>,
-    /// Tokens the registry's token endpoint issued.
-    pub(crate) registry_tokens: HashSet<String>,
+    /// Tokens the registry's token endpoint issued, with when.
+    pub(crate) registry_tokens: HashMap<String, Instant>,
     /// Rate-limit windows by caller.
     pub(crate) windows: HashMap<String, rate::Window>,
 }
