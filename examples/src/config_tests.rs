@@ -89,8 +89,10 @@ fn the_shipped_seeds_config_loads() {
     );
     // Seed 004's upstreams and the order of its shared repository, named after it.
     assert!(
-        backends.iter().all(|(name, backend)| (*backend == "cloudsmith")
-            == (name.starts_with("cloudsmith-") || *name == "chainguard")),
+        backends
+            .iter()
+            .all(|(name, backend)| (*backend == "cloudsmith")
+                == (name.starts_with("cloudsmith-") || *name == "chainguard")),
         "{backends:?}"
     );
     let authenticated = config
