@@ -2,7 +2,7 @@
 //! the shared layout's aggregate, which is its marker in the shared repository's
 //! description.
 
-use pull_through_core::{CacheName, Deleted, Error};
+use pull_through_core::{CacheName, Deleted, Error, ErrorKind};
 
 use crate::backend::CloudsmithBackend;
 use crate::bodies::RepositoryPatch;
@@ -26,7 +26,12 @@ impl CloudsmithBackend {
         let Some(repository) = client.get_repository(slug).await? else {
             return Ok(Deleted::AlreadyAbsent);
         };
-        let upstreams = client.list_upstreams(slug).await?;
+        // Another cache's delete may take the shared repository between the read and
+        // the list: then this cache went with it.
+        let upstreams = match client.list_upstreams(slug).await {
+            Err(err) if err.kind() == ErrorKind::NotFound => return Ok(Deleted::AlreadyAbsent),
+            listed => listed?,
+        };
         let Some(upstream) = self.pick(name.as_str(), upstreams.clone()) else {
             let own = matches!(self.layout(), Layout::OwnRepository);
             let removed =
@@ -74,6 +79,23 @@ impl CloudsmithBackend {
     /// nothing that tells an image cached through an upstream from one a person pushed,
     /// so an image pushed by hand into a cache's repository goes with it.
     async fn delete_repository_if_unused(
+        &self,
+        repository: &Repository,
+        deleted: Option<&str>,
+    ) -> Result<bool, Error> {
+        // The caches of a shared repository are deleted concurrently (`destroy`), and the
+        // one whose delete leaves it empty takes it: a repository gone by the time this
+        // one looks (404) was taken by another cache's delete, not a failure of this one.
+        match self
+            .delete_repository_unless_kept(repository, deleted)
+            .await
+        {
+            Err(err) if err.kind() == ErrorKind::NotFound => Ok(false),
+            done => done,
+        }
+    }
+
+    async fn delete_repository_unless_kept(
         &self,
         repository: &Repository,
         deleted: Option<&str>,

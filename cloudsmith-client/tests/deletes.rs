@@ -237,3 +237,67 @@ async fn a_delete_takes_the_repository_only_when_it_holds_nothing_else() {
     );
     server.verify().await;
 }
+
+/// `destroy` deletes the caches of a shared repository concurrently, and the one whose
+/// delete leaves it empty takes it: another cache's delete that finds the repository
+/// gone (404) after deleting its own upstream has done its part, not failed.
+#[tokio::test]
+async fn a_shared_repository_taken_by_another_cache_s_delete_is_no_failure() {
+    let server = MockServer::start().await;
+    answer(
+        &server,
+        "GET",
+        "/repos/acme/chainguard/",
+        200,
+        repository("chainguard", None),
+    )
+    .await;
+    // The first list shows this cache's upstream; by the time the emptiness check lists
+    // again, the other cache's delete has taken the repository.
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/chainguard/upstream/docker/"))
+        .and(api_key())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([upstream(
+            "Up2",
+            "cloudsmith-private",
+            "https://cgr.dev",
+            2,
+            Some("org/identity")
+        )])))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    answer(
+        &server,
+        "GET",
+        "/repos/acme/chainguard/upstream/docker/",
+        404,
+        json!({"detail": "Not found."}),
+    )
+    .await;
+    Mock::given(method("DELETE"))
+        .and(path("/repos/acme/chainguard/upstream/docker/Up2/"))
+        .and(api_key())
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/repos/acme/chainguard/"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let (shared, _) = backend(&server, Layout::shared("chainguard").unwrap());
+    assert_eq!(
+        shared.delete(&name("cloudsmith-private")).await.unwrap(),
+        Deleted::Removed
+    );
+
+    // A cache whose very list finds the repository gone went with it.
+    assert_eq!(
+        shared.delete(&name("cloudsmith-public")).await.unwrap(),
+        Deleted::AlreadyAbsent
+    );
+}
