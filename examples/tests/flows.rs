@@ -570,13 +570,14 @@ fn bad_configs_exit_2_naming_the_field() {
 
 /// The same flows against real services. Reads the config named by
 /// `PULL_THROUGH_REAL_CONFIG` (default `examples/seeds.toml`, whose `org` you edit first;
-/// it names an Artifactory and a Google Cloud project, and a copy without one vendor's
-/// table and caches needs only the other's) and the variables it names, plus Chainguard's
+/// it names an Artifactory, a Google Cloud project and a Cloudsmith workspace, and a copy
+/// without some vendors' tables and caches needs only the others') and the variables it
+/// names, plus Chainguard's
 /// credentials from the environment.
 /// `plan` must write nothing; with `PULL_THROUGH_REAL_APPLY=1` it also applies, verifies,
 /// re-plans (no changes) and destroys.
 #[test]
-#[ignore = "needs the services the config names (the seeds: ARTIFACTORY_URL, ARTIFACTORY_ACCESS_TOKEN, ARTIFACTORY_USER; GOOGLE_CLOUD_PROJECT and Google credentials) and Chainguard credentials (CHAINGUARD_TOKEN)"]
+#[ignore = "needs the services the config names (the seeds: ARTIFACTORY_URL, ARTIFACTORY_ACCESS_TOKEN, ARTIFACTORY_USER; GOOGLE_CLOUD_PROJECT and Google credentials; CLOUDSMITH_API_KEY, CLOUDSMITH_OWNER, CLOUDSMITH_USER) and Chainguard credentials (CHAINGUARD_TOKEN)"]
 fn real_services_plan_writes_nothing_and_apply_converges() {
     let config = std::env::var("PULL_THROUGH_REAL_CONFIG")
         .map(PathBuf::from)
