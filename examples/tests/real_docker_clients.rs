@@ -310,7 +310,8 @@ fn skopeo_pulls_every_reference_apply_prints_with_the_login_it_prints() {
             format!("chainguard-virt/{org}/chainguard-base:latest"),
         ]
     );
-    // The public upstream is https://cgr.dev/chainguard: its images have no chainguard/.
+    // The repository chainguard; its public upstream is https://cgr.dev/chainguard, so the
+    // seed's image has no chainguard/ of its own.
     let cloudsmith = host_of(&served, "CLOUDSMITH_DOCKER_URL");
     let owner = &served.env["CLOUDSMITH_OWNER"];
     let through_cloudsmith: Vec<&str> = pulled
@@ -320,9 +321,9 @@ fn skopeo_pulls_every_reference_apply_prints_with_the_login_it_prints() {
     assert_eq!(
         through_cloudsmith,
         [
-            "chainguard/go:latest".to_owned(),
+            "chainguard/nginx:latest".to_owned(),
             format!("chainguard/{org}/chainguard-base:latest"),
-            "chainguard/go:latest".to_owned(),
+            "chainguard/nginx:latest".to_owned(),
             format!("chainguard/{org}/chainguard-base:latest"),
         ]
     );
