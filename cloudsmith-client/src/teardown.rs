@@ -86,6 +86,9 @@ impl CloudsmithBackend {
         // The caches of a shared repository are deleted concurrently (`destroy`), and the
         // one whose delete leaves it empty takes it: a repository gone by the time this
         // one looks (404) was taken by another cache's delete, not a failure of this one.
+        // (This reads the API as consistent; were two deletes each to see the other's
+        // upstream through replication lag, both would keep the repository, and the
+        // warning below names it.)
         match self
             .delete_repository_unless_kept(repository, deleted)
             .await

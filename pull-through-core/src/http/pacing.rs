@@ -64,25 +64,53 @@ pub fn rate_limit_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration>
     )
 }
 
-/// The earliest time a client's next request may start. Shared by clones of one client.
+/// The earliest time a client's next request may start, and how far apart requests go
+/// while the server says none are left. Shared by clones of one client.
 #[derive(Debug, Default)]
 pub(crate) struct Pacer {
-    not_before: Mutex<Option<Instant>>,
+    state: Mutex<PaceState>,
+}
+
+#[derive(Debug, Default)]
+struct PaceState {
+    not_before: Option<Instant>,
+    /// While the last word was "none left": the wait each request that goes takes from
+    /// the ones behind it, so that waiters leave one at a time instead of together.
+    spacing: Option<Duration>,
 }
 
 impl Pacer {
-    /// How long until the last answer's limits allow another request.
+    fn state(&self) -> std::sync::MutexGuard<'_, PaceState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How long until the limits allow another request.
     pub(crate) fn remaining(&self) -> Duration {
-        let until = *self.not_before.lock().unwrap_or_else(|e| e.into_inner());
+        let until = self.state().not_before;
         until.map_or(Duration::ZERO, |until| {
             until.saturating_duration_since(Instant::now())
         })
     }
 
-    /// Waits until the last answer's limits allow another request.
+    /// Waits until the limits allow another request, and takes the slot: while the server
+    /// says no requests are left, the next waiter is held one spacing further, so that
+    /// concurrent requests of one client go one at a time when the window opens rather
+    /// than all at once (and all but one into a 429).
     pub(crate) async fn wait(&self, vendor: &str) {
-        let wait = self.remaining();
-        if !wait.is_zero() {
+        loop {
+            let wait = {
+                let mut state = self.state();
+                let now = Instant::now();
+                match state.not_before {
+                    Some(until) if until > now => until - now,
+                    _ => {
+                        if let Some(spacing) = state.spacing {
+                            state.not_before = Some(now + spacing);
+                        }
+                        return;
+                    }
+                }
+            };
             tracing::debug!(
                 vendor,
                 wait_ms = wait.as_millis() as u64,
@@ -92,16 +120,26 @@ impl Pacer {
         }
     }
 
-    /// Records an answer's limits: the next request waits what [`rate_limit_wait`] says,
-    /// plus up to a tenth more (jitter, so that clients sharing a key do not all return at
-    /// the reset's instant). A wait longer than `max` is not taken: the next request then
-    /// meets the server's 429, whose `Retry-After` the retry policy weighs against its own
-    /// bounds (and reports as `RateLimited` when it is too long). An answer with requests
-    /// left lifts any wait.
+    /// Records an answer's limits: while none are left, the next request waits what
+    /// [`rate_limit_wait`] says, plus up to a tenth more (jitter, so that clients sharing
+    /// a key do not all return at the reset's instant). A wait already set is never
+    /// shortened: with requests in flight, the answer to an earlier one can arrive after
+    /// the answer that said none were left. An answer with requests left only ends the
+    /// spacing; the wait set before runs out on its own. A wait longer than `max` is not
+    /// taken: the next request then meets the server's 429, whose `Retry-After` the retry
+    /// policy weighs against its own bounds (and reports as `RateLimited` when it is too
+    /// long).
     pub(crate) fn observe(&self, headers: &HeaderMap, max: Duration) {
         let wait = pace(headers, SystemTime::now(), max);
-        let mut not_before = self.not_before.lock().unwrap_or_else(|e| e.into_inner());
-        *not_before = wait.map(|wait| Instant::now() + wait);
+        let mut state = self.state();
+        match wait {
+            Some(wait) => {
+                let until = Instant::now() + wait;
+                state.not_before = Some(state.not_before.map_or(until, |set| set.max(until)));
+                state.spacing = Some(wait);
+            }
+            None => state.spacing = None,
+        }
     }
 }
 
@@ -209,9 +247,35 @@ mod tests {
             );
         }
         pacer.observe(&near, Duration::from_secs(60));
-        assert!(!pacer.remaining().is_zero());
-        // The next answer with requests left lifts the wait.
+        let set = pacer.remaining();
+        assert!(set >= Duration::from_secs(19), "{set:?}");
+        // An answer with requests left may be the answer to an earlier request, arriving
+        // late: it does not shorten the wait.
         pacer.observe(&headers(&[("x-ratelimit-remaining", "9")]), Duration::MAX);
+        assert!(pacer.remaining() >= Duration::from_secs(19));
+        // Nor does a shorter wait.
+        let sooner = headers(&[
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-interval", "1"),
+        ]);
+        pacer.observe(&sooner, Duration::from_secs(60));
+        assert!(pacer.remaining() >= Duration::from_secs(19));
+    }
+
+    #[tokio::test]
+    async fn a_request_that_goes_holds_the_next_one_back_while_none_are_left() {
+        let pacer = Pacer::default();
+        let none_left = headers(&[
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-interval", "0.05"),
+        ]);
+        pacer.observe(&none_left, Duration::from_secs(60));
+        pacer.wait("test").await;
+        // The slot is taken: a concurrent request waits another spacing.
+        assert!(!pacer.remaining().is_zero());
+        // Requests left: the spacing ends; the wait set before still runs out.
+        pacer.observe(&headers(&[("x-ratelimit-remaining", "9")]), Duration::MAX);
+        pacer.wait("test").await;
         assert_eq!(pacer.remaining(), Duration::ZERO);
     }
 
@@ -241,7 +305,9 @@ mod tests {
         let server = wiremock::MockServer::start().await;
         wiremock::Mock::given(wiremock::matchers::method("GET"))
             .respond_with(Strict {
-                interval: Duration::from_millis(300),
+                // Long enough that two loopback requests of an unpaced client always
+                // arrive within it, on a loaded machine too.
+                interval: Duration::from_secs(2),
                 last: Mutex::new(None),
             })
             .mount(&server)

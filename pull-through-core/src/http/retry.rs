@@ -426,4 +426,36 @@ mod tests {
         let (result, sent) = post_answered(&[429, 201], true).await;
         assert_eq!((result.unwrap(), sent), (201, 2));
     }
+
+    #[tokio::test]
+    async fn an_at_most_once_request_whose_answer_is_late_is_not_sent_again() {
+        let server = wiremock::MockServer::start().await;
+        // The server takes the request and answers too late: it may have made the thing.
+        wiremock::Mock::given(wiremock::matchers::method("POST"))
+            .respond_with(wiremock::ResponseTemplate::new(201).set_delay(Duration::from_secs(3)))
+            .mount(&server)
+            .await;
+        let client = super::super::HttpClient::builder("test", server.uri().parse().unwrap())
+            .request_timeout(Duration::from_millis(200))
+            .retry(
+                RetryConfig::default()
+                    .with_max_attempts(4)
+                    .with_backoff(Duration::from_millis(1), Duration::from_millis(2)),
+            )
+            .build()
+            .unwrap();
+        let err = client
+            .post("things/")
+            .json(&serde_json::json!({"name": "x"}))
+            .at_most_once()
+            .send()
+            .await
+            .unwrap_err();
+        assert!(may_have_been_processed(&err), "{err}");
+        assert_eq!(
+            server.received_requests().await.unwrap_or_default().len(),
+            1,
+            "a timed-out create is read back by the caller, never sent again blindly"
+        );
+    }
 }
