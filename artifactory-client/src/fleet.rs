@@ -131,24 +131,22 @@ impl BackendFactory for ArtifactoryFactory {
     ) -> Result<Connected, ConfigError> {
         let fields = read(table)?;
         let env = context.env;
-        let url = fields.url.read(env).ok_or_else(|| {
-            table.unset(
-                "url_env",
-                variable(&fields.url),
-                "the instance's URL (https://example.jfrog.io)",
-            )
-        })?;
-        let token = env.get(&fields.token_env).ok_or_else(|| {
-            table.unset(
-                "token_env",
-                &fields.token_env,
-                "an admin access token (Administration > User Management > Access Tokens)",
-            )
-        })?;
+        let url = table.require(
+            &fields.url,
+            env,
+            "url_env",
+            "the instance's URL (https://example.jfrog.io)",
+        )?;
+        let token = table.require(
+            &Setting::Env(fields.token_env.clone()),
+            env,
+            "token_env",
+            "an admin access token (Administration > User Management > Access Tokens)",
+        )?;
         let user = match &fields.user {
-            Some(setting) => setting.read(env).ok_or_else(|| {
-                table.unset("user_env", variable(setting), "the user people log in as")
-            })?,
+            Some(setting) => {
+                table.require(setting, env, "user_env", "the user people log in as")?
+            }
             None => "<artifactory user>".to_owned(),
         };
         let mut builder = ArtifactoryClient::builder()

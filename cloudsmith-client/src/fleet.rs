@@ -226,18 +226,14 @@ impl BackendFactory for CloudsmithFactory {
                 "the workspace's slug (the OWNER in docker.cloudsmith.io/OWNER/REPO)",
             )
         })?;
-        let key = env.get(&fields.api_key_env).ok_or_else(|| {
-            table.unset(
-                "api_key_env",
-                &fields.api_key_env,
-                "a Cloudsmith API key (user settings > API Key, or a service account's)",
-            )
-        })?;
+        let key = table.require(
+            &Setting::Env(fields.api_key_env.clone()),
+            env,
+            "api_key_env",
+            "a Cloudsmith API key (user settings > API Key, or a service account's)",
+        )?;
         let required = |source: &Source, field: &str, what: &str| match source {
-            Source::Given(setting @ Setting::Env(var)) => setting
-                .read(env)
-                .map(Some)
-                .ok_or_else(|| table.unset(field, var, what)),
+            Source::Given(setting) => table.require(setting, env, field, what).map(Some),
             other => Ok(other.read(env)),
         };
         let user = required(

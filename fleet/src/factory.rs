@@ -192,6 +192,36 @@ impl BackendTable {
         self.at_table(field, format!("{var} is not set; export it with {what}"))
     }
 
+    /// The value of `setting` in `env`, or, when it names a variable that is not set, the
+    /// [`unset`](Self::unset) error at `env_field` saying to export `what`: the read every
+    /// factory's `connect` makes of its required settings.
+    ///
+    /// ```
+    /// # use pull_through_fleet::{BackendTable, Environment, Setting};
+    /// let table = BackendTable::new("f.toml", "art", "artifactory", 4);
+    /// let env = Environment::fixed([("ARTIFACTORY_URL", "https://example.jfrog.io")]);
+    /// let url = Setting::Env("ARTIFACTORY_URL".into());
+    /// assert_eq!(table.require(&url, &env, "url_env", "the URL")?, "https://example.jfrog.io");
+    /// let token = Setting::Env("TOKEN".into());
+    /// assert_eq!(
+    ///     table.require(&token, &env, "token_env", "an admin access token").unwrap_err().to_string(),
+    ///     "f.toml:4: backends.art.token_env: TOKEN is not set; export it with an admin access token"
+    /// );
+    /// # Ok::<(), pull_through_fleet::ConfigError>(())
+    /// ```
+    pub fn require(
+        &self,
+        setting: &Setting,
+        env: &Environment,
+        env_field: &str,
+        what: &str,
+    ) -> Result<String, ConfigError> {
+        match setting {
+            Setting::Literal(value) => Ok(value.clone()),
+            Setting::Env(var) => env.get(var).ok_or_else(|| self.unset(env_field, var, what)),
+        }
+    }
+
     /// A problem with `field` found while connecting (a value the client refuses), at
     /// `[backends.NAME]`: the value may have come from a variable, not the file.
     ///

@@ -114,15 +114,10 @@ impl BackendFactory for GarFactory {
     ) -> Result<Connected, ConfigError> {
         let fields = read(table)?;
         let env = context.env;
-        let value = |setting: &Setting, env_field: &str, what: &str| {
-            setting.read(env).ok_or_else(|| match setting {
-                Setting::Env(var) => table.unset(env_field, var, what),
-                _ => table.table_error(format!("missing {env_field}")),
-            })
-        };
-        let project = value(&fields.project, "project_env", "the project id")?;
-        let location = value(
+        let project = table.require(&fields.project, env, "project_env", "the project id")?;
+        let location = table.require(
             &fields.location,
+            env,
             "location_env",
             "the location, such as us-central1",
         )?;
@@ -141,13 +136,12 @@ impl BackendFactory for GarFactory {
         });
         let (login, variables) = match &token_var {
             Some(var) => {
-                let token = env.get(var).ok_or_else(|| {
-                    table.unset(
-                        "token_env",
-                        var,
-                        "an access token (gcloud auth print-access-token)",
-                    )
-                })?;
+                let token = table.require(
+                    &Setting::Env(var.clone()),
+                    env,
+                    "token_env",
+                    "an access token (gcloud auth print-access-token)",
+                )?;
                 builder = builder.with_token_source(Arc::new(
                     StaticToken::new(token.clone()).named(var.clone()),
                 ));
