@@ -20,9 +20,43 @@
 /// assert_eq!(count.0.load(Ordering::Relaxed), 1);
 /// ```
 pub trait Progress: Send + Sync {
-    /// `what` (`cache`, `pull token`, `delete`, `rotate`, `revoke`) happened to `subject`
-    /// with `result`.
+    /// A flow (`apply`, `verify`, `rotate`, `destroy`) starts over `total` caches, each of
+    /// which is later reported [`finished`](Progress::finished) once. The default does
+    /// nothing.
+    ///
+    /// ```
+    /// use pull_through_fleet::{NoProgress, Progress};
+    /// NoProgress.begin("apply", 196);
+    /// ```
+    fn begin(&self, flow: &str, total: usize) {
+        let _ = (flow, total);
+    }
+
+    /// Work on `subject` began: `what` (`pull token`, `cache`, `verify`, `rotate`,
+    /// `delete`, `revoke`) is now running. The default does nothing.
+    ///
+    /// ```
+    /// use pull_through_fleet::{NoProgress, Progress};
+    /// NoProgress.started("cache", "cgr-public");
+    /// ```
+    fn started(&self, what: &str, subject: &str) {
+        let _ = (what, subject);
+    }
+
+    /// `what` (`cache`, `pull token`, `verify`, `delete`, `rotate`, `revoke`) happened to
+    /// `subject` with `result`.
     fn step(&self, what: &str, subject: &str, result: &str);
+
+    /// The cache `subject` is done in this flow, whatever the result: one of the `total`
+    /// announced by [`begin`](Progress::begin). The default does nothing.
+    ///
+    /// ```
+    /// use pull_through_fleet::{NoProgress, Progress};
+    /// NoProgress.finished("cgr-public");
+    /// ```
+    fn finished(&self, subject: &str) {
+        let _ = subject;
+    }
 }
 
 /// Progress nobody watches.
