@@ -24,6 +24,16 @@ pub(crate) fn docker_errors(status: StatusCode, code: &str, message: &str) -> Re
         .into_response()
 }
 
+/// 429 `TOOMANYREQUESTS` in the registry envelope, as the distribution spec writes a
+/// registry's rate limit (the sandbox adds `Retry-After`).
+pub(crate) fn docker_throttled(retry_after_secs: u64) -> Response {
+    docker_errors(
+        StatusCode::TOO_MANY_REQUESTS,
+        "TOOMANYREQUESTS",
+        &format!("too many requests; retry in {retry_after_secs} s"),
+    )
+}
+
 /// 401 `UNAUTHORIZED` in the registry envelope with the challenge a Docker client follows
 /// to get a token: `Bearer realm="<realm>",service="<service>"`, and
 /// `,scope="repository:<scope>:pull"` when a repository was asked for.

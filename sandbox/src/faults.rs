@@ -4,40 +4,55 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
-/// A fault the sandbox answers with instead of the fake's real answer.
+/// A fault the sandbox answers with: instead of the fake's real answer (every kind but
+/// [`LostAnswer`](FaultKind::LostAnswer)), or after the fake performed the request and
+/// changed its state ([`LostAnswer`](FaultKind::LostAnswer)).
 ///
 /// ```
 /// use pull_through_sandbox::FaultKind;
 /// let json = serde_json::to_value(FaultKind::TooManyRequests { retry_after_secs: 2 }).unwrap();
 /// assert_eq!(json, serde_json::json!({"kind": "too_many_requests", "retry_after_secs": 2}));
+/// let lost: FaultKind = serde_json::from_value(serde_json::json!({"kind": "lost_answer", "status": 502})).unwrap();
+/// assert_eq!(lost, FaultKind::LostAnswer { status: Some(502) });
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum FaultKind {
-    /// An error status (500, 502, 503, 504) with a short text body.
+    /// An error status (500, 502, 503, 504) with a short text body; the request never
+    /// reaches the fake.
     Status {
         /// The status.
         status: u16,
     },
-    /// 429 with `Retry-After` in seconds.
+    /// 429 with `Retry-After` in seconds; the request never reaches the fake.
     TooManyRequests {
         /// The `Retry-After` value.
         retry_after_secs: u64,
     },
-    /// The connection is closed without an answer.
+    /// The connection is closed without an answer; the request never reaches the fake.
     DropConnection,
+    /// The fake performs the request (a create creates, a delete deletes), then its answer
+    /// is lost on the way back: the client gets `status` (a gateway's 502, say) or, with
+    /// no status, a connection closed without an answer. What a proxy or a network
+    /// failure does to a real API, and the case a client cannot tell from a request that
+    /// never arrived.
+    LostAnswer {
+        /// What the client gets instead of the answer; `None` drops the connection.
+        #[serde(default)]
+        status: Option<u16>,
+    },
 }
 
 impl FaultKind {
-    /// The kinds random faults draw from by default: 500, 502, 503, 429 with
-    /// `Retry-After: 1`, and a dropped connection.
+    /// The faults that replace the request, which the fake never sees: 500, 502, 503,
+    /// 429 with `Retry-After: 1`, and a dropped connection.
     ///
     /// ```
     /// # use pull_through_sandbox::FaultKind;
-    /// assert!(FaultKind::DEFAULT_MIX.contains(&FaultKind::DropConnection));
+    /// assert!(FaultKind::UNPROCESSED_MIX.iter().all(|kind| !kind.performs_request()));
     /// ```
-    pub const DEFAULT_MIX: [FaultKind; 5] = [
+    pub const UNPROCESSED_MIX: [FaultKind; 5] = [
         FaultKind::Status { status: 500 },
         FaultKind::Status { status: 502 },
         FaultKind::Status { status: 503 },
@@ -47,6 +62,49 @@ impl FaultKind {
         FaultKind::DropConnection,
     ];
 
+    /// The lost answers: the request performed, then a 502 or a dropped connection.
+    ///
+    /// ```
+    /// # use pull_through_sandbox::FaultKind;
+    /// assert!(FaultKind::LOST_ANSWER_MIX.iter().all(FaultKind::performs_request));
+    /// ```
+    pub const LOST_ANSWER_MIX: [FaultKind; 2] = [
+        FaultKind::LostAnswer { status: Some(502) },
+        FaultKind::LostAnswer { status: None },
+    ];
+
+    /// The kinds random faults draw from by default, each as likely: every kind of
+    /// [`UNPROCESSED_MIX`](Self::UNPROCESSED_MIX) and of
+    /// [`LOST_ANSWER_MIX`](Self::LOST_ANSWER_MIX).
+    ///
+    /// ```
+    /// # use pull_through_sandbox::FaultKind;
+    /// assert!(FaultKind::DEFAULT_MIX.contains(&FaultKind::DropConnection));
+    /// assert!(FaultKind::DEFAULT_MIX.contains(&FaultKind::LostAnswer { status: None }));
+    /// ```
+    pub const DEFAULT_MIX: [FaultKind; 7] = [
+        FaultKind::Status { status: 500 },
+        FaultKind::Status { status: 502 },
+        FaultKind::Status { status: 503 },
+        FaultKind::TooManyRequests {
+            retry_after_secs: 1,
+        },
+        FaultKind::DropConnection,
+        FaultKind::LostAnswer { status: Some(502) },
+        FaultKind::LostAnswer { status: None },
+    ];
+
+    /// Whether the fake performs the request before this fault hides its answer.
+    ///
+    /// ```
+    /// # use pull_through_sandbox::FaultKind;
+    /// assert!(FaultKind::LostAnswer { status: Some(502) }.performs_request());
+    /// assert!(!FaultKind::Status { status: 502 }.performs_request());
+    /// ```
+    pub fn performs_request(&self) -> bool {
+        matches!(self, FaultKind::LostAnswer { .. })
+    }
+
     pub(crate) fn describe(&self) -> String {
         match self {
             FaultKind::Status { status } => format!("status {status}"),
@@ -54,6 +112,14 @@ impl FaultKind {
                 format!("429 with Retry-After: {retry_after_secs}")
             }
             FaultKind::DropConnection => "dropped connection".to_owned(),
+            FaultKind::LostAnswer {
+                status: Some(status),
+            } => {
+                format!("lost answer: the request was performed, then status {status}")
+            }
+            FaultKind::LostAnswer { status: None } => {
+                "lost answer: the request was performed, then a dropped connection".to_owned()
+            }
         }
     }
 }

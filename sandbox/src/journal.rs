@@ -41,8 +41,16 @@ pub struct JournalEntry {
     pub body: Option<String>,
     /// The status answered, or `None` when the connection was dropped.
     pub status: Option<u16>,
-    /// The fault injected instead of the real answer, if one was.
+    /// The fault injected, if one was: instead of the real answer (`status 503`,
+    /// `dropped connection`, a rate limit's 429), or after it (`lost answer: the request
+    /// was performed, then status 502`).
     pub fault: Option<String>,
+    /// The status of the fake's own answer when the request reached the fake and was
+    /// performed: equal to `status`, except after a lost answer, where the client got
+    /// `status` (or nothing) instead; `None` when the request never reached the fake (a
+    /// fault injected instead of it, a rate limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub performed_status: Option<u16>,
 }
 
 impl JournalEntry {
@@ -72,6 +80,7 @@ impl JournalEntry {
             body: redact_body(body),
             status: None,
             fault: None,
+            performed_status: None,
         }
     }
 
@@ -87,6 +96,18 @@ impl JournalEntry {
             .iter()
             .find(|(key, _)| key.eq_ignore_ascii_case(name))
             .map(|(_, value)| value.as_str())
+    }
+
+    /// Whether the fake performed the request although the client never got its answer
+    /// (a [`LostAnswer`](crate::FaultKind::LostAnswer) fault).
+    ///
+    /// ```
+    /// # fn example(journal: &pull_through_sandbox::Journal) {
+    /// let lost_writes = journal.entries().iter().filter(|e| e.is_write() && e.answer_lost()).count();
+    /// # }
+    /// ```
+    pub fn answer_lost(&self) -> bool {
+        self.performed_status.is_some() && self.fault.is_some()
     }
 
     /// Whether the request could have changed state.

@@ -8,10 +8,17 @@
 //!   credentials redacted, body with secret fields redacted), readable in code, dumped as
 //!   JSON lines, or streamed to a file;
 //! - injected latency;
-//! - injected faults ([`FaultKind`]: 5xx, 429 with `Retry-After`, dropped connections),
-//!   random but reproducible from a seed, or targeted with a [`FaultRule`];
+//! - injected faults ([`FaultKind`]: 5xx, 429 with `Retry-After`, dropped connections
+//!   instead of the request, and lost answers: the request performed, then a 502 or a
+//!   dropped connection), random but reproducible from a seed, or targeted with a
+//!   [`FaultRule`];
+//! - a rate limit per credential ([`SandboxBuilder::rate_limit`]), off by default, past
+//!   which each fake answers 429 with `Retry-After` in its vendor's error format;
+//! - what each fake holds ([`Sandbox::state`], [`ServiceState`]): objects by kind and the
+//!   username each cache stores, for tests that count duplicates;
 //! - control endpoints on every port: `GET /_sandbox/journal` (JSON lines),
-//!   `POST /_sandbox/reset`, `GET|POST|DELETE /_sandbox/faults`, `GET /_sandbox/services`;
+//!   `POST /_sandbox/reset`, `GET|POST|DELETE /_sandbox/faults`, `GET /_sandbox/services`,
+//!   `GET /_sandbox/state`;
 //!   they answer only requests whose `Host` is `127.0.0.1` (any `127.0.0.0/8` address),
 //!   `[::1]` or `localhost`, with or without the port, and refuse others with 403, so that a
 //!   web page whose name was rebound to the loopback address cannot reach them.
@@ -63,8 +70,10 @@ mod faults;
 pub mod gar;
 mod journal;
 mod private_file;
+mod rate_limit;
 mod server;
 mod service;
+mod state;
 pub mod upstream;
 
 use std::path::PathBuf;
@@ -82,6 +91,7 @@ pub use faults::{FaultKind, FaultRule, Faults, RandomFaults};
 pub use journal::{Journal, JournalEntry, journal_contains};
 pub use private_file::{OpenPrivate, PrivateFile, open_private_file};
 pub use service::{FakeService, SandboxContext};
+pub use state::ServiceState;
 
 use server::Shared;
 
@@ -143,6 +153,9 @@ pub enum SandboxError {
     /// A random fault rate outside 0..=1.
     #[error("fault rate {0} is outside 0 to 1")]
     FaultRate(f64),
+    /// A rate limit that is not a positive number of requests per second.
+    #[error("rate limit {0} is not a positive number of requests per second")]
+    RateLimit(f64),
 }
 
 /// Configures and starts a [`Sandbox`].
@@ -164,6 +177,7 @@ pub struct SandboxBuilder {
     services: Vec<Arc<dyn FakeService>>,
     latency: Duration,
     random_faults: Option<RandomFaults>,
+    rate_limit: Option<f64>,
     journal_file: Option<PathBuf>,
 }
 
@@ -180,6 +194,7 @@ impl std::fmt::Debug for SandboxBuilder {
             )
             .field("latency", &self.latency)
             .field("random_faults", &self.random_faults)
+            .field("rate_limit", &self.rate_limit)
             .field("journal_file", &self.journal_file)
             .finish()
     }
@@ -302,6 +317,33 @@ impl SandboxBuilder {
         self
     }
 
+    /// Limits every fake to `per_second` requests a second per credential (each
+    /// `Authorization` value, API key or anonymous caller counted apart, at each service),
+    /// as the vendors limit each token: a second's worth may come at once, and past the
+    /// rate a request is answered 429 with `Retry-After` in the vendor's own error format
+    /// ([`FakeService::throttled`]), without reaching the fake. Off by default.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let artifactory = pull_through_sandbox::artifactory::Artifactory::new();
+    /// let sandbox = pull_through_sandbox::Sandbox::builder()
+    ///     .artifactory(&artifactory)
+    ///     .rate_limit(1.0)
+    ///     .start()
+    ///     .await?;
+    /// let ping = sandbox.url("artifactory").unwrap().join("artifactory/api/system/ping")?;
+    /// assert_eq!(reqwest::get(ping.clone()).await?.status(), 200);
+    /// let throttled = reqwest::get(ping).await?;
+    /// assert_eq!(throttled.status(), 429);
+    /// assert_eq!(throttled.headers()["retry-after"], "1");
+    /// # Ok(()) }
+    /// ```
+    pub fn rate_limit(mut self, per_second: f64) -> Self {
+        self.rate_limit = Some(per_second);
+        self
+    }
+
     /// Also appends each journal entry to `path` as a JSON line, as it arrives.
     ///
     /// ```
@@ -332,6 +374,11 @@ impl SandboxBuilder {
                 return Err(SandboxError::FaultRate(random.rate));
             }
         }
+        if let Some(rate) = self.rate_limit {
+            if !(rate.is_finite() && rate > 0.0) {
+                return Err(SandboxError::RateLimit(rate));
+            }
+        }
         let mut names = std::collections::BTreeSet::from([CONTROL_SERVICE.to_owned()]);
         for service in &self.services {
             if !names.insert(service.name().to_owned()) {
@@ -349,6 +396,7 @@ impl SandboxBuilder {
             journal,
             faults: Faults::with_random(self.random_faults),
             latency: self.latency,
+            rate_limit: self.rate_limit.map(rate_limit::RateLimiter::new),
             services: self.services.clone(),
             endpoints: std::sync::OnceLock::new(),
         });
@@ -376,7 +424,7 @@ impl SandboxBuilder {
             let router = service.router(context.clone());
             let (url, task) = server::serve(
                 service.name().to_owned(),
-                Some(router),
+                Some((router, service.clone())),
                 shared.clone(),
                 receiver.clone(),
             )
@@ -437,6 +485,7 @@ impl Sandbox {
             services: Vec::new(),
             latency: Duration::ZERO,
             random_faults: None,
+            rate_limit: None,
             journal_file: None,
         }
     }
@@ -511,6 +560,22 @@ impl Sandbox {
     /// ```
     pub fn faults(&self) -> Faults {
         self.shared.faults.clone()
+    }
+
+    /// What each fake holds, by service name, for tests that count what a run made
+    /// (duplicates, leftovers) and check which username each cache stores; the same as
+    /// `GET /_sandbox/state`. Fakes that hold nothing worth counting are left out.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), pull_through_sandbox::SandboxError> {
+    /// let artifactory = pull_through_sandbox::artifactory::Artifactory::new();
+    /// let sandbox = pull_through_sandbox::Sandbox::builder().artifactory(&artifactory).start().await?;
+    /// assert_eq!(sandbox.state()["artifactory"].count("repositories"), 0);
+    /// # Ok(()) }
+    /// ```
+    pub fn state(&self) -> std::collections::BTreeMap<String, ServiceState> {
+        self.shared.state()
     }
 
     /// Clears the journal and the fault rules and resets every fake's state.

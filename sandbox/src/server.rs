@@ -19,7 +19,9 @@ use url::Url;
 
 use crate::faults::{FaultKind, FaultRule, Faults};
 use crate::journal::{Journal, JournalEntry};
+use crate::rate_limit::RateLimiter;
 use crate::service::FakeService;
+use crate::state::ServiceState;
 
 /// Largest request body a fake accepts.
 const MAX_BODY: usize = 64 * 1024 * 1024;
@@ -29,11 +31,20 @@ pub(crate) struct Shared {
     pub(crate) journal: Journal,
     pub(crate) faults: Faults,
     pub(crate) latency: Duration,
+    pub(crate) rate_limit: Option<RateLimiter>,
     pub(crate) services: Vec<Arc<dyn FakeService>>,
     pub(crate) endpoints: std::sync::OnceLock<Vec<(String, Url)>>,
 }
 
 impl Shared {
+    /// What each fake that reports its state holds, by service name.
+    pub(crate) fn state(&self) -> std::collections::BTreeMap<String, ServiceState> {
+        self.services
+            .iter()
+            .filter_map(|service| Some((service.name().to_owned(), service.state()?)))
+            .collect()
+    }
+
     pub(crate) fn reset(&self) {
         self.journal.clear();
         self.faults.reset();
@@ -46,6 +57,8 @@ impl Shared {
 struct Listener {
     name: String,
     fake: Option<Router>,
+    /// The fake itself, for its rate-limit answer.
+    service: Option<Arc<dyn FakeService>>,
     control: Router,
     shared: Arc<Shared>,
 }
@@ -66,16 +79,18 @@ impl std::error::Error for DropConnection {}
 /// `shutdown` turns true.
 pub(crate) async fn serve(
     name: String,
-    fake: Option<Router>,
+    fake: Option<(Router, Arc<dyn FakeService>)>,
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<(Url, JoinHandle<()>)> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     let url = Url::parse(&format!("http://{address}/")).expect("a socket address makes a URL");
+    let (fake, service) = fake.unzip();
     let state = Arc::new(Listener {
         name,
         fake,
+        service,
         control: control_router(shared.clone()),
         shared,
     });
@@ -147,9 +162,26 @@ async fn handle(
     if !shared.latency.is_zero() {
         tokio::time::sleep(shared.latency).await;
     }
+    if let (Some(limiter), Some(service)) = (&shared.rate_limit, &listener.service) {
+        if let Err(wait) = limiter.admit(&listener.name, &parts.headers) {
+            let mut response = service.throttled(wait);
+            response
+                .headers_mut()
+                .insert("retry-after", HeaderValue::from(wait));
+            entry.fault = Some(format!(
+                "rate limit: 429 with Retry-After: {wait} (past {} requests per second for \
+                 this credential)",
+                limiter.per_second()
+            ));
+            entry.status = Some(response.status().as_u16());
+            shared.journal.push(entry);
+            return Ok(response);
+        }
+    }
     let fault = shared
         .faults
         .decide(&listener.name, parts.method.as_str(), parts.uri.path());
+    let request = Request::from_parts(parts, Body::from(bytes));
     let response = match fault {
         Some(fault) => {
             entry.fault = Some(fault.describe());
@@ -172,15 +204,31 @@ async fn handle(
                         .insert("retry-after", HeaderValue::from(retry_after_secs));
                     response
                 }
+                FaultKind::LostAnswer { status } => {
+                    // The fake does the work and its answer is thrown away: the state
+                    // changed, and the client cannot know.
+                    let performed = perform(&listener, request).await;
+                    entry.performed_status = Some(performed.status().as_u16());
+                    drop(performed);
+                    match status {
+                        None => {
+                            shared.journal.push(entry);
+                            return Err(DropConnection);
+                        }
+                        Some(status) => text(
+                            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+                            "fault injected by the sandbox: the request was performed and \
+                             its answer lost",
+                        ),
+                    }
+                }
             }
         }
-        None => match &listener.fake {
-            Some(fake) => call(fake.clone(), Request::from_parts(parts, Body::from(bytes))).await,
-            None => text(
-                StatusCode::NOT_FOUND,
-                "no fake serves this port; see GET /_sandbox/services",
-            ),
-        },
+        None => {
+            let response = perform(&listener, request).await;
+            entry.performed_status = Some(response.status().as_u16());
+            response
+        }
     };
     entry.status = Some(response.status().as_u16());
     shared.journal.push(entry);
@@ -245,6 +293,17 @@ fn addressed_to_loopback(headers: &http::HeaderMap) -> bool {
     port_ok && loopback
 }
 
+/// The fake's own answer to the request.
+async fn perform(listener: &Listener, request: Request<Body>) -> Response<Body> {
+    match &listener.fake {
+        Some(fake) => call(fake.clone(), request).await,
+        None => text(
+            StatusCode::NOT_FOUND,
+            "no fake serves this port; see GET /_sandbox/services",
+        ),
+    }
+}
+
 async fn call(router: Router, request: Request<Body>) -> Response<Body> {
     match router.oneshot(request).await {
         Ok(response) => response,
@@ -267,11 +326,12 @@ fn control_router(shared: Arc<Shared>) -> Router {
             get(list_faults).post(add_fault).delete(clear_faults),
         )
         .route("/_sandbox/services", get(services))
+        .route("/_sandbox/state", get(state))
         .fallback(|| async {
             text(
                 StatusCode::NOT_FOUND,
                 "control endpoints: GET /_sandbox/journal, POST /_sandbox/reset, \
-                 GET|POST|DELETE /_sandbox/faults, GET /_sandbox/services",
+                 GET|POST|DELETE /_sandbox/faults, GET /_sandbox/services, GET /_sandbox/state",
             )
         })
         .with_state(shared)
@@ -305,7 +365,11 @@ async fn add_fault(
             "remaining must be at least 1, or absent for every request",
         );
     }
-    if let FaultKind::Status { status } = rule.fault {
+    if let FaultKind::Status { status }
+    | FaultKind::LostAnswer {
+        status: Some(status),
+    } = rule.fault
+    {
         if !(400..=599).contains(&status) {
             return text(StatusCode::BAD_REQUEST, "a status fault must be 400 to 599");
         }
@@ -327,4 +391,10 @@ async fn services(State(shared): State<Arc<Shared>>) -> axum::Json<serde_json::V
             .map(|(name, url)| serde_json::json!({"name": name, "url": url.as_str()}))
             .collect(),
     ))
+}
+
+/// What every fake holds, by service: `{"services": {"NAME": {"counts", "objects",
+/// "credentials"}}}`.
+async fn state(State(shared): State<Arc<Shared>>) -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({ "services": shared.state() }))
 }

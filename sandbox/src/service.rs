@@ -5,6 +5,8 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use url::Url;
 
+use crate::state::ServiceState;
+
 /// A fake of one vendor API. Adding a vendor to the sandbox is one module that implements
 /// this trait and one call to [`SandboxBuilder::service`](crate::SandboxBuilder::service).
 ///
@@ -53,6 +55,26 @@ pub trait FakeService: Send + Sync + 'static {
 
     /// Forgets all state, as `POST /_sandbox/reset` asks.
     fn reset(&self) {}
+
+    /// What the fake holds, for `GET /_sandbox/state` and
+    /// [`Sandbox::state`](crate::Sandbox::state): its objects by kind and the username
+    /// each cache stores. `None` (the default) for a fake that holds nothing worth
+    /// counting.
+    fn state(&self) -> Option<ServiceState> {
+        None
+    }
+
+    /// The answer to a request past the sandbox's rate limit
+    /// ([`SandboxBuilder::rate_limit`](crate::SandboxBuilder::rate_limit)), in the
+    /// vendor's own error format; the sandbox adds `Retry-After: retry_after_secs`. The
+    /// default is a 429 with a text body.
+    fn throttled(&self, retry_after_secs: u64) -> axum::response::Response {
+        let mut answer = axum::response::Response::new(axum::body::Body::from(format!(
+            "rate limit exceeded; try again in {retry_after_secs} s"
+        )));
+        *answer.status_mut() = http::StatusCode::TOO_MANY_REQUESTS;
+        answer
+    }
 }
 
 /// What a fake can ask of the sandbox it runs in. A cache's fake hands it to

@@ -30,6 +30,7 @@ use url::Url;
 
 use crate::common::random_hex;
 use crate::service::{FakeService, SandboxContext};
+use crate::state::ServiceState;
 use crate::upstream::{Credentials, Fetched, SandboxToken, Upstream};
 
 /// The user the admin token acts as.
@@ -374,5 +375,29 @@ impl FakeService for Artifactory {
 
     fn reset(&self) {
         *self.fake.lock() = State::default();
+    }
+
+    fn state(&self) -> Option<ServiceState> {
+        let state = self.fake.lock();
+        let mut held = ServiceState::new()
+            .with_objects(
+                "repositories",
+                state.repos.values().map(|repo| repo.key().to_owned()),
+            )
+            .with_objects("access_tokens", state.tokens.keys().cloned());
+        for repo in state.repos.values() {
+            let username = repo.config.get("username").and_then(Value::as_str);
+            if let Some(username) = username.filter(|u| !u.is_empty()) {
+                held = held.with_credential(repo.key(), username);
+            }
+        }
+        Some(held)
+    }
+
+    fn throttled(&self, _retry_after_secs: u64) -> axum::response::Response {
+        repos::errors(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            "Too Many Requests",
+        )
     }
 }

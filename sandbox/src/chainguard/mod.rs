@@ -26,6 +26,7 @@ use url::Url;
 
 use crate::common::random_hex;
 use crate::service::{FakeService, SandboxContext};
+use crate::state::ServiceState;
 
 pub(crate) const CONSOLE_AUDIENCE: &str = "https://console-api.enforce.dev";
 pub(crate) const REGISTRY_AUDIENCE: &str = "cgr.dev";
@@ -184,6 +185,24 @@ impl FakeService for ConsoleApi {
     fn reset(&self) {
         self.0.world.reset();
     }
+    fn state(&self) -> Option<ServiceState> {
+        let state = self.0.world.lock();
+        let bindings = state.bindings.values().map(|(identity, role)| {
+            format!("{identity} {}", world::role_name(role).unwrap_or(role))
+        });
+        Some(
+            ServiceState::new()
+                .with_objects("identities", state.identities.keys().cloned())
+                .with_objects("role_bindings", bindings),
+        )
+    }
+    fn throttled(&self, retry_after_secs: u64) -> axum::response::Response {
+        api::rpc(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            8,
+            &format!("rate limit exceeded; retry in {retry_after_secs} s"),
+        )
+    }
 }
 
 impl FakeService for Issuer {
@@ -199,6 +218,13 @@ impl FakeService for Issuer {
     fn env(&self, base_url: &Url) -> Vec<(String, String)> {
         vec![("CHAINGUARD_ISSUER_URL".to_owned(), base(base_url))]
     }
+    fn throttled(&self, retry_after_secs: u64) -> axum::response::Response {
+        api::rpc(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            8,
+            &format!("rate limit exceeded; retry in {retry_after_secs} s"),
+        )
+    }
 }
 
 impl FakeService for Registry {
@@ -213,6 +239,9 @@ impl FakeService for Registry {
     }
     fn env(&self, base_url: &Url) -> Vec<(String, String)> {
         vec![("CGR_REGISTRY_URL".to_owned(), base(base_url))]
+    }
+    fn throttled(&self, retry_after_secs: u64) -> axum::response::Response {
+        crate::common::docker_throttled(retry_after_secs)
     }
 }
 

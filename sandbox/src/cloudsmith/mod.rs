@@ -62,6 +62,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::service::{FakeService, SandboxContext};
+use crate::state::ServiceState;
 use crate::upstream::{SandboxToken, Upstream};
 
 pub(crate) use state::{DockerUpstream, Package, Repository, State};
@@ -482,6 +483,45 @@ impl FakeService for Api {
     fn reset(&self) {
         *self.0.fake.lock() = State::default();
     }
+
+    fn state(&self) -> Option<ServiceState> {
+        let state = self.0.fake.lock();
+        let upstreams = state.repos.iter().flat_map(|repo| {
+            repo.upstreams.iter().map(move |upstream| {
+                format!(
+                    "{} {} {}",
+                    repo.slug(),
+                    upstream.text("name"),
+                    upstream.text("upstream_url")
+                )
+            })
+        });
+        let mut held = ServiceState::new()
+            .with_objects(
+                "repositories",
+                state.repos.iter().map(|r| r.slug().to_owned()),
+            )
+            .with_objects("upstreams", upstreams);
+        for upstream in state.repos.iter().flat_map(|repo| &repo.upstreams) {
+            let username = upstream.text("auth_username");
+            if !username.is_empty() {
+                held = held.with_credential(upstream.text("name"), username);
+            }
+        }
+        Some(held)
+    }
+
+    fn throttled(&self, retry_after_secs: u64) -> axum::response::Response {
+        let unit = if retry_after_secs == 1 {
+            "second"
+        } else {
+            "seconds"
+        };
+        envelope::detail(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            &format!("Request was throttled. Expected available in {retry_after_secs} {unit}."),
+        )
+    }
 }
 
 impl FakeService for DockerRegistry {
@@ -500,6 +540,10 @@ impl FakeService for DockerRegistry {
 
     fn env(&self, base_url: &Url) -> Vec<(String, String)> {
         vec![("CLOUDSMITH_DOCKER_URL".to_owned(), base_url.to_string())]
+    }
+
+    fn throttled(&self, retry_after_secs: u64) -> axum::response::Response {
+        crate::common::docker_throttled(retry_after_secs)
     }
 }
 

@@ -89,6 +89,32 @@ impl Refusal {
         refusal
     }
 
+    /// 429 `RESOURCE_EXHAUSTED` as Google answers a caller past a per-user quota of
+    /// `api` (`artifactregistry`), with the `ErrorInfo` naming the quota.
+    pub(crate) fn rate_limited(api: &str, project_number: &str) -> Refusal {
+        let service = format!("{api}.googleapis.com");
+        let mut refusal = Refusal::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RESOURCE_EXHAUSTED",
+            format!(
+                "Quota exceeded for quota metric 'Requests' and limit 'Requests per minute per \
+                 user' of service '{service}' for consumer 'project_number:{project_number}'."
+            ),
+        );
+        refusal.details.push(json!({
+            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+            "reason": "RATE_LIMIT_EXCEEDED",
+            "domain": "googleapis.com",
+            "metadata": {
+                "service": service,
+                "consumer": format!("projects/{project_number}"),
+                "quota_metric": format!("{service}/requests"),
+                "quota_limit": "RequestsPerMinutePerUser",
+            }
+        }));
+        refusal
+    }
+
     /// 401 for a request without the sandbox's access token (`missing`) or with another.
     pub(crate) fn unauthenticated(api: &str, missing: bool) -> Refusal {
         let (start, reason) = if missing {

@@ -63,7 +63,9 @@ use url::Url;
 
 use crate::common::random_hex;
 use crate::service::{FakeService, SandboxContext};
+use crate::state::ServiceState;
 use crate::upstream::{SandboxToken, Upstream};
+use axum::response::IntoResponse as _;
 
 pub use secrets::crc32c;
 use state::State;
@@ -548,6 +550,22 @@ impl FakeService for ArtifactRegistry {
         // The four services share one state: this one resets it for all.
         *self.0.fake.lock() = State::default();
     }
+    fn state(&self) -> Option<ServiceState> {
+        let state = self.0.fake.lock();
+        let mut held = ServiceState::new().with_objects(
+            "repositories",
+            state.repositories.values().map(|repo| repo.id.clone()),
+        );
+        for repo in state.repositories.values() {
+            if let Some((username, _)) = repo.credentials() {
+                held = held.with_credential(&repo.id, &username);
+            }
+        }
+        Some(held)
+    }
+    fn throttled(&self, _retry_after_secs: u64) -> axum::response::Response {
+        envelope::Refusal::rate_limited(ARTIFACT_REGISTRY, &self.0.project_number()).into_response()
+    }
 }
 
 impl FakeService for SecretManager {
@@ -565,6 +583,30 @@ impl FakeService for SecretManager {
             "CLOUDSDK_API_ENDPOINT_OVERRIDES_SECRETMANAGER".to_owned(),
             root(base_url),
         )]
+    }
+    fn state(&self) -> Option<ServiceState> {
+        let state = self.0.fake.lock();
+        let versions = state.secrets.values().flat_map(|secret| {
+            secret.versions.iter().map(|version| {
+                format!(
+                    "{}/{} {}",
+                    secret.id,
+                    version.number,
+                    version.state.as_str()
+                )
+            })
+        });
+        Some(
+            ServiceState::new()
+                .with_objects("secret_versions", versions)
+                .with_objects(
+                    "secrets",
+                    state.secrets.values().map(|secret| secret.id.clone()),
+                ),
+        )
+    }
+    fn throttled(&self, _retry_after_secs: u64) -> axum::response::Response {
+        envelope::Refusal::rate_limited(SECRET_MANAGER, &self.0.project_number()).into_response()
     }
 }
 
@@ -584,6 +626,9 @@ impl FakeService for ResourceManager {
             root(base_url),
         )]
     }
+    fn throttled(&self, _retry_after_secs: u64) -> axum::response::Response {
+        envelope::Refusal::rate_limited(RESOURCE_MANAGER, &self.0.project_number()).into_response()
+    }
 }
 
 impl FakeService for DockerRegistry {
@@ -602,5 +647,8 @@ impl FakeService for DockerRegistry {
     }
     fn env(&self, base_url: &Url) -> Vec<(String, String)> {
         vec![("GAR_DOCKER_REGISTRY_URL".to_owned(), root(base_url))]
+    }
+    fn throttled(&self, retry_after_secs: u64) -> axum::response::Response {
+        crate::common::docker_throttled(retry_after_secs)
     }
 }
