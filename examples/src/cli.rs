@@ -110,10 +110,23 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub(crate) latency_ms: u64,
 
-    /// Answer this fraction of requests (0 to 1) with an injected fault: 500, 502, 503,
-    /// 429 with Retry-After, or a dropped connection.
+    /// Answer this fraction of requests (0 to 1) with an injected fault, drawn from
+    /// --fault-mix: by default 500, 502, 503, 429 with Retry-After, a dropped connection,
+    /// or a lost answer (the fake performs the request, then the client gets a 502 or a
+    /// dropped connection).
     #[arg(long, value_name = "F", default_value_t = 0.0, value_parser = parse_rate)]
     pub(crate) fault_rate: f64,
+
+    /// Which faults --fault-rate draws from, each as likely as the others.
+    #[arg(long, value_enum, value_name = "MIX", default_value_t = FaultMix::All)]
+    pub(crate) fault_mix: FaultMix,
+
+    /// Limit every fake to this many requests per second per credential (each token or
+    /// API key, and anonymous callers, counted apart at each service), as the vendors
+    /// rate-limit each token: past it a request is answered 429 with Retry-After, in the
+    /// vendor's error format, without being performed. Off by default.
+    #[arg(long, value_name = "PER_SECOND", value_parser = parse_per_second)]
+    pub(crate) rate_limit: Option<f64>,
 
     /// Seed for the injected faults; the same seed and requests give the same faults.
     /// Printed when not given, so a run can be repeated.
@@ -127,6 +140,32 @@ pub(crate) struct ServeArgs {
     /// The fake Chainguard organization's name.
     #[arg(long, default_value = "example.com")]
     pub(crate) org_name: String,
+}
+
+/// The faults `sandbox serve --fault-rate` draws from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum FaultMix {
+    /// The faults that replace the request and the lost answers.
+    All,
+    /// Only faults that replace the request, which the fake never sees: 500, 502, 503,
+    /// 429 with Retry-After, a dropped connection.
+    Unprocessed,
+    /// Only lost answers: the fake performs the request (a create creates), then the
+    /// client gets a 502 or a dropped connection.
+    LostAnswers,
+}
+
+fn parse_per_second(text: &str) -> Result<f64, String> {
+    let rate: f64 = text.parse().map_err(|_| {
+        format!("{text:?} is not a number; give requests per second, such as 10 or 0.5")
+    })?;
+    if rate.is_finite() && rate > 0.0 {
+        Ok(rate)
+    } else {
+        Err(format!(
+            "{rate} is not a positive number of requests per second; give one such as 10 or 0.5"
+        ))
+    }
 }
 
 fn parse_rate(text: &str) -> Result<f64, String> {

@@ -2,13 +2,13 @@
 
 use std::time::Duration;
 
-use pull_through_sandbox::Sandbox;
+use pull_through_sandbox::{FaultKind, Sandbox};
 use pull_through_sandbox::artifactory::{Artifactory, FieldChecks};
 use pull_through_sandbox::chainguard::Chainguard;
 use serde::Serialize;
 
 use crate::Failure;
-use crate::cli::{GlobalArgs, ServeArgs};
+use crate::cli::{FaultMix, GlobalArgs, ServeArgs};
 use crate::output::{check_writable_location, emit, open_journal};
 
 /// What `sandbox serve --output json` prints once the sandbox is up.
@@ -19,7 +19,10 @@ struct Serving {
     journal: Option<String>,
     latency_ms: u64,
     fault_rate: f64,
+    fault_mix: &'static str,
     seed: u64,
+    /// Requests per second per credential, when limited.
+    rate_limit: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -48,7 +51,10 @@ pub(crate) async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), F
         .gar(&crate::flow_cmd::sandbox_gar())
         .latency(Duration::from_millis(args.latency_ms));
     if args.fault_rate > 0.0 {
-        builder = builder.random_faults(args.fault_rate, seed);
+        builder = builder.random_faults_of(args.fault_rate, seed, kinds(args.fault_mix));
+    }
+    if let Some(rate) = args.rate_limit {
+        builder = builder.rate_limit(rate);
     }
     if let Some(path) = &global.journal {
         // The program's own checks and message come first; the sandbox then opens the
@@ -82,7 +88,9 @@ pub(crate) async fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), F
         journal: global.journal.as_ref().map(|p| p.display().to_string()),
         latency_ms: args.latency_ms,
         fault_rate: args.fault_rate,
+        fault_mix: mix_name(args.fault_mix),
         seed,
+        rate_limit: args.rate_limit,
     };
     emit(global.output, &serving, || human(&serving, args.stop_after))?;
 
@@ -107,7 +115,8 @@ fn human(serving: &Serving, stop_after: Option<u64>) -> String {
     );
     text.push_str(
         "  control endpoints on every port: GET /_sandbox/journal, POST /_sandbox/reset, \
-         GET|POST|DELETE /_sandbox/faults, GET /_sandbox/services\n",
+         GET|POST|DELETE /_sandbox/faults, GET /_sandbox/services, GET /_sandbox/state (what \
+         each fake holds)\n",
     );
     text.push_str(
         "  fakes stand in for console-api.enforce.dev, issuer.enforce.dev, cgr.dev, apk.cgr.dev and \
@@ -119,8 +128,20 @@ fn human(serving: &Serving, stop_after: Option<u64>) -> String {
     );
     if serving.fault_rate > 0.0 {
         text.push_str(&format!(
-            "  faults: {} of requests, seed {} (repeat with --seed {})\n",
-            serving.fault_rate, serving.seed, serving.seed
+            "  faults: {} of requests ({}), seed {} (repeat with --seed {})\n",
+            serving.fault_rate,
+            match serving.fault_mix {
+                "unprocessed" => "500, 502, 503, 429 or a dropped connection, instead of the request",
+                "lost-answers" => "lost answers: performed, then a 502 or a dropped connection",
+                _ => "500, 502, 503, 429, a dropped connection, or a lost answer",
+            },
+            serving.seed,
+            serving.seed
+        ));
+    }
+    if let Some(rate) = serving.rate_limit {
+        text.push_str(&format!(
+            "  rate limit: {rate} requests per second per credential, then 429 with Retry-After\n"
         ));
     }
     if serving.latency_ms > 0 {
@@ -141,6 +162,23 @@ fn human(serving: &Serving, stop_after: Option<u64>) -> String {
         None => "press Ctrl-C to stop".to_owned(),
     });
     text
+}
+
+/// The kinds `--fault-mix` names.
+fn kinds(mix: FaultMix) -> Vec<FaultKind> {
+    match mix {
+        FaultMix::All => FaultKind::DEFAULT_MIX.to_vec(),
+        FaultMix::Unprocessed => FaultKind::UNPROCESSED_MIX.to_vec(),
+        FaultMix::LostAnswers => FaultKind::LOST_ANSWER_MIX.to_vec(),
+    }
+}
+
+fn mix_name(mix: FaultMix) -> &'static str {
+    match mix {
+        FaultMix::All => "all",
+        FaultMix::Unprocessed => "unprocessed",
+        FaultMix::LostAnswers => "lost-answers",
+    }
 }
 
 fn time_seed() -> u64 {

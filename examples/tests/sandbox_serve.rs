@@ -33,6 +33,9 @@ fn help_and_version() {
         "--env-file",
         "--latency-ms",
         "--fault-rate",
+        "--fault-mix",
+        "lost-answers",
+        "--rate-limit",
         "--seed",
         "--stop-after",
     ] {
@@ -42,10 +45,22 @@ fn help_and_version() {
 
 #[test]
 fn bad_usage_exits_2_with_a_message() {
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 8] = [
         (
             &["sandbox", "serve", "--fault-rate", "1.5"],
             "outside 0 to 1",
+        ),
+        (
+            &["sandbox", "serve", "--rate-limit", "0"],
+            "not a positive number of requests per second",
+        ),
+        (
+            &["sandbox", "serve", "--rate-limit", "fast"],
+            "give requests per second",
+        ),
+        (
+            &["sandbox", "serve", "--fault-mix", "sometimes"],
+            "possible values: all, unprocessed, lost-answers",
         ),
         (
             &["sandbox", "serve", "--latency-ms", "soon"],
@@ -103,6 +118,8 @@ fn serve_writes_a_private_env_file_and_journals_requests() {
             "4",
             "--seed",
             "5",
+            "--rate-limit",
+            "2.5",
             "--env-file",
         ])
         .arg(&env_file)
@@ -136,6 +153,31 @@ fn serve_writes_a_private_env_file_and_journals_requests() {
             .await
             .unwrap();
         assert_eq!(services[0]["name"], "sandbox");
+        let state: serde_json::Value = reqwest::get(format!("{control}/_sandbox/state"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let counts = |service: &str| state["services"][service]["counts"].clone();
+        assert_eq!(
+            counts("chainguard-api"),
+            serde_json::json!({"identities": 0, "role_bindings": 0})
+        );
+        assert_eq!(
+            counts("artifactory"),
+            serde_json::json!({"access_tokens": 0, "repositories": 0})
+        );
+        assert_eq!(
+            counts("secretmanager"),
+            serde_json::json!({"secret_versions": 0, "secrets": 0})
+        );
+        assert_eq!(
+            counts("cloudsmith"),
+            serde_json::json!({"repositories": 0, "upstreams": 0})
+        );
+        assert_eq!(counts("artifactregistry"), serde_json::json!({"repositories": 0}));
+        assert_eq!(state["services"]["cgr.dev"], serde_json::Value::Null);
         let missing = reqwest::Client::new()
             .get(format!("{control}/v2/"))
             .bearer_auth("journal-secret")
@@ -154,6 +196,8 @@ fn serve_writes_a_private_env_file_and_journals_requests() {
     let printed: serde_json::Value =
         serde_json::from_slice(&output.stdout).expect("one JSON document");
     assert_eq!(printed["seed"], 5);
+    assert_eq!(printed["rate_limit"], 2.5);
+    assert_eq!(printed["fault_mix"], "all");
     assert_eq!(printed["endpoints"][0]["url"], format!("{control}/"));
     assert_eq!(printed["env_file"], env_file.display().to_string());
 
