@@ -32,7 +32,7 @@ use pull_through_core::http::{HttpClient, HttpObserver, RetryConfig};
 use url::Url;
 
 use crate::http_auth::HttpAuth;
-use crate::index::{ApkIndex, IndexError, Keyring};
+use crate::index::{ApkIndex, IndexError, Keyring, ReadOptions};
 use crate::repo_url::RepoUrl;
 
 /// The largest download accepted by default: above any real compressed index.
@@ -102,6 +102,7 @@ pub struct RepoClientBuilder {
     retry: RetryConfig,
     observer: Option<Arc<dyn HttpObserver>>,
     max_download: u64,
+    read_options: ReadOptions,
 }
 
 impl RepoClientBuilder {
@@ -185,6 +186,20 @@ impl RepoClientBuilder {
         self
     }
 
+    /// How [`RepoClient::fetch_verified_index`] reads the index: its decompression cap
+    /// (default [`DEFAULT_MAX_DECOMPRESSED`](crate::index::DEFAULT_MAX_DECOMPRESSED)).
+    ///
+    /// ```
+    /// # use apk_repo::{fetch::RepoClient, index::ReadOptions, repo_url::RepoUrl};
+    /// let builder = RepoClient::builder("https://packages.wolfi.dev/os".parse()?)
+    ///     .read_options(ReadOptions::default().with_max_decompressed(1 << 30));
+    /// # Ok::<(), apk_repo::repo_url::RepoUrlError>(())
+    /// ```
+    pub fn read_options(mut self, options: ReadOptions) -> Self {
+        self.read_options = options;
+        self
+    }
+
     /// Builds the client. No I/O.
     ///
     /// # Errors
@@ -211,6 +226,7 @@ impl RepoClientBuilder {
             preemptive: self.preemptive,
             bearer: self.bearer,
             max_download: self.max_download,
+            read_options: self.read_options,
         })
     }
 }
@@ -232,6 +248,7 @@ pub struct RepoClient {
     preemptive: bool,
     bearer: Option<SecretString>,
     max_download: u64,
+    read_options: ReadOptions,
 }
 
 impl RepoClient {
@@ -252,6 +269,7 @@ impl RepoClient {
             retry: RetryConfig::default(),
             observer: None,
             max_download: DEFAULT_MAX_DOWNLOAD,
+            read_options: ReadOptions::default(),
         }
     }
 
@@ -288,7 +306,8 @@ impl RepoClient {
     ///
     /// # Errors
     ///
-    /// As [`RepoClient::fetch_index`] and [`ApkIndex::read`].
+    /// As [`RepoClient::fetch_index`] and [`ApkIndex::read`], with the builder's
+    /// [`read_options`](RepoClientBuilder::read_options).
     ///
     /// ```no_run
     /// # use apk_repo::{fetch::RepoClient, index::Keyring};
@@ -302,7 +321,7 @@ impl RepoClient {
         keyring: &Keyring,
     ) -> Result<ApkIndex, IndexError> {
         let bytes = self.fetch_index(arch).await?;
-        ApkIndex::read(&bytes, keyring)
+        ApkIndex::read_with(&bytes, keyring, self.read_options)
     }
 
     /// `<repo>/<arch>/<file>`, such as a package's [`file_name`](crate::index::Package::file_name).

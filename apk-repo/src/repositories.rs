@@ -147,8 +147,12 @@ impl Repository {
         // `target` is a slice of `text`, so its offset locates it in the line.
         let start = target.as_ptr() as usize - text.as_ptr() as usize;
         let components = words.map(str::to_owned).collect();
+        // `get`, not indexing: the scheme's length may fall inside a multi-byte character.
         let remote = ["http://", "https://", "ftp://"].iter().any(|scheme| {
-            target.len() > scheme.len() && target[..scheme.len()].eq_ignore_ascii_case(scheme)
+            target.len() > scheme.len()
+                && target
+                    .get(..scheme.len())
+                    .is_some_and(|start| start.eq_ignore_ascii_case(scheme))
         });
         let location = match remote.then(|| RepoUrl::parse_line(target)) {
             Some(Ok(url)) => Location::Remote(url),
@@ -628,6 +632,19 @@ mod tests {
         file:///srv/other\n\
         v3 @x https://example.com/alpine main community\n\
         set -default APK_ARCH=x86_64\n";
+
+    #[test]
+    fn a_line_with_a_multibyte_character_where_a_scheme_would_end_is_local() {
+        // Found by the property tests: "aA!𝐀" (7 bytes, '𝐀' at bytes 3..7) and "ࡠ㆐ቊ"
+        // (9 bytes) were cut inside a character when checked against "http://" and
+        // "https://", and the parse panicked.
+        for text in ["aA!𝐀", "ࡠ㆐ቊ", "abcdeé", "http:/é"] {
+            let file = RepositoriesFile::parse(text);
+            assert_eq!(file.render().expose_secret(), text);
+            let repo = file.repositories().next().unwrap();
+            assert_eq!(repo.location, Location::Local(text.to_owned()));
+        }
+    }
 
     #[test]
     fn parse_keeps_every_byte() {

@@ -373,7 +373,7 @@ fn a_built_package_is_what_apk_tools_verifies() {
     }
     assert!(matches!(
         gzip_members(&built.bytes, 100),
-        Err(IndexError::TooLarge { limit: 100 })
+        Err(IndexError::TooLarge { limit: 100, .. })
     ));
 }
 

@@ -14,6 +14,11 @@
 //! the entry and fails with `BAD signature`; any other entry apk-tools would skip is
 //! reported in [`ApkIndex::skipped`].
 //!
+//! Reading streams through a cap on the decompressed size ([`ReadOptions`], default
+//! [`DEFAULT_MAX_DECOMPRESSED`], 300 MiB): a gzip bomb ends in [`IndexError::TooLarge`]
+//! after at most the cap's bytes, and a tar entry that declares more than is left under
+//! the cap is refused from its header.
+//!
 //! ```no_run
 //! use apk_repo::index::{ApkIndex, Keyring};
 //!
@@ -24,32 +29,29 @@
 //! # Ok::<(), apk_repo::index::IndexError>(())
 //! ```
 
+mod cap;
 mod keys;
 mod package;
 mod writer;
 
-use std::cell::Cell;
 use std::io::{BufReader, Cursor, Read};
-use std::rc::Rc;
 
 use aws_lc_rs::digest;
 use aws_lc_rs::signature::{self, UnparsedPublicKey};
 
+use cap::{Budget, Capped};
+pub use cap::{DEFAULT_MAX_DECOMPRESSED, ReadOptions};
 pub use keys::Keyring;
 pub use package::{Package, Records, parse_records};
 pub use writer::{SigningKey, render_records, sign_index, write_index};
 pub(crate) use writer::{gzip, signature_member, tar_entry};
 
-/// The largest decompressed index read by default (apko's limit; Chainguard's largest
-/// real indexes are about 120 MB).
-///
-/// ```
-/// assert_eq!(apk_repo::index::ReadOptions::default().max_decompressed, apk_repo::index::DEFAULT_MAX_DECOMPRESSED);
-/// ```
-pub const DEFAULT_MAX_DECOMPRESSED: u64 = 300 * 1024 * 1024;
-
 /// apk 3 ignores signature entries larger than this.
 const MAX_SIGNATURE_ENTRY: u64 = 64 * 1024;
+
+/// The most the signature member may decompress to: a real one is a tar of a few
+/// signatures of at most 1 KiB each.
+const MAX_SIGNATURE_MEMBER: u64 = 16 * 1024 * 1024;
 
 /// Why an index could not be verified or read.
 ///
@@ -109,11 +111,23 @@ pub enum IndexError {
         /// What is wrong.
         problem: String,
     },
-    /// The index decompresses to more than the limit.
-    #[error("the index decompresses to more than {limit} bytes; raise the limit if it is genuine")]
+    /// The index decompresses to more than the cap ([`ReadOptions::max_decompressed`]),
+    /// or one of its tar entries declares more than is left under it: a decompression
+    /// bomb, or a genuine index larger than the cap. Reading stopped there, at most one
+    /// byte past the cap.
+    #[error(
+        "{what} goes past the decompression cap of {limit} bytes (stopped after {seen} \
+         decompressed bytes): a gzip bomb, or an index larger than any real one; if it is \
+         genuine, raise the cap (max_decompressed of ReadOptions, RepoClientBuilder::read_options, \
+         or the argument of gzip_members)"
+    )]
     TooLarge {
-        /// The limit.
+        /// What is too large: `the index`, a tar entry with its declared size, a gzip member.
+        what: String,
+        /// The cap, in decompressed bytes.
         limit: u64,
+        /// The decompressed bytes read when reading stopped.
+        seen: u64,
     },
     /// A signature or `APKINDEX` entry apk-tools would skip (its tar typeflag is not
     /// `'0'` or `'7'`): apk-tools then sees no signature or no index and fails.
@@ -276,9 +290,15 @@ impl<'a> SignedIndex<'a> {
                 });
             }
             (&mut member)
-                .take(16 * 1024 * 1024)
+                .take(MAX_SIGNATURE_MEMBER + 1)
                 .read_to_end(&mut first)
                 .map_err(|err| malformed(format!("the signature member: {err}")))?;
+            if first.len() as u64 > MAX_SIGNATURE_MEMBER {
+                return Err(malformed(format!(
+                    "the signature member decompresses to more than {MAX_SIGNATURE_MEMBER} \
+                     bytes; real signatures are a few hundred bytes each"
+                )));
+            }
         }
         let boundary = usize::try_from(cursor.position()).unwrap_or(bytes.len());
         let mut signatures = Vec::new();
@@ -393,27 +413,6 @@ pub struct ApkIndex {
     pub skipped: Vec<SkippedEntry>,
 }
 
-/// How an index is read.
-///
-/// ```
-/// let mut options = apk_repo::index::ReadOptions::default();
-/// options.max_decompressed = 64 * 1024 * 1024;
-/// ```
-#[derive(Debug, Clone, Copy)]
-#[non_exhaustive]
-pub struct ReadOptions {
-    /// The most decompressed bytes read (default [`DEFAULT_MAX_DECOMPRESSED`]).
-    pub max_decompressed: u64,
-}
-
-impl Default for ReadOptions {
-    fn default() -> Self {
-        ReadOptions {
-            max_decompressed: DEFAULT_MAX_DECOMPRESSED,
-        }
-    }
-}
-
 impl ApkIndex {
     /// Verifies the signature against `keyring`, then parses.
     ///
@@ -478,12 +477,31 @@ impl ApkIndex {
     /// assert!(apk_repo::index::ApkIndex::read_unverified(b"").is_err());
     /// ```
     pub fn read_unverified(bytes: &[u8]) -> Result<ApkIndex, IndexError> {
+        ApkIndex::read_unverified_with(bytes, ReadOptions::default())
+    }
+
+    /// [`ApkIndex::read_unverified`] with options.
+    ///
+    /// # Errors
+    ///
+    /// As [`ApkIndex::read_unverified`].
+    ///
+    /// ```
+    /// use apk_repo::index::{ApkIndex, IndexError, ReadOptions, write_index};
+    /// let bytes = write_index(&[], "repo");
+    /// let err = ApkIndex::read_unverified_with(&bytes, ReadOptions::default().with_max_decompressed(100)).unwrap_err();
+    /// assert!(matches!(err, IndexError::TooLarge { limit: 100, .. }));
+    /// ```
+    pub fn read_unverified_with(
+        bytes: &[u8],
+        options: ReadOptions,
+    ) -> Result<ApkIndex, IndexError> {
         let split = SignedIndex::split(bytes)?;
         let mut index = ApkIndex::default();
         let mut packages = Vec::new();
         index.description = read_members(
             split.signed,
-            ReadOptions::default(),
+            options,
             &mut |package| {
                 packages.push(package);
                 Ok(())
@@ -528,23 +546,22 @@ fn read_members(
     visit: &mut impl FnMut(Package) -> Result<(), IndexError>,
     skipped: &mut Vec<SkippedEntry>,
 ) -> Result<Option<String>, IndexError> {
-    let exceeded = Rc::new(Cell::new(false));
-    let limited = Limit {
-        inner: flate2::bufread::MultiGzDecoder::new(index_members),
-        left: options.max_decompressed,
-        exceeded: exceeded.clone(),
-    };
-    let result = read_entries(tar::Archive::new(limited), visit, skipped);
-    if exceeded.get() {
-        return Err(IndexError::TooLarge {
-            limit: options.max_decompressed,
-        });
+    let budget = Budget::new(options.max_decompressed);
+    let capped = Capped::new(
+        flate2::bufread::MultiGzDecoder::new(index_members),
+        budget.clone(),
+    );
+    let result = read_entries(tar::Archive::new(capped), &budget, visit, skipped);
+    // Whatever error the overrun surfaced as (a tar header, a record), the cap is why.
+    if budget.exceeded() {
+        return Err(budget.too_large("the index"));
     }
     result
 }
 
 fn read_entries<R: Read>(
     mut archive: tar::Archive<R>,
+    budget: &Budget,
     visit: &mut impl FnMut(Package) -> Result<(), IndexError>,
     skipped: &mut Vec<SkippedEntry>,
 ) -> Result<Option<String>, IndexError> {
@@ -561,6 +578,13 @@ fn read_entries<R: Read>(
             .map_err(|err| malformed(format!("an entry name: {err}")))?
             .to_string_lossy()
             .into_owned();
+        // A declared size past the cap cannot be read whole: refuse it from the header.
+        if entry.size() > budget.left() {
+            return Err(budget.too_large(format!(
+                "the tar entry {name:?}, which declares {} bytes,",
+                entry.size()
+            )));
+        }
         if let Some(skip) = SkippedEntry::check(&name, entry.header()) {
             if name == "APKINDEX" || name.starts_with(".SIGN.") {
                 return Err(IndexError::SkippedEntry(skip));
@@ -597,28 +621,4 @@ fn read_entries<R: Read>(
         return Err(malformed("there is no APKINDEX entry".to_owned()));
     }
     Ok(description)
-}
-
-/// Fails reads past a byte budget, so a gzip bomb cannot exhaust memory or time; the flag
-/// tells the caller why the read failed.
-struct Limit<R> {
-    inner: R,
-    left: u64,
-    exceeded: Rc<Cell<bool>>,
-}
-
-impl<R: Read> Read for Limit<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let read = self.inner.read(buf)?;
-        match self.left.checked_sub(read as u64) {
-            Some(left) => {
-                self.left = left;
-                Ok(read)
-            }
-            None => {
-                self.exceeded.set(true);
-                Err(std::io::Error::other("the decompression limit was reached"))
-            }
-        }
-    }
 }

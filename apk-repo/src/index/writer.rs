@@ -483,12 +483,10 @@ mod tests {
             .collect();
         let bytes = write_index(&big, "d");
         let split = crate::index::SignedIndex::split(&bytes).unwrap();
-        let options = crate::index::ReadOptions {
-            max_decompressed: 10_000,
-        };
+        let options = crate::index::ReadOptions::default().with_max_decompressed(10_000);
         let err = crate::index::for_each_package(split.signed, options, |_| Ok(())).unwrap_err();
         assert!(
-            matches!(err, IndexError::TooLarge { limit: 10_000 }),
+            matches!(err, IndexError::TooLarge { limit: 10_000, .. }),
             "{err:?}"
         );
     }
