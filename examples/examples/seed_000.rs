@@ -39,7 +39,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         applied[0].result
     );
 
-    let verified = deployment.verify().await;
+    let verified = deployment.verify(&NoProgress).await;
     for result in &verified {
         println!("{}", result.verification);
     }

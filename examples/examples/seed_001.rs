@@ -45,7 +45,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // A real pull through each cache, then a second apply that writes nothing.
     let failed = deployment
-        .verify()
+        .verify(&NoProgress)
         .await
         .iter()
         .filter(|v| !v.passed)

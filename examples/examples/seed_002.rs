@@ -68,7 +68,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // A pull through each repository as Docker makes it, then a plan with nothing to do.
     let failed = deployment
-        .verify()
+        .verify(&NoProgress)
         .await
         .iter()
         .filter(|v| !v.passed)

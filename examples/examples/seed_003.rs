@@ -41,7 +41,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     deployment.apply(&NoProgress).await?;
-    let verified = deployment.verify().await;
+    let verified = deployment.verify(&NoProgress).await;
     for result in &verified {
         println!("{}", result.verification);
     }

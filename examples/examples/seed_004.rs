@@ -51,7 +51,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // upstream's auth_secret, verified, the old one revoked), and a second apply that
     // writes nothing.
     let failed = deployment
-        .verify()
+        .verify(&NoProgress)
         .await
         .iter()
         .filter(|v| !v.passed)

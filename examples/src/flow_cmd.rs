@@ -221,7 +221,7 @@ impl Flow<'_> {
             }
             FlowCommand::Apply => self.apply(&progress).await,
             FlowCommand::Verify => {
-                let results = self.deployment.verify().await;
+                let results = self.deployment.verify(&progress).await;
                 let failed = results.iter().filter(|r| !r.passed).count();
                 emit(
                     self.global.output,
@@ -349,7 +349,7 @@ impl Flow<'_> {
         }
         if self.on_sandbox && failed == 0 {
             // The demo: show that what was applied works and that a second run is a no-op.
-            let verified = self.deployment.verify().await;
+            let verified = self.deployment.verify(progress).await;
             let plans = self.deployment.plan().await.map_err(fleet_failure)?;
             let verify_failed = verified.iter().filter(|r| !r.passed).count();
             let changes = plans.iter().any(|p| p.has_changes());

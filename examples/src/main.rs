@@ -14,6 +14,7 @@ mod factory;
 mod flow_cmd;
 mod gar_cmd;
 mod output;
+mod progress_bar;
 mod report;
 mod sandbox_cmd;
 

@@ -8,26 +8,57 @@ use pull_through_fleet::{
     CacheAccess, CacheOutcome, CachePlan, CacheVerification, Destroyed, Outcome, Status, remaining,
 };
 
-/// Progress lines on stderr, only when a person watches (stderr is a terminal and the
-/// output is for people).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Progress {
-    enabled: bool,
+use crate::progress_bar::{Bar, step_line};
+
+/// How the flows' progress reaches a person, on stderr: a bar on a terminal, plain lines
+/// (one per finished step) elsewhere, and nothing when the output is JSON, whose reader
+/// wants the document alone.
+pub(crate) enum Progress {
+    /// `--output json`.
+    Quiet,
+    /// Stderr is not a terminal (a log, a pipe, CI): one line per finished step.
+    Lines,
+    /// Stderr is a terminal.
+    Bar(Bar),
 }
 
 impl Progress {
-    /// Shown when `human` and stderr is a terminal.
+    /// The bar when `human` and stderr is a terminal, plain lines when `human` only.
     pub(crate) fn new(human: bool) -> Progress {
-        Progress {
-            enabled: human && std::io::stderr().is_terminal(),
+        if !human {
+            Progress::Quiet
+        } else if std::io::stderr().is_terminal() {
+            Progress::Bar(Bar::stderr())
+        } else {
+            Progress::Lines
         }
     }
 }
 
 impl pull_through_fleet::Progress for Progress {
+    fn begin(&self, flow: &str, total: usize) {
+        if let Progress::Bar(bar) = self {
+            bar.begin(flow, total);
+        }
+    }
+
+    fn started(&self, what: &str, subject: &str) {
+        if let Progress::Bar(bar) = self {
+            bar.started(what, subject);
+        }
+    }
+
     fn step(&self, what: &str, subject: &str, result: &str) {
-        if self.enabled {
-            eprintln!("  {what:<10} {subject:<20} {result}");
+        match self {
+            Progress::Quiet => {}
+            Progress::Lines => eprintln!("{}", step_line(what, subject, result)),
+            Progress::Bar(bar) => bar.step(what, subject, result),
+        }
+    }
+
+    fn finished(&self, subject: &str) {
+        if let Progress::Bar(bar) = self {
+            bar.finished(subject);
         }
     }
 }

@@ -45,7 +45,7 @@
 //! for outcome in deployment.apply(&NoProgress).await? {
 //!     println!("{}: {:?}", outcome.cache, outcome.result);
 //! }
-//! let failed = deployment.verify().await.iter().filter(|v| !v.passed).count();
+//! let failed = deployment.verify(&NoProgress).await.iter().filter(|v| !v.passed).count();
 //! println!("{failed} caches failed to pull through");
 //! # Ok(()) }
 //! ```

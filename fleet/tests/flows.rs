@@ -480,7 +480,14 @@ async fn apply_makes_one_token_per_private_cache_and_a_second_apply_writes_nothi
         outcomes[1].new_token.is_some(),
         "the new token is handed to the caller once"
     );
-    assert!(world.deployment.verify().await.iter().all(|v| v.passed));
+    assert!(
+        world
+            .deployment
+            .verify(&NoProgress)
+            .await
+            .iter()
+            .all(|v| v.passed)
+    );
 
     let again = world.deployment.apply(&NoProgress).await.unwrap();
     assert!(

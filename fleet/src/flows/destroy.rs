@@ -60,13 +60,17 @@ impl Deployment {
     /// ```
     pub async fn destroy(&self, progress: &dyn Progress) -> Result<Destroyed, Error> {
         let tokens = self.owned_tokens().await?;
+        let layers = self.layers();
+        progress.begin("destroy", layers.iter().map(Vec::len).sum());
         let mut caches = Vec::new();
-        for layer in self.layers().into_iter().rev() {
+        for layer in layers.into_iter().rev() {
             let results = self
                 .each(layer, |cache: &CacheConfig| async move {
+                    progress.started("delete", cache.name.as_str());
                     let outcome = self.destroy_one(cache).await;
                     let word = if outcome.ok() { "deleted" } else { "failed" };
                     progress.step("delete", cache.name.as_str(), word);
+                    progress.finished(cache.name.as_str());
                     outcome
                 })
                 .await;

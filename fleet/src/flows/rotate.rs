@@ -42,16 +42,19 @@ impl Deployment {
             .into_iter()
             .filter(|(cache, _)| only.is_empty() || only.iter().any(|o| o == cache.name.as_str()))
             .collect();
+        progress.begin("rotate", private.len());
         Ok(self
             .each(private, |(cache, role)| {
                 let tokens = &tokens;
                 async move {
+                    progress.started("rotate", cache.name.as_str());
                     let outcome = self.rotate_one(cache, role, tokens).await;
                     progress.step(
                         "rotate",
                         cache.name.as_str(),
                         if outcome.ok() { "rotated" } else { "failed" },
                     );
+                    progress.finished(cache.name.as_str());
                     outcome
                 }
             })

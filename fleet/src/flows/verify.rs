@@ -5,12 +5,14 @@ use serde::Serialize;
 
 use crate::Deployment;
 use crate::config::{CacheConfig, CacheIntent};
+use crate::progress::Progress;
 
 /// One cache's verification.
 ///
 /// ```no_run
 /// # async fn example(deployment: &pull_through_fleet::Deployment) {
-/// for result in deployment.verify().await.iter().filter(|r| !r.passed) {
+/// let results = deployment.verify(&pull_through_fleet::NoProgress).await;
+/// for result in results.iter().filter(|r| !r.passed) {
 ///     eprintln!("{} (probe {}):\n{}", result.backend, result.probe, result.verification);
 /// }
 /// # }
@@ -32,19 +34,29 @@ impl Deployment {
     /// Verifies every cache, concurrently: a real pull through each as a client would
     /// (a manifest, or an index and a package), with the backend's hint and, when a pull
     /// fails, every rule of the vendor's the cache breaks
-    /// ([`diagnose`](pull_through_core::PullThroughBackend::diagnose)).
+    /// ([`diagnose`](pull_through_core::PullThroughBackend::diagnose)). `progress` is told
+    /// of the flow (`verify`, every cache), each cache as its pull starts, its result
+    /// (`passed` or `failed`), and its end.
     ///
     /// ```no_run
     /// # async fn example(deployment: &pull_through_fleet::Deployment) {
-    /// for result in deployment.verify().await {
+    /// for result in deployment.verify(&pull_through_fleet::NoProgress).await {
     ///     println!("{}", result.verification);
     /// }
     /// # }
     /// ```
-    pub async fn verify(&self) -> Vec<CacheVerification> {
+    pub async fn verify(&self, progress: &dyn Progress) -> Vec<CacheVerification> {
         let caches: Vec<&CacheConfig> = self.config.caches.iter().collect();
-        self.each(caches, |cache| self.verify_one(cache, None))
-            .await
+        progress.begin("verify", caches.len());
+        self.each(caches, |cache| async move {
+            progress.started("verify", cache.name.as_str());
+            let result = self.verify_one(cache, None).await;
+            let word = if result.passed { "passed" } else { "failed" };
+            progress.step("verify", cache.name.as_str(), word);
+            progress.finished(cache.name.as_str());
+            result
+        })
+        .await
     }
 
     /// Verifies one cache with its probe (or `probe`).
