@@ -1,0 +1,209 @@
+//! Gzip bombs against the index reader: a megabyte that decompresses to a gigabyte is
+//! refused with [`IndexError::TooLarge`], without decompressing or allocating what it
+//! claims. The bombs are built here, a member of a mebibyte of zeros repeated, never
+//! stored. Where `/proc/self` tells (Linux), each test also checks the process's peak
+//! memory; the tests take turns so one's peak is not another's.
+
+use std::io::{Read, Write};
+use std::sync::Mutex;
+
+use apk_repo::index::{
+    ApkIndex, DEFAULT_MAX_DECOMPRESSED, IndexError, Package, ReadOptions, write_index,
+};
+
+const MIB: u64 = 1024 * 1024;
+const GIB: u64 = 1024 * MIB;
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn header(name: &str, kind: tar::EntryType, size: u64) -> Vec<u8> {
+    let mut header = if kind == tar::EntryType::GNULongName {
+        tar::Header::new_gnu()
+    } else {
+        tar::Header::new_ustar()
+    };
+    header.set_path(name).unwrap();
+    header.set_entry_type(kind);
+    header.set_size(size);
+    header.set_mode(0o644);
+    header.set_cksum();
+    header.as_bytes().to_vec()
+}
+
+/// A tar header in one gzip member, then `zeros` bytes of zeros as members of a mebibyte
+/// each: about a kilobyte of file per mebibyte of bomb.
+fn bomb(header: &[u8], zeros: u64) -> Vec<u8> {
+    let mebibyte = gzip(&vec![0; MIB as usize]);
+    let mut bytes = gzip(header);
+    for _ in 0..zeros / MIB {
+        bytes.extend_from_slice(&mebibyte);
+    }
+    bytes
+}
+
+/// The peak resident memory in bytes, from `/proc/self/status`.
+fn peak() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Runs `read` and returns what it returned with how far the peak rose above the memory
+/// in use before it (`None` where the peak cannot be reset and read).
+fn measured<T>(read: impl FnOnce() -> T) -> (T, Option<u64>) {
+    // Writing 5 resets the peak to the current use (Linux 4.0 and later).
+    let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
+    let before = peak().filter(|_| reset);
+    let result = read();
+    let rise = before.and_then(|before| Some(peak()?.saturating_sub(before)));
+    if rise.is_none() {
+        eprintln!("note: peak memory is not measurable here; only the error is checked");
+    }
+    (result, rise)
+}
+
+fn too_large(err: IndexError) -> (String, u64, u64) {
+    match err {
+        IndexError::TooLarge { what, limit, seen } => (what, limit, seen),
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_gigabyte_bomb_is_refused_from_its_header() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let bytes = bomb(&header("APKINDEX", tar::EntryType::Regular, GIB), GIB);
+    assert!(
+        bytes.len() < 2 * MIB as usize,
+        "the bomb is {} bytes",
+        bytes.len()
+    );
+
+    let (result, rise) = measured(|| ApkIndex::read_unverified(&bytes));
+    let err = result.unwrap_err();
+    let message = err.to_string();
+    let (what, limit, seen) = too_large(err);
+    assert_eq!(
+        what,
+        "the tar entry \"APKINDEX\", which declares 1073741824 bytes,"
+    );
+    assert_eq!(limit, DEFAULT_MAX_DECOMPRESSED);
+    assert_eq!(seen, 512, "only the header was decompressed");
+    assert_eq!(
+        message,
+        "the tar entry \"APKINDEX\", which declares 1073741824 bytes, goes past the \
+         decompression cap of 314572800 bytes (stopped after 512 decompressed bytes): a gzip \
+         bomb, or an index larger than any real one; if it is genuine, raise the cap \
+         (max_decompressed of ReadOptions, RepoClientBuilder::read_options, or the argument \
+         of gzip_members)"
+    );
+    if let Some(rise) = rise {
+        assert!(rise < 16 * MIB, "peak memory rose by {rise} bytes");
+    }
+}
+
+#[test]
+fn a_bomb_that_hides_its_size_stops_at_the_cap() {
+    // A GNU long name is read whole by the tar reader before any entry is seen, so
+    // nothing declares its size to the index reader: the cap on the stream stops it.
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let bytes = bomb(
+        &header("././@LongLink", tar::EntryType::GNULongName, GIB),
+        GIB,
+    );
+    let cap = 16 * MIB;
+    let options = ReadOptions::default().with_max_decompressed(cap);
+
+    let (result, rise) = measured(|| ApkIndex::read_unverified_with(&bytes, options));
+    let (what, limit, seen) = too_large(result.unwrap_err());
+    assert_eq!((what.as_str(), limit), ("the index", cap));
+    assert_eq!(seen, cap + 1, "one byte past the cap, and no further");
+    if let Some(rise) = rise {
+        // The long name is held while it is read: within the cap, never the gigabyte.
+        assert!(rise < 3 * cap, "peak memory rose by {rise} bytes");
+    }
+}
+
+#[test]
+fn a_signature_member_bomb_is_malformed() {
+    // The signature member is read on its own, so this bomb is one member: a signature
+    // entry and 64 MiB of zeros, compressed as they are generated.
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder
+        .write_all(&header(
+            ".SIGN.RSA256.k.rsa.pub",
+            tar::EntryType::Regular,
+            64 * MIB,
+        ))
+        .unwrap();
+    let zeros = vec![0; MIB as usize];
+    for _ in 0..64 {
+        encoder.write_all(&zeros).unwrap();
+    }
+    let bytes = encoder.finish().unwrap();
+    assert!(
+        bytes.len() < MIB as usize,
+        "the bomb is {} bytes",
+        bytes.len()
+    );
+    let (result, rise) = measured(|| ApkIndex::read_unverified(&bytes));
+    match result {
+        Err(IndexError::Malformed { problem }) => assert_eq!(
+            problem,
+            "the signature member decompresses to more than 16777216 bytes; real signatures \
+             are a few hundred bytes each"
+        ),
+        other => panic!("{other:?}"),
+    }
+    if let Some(rise) = rise {
+        assert!(rise < 64 * MIB, "peak memory rose by {rise} bytes");
+    }
+}
+
+#[test]
+fn an_index_at_the_cap_passes_and_a_smaller_cap_refuses_it() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let packages: Vec<Package> = (0..2000)
+        .map(|i| {
+            let mut package = Package::default();
+            package.name = format!("package-{i}");
+            package.version = "1.0-r0".to_owned();
+            package
+        })
+        .collect();
+    let bytes = write_index(&packages, "d");
+    let mut tar = Vec::new();
+    flate2::read::GzDecoder::new(&bytes[..])
+        .read_to_end(&mut tar)
+        .unwrap();
+    let size = tar.len() as u64;
+
+    for cap in [size, size + 1] {
+        let options = ReadOptions::default().with_max_decompressed(cap);
+        let index = ApkIndex::read_unverified_with(&bytes, options).unwrap();
+        assert_eq!(index.packages.len(), 2000, "cap {cap} of {size}");
+    }
+    // Two blocks short: the reader needs every block but the second end-of-archive one.
+    let cap = size - 1024;
+    let options = ReadOptions::default().with_max_decompressed(cap);
+    let (what, limit, seen) =
+        too_large(ApkIndex::read_unverified_with(&bytes, options).unwrap_err());
+    assert_eq!((what.as_str(), limit, seen), ("the index", cap, cap + 1));
+    // Far short: the APKINDEX entry's own header says it cannot fit.
+    let cap = size / 2;
+    let options = ReadOptions::default().with_max_decompressed(cap);
+    let (what, limit, _) = too_large(ApkIndex::read_unverified_with(&bytes, options).unwrap_err());
+    assert!(
+        what.starts_with("the tar entry \"APKINDEX\", which declares "),
+        "{what}"
+    );
+    assert_eq!(limit, cap);
+}
