@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use crate::access::{ClientAccess, ClientLogin};
 use crate::diagnose::Diagnosis;
 use crate::error::Error;
+use crate::listing::Listing;
 use crate::plan::{Deleted, Ensured, Plan};
 use crate::spec::{CacheKind, CacheName, CacheSpec, NameCase};
 use crate::state::CacheState;
@@ -139,6 +140,75 @@ pub trait PullThroughBackend: Send + Sync + fmt::Debug {
     /// # Ok(()) }
     /// ```
     async fn list(&self) -> Result<Vec<CacheState>, Error>;
+
+    /// Every cache in one listing, taken once at the start of a run over many caches and
+    /// handed to [`plan_in`](Self::plan_in), [`ensure_in`](Self::ensure_in) and
+    /// [`describe_in`](Self::describe_in), so the run reads each cache at most once (see
+    /// [`Listing`]). The default, [`Listing::unknown`], changes nothing: each call reads.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheSpec, PullThroughBackend};
+    /// # async fn example(backend: &dyn PullThroughBackend, specs: &[CacheSpec]) -> Result<(), pull_through_core::Error> {
+    /// let listing = backend.listing().await?;
+    /// for spec in specs {
+    ///     backend.ensure_in(spec, &listing).await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    async fn listing(&self) -> Result<Listing, Error> {
+        Ok(Listing::unknown())
+    }
+
+    /// [`plan`](Self::plan) within a run that took `listing`. The default plans as
+    /// `plan` does.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheSpec, PullThroughBackend};
+    /// # async fn example(backend: &dyn PullThroughBackend, spec: &CacheSpec) -> Result<(), pull_through_core::Error> {
+    /// let listing = backend.listing().await?;
+    /// println!("{}", backend.plan_in(spec, &listing).await?);
+    /// # Ok(()) }
+    /// ```
+    async fn plan_in(&self, spec: &CacheSpec, listing: &Listing) -> Result<Plan, Error> {
+        let _ = listing;
+        self.plan(spec).await
+    }
+
+    /// [`ensure`](Self::ensure) within a run that took `listing`: what it knows is not
+    /// read again, and what is written is kept in it. The default ensures as `ensure`
+    /// does.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheSpec, PullThroughBackend};
+    /// # async fn example(backend: &dyn PullThroughBackend, spec: &CacheSpec) -> Result<(), pull_through_core::Error> {
+    /// let listing = backend.listing().await?;
+    /// let outcome = backend.ensure_in(spec, &listing).await?;
+    /// # Ok(()) }
+    /// ```
+    async fn ensure_in(&self, spec: &CacheSpec, listing: &Listing) -> Result<Ensured, Error> {
+        let _ = listing;
+        self.ensure(spec).await
+    }
+
+    /// [`describe`](Self::describe) within a run that took `listing`; what is read is kept
+    /// in it, so an `ensure_in` of the same cache does not read it again. The default
+    /// describes as `describe` does.
+    ///
+    /// ```
+    /// # use pull_through_core::{CacheName, PullThroughBackend};
+    /// # async fn example(backend: &dyn PullThroughBackend) -> Result<(), pull_through_core::Error> {
+    /// let listing = backend.listing().await?;
+    /// let state = backend.describe_in(&CacheName::new("cgr-public")?, &listing).await?;
+    /// # Ok(()) }
+    /// ```
+    async fn describe_in(
+        &self,
+        name: &CacheName,
+        listing: &Listing,
+    ) -> Result<Option<CacheState>, Error> {
+        let _ = listing;
+        self.describe(name).await
+    }
 
     /// Deletes the cache and everything it cached.
     ///

@@ -57,6 +57,7 @@ pub mod conformance;
 pub mod diagnose;
 pub mod error;
 pub mod http;
+pub mod listing;
 pub mod plan;
 pub mod pull;
 pub mod reconcile;

@@ -64,6 +64,7 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 
 use crate::error::Error;
+use crate::listing::Listing;
 use crate::plan::{Diff, Ensured, FieldChange, FieldValue, Plan};
 use crate::spec::{CacheKind, CacheName, CacheSpec, CredentialWrite, NameCase};
 use crate::state::CacheState;
@@ -266,6 +267,14 @@ pub trait Reconcile: Send + Sync {
     /// vendor ignores case).
     async fn names(&self) -> Result<Vec<String>, Error>;
 
+    /// Every cache in one listing, for a run over many ([`Listing`]): each name, with the
+    /// whole resource where the vendor's list answer holds it (`None` where a cache must
+    /// still be read on its own). `Ok(None)`, the default, where the vendor cannot list
+    /// every cache cheaply: the run then reads each cache, as without a listing.
+    async fn list_all(&self) -> Result<Option<Vec<(String, Option<Self::Resource>)>>, Error> {
+        Ok(None)
+    }
+
     /// The settings the spec asks for, in the order a plan shows them; not the username
     /// nor the password, which the reconcile handles itself. A setting the spec leaves
     /// open is left out.
@@ -382,10 +391,37 @@ pub fn diff<'a, R: Reconcile + ?Sized>(
 /// [`Reconcile::check_update`] refuses.
 ///
 /// See the [module documentation](self) for a whole backend.
-pub async fn plan<R: Reconcile + ?Sized>(backend: &R, spec: &CacheSpec) -> Result<Plan, Error> {
-    match backend.read(&spec.name).await? {
+pub async fn plan<R>(backend: &R, spec: &CacheSpec) -> Result<Plan, Error>
+where
+    R: Reconcile + ?Sized,
+    R::Resource: Clone + 'static,
+{
+    plan_in(backend, spec, &Listing::unknown()).await
+}
+
+/// [`plan`] within a run: what `listing` knows is not read again.
+///
+/// # Errors
+///
+/// As [`plan`].
+///
+/// ```
+/// # use pull_through_core::reconcile::Reconcile;
+/// # async fn example<R: Reconcile>(backend: &R, spec: &pull_through_core::CacheSpec) -> Result<(), pull_through_core::Error>
+/// # where R::Resource: Clone + 'static {
+/// use pull_through_core::reconcile;
+/// let listing = reconcile::listing(backend).await?;
+/// let plan = reconcile::plan_in(backend, spec, &listing).await?;
+/// # Ok(()) }
+/// ```
+pub async fn plan_in<R>(backend: &R, spec: &CacheSpec, listing: &Listing) -> Result<Plan, Error>
+where
+    R: Reconcile + ?Sized,
+    R::Resource: Clone + 'static,
+{
+    match read_in(backend, &spec.name, listing).await? {
         None => {
-            refuse_case_twin(backend, &spec.name).await?;
+            refuse_case_twin(backend, &spec.name, listing).await?;
             Ok(Plan::create(spec.name.clone(), backend.create_fields(spec)))
         }
         Some(resource) => {
@@ -407,36 +443,65 @@ pub async fn plan<R: Reconcile + ?Sized>(backend: &R, spec: &CacheSpec) -> Resul
 /// As [`plan`], and what the vendor answered to the write.
 ///
 /// See the [module documentation](self) for a whole backend.
-pub async fn ensure<R: Reconcile + ?Sized>(
+pub async fn ensure<R>(backend: &R, spec: &CacheSpec) -> Result<Ensured, Error>
+where
+    R: Reconcile + ?Sized,
+    R::Resource: Clone + 'static,
+{
+    ensure_in(backend, spec, &Listing::unknown()).await
+}
+
+/// [`ensure`] within a run: a cache the listing does not hold is created without a read,
+/// one it holds whole is not read again, and what was written is kept in it for later
+/// calls of the run.
+///
+/// # Errors
+///
+/// As [`ensure`].
+///
+/// ```
+/// # use pull_through_core::reconcile::Reconcile;
+/// # async fn example<R: Reconcile>(backend: &R, specs: &[pull_through_core::CacheSpec]) -> Result<(), pull_through_core::Error>
+/// # where R::Resource: Clone + 'static {
+/// use pull_through_core::reconcile;
+/// let listing = reconcile::listing(backend).await?;
+/// for spec in specs {
+///     reconcile::ensure_in(backend, spec, &listing).await?;
+/// }
+/// # Ok(()) }
+/// ```
+pub async fn ensure_in<R>(
     backend: &R,
     spec: &CacheSpec,
-) -> Result<Ensured, Error> {
-    let resource =
-        match backend.read(&spec.name).await? {
-            Some(resource) => resource,
-            None => {
-                refuse_case_twin(backend, &spec.name).await?;
-                match backend.create(spec).await {
-                    Ok(created) => {
-                        return Ok(Ensured::Created {
-                            state: backend.state(&created)?,
-                        });
-                    }
-                    Err(err) if err.is_already_exists() => backend
-                        .read(&spec.name)
-                        .await?
-                        .ok_or_else(|| Error::Unsupported {
-                            vendor: backend.vendor().to_owned(),
-                            what: format!(
-                                "ensuring {}: it vanished while being created",
-                                spec.name
-                            ),
-                            hint: "apply again".to_owned(),
-                        })?,
-                    Err(err) => return Err(err),
+    listing: &Listing,
+) -> Result<Ensured, Error>
+where
+    R: Reconcile + ?Sized,
+    R::Resource: Clone + 'static,
+{
+    let name = spec.name.as_str();
+    let resource = match read_in(backend, &spec.name, listing).await? {
+        Some(resource) => resource,
+        None => {
+            refuse_case_twin(backend, &spec.name, listing).await?;
+            match backend.create(spec).await {
+                Ok(created) => {
+                    let state = backend.state(&created)?;
+                    listing.remember(name, created);
+                    return Ok(Ensured::Created { state });
                 }
+                Err(err) if err.is_already_exists() => backend
+                    .read(&spec.name)
+                    .await?
+                    .ok_or_else(|| Error::Unsupported {
+                        vendor: backend.vendor().to_owned(),
+                        what: format!("ensuring {}: it vanished while being created", spec.name),
+                        hint: "apply again".to_owned(),
+                    })?,
+                Err(err) => return Err(err),
             }
-        };
+        }
+    };
     backend.check_update(spec, &resource)?;
     let (changes, password) = diff(backend, spec, &resource);
     if changes.is_empty() {
@@ -444,6 +509,8 @@ pub async fn ensure<R: Reconcile + ?Sized>(
             state: backend.state(&resource)?,
         });
     }
+    // Whatever the update's answer, what was kept no longer says what the backend holds.
+    listing.forget(name);
     let written = backend
         .update(
             spec,
@@ -454,10 +521,107 @@ pub async fn ensure<R: Reconcile + ?Sized>(
             },
         )
         .await?;
-    Ok(Ensured::Updated {
-        state: backend.state(&written)?,
-        changes,
-    })
+    let state = backend.state(&written)?;
+    listing.remember(name, written);
+    Ok(Ensured::Updated { state, changes })
+}
+
+/// One listing of the whole backend through [`Reconcile::list_all`], or
+/// [`Listing::unknown`] where the backend has none.
+///
+/// # Errors
+///
+/// What the vendor answered to the listing.
+///
+/// ```
+/// # use pull_through_core::reconcile::Reconcile;
+/// # async fn example<R: Reconcile>(backend: &R) -> Result<(), pull_through_core::Error>
+/// # where R::Resource: Clone + 'static {
+/// let listing = pull_through_core::reconcile::listing(backend).await?;
+/// # Ok(()) }
+/// ```
+pub async fn listing<R>(backend: &R) -> Result<Listing, Error>
+where
+    R: Reconcile + ?Sized,
+    R::Resource: Clone + 'static,
+{
+    let Some(all) = backend.list_all().await? else {
+        return Ok(Listing::unknown());
+    };
+    let listing = Listing::of_names(all.iter().map(|(name, _)| name.clone()));
+    for (name, resource) in all {
+        if let Some(resource) = resource {
+            listing.remember(name, resource);
+        }
+    }
+    Ok(listing)
+}
+
+/// The cache `name` as the run knows it: kept in `listing`, absent from a complete
+/// listing, or read (and then kept).
+///
+/// # Errors
+///
+/// What the vendor answered to the read.
+///
+/// ```
+/// # use pull_through_core::reconcile::Reconcile;
+/// # async fn example<R: Reconcile>(backend: &R, name: &pull_through_core::CacheName) -> Result<(), pull_through_core::Error>
+/// # where R::Resource: Clone + 'static {
+/// let listing = pull_through_core::listing::Listing::unknown();
+/// let first = pull_through_core::reconcile::read_in(backend, name, &listing).await?; // a read
+/// let again = pull_through_core::reconcile::read_in(backend, name, &listing).await?; // none
+/// # Ok(()) }
+/// ```
+pub async fn read_in<R>(
+    backend: &R,
+    name: &CacheName,
+    listing: &Listing,
+) -> Result<Option<R::Resource>, Error>
+where
+    R: Reconcile + ?Sized,
+    R::Resource: Clone + 'static,
+{
+    if let Some(resource) = listing.resource::<R::Resource>(name.as_str()) {
+        return Ok(Some(resource));
+    }
+    if listing.holds(name.as_str()) == Some(false) {
+        return Ok(None);
+    }
+    let read = backend.read(name).await?;
+    if let Some(resource) = &read {
+        listing.remember(name.as_str(), resource.clone());
+    }
+    Ok(read)
+}
+
+/// [`Reconcile::state`] of the cache as the run knows it ([`read_in`]).
+///
+/// # Errors
+///
+/// What the vendor answered to the read.
+///
+/// ```
+/// # use pull_through_core::reconcile::Reconcile;
+/// # async fn example<R: Reconcile>(backend: &R, name: &pull_through_core::CacheName) -> Result<(), pull_through_core::Error>
+/// # where R::Resource: Clone + 'static {
+/// let listing = pull_through_core::reconcile::listing(backend).await?;
+/// let state = pull_through_core::reconcile::describe_in(backend, name, &listing).await?;
+/// # Ok(()) }
+/// ```
+pub async fn describe_in<R>(
+    backend: &R,
+    name: &CacheName,
+    listing: &Listing,
+) -> Result<Option<CacheState>, Error>
+where
+    R: Reconcile + ?Sized,
+    R::Resource: Clone + 'static,
+{
+    read_in(backend, name, listing)
+        .await?
+        .map(|resource| backend.state(&resource))
+        .transpose()
 }
 
 /// Where names ignore case, reads match exactly: a name that differs only in case from
@@ -465,11 +629,15 @@ pub async fn ensure<R: Reconcile + ?Sized>(
 async fn refuse_case_twin<R: Reconcile + ?Sized>(
     backend: &R,
     name: &CacheName,
+    listing: &Listing,
 ) -> Result<(), Error> {
     if backend.name_case() != NameCase::Insensitive {
         return Ok(());
     }
-    let names = backend.names().await?;
+    let names: Vec<String> = match listing.names() {
+        Some(names) => names.map(str::to_owned).collect(),
+        None => backend.names().await?,
+    };
     match names
         .iter()
         .find(|other| other.as_str() != name.as_str() && other.eq_ignore_ascii_case(name.as_str()))
