@@ -458,6 +458,7 @@ impl ChainguardBuilder {
             tokens: Arc::new(CachedTokens::new(tokens)),
             binding_retry: self.binding_retry,
             key_size: self.key_size,
+            builtin_roles: Arc::default(),
         })
     }
 }
@@ -478,7 +479,14 @@ pub struct ChainguardClient {
     tokens: Arc<dyn TokenSource>,
     binding_retry: Vec<Duration>,
     key_size: KeySize,
+    /// Built-in roles by name, looked up once per client: they are Chainguard's own and
+    /// their ids never change, and a fleet making sixty pull tokens would otherwise read
+    /// the same role sixty times.
+    builtin_roles: Arc<RoleMemo>,
 }
+
+/// One cell per role name, so concurrent first lookups of one role send one request.
+type RoleMemo = std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::OnceCell<Role>>>>;
 
 /// One pull token as listed: the identity, without the JWT (it cannot be read back).
 ///
@@ -639,6 +647,20 @@ impl ChainguardClient {
     /// # Ok(()) }
     /// ```
     pub async fn find_builtin_role(&self, name: &str) -> Result<Role, Error> {
+        let cell = {
+            let mut memo = self
+                .builtin_roles
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            Arc::clone(memo.entry(name.to_owned()).or_default())
+        };
+        // A failed lookup leaves the cell empty, so the next call asks again.
+        cell.get_or_try_init(|| self.lookup_builtin_role(name))
+            .await
+            .cloned()
+    }
+
+    async fn lookup_builtin_role(&self, name: &str) -> Result<Role, Error> {
         let roles = self.list_roles(Some(name)).await?;
         let customs: Vec<String> = roles
             .iter()
@@ -819,8 +841,20 @@ impl ChainguardClient {
         options: PullTokenOptions,
     ) -> Result<PullToken, Error> {
         options.validate()?;
+        // Started first, so the key is made while the role is looked up. An RSA-4096 key
+        // takes a processor about half a second: on the blocking pool it runs on every
+        // core at once when a fleet makes many tokens, and never stalls the tasks that
+        // are only waiting for the network.
+        let key = tokio::task::spawn_blocking({
+            let size = self.key_size.aws_lc();
+            move || Signer::generate(size)
+        });
         let role = self.find_builtin_role(options.role.as_str()).await?;
-        let signer = Signer::generate(self.key_size.aws_lc())?;
+        let signer = key.await.map_err(|err| Error::Unsupported {
+            vendor: "chainguard".to_owned(),
+            what: format!("generating the pull token's key: {err}"),
+            hint: "try again; report it if it recurs".to_owned(),
+        })??;
         let subject = new_subject()?;
         let issued = SystemTime::now();
         let expires = issued + options.ttl;
