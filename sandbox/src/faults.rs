@@ -336,8 +336,19 @@ impl Faults {
         self.lock().rules.clone()
     }
 
-    /// Decides the fault for one request, if any.
-    pub(crate) fn decide(&self, service: &str, method: &str, path: &str) -> Option<FaultKind> {
+    /// Decides the fault for one request, if any. A request from another fake
+    /// (`from_fake`) gets a fault only from a rule: random faults stand for the network
+    /// between a client and the vendors, and such a request stands for traffic between
+    /// two vendors, which no client sees or retries. It draws nothing, so the random
+    /// sequence of the client's requests does not depend on how many such requests there
+    /// were.
+    pub(crate) fn decide(
+        &self,
+        service: &str,
+        method: &str,
+        path: &str,
+        from_fake: bool,
+    ) -> Option<FaultKind> {
         let mut inner = self.lock();
         if let Some(index) = inner
             .rules
@@ -353,6 +364,9 @@ impl Faults {
                 }
             }
             return Some(fault);
+        }
+        if from_fake {
+            return None;
         }
         let (config, rng) = inner.random.as_mut()?;
         // Draw both numbers for every request so that a request's fault depends only on
@@ -377,18 +391,18 @@ mod tests {
                 .path_prefix("/x")
                 .times(2),
         );
-        assert_eq!(faults.decide("b", "PUT", "/x"), None);
-        assert_eq!(faults.decide("a", "GET", "/x"), None);
-        assert_eq!(faults.decide("a", "PUT", "/y"), None);
+        assert_eq!(faults.decide("b", "PUT", "/x", false), None);
+        assert_eq!(faults.decide("a", "GET", "/x", false), None);
+        assert_eq!(faults.decide("a", "PUT", "/y", false), None);
         assert_eq!(
-            faults.decide("a", "PUT", "/x/1"),
+            faults.decide("a", "PUT", "/x/1", false),
             Some(FaultKind::Status { status: 503 })
         );
         assert_eq!(
-            faults.decide("a", "PUT", "/x/2"),
+            faults.decide("a", "PUT", "/x/2", false),
             Some(FaultKind::Status { status: 503 })
         );
-        assert_eq!(faults.decide("a", "PUT", "/x/3"), None);
+        assert_eq!(faults.decide("a", "PUT", "/x/3", false), None);
         assert!(faults.rules().is_empty());
     }
 
@@ -397,7 +411,23 @@ mod tests {
         let faults = Faults::default();
         faults.add(FaultRule::new(FaultKind::DropConnection).times(0));
         assert!(faults.rules().is_empty());
-        assert_eq!(faults.decide("a", "GET", "/"), None);
+        assert_eq!(faults.decide("a", "GET", "/", false), None);
+    }
+
+    #[test]
+    fn requests_from_fakes_meet_rules_but_no_random_fault() {
+        let faults = Faults::with_random(Some(RandomFaults {
+            rate: 1.0,
+            seed: 3,
+            kinds: FaultKind::DEFAULT_MIX.to_vec(),
+        }));
+        assert_eq!(faults.decide("cgr.dev", "GET", "/v2/", true), None);
+        assert!(faults.decide("cgr.dev", "GET", "/v2/", false).is_some());
+        faults.add(FaultRule::new(FaultKind::Status { status: 503 }).service("cgr.dev"));
+        assert_eq!(
+            faults.decide("cgr.dev", "GET", "/v2/", true),
+            Some(FaultKind::Status { status: 503 })
+        );
     }
 
     #[test]
@@ -407,9 +437,13 @@ mod tests {
             seed: 3,
             kinds: FaultKind::DEFAULT_MIX.to_vec(),
         }));
-        let first: Vec<_> = (0..50).map(|_| faults.decide("s", "GET", "/")).collect();
+        let first: Vec<_> = (0..50)
+            .map(|_| faults.decide("s", "GET", "/", false))
+            .collect();
         faults.reset();
-        let again: Vec<_> = (0..50).map(|_| faults.decide("s", "GET", "/")).collect();
+        let again: Vec<_> = (0..50)
+            .map(|_| faults.decide("s", "GET", "/", false))
+            .collect();
         assert_eq!(first, again);
     }
 
@@ -422,7 +456,7 @@ mod tests {
                 kinds: FaultKind::DEFAULT_MIX.to_vec(),
             }));
             (0..200)
-                .map(|_| faults.decide("s", "GET", "/"))
+                .map(|_| faults.decide("s", "GET", "/", false))
                 .collect::<Vec<_>>()
         };
         let first = run(7);

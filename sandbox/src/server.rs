@@ -178,9 +178,14 @@ async fn handle(
             return Ok(response);
         }
     }
-    let fault = shared
-        .faults
-        .decide(&listener.name, parts.method.as_str(), parts.uri.path());
+    let fault = shared.faults.decide(
+        &listener.name,
+        parts.method.as_str(),
+        parts.uri.path(),
+        parts
+            .headers
+            .contains_key(crate::upstream::FROM_FAKE_HEADER),
+    );
     let request = Request::from_parts(parts, Body::from(bytes));
     let response = match fault {
         Some(fault) => {

@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 /// `role_bindings` (`<identity> <role>`, so a binding made twice shows twice);
 /// `artifactory` holds `repositories` (keys); `artifactregistry` holds `repositories`
 /// (ids); `secretmanager` holds `secrets` (ids) and `secret_versions`
-/// (`<secret>/<number> <state>`); `cloudsmith` holds `repositories` (slugs) and
+/// (`<secret>/<number> <state> crc32c=<the payload's CRC32C>`, so a password added twice
+/// shows as two versions with one checksum); `cloudsmith` holds `repositories` (slugs) and
 /// `upstreams` (`<repository> <name> <url>`). The caches' fakes fill
 /// [`credentials`](Self::credentials): Artifactory by repository key, Artifact Registry by
 /// repository id, Cloudsmith by upstream name.

@@ -268,3 +268,35 @@ async fn the_state_shows_a_repository_whose_create_lost_its_answer() {
         "no password in the state"
     );
 }
+
+#[tokio::test]
+async fn random_faults_spare_requests_between_fakes_but_rules_do_not() {
+    let counter = Counter::default();
+    let sandbox = Sandbox::builder()
+        .service(counter.clone())
+        .random_faults_of(1.0, 5, vec![FaultKind::Status { status: 503 }])
+        .start()
+        .await
+        .unwrap();
+    let url = sandbox.url("counter").unwrap().join("hit").unwrap();
+    let hop = pull_through_sandbox::upstream::FROM_FAKE_HEADER;
+    assert_eq!(
+        client().post(url.clone()).send().await.unwrap().status(),
+        503
+    );
+    let between = client()
+        .post(url.clone())
+        .header(hop, "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(between.status(), 200);
+    sandbox.faults().add(
+        FaultRule::new(FaultKind::LostAnswer { status: Some(502) })
+            .service("counter")
+            .times(1),
+    );
+    let ruled = client().post(url).header(hop, "1").send().await.unwrap();
+    assert_eq!(ruled.status(), 502);
+    assert_eq!(counter.hits.load(Ordering::SeqCst), 2);
+}

@@ -588,11 +588,14 @@ impl FakeService for SecretManager {
         let state = self.0.fake.lock();
         let versions = state.secrets.values().flat_map(|secret| {
             secret.versions.iter().map(|version| {
+                // The checksum tells a version added twice (the same password) from a
+                // new one without showing the password.
                 format!(
-                    "{}/{} {}",
+                    "{}/{} {} crc32c={}",
                     secret.id,
                     version.number,
-                    version.state.as_str()
+                    version.state.as_str(),
+                    version.crc32c
                 )
             })
         });

@@ -176,6 +176,16 @@ impl Fetched {
     }
 }
 
+/// The header every request a fake makes through [`Upstream`] carries: the sandbox's
+/// random faults spare such requests (a cache pulling from `cgr.dev`, Artifact Registry
+/// checking an upstream), which stand for traffic between two vendors that the client
+/// under test never sees; a [`FaultRule`](crate::FaultRule) still matches them.
+///
+/// ```
+/// assert_eq!(pull_through_sandbox::upstream::FROM_FAKE_HEADER, "x-pull-through-sandbox-hop");
+/// ```
+pub const FROM_FAKE_HEADER: &str = "x-pull-through-sandbox-hop";
+
 /// Pulls from the fakes standing for `cgr.dev`, `apk.cgr.dev` and `virtualapk.cgr.dev`
 /// (or any other host a fake of the sandbox stands for). Cheap to clone.
 ///
@@ -219,9 +229,15 @@ impl Upstream {
         // Caches do not follow redirects from the upstream, and neither do these.
         // Every fake is on loopback: a proxy from the environment would see the
         // credentials caches store.
+        let mut marked = reqwest::header::HeaderMap::new();
+        marked.insert(
+            FROM_FAKE_HEADER,
+            reqwest::header::HeaderValue::from_static("1"),
+        );
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
+            .default_headers(marked)
             .build()
             .unwrap_or_default();
         Upstream { context, http }
