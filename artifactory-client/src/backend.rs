@@ -4,6 +4,7 @@ use apk_repo::access::apk_access;
 use apk_repo::probe::check_repository;
 use apk_repo::repo_url::RepoUrl;
 use async_trait::async_trait;
+use pull_through_core::listing::Listing;
 use pull_through_core::pull::{docker_pulls, manifest_check};
 use pull_through_core::reconcile;
 use pull_through_core::{
@@ -242,6 +243,28 @@ impl PullThroughBackend for ArtifactoryBackend {
     async fn ensure(&self, spec: &CacheSpec) -> Result<Ensured, Error> {
         self.check_spec(spec)?;
         reconcile::ensure(&Repositories(self), spec).await
+    }
+
+    async fn listing(&self) -> Result<Listing, Error> {
+        reconcile::listing(&Repositories(self)).await
+    }
+
+    async fn plan_in(&self, spec: &CacheSpec, listing: &Listing) -> Result<Plan, Error> {
+        self.check_spec(spec)?;
+        reconcile::plan_in(&Repositories(self), spec, listing).await
+    }
+
+    async fn ensure_in(&self, spec: &CacheSpec, listing: &Listing) -> Result<Ensured, Error> {
+        self.check_spec(spec)?;
+        reconcile::ensure_in(&Repositories(self), spec, listing).await
+    }
+
+    async fn describe_in(
+        &self,
+        name: &CacheName,
+        listing: &Listing,
+    ) -> Result<Option<CacheState>, Error> {
+        reconcile::describe_in(&Repositories(self), name, listing).await
     }
 
     async fn describe(&self, name: &CacheName) -> Result<Option<CacheState>, Error> {

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use pull_through_core::http::HttpObserver;
+use pull_through_core::listing::Listing;
 use pull_through_core::tokens::PullTokens;
 use pull_through_core::{
     CacheSet, CacheSpec, OrgId, Probe, PullTokenRole, Upstream, UpstreamCredentials,
@@ -202,6 +203,37 @@ impl Deployment {
                 .map(|member| self.probe(member))
                 .unwrap_or_else(|| Probe::default_for(&Upstream::CgrPublic)),
         }
+    }
+
+    /// One listing per backend the config's caches use, taken concurrently at the start
+    /// of a run, so the run reads each cache at most once. A backend whose listing fails
+    /// is read cache by cache, where the failure (an unreachable service, a refused token)
+    /// is then reported against each cache.
+    pub(crate) async fn listings(&self) -> BTreeMap<String, Listing> {
+        let used: std::collections::BTreeSet<&str> = self
+            .config
+            .caches
+            .iter()
+            .map(|cache| cache.backend.as_str())
+            .collect();
+        futures::future::join_all(
+            self.backends
+                .iter()
+                .filter(|(name, _)| used.contains(name.as_str()))
+                .map(|(name, backend)| async move {
+                    let listing = match backend.api.listing().await {
+                        Ok(listing) => listing,
+                        Err(err) => {
+                            tracing::warn!(backend = %name, error = %err, "listing failed; reading each cache");
+                            Listing::unknown()
+                        }
+                    };
+                    (name.clone(), listing)
+                }),
+        )
+        .await
+        .into_iter()
+        .collect()
     }
 
     /// Runs `work` on each item, at most `concurrency` at once, and returns the results

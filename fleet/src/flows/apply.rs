@@ -4,11 +4,13 @@
 
 use std::collections::BTreeMap;
 
+use pull_through_core::listing::Listing;
 use pull_through_core::tokens::IssuedToken;
 use pull_through_core::{
     CacheState, Ensured, Error, ExposeSecret, FieldChange, PullTokenRole, UpstreamCredentials,
 };
 use serde::Serialize;
+use tokio::sync::{Semaphore, watch};
 
 use crate::Deployment;
 use crate::config::{CacheConfig, CacheIntent};
@@ -162,6 +164,28 @@ impl CacheOutcome {
     }
 }
 
+/// What the caches of one apply share.
+struct Run<'a> {
+    tokens: Vec<OwnedToken>,
+    listings: BTreeMap<String, Listing>,
+    /// Calls to the cache backends.
+    backends: Semaphore,
+    /// Pull tokens made (mostly processor time: their keys).
+    chainguard: Semaphore,
+    /// Each cache done so far, and whether it ended as configured.
+    done: watch::Sender<BTreeMap<String, bool>>,
+    progress: &'a dyn Progress,
+}
+
+impl Run<'_> {
+    fn listing(&self, cache: &CacheConfig) -> &Listing {
+        static UNKNOWN: std::sync::OnceLock<Listing> = std::sync::OnceLock::new();
+        self.listings
+            .get(&cache.backend)
+            .unwrap_or_else(|| UNKNOWN.get_or_init(Listing::unknown))
+    }
+}
+
 /// A cache's pull token, settled before its cache is written.
 enum Prepared {
     /// It keeps the token it stores.
@@ -182,13 +206,21 @@ pub(crate) fn tokens_of(tokens: &[OwnedToken], cache: &CacheConfig) -> Vec<Owned
 }
 
 impl Deployment {
-    /// Applies the config: pull tokens first (one per cache of a private upstream, unless
-    /// the cache holds a usable one), then remotes, then aggregates layer by layer, at most
-    /// [`concurrency`](Deployment::concurrency) calls at once. A cache that fails leaves
-    /// the others done; an aggregate over a failed member is skipped; a token made for a
-    /// cache that then failed is revoked again; tokens a cache no longer uses are revoked
-    /// once it holds a working one. A re-run converges. `Err` only when nothing could start
-    /// (the pull-token list could not be read).
+    /// Applies the config, each cache as soon as what it needs is ready: a private remote
+    /// gets its pull token (one per cache of a private upstream, unless the cache holds a
+    /// usable one) and is then written; a public remote is written at once; an aggregate
+    /// waits for its members. At most [`concurrency`](Deployment::concurrency) calls run at
+    /// once against the cache backends, and as many against Chainguard, whose pull tokens
+    /// take mostly processor time (their keys are made on every core while the backends'
+    /// calls go on). Each backend is listed once ([`PullThroughBackend::listing`]) and each
+    /// cache read at most once.
+    ///
+    /// A cache that fails leaves the others done; an aggregate over a failed member is
+    /// skipped; a token made for a cache that then failed is revoked again; tokens a cache
+    /// no longer uses are revoked once it holds a working one. A re-run converges. `Err`
+    /// only when nothing could start (the pull-token list could not be read).
+    ///
+    /// [`PullThroughBackend::listing`]: pull_through_core::PullThroughBackend::listing
     ///
     /// ```no_run
     /// # async fn example(deployment: &pull_through_fleet::Deployment) -> Result<(), pull_through_core::Error> {
@@ -198,61 +230,96 @@ impl Deployment {
     /// # Ok(()) }
     /// ```
     pub async fn apply(&self, progress: &dyn Progress) -> Result<Vec<CacheOutcome>, Error> {
-        let tokens = self.owned_tokens().await?;
-        let private = self.private_caches();
-        let prepared: Vec<(String, Result<Prepared, Error>)> = self
-            .each(private, |(cache, role)| {
-                let tokens = &tokens;
-                async move {
-                    let result = self.prepare_token(cache, role, tokens).await;
-                    if let Ok(Prepared::Created(token, _)) = &result {
-                        progress.step(
-                            "pull token",
-                            cache.name.as_str(),
-                            &format!("created {}", token.identity_id),
-                        );
+        let (tokens, listings) = futures::join!(self.owned_tokens(), self.listings());
+        let tokens = tokens?;
+        progress.begin("apply", self.config.caches.len());
+        let run = Run {
+            tokens,
+            listings,
+            // The field is public: a caller's 0 would mean no progress at all.
+            backends: Semaphore::new(self.concurrency.max(1)),
+            chainguard: Semaphore::new(self.concurrency.max(1)),
+            done: watch::channel(BTreeMap::new()).0,
+            progress,
+        };
+        // Tokens take longest, so private remotes queue first for the semaphores (which
+        // are fair); aggregates queue only once their members are done.
+        let order = self.apply_order();
+        let (private, rest): (Vec<&CacheConfig>, Vec<&CacheConfig>) =
+            order.into_iter().partition(|cache| {
+                matches!(
+                    cache.kind,
+                    CacheIntent::Remote {
+                        pull_token: Some(_),
+                        ..
                     }
-                    (cache.name.to_string(), result)
-                }
-            })
-            .await;
-        let mut prepared: BTreeMap<String, Result<Prepared, Error>> =
-            prepared.into_iter().collect();
-
-        let mut outcomes: BTreeMap<String, CacheOutcome> = BTreeMap::new();
-        for layer in self.layers() {
-            let work: Vec<(&CacheConfig, Option<Result<Prepared, Error>>)> = layer
+                )
+            });
+        let mut outcomes: BTreeMap<String, CacheOutcome> = futures::future::join_all(
+            private
                 .into_iter()
-                .map(|cache| {
-                    // A cache that needs no token (any more) gets its leftovers revoked.
-                    let token = prepared.remove(cache.name.as_str()).or_else(|| {
-                        let leftover = tokens_of(&tokens, cache);
-                        (!leftover.is_empty()).then_some(Ok(Prepared::Leftover(leftover)))
-                    });
-                    (cache, token)
-                })
-                .collect();
-            let done = &outcomes;
-            let results = self
-                .each(work, |(cache, token)| async move {
-                    let outcome = match self.blocked_by(cache, done) {
-                        Some(reason) => CacheOutcome::failed(cache, Outcome::Skipped, reason),
-                        None => self.apply_one(cache, token).await,
-                    };
-                    progress.step("cache", cache.name.as_str(), &progress_text(&outcome));
-                    outcome
-                })
-                .await;
-            for outcome in results {
-                outcomes.insert(outcome.cache.clone(), outcome);
-            }
-        }
+                .chain(rest)
+                .map(|cache| self.apply_scheduled(cache, &run)),
+        )
+        .await
+        .into_iter()
+        .map(|outcome| (outcome.cache.clone(), outcome))
+        .collect();
         Ok(self
             .config
             .caches
             .iter()
             .filter_map(|cache| outcomes.remove(cache.name.as_str()))
             .collect())
+    }
+
+    /// One cache of an apply, from waiting for what it needs to telling the others it is
+    /// done.
+    async fn apply_scheduled(&self, cache: &CacheConfig, run: &Run<'_>) -> CacheOutcome {
+        let name = cache.name.as_str();
+        let outcome = match &cache.kind {
+            CacheIntent::Aggregate { members } => {
+                let mut done = run.done.subscribe();
+                // The sender lives in `run` until every cache is done, so this ends.
+                let finished = done
+                    .wait_for(|done| members.iter().all(|m| done.contains_key(m.as_str())))
+                    .await
+                    .map(|done| {
+                        members
+                            .iter()
+                            .find(|m| done.get(m.as_str()) != Some(&true))
+                            .cloned()
+                    });
+                match finished {
+                    Ok(Some(member)) => CacheOutcome::failed(
+                        cache,
+                        Outcome::Skipped,
+                        format!("member {member} was not applied; fix it and apply again"),
+                    ),
+                    _ => self.apply_one(cache, None, run).await,
+                }
+            }
+            CacheIntent::Remote {
+                pull_token: Some(role),
+                ..
+            } => match self.prepare_token(cache, *role, run).await {
+                Ok(prepared) => self.apply_one(cache, Some(Ok(prepared)), run).await,
+                Err(err) => self.apply_one(cache, Some(Err(err)), run).await,
+            },
+            CacheIntent::Remote { .. } => {
+                // A cache that needs no token (any more) gets its leftovers revoked.
+                let leftover = tokens_of(&run.tokens, cache);
+                let token = (!leftover.is_empty()).then_some(Ok(Prepared::Leftover(leftover)));
+                self.apply_one(cache, token, run).await
+            }
+        };
+        run.progress.step("cache", name, &progress_text(&outcome));
+        run.progress.finished(name);
+        let ok = outcome.ok();
+        run.done.send_modify(|done| {
+            done.insert(name.to_owned(), ok);
+        });
+        outcome
     }
 
     /// Revokes `tokens`, recording each in `revoked` or, with why, in `not_revoked`.
@@ -267,32 +334,35 @@ impl Deployment {
         }
     }
 
-    /// A member that failed, if any: an aggregate is not written over a broken member.
-    fn blocked_by(
-        &self,
-        cache: &CacheConfig,
-        done: &BTreeMap<String, CacheOutcome>,
-    ) -> Option<String> {
-        let CacheIntent::Aggregate { members } = &cache.kind else {
-            return None;
-        };
-        members
-            .iter()
-            .find(|m| done.get(m.as_str()).is_none_or(|o| !o.ok()))
-            .map(|m| format!("member {m} was not applied; fix it and apply again"))
-    }
-
     async fn prepare_token(
         &self,
         cache: &CacheConfig,
         role: PullTokenRole,
-        tokens: &[OwnedToken],
+        run: &Run<'_>,
     ) -> Result<Prepared, Error> {
-        let state = self.backend(cache).api.describe(&cache.name).await?;
-        let (kept, stale) = for_cache(tokens, &cache.name, state.as_ref()).usable();
+        let state = {
+            let _permit = run.backends.acquire().await;
+            run.progress.started("cache", cache.name.as_str());
+            // Kept in the listing: the ensure that follows does not read it again.
+            self.backend(cache)
+                .api
+                .describe_in(&cache.name, run.listing(cache))
+                .await?
+        };
+        let (kept, stale) = for_cache(&run.tokens, &cache.name, state.as_ref()).usable();
         Ok(match kept {
             Some(current) => Prepared::Kept(current, stale),
-            None => Prepared::Created(self.create_token(&cache.name, role).await?, stale),
+            None => {
+                let _permit = run.chainguard.acquire().await;
+                run.progress.started("pull token", cache.name.as_str());
+                let token = self.create_token(&cache.name, role).await?;
+                run.progress.step(
+                    "pull token",
+                    cache.name.as_str(),
+                    &format!("created {}", token.identity_id),
+                );
+                Prepared::Created(token, stale)
+            }
         })
     }
 
@@ -300,6 +370,7 @@ impl Deployment {
         &self,
         cache: &CacheConfig,
         token: Option<Result<Prepared, Error>>,
+        run: &Run<'_>,
     ) -> CacheOutcome {
         let backend = self.backend(cache);
         let role = match &cache.kind {
@@ -344,7 +415,15 @@ impl Deployment {
         };
         let mut outcome = CacheOutcome::new(cache, Outcome::Unchanged);
         outcome.pull_token = token_outcome;
-        match backend.api.ensure(&self.spec(cache, credentials)).await {
+        let ensured = {
+            let _permit = run.backends.acquire().await;
+            run.progress.started("cache", cache.name.as_str());
+            backend
+                .api
+                .ensure_in(&self.spec(cache, credentials), run.listing(cache))
+                .await
+        };
+        match ensured {
             Ok(ensured) => {
                 outcome = outcome.ensured(ensured);
                 outcome.new_token = new_token;

@@ -1,5 +1,6 @@
 //! `plan`: what apply would do, field by field. Reads only.
 
+use pull_through_core::listing::Listing;
 use pull_through_core::{Error, Plan, PullTokenRole};
 use serde::Serialize;
 
@@ -93,13 +94,16 @@ impl Deployment {
     /// # Ok(()) }
     /// ```
     pub async fn plan(&self) -> Result<Vec<CachePlan>, Error> {
-        let tokens = self.owned_tokens().await?;
+        let (tokens, listings) = futures::join!(self.owned_tokens(), self.listings());
+        let tokens = tokens?;
+        let unknown = Listing::unknown();
         let caches: Vec<&CacheConfig> = self.apply_order();
         Ok(self
             .each(caches, |cache| {
                 let tokens = &tokens;
+                let listing = listings.get(&cache.backend).unwrap_or(&unknown);
                 async move {
-                    match self.plan_one(cache, tokens).await {
+                    match self.plan_one(cache, tokens, listing).await {
                         Ok(plan) => plan,
                         Err(err) => CachePlan {
                             backend: cache.backend.clone(),
@@ -119,6 +123,7 @@ impl Deployment {
         &self,
         cache: &CacheConfig,
         tokens: &[OwnedToken],
+        listing: &Listing,
     ) -> Result<CachePlan, Error> {
         let backend = self.backend(cache);
         let (credentials, pull_token, revoke) = match &cache.kind {
@@ -126,7 +131,7 @@ impl Deployment {
                 pull_token: Some(role),
                 ..
             } => {
-                let state = backend.api.describe(&cache.name).await?;
+                let state = backend.api.describe_in(&cache.name, listing).await?;
                 let split = for_cache(tokens, &cache.name, state.as_ref());
                 token_plan(*role, split)
             }
@@ -140,7 +145,10 @@ impl Deployment {
                     .collect(),
             ),
         };
-        let plan = backend.api.plan(&self.spec(cache, credentials)).await?;
+        let plan = backend
+            .api
+            .plan_in(&self.spec(cache, credentials), listing)
+            .await?;
         Ok(CachePlan {
             backend: cache.backend.clone(),
             plan: Some(plan),
