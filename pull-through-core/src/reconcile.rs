@@ -64,6 +64,7 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 
 use crate::error::Error;
+use crate::http::may_have_been_processed;
 use crate::listing::Listing;
 use crate::plan::{Diff, Ensured, FieldChange, FieldValue, Plan};
 use crate::spec::{CacheKind, CacheName, CacheSpec, CredentialWrite, NameCase};
@@ -437,6 +438,10 @@ where
 /// Makes the cache match the spec: creates it, updates what differs, or leaves it. A
 /// second call with the same spec reads once and writes nothing. A create that races
 /// another (the vendor answers that it exists) is reconciled with a read and an update.
+/// A create whose answer was lost ([`may_have_been_processed`]: a 5xx, a connection
+/// broken after the request went out) is read back: found, it was made (`Created`, or
+/// `Updated` when what was made differs from the spec); not found, the create's error is
+/// returned.
 ///
 /// # Errors
 ///
@@ -480,34 +485,56 @@ where
     R::Resource: Clone + 'static,
 {
     let name = spec.name.as_str();
-    let resource = match read_in(backend, &spec.name, listing).await? {
-        Some(resource) => resource,
-        None => {
-            refuse_case_twin(backend, &spec.name, listing).await?;
-            match backend.create(spec).await {
-                Ok(created) => {
-                    let state = backend.state(&created)?;
-                    listing.remember(name, created);
-                    return Ok(Ensured::Created { state });
+    // Set when a create's answer was lost and the read found the cache it made.
+    let mut created_unanswered = false;
+    let resource =
+        match read_in(backend, &spec.name, listing).await? {
+            Some(resource) => resource,
+            None => {
+                refuse_case_twin(backend, &spec.name, listing).await?;
+                match backend.create(spec).await {
+                    Ok(created) => {
+                        let state = backend.state(&created)?;
+                        listing.remember(name, created);
+                        return Ok(Ensured::Created { state });
+                    }
+                    Err(err) if err.is_already_exists() => backend
+                        .read(&spec.name)
+                        .await?
+                        .ok_or_else(|| Error::Unsupported {
+                            vendor: backend.vendor().to_owned(),
+                            what: format!(
+                                "ensuring {}: it vanished while being created",
+                                spec.name
+                            ),
+                            hint: "apply again".to_owned(),
+                        })?,
+                    // The vendor may have made the cache and lost the answer (a 5xx, a
+                    // connection broken after the request went out): what it holds says
+                    // which. Failing here instead would leave a cache the caller believes
+                    // was never made, holding credentials the caller then revokes.
+                    Err(err) if may_have_been_processed(&err) => {
+                        match backend.read(&spec.name).await? {
+                            Some(made) => {
+                                created_unanswered = true;
+                                made
+                            }
+                            None => return Err(err),
+                        }
+                    }
+                    Err(err) => return Err(err),
                 }
-                Err(err) if err.is_already_exists() => backend
-                    .read(&spec.name)
-                    .await?
-                    .ok_or_else(|| Error::Unsupported {
-                        vendor: backend.vendor().to_owned(),
-                        what: format!("ensuring {}: it vanished while being created", spec.name),
-                        hint: "apply again".to_owned(),
-                    })?,
-                Err(err) => return Err(err),
             }
-        }
-    };
+        };
     backend.check_update(spec, &resource)?;
     let (changes, password) = diff(backend, spec, &resource);
     if changes.is_empty() {
-        return Ok(Ensured::Unchanged {
-            state: backend.state(&resource)?,
-        });
+        let state = backend.state(&resource)?;
+        if created_unanswered {
+            listing.remember(name, resource);
+            return Ok(Ensured::Created { state });
+        }
+        return Ok(Ensured::Unchanged { state });
     }
     // Whatever the update's answer, what was kept no longer says what the backend holds.
     listing.forget(name);
@@ -678,6 +705,9 @@ mod tests {
         racing_writer: std::sync::atomic::AtomicBool,
         /// Caches of this URL cannot be turned into another.
         frozen_url: Option<String>,
+        /// The next create answers 502: after storing the cache (its answer lost), or
+        /// without (a gateway that never passed it on).
+        create_502: Mutex<Option<bool>>,
     }
 
     #[async_trait]
@@ -762,11 +792,30 @@ mod tests {
                     _ => String::new(),
                 },
             };
+            let bad_gateway = || {
+                Err(Error::from_api(
+                    crate::error::ApiError::new(
+                        "fake",
+                        http::Method::PUT,
+                        "https://fake/caches",
+                        http::StatusCode::BAD_GATEWAY,
+                        "bad gateway",
+                    ),
+                    None,
+                ))
+            };
+            let fault = self.create_502.lock().unwrap().take();
+            if fault == Some(false) {
+                return bad_gateway();
+            }
             self.writes
                 .lock()
                 .unwrap()
                 .push(format!("create {}", stored.key));
             self.stored.lock().unwrap().push(stored.clone());
+            if fault == Some(true) {
+                return bad_gateway();
+            }
             Ok(stored)
         }
         async fn update(
@@ -889,6 +938,35 @@ mod tests {
         );
         assert_eq!(writes(&fake), ["update cgr-public [\"url\"] keep"]);
         assert_eq!(fake.stored.lock().unwrap().len(), 1, "no duplicate");
+    }
+
+    #[tokio::test]
+    async fn a_create_whose_answer_was_lost_is_read_back_and_not_made_twice() {
+        let fake = Fake::default();
+        *fake.create_502.lock().unwrap() = Some(true);
+        let credentials = UpstreamCredentials::new("org/a", "jwt-a").unwrap();
+        let spec = CacheSpec::remote(
+            CacheName::new("cgr-private").unwrap(),
+            "cgr.dev/example.com".parse::<Upstream>().unwrap(),
+        )
+        .with_credentials(credentials);
+        let Ensured::Created { state } = ensure(&fake, &spec).await.unwrap() else {
+            panic!("the create happened: its answer was lost")
+        };
+        assert_eq!(state.name.as_str(), "cgr-private");
+        assert_eq!(writes(&fake), ["create cgr-private"], "no second write");
+        assert_eq!(fake.stored.lock().unwrap().len(), 1);
+
+        // A 502 for a create that never reached the vendor is the error.
+        let other = CacheSpec::remote(CacheName::new("cgr-public").unwrap(), Upstream::CgrPublic);
+        *fake.create_502.lock().unwrap() = Some(false);
+        let err = ensure(&fake, &other).await.unwrap_err();
+        assert_eq!(err.status(), Some(http::StatusCode::BAD_GATEWAY));
+        assert_eq!(fake.stored.lock().unwrap().len(), 1);
+        assert!(matches!(
+            ensure(&fake, &other).await.unwrap(),
+            Ensured::Created { .. }
+        ));
     }
 
     #[tokio::test]
