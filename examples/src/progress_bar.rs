@@ -2,10 +2,11 @@
 //! terminal. [`BarState`] holds what is drawn (done of total, what is running) apart from
 //! indicatif, so it can be checked without a terminal; [`Bar`] draws it.
 
+use std::io::Write;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle, WeakProgressBar};
 
 /// The columns the bar's line fits in: a terminal's usual width, less one so that the
 /// line never wraps. indicatif cuts the message again on a narrower terminal
@@ -152,6 +153,57 @@ impl BarState {
     }
 }
 
+/// The bar on stderr, while one is drawn, so that a log line is written above it rather
+/// than into it.
+static ON_STDERR: Mutex<Option<WeakProgressBar>> = Mutex::new(None);
+
+fn on_stderr(bar: Option<&ProgressBar>) {
+    *ON_STDERR.lock().unwrap_or_else(|p| p.into_inner()) = bar.map(ProgressBar::downgrade);
+}
+
+/// Writes `bytes` to `out` with `bar` (if any) cleared first and drawn again after, so the
+/// line stands above the bar.
+fn write_above(
+    bar: Option<&ProgressBar>,
+    bytes: &[u8],
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    match bar {
+        Some(bar) => bar.suspend(|| out.write_all(bytes)),
+        None => out.write_all(bytes),
+    }
+}
+
+/// The log's writer (`tracing_subscriber`'s `with_writer`): stderr, above the bar while one
+/// is drawn. A warning in the middle of a flow would otherwise land inside the bar's line
+/// and be drawn over.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct LogWriter;
+
+impl Write for LogWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let bar = ON_STDERR
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .and_then(WeakProgressBar::upgrade);
+        write_above(bar.as_ref(), bytes, &mut std::io::stderr().lock())?;
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogWriter {
+    type Writer = LogWriter;
+
+    fn make_writer(&'a self) -> LogWriter {
+        LogWriter
+    }
+}
+
 /// A [`BarState`] and the indicatif bar that draws it.
 struct Shown {
     state: BarState,
@@ -167,12 +219,16 @@ pub(crate) struct Bar {
     shown: Mutex<Shown>,
     target: Box<dyn Fn() -> ProgressDrawTarget + Send + Sync>,
     tick: Option<Duration>,
+    /// Whether this bar is the one on stderr, which the log writes above.
+    stderr: bool,
 }
 
 impl Bar {
     /// A bar on stderr, redrawn while nothing finishes so the elapsed time moves.
     pub(crate) fn stderr() -> Bar {
-        Bar::with_target(ProgressDrawTarget::stderr, Some(TICK))
+        let mut bar = Bar::with_target(ProgressDrawTarget::stderr, Some(TICK));
+        bar.stderr = true;
+        bar
     }
 
     /// A bar drawn where `target` says, ticking every `tick` (none: drawn on changes only).
@@ -187,6 +243,17 @@ impl Bar {
             }),
             target: Box::new(target),
             tick,
+            stderr: false,
+        }
+    }
+
+    /// Clears and forgets the bar being drawn, if any.
+    fn clear(&self, shown: &mut Shown) {
+        if let Some(bar) = shown.bar.take() {
+            if self.stderr {
+                on_stderr(None);
+            }
+            bar.finish_and_clear();
         }
     }
 
@@ -216,9 +283,7 @@ impl pull_through_fleet::Progress for Bar {
     fn begin(&self, flow: &str, total: usize) {
         let mut shown = self.shown();
         shown.state.begin(flow, total);
-        if let Some(old) = shown.bar.take() {
-            old.finish_and_clear();
-        }
+        self.clear(&mut shown);
         if total == 0 {
             return;
         }
@@ -228,6 +293,9 @@ impl pull_through_fleet::Progress for Bar {
         bar.tick();
         if let Some(tick) = self.tick {
             bar.enable_steady_tick(tick);
+        }
+        if self.stderr {
+            on_stderr(Some(&bar));
         }
         shown.bar = Some(bar);
     }
@@ -254,14 +322,13 @@ impl pull_through_fleet::Progress for Bar {
     fn finished(&self, subject: &str) {
         let mut shown = self.shown();
         shown.state.finished(subject);
+        if shown.state.complete() {
+            self.clear(&mut shown);
+            return;
+        }
         let Some(bar) = &shown.bar else {
             return;
         };
-        if shown.state.complete() {
-            bar.finish_and_clear();
-            shown.bar = None;
-            return;
-        }
         bar.set_length(shown.state.total() as u64);
         bar.set_position(shown.state.done() as u64);
         bar.set_message(shown.state.message(shown.state.message_width()));
@@ -270,9 +337,8 @@ impl pull_through_fleet::Progress for Bar {
 
 impl Drop for Bar {
     fn drop(&mut self) {
-        if let Some(bar) = self.shown().bar.take() {
-            bar.finish_and_clear();
-        }
+        let mut shown = self.shown();
+        self.clear(&mut shown);
     }
 }
 
@@ -531,6 +597,31 @@ mod tests {
             last.contains(" 1/196 ") && last.ends_with(" delete: team-01, team-02 +13 more"),
             "{last}"
         );
+    }
+
+    #[test]
+    fn a_log_line_is_written_above_the_bar_which_is_drawn_again_under_it() {
+        let screen = Screen::default();
+        let bar = ProgressBar::with_draw_target(
+            Some(3),
+            ProgressDrawTarget::term_like(Box::new(screen.clone())),
+        );
+        bar.set_style(style());
+        bar.set_prefix("destroy");
+        bar.tick();
+        let before = screen.lines().len();
+        let mut out = Vec::new();
+        write_above(Some(&bar), b"WARN kept repository chainguard\n", &mut out).unwrap();
+        assert_eq!(out, b"WARN kept repository chainguard\n");
+        let lines = screen.lines();
+        assert!(lines.len() > before, "{lines:#?}");
+        assert!(
+            lines.last().is_some_and(|l| l.starts_with("destroy [")),
+            "drawn again after the line: {lines:#?}"
+        );
+        let mut out = Vec::new();
+        write_above(None, b"WARN\n", &mut out).unwrap();
+        assert_eq!(out, b"WARN\n");
     }
 
     #[test]
