@@ -256,6 +256,10 @@ struct Inner {
     observer: Option<Arc<dyn HttpObserver>>,
     /// Set by [`HttpClientBuilder::pace_rate_limits`].
     pacer: Option<Pacer>,
+    /// A 429's `Retry-After`, held by every request of the client (and its clones), not
+    /// only by the one that met it: a fleet's concurrent requests back off together
+    /// instead of each spending a request on its own 429.
+    backoff: Pacer,
 }
 
 impl fmt::Debug for HttpClient {
@@ -507,6 +511,7 @@ impl HttpClientBuilder {
                 envelope: self.envelope,
                 observer: self.observer,
                 pacer: self.pace.then(Pacer::default),
+                backoff: Pacer::default(),
             }),
         })
     }
@@ -1088,6 +1093,7 @@ impl HttpClient {
         if let Some(pacer) = &inner.pacer {
             pacer.wait(&inner.vendor).await;
         }
+        inner.backoff.wait(&inner.vendor).await;
         let started = Instant::now();
         let mut attempt = 0;
         loop {
@@ -1187,6 +1193,9 @@ impl HttpClient {
                             span.in_scope(|| {
                                 tracing::debug!(delay_ms = delay.as_millis() as u64, "retrying");
                             });
+                            if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+                                inner.backoff.hold(delay);
+                            }
                             tokio::time::sleep(delay).await;
                         }
                         None => {

@@ -120,6 +120,14 @@ impl Pacer {
         }
     }
 
+    /// Holds every request back for `wait` from now (a 429's `Retry-After`), unless a
+    /// longer hold is already set.
+    pub(crate) fn hold(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        let mut state = self.state();
+        state.not_before = Some(state.not_before.map_or(until, |set| set.max(until)));
+    }
+
     /// Records an answer's limits: while none are left, the next request waits what
     /// [`rate_limit_wait`] says, plus up to a tenth more (jitter, so that clients sharing
     /// a key do not all return at the reset's instant). A wait already set is never
@@ -322,6 +330,68 @@ mod tests {
             client.get("thing").send().await?;
         }
         Ok(())
+    }
+
+    /// The first request to `/first` gets 429 with `Retry-After: 2`; every other
+    /// request succeeds.
+    async fn one_429_server() -> wiremock::MockServer {
+        let server = wiremock::MockServer::start().await;
+        wiremock::Mock::given(wiremock::matchers::path("/first"))
+            .respond_with(wiremock::ResponseTemplate::new(429).insert_header("retry-after", "2"))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        wiremock::Mock::given(wiremock::matchers::method("GET"))
+            .respond_with(wiremock::ResponseTemplate::new(200))
+            .mount(&server)
+            .await;
+        server
+    }
+
+    #[tokio::test]
+    async fn a_429_holds_every_request_of_the_client_not_only_its_own() {
+        let server = one_429_server().await;
+        let client = super::super::HttpClient::builder("test", server.uri().parse().unwrap())
+            .build()
+            .unwrap();
+        let first = tokio::spawn({
+            let client = client.clone();
+            async move { client.get("first").send().await.map(|r| r.status()) }
+        });
+        while server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty()
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // Give the 429 time to arrive, then send another request: it must wait out the
+        // same Retry-After instead of going now.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let second = tokio::spawn({
+            let client = client.clone();
+            async move { client.get("second").send().await.map(|r| r.status()) }
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let paths: Vec<String> = server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .map(|r| r.url.path().to_owned())
+            .collect();
+        assert_eq!(paths, ["/first"], "the second request went during the hold");
+        assert_eq!(first.await.unwrap().unwrap(), http::StatusCode::OK);
+        assert_eq!(second.await.unwrap().unwrap(), http::StatusCode::OK);
+        let paths: Vec<String> = server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .map(|r| r.url.path().to_owned())
+            .collect();
+        assert_eq!(paths.len(), 3, "{paths:?}");
     }
 
     #[tokio::test]
