@@ -32,9 +32,11 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) journal: Option<PathBuf>,
 
-    /// How many calls the flows run at once (1 to 32). Vendors rate-limit admin APIs;
-    /// a config has a handful of caches.
-    #[arg(long, global = true, value_name = "N", default_value_t = 4,
+    /// How many calls the flows run at once against each backend, and as many against
+    /// Chainguard (1 to 32). Sixteen suits a fleet of hundreds of caches; a 429 holds
+    /// every call to that vendor for its Retry-After, so a rate limit slows the run
+    /// instead of failing it.
+    #[arg(long, global = true, value_name = "N", default_value_t = 16,
           value_parser = clap::value_parser!(u16).range(1..=32))]
     pub(crate) concurrency: u16,
 
