@@ -5,6 +5,7 @@
 
 mod apk_cmd;
 mod artifactory_cmd;
+mod bar_state;
 mod chainguard_cmd;
 mod cli;
 mod cloudsmith_cmd;

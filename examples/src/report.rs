@@ -8,7 +8,8 @@ use pull_through_fleet::{
     CacheAccess, CacheOutcome, CachePlan, CacheVerification, Destroyed, Outcome, Status, remaining,
 };
 
-use crate::progress_bar::{Bar, step_line};
+use crate::bar_state::step_line;
+use crate::progress_bar::Bar;
 
 /// How the flows' progress reaches a person, on stderr: a bar on a terminal, plain lines
 /// (one per finished step) elsewhere, and nothing when the output is JSON, whose reader
