@@ -16,6 +16,8 @@ use crate::model::{
 };
 use crate::pull_token::{PullToken, PullTokenOptions, Signer, new_subject};
 
+mod unanswered;
+
 /// The platform API's default URL.
 ///
 /// ```
@@ -449,11 +451,12 @@ impl ChainguardBuilder {
         let mut api = HttpClient::builder("chainguard", self.api_url)
             .user_agent(concat!("chainguard-client/", env!("CARGO_PKG_VERSION")))
             .error_envelope(Arc::new(crate::RpcStatus))
-            .retry(self.retry);
+            .retry(self.retry.clone());
         if let Some(observer) = self.observer {
             api = api.observer(observer);
         }
         Ok(ChainguardClient {
+            retry: self.retry,
             api: api.build()?,
             tokens: Arc::new(CachedTokens::new(tokens)),
             binding_retry: self.binding_retry,
@@ -476,6 +479,9 @@ impl ChainguardBuilder {
 #[derive(Debug, Clone)]
 pub struct ChainguardClient {
     api: HttpClient,
+    /// The HTTP retry policy, also the schedule of a create resent after its answer was
+    /// lost and a read found nothing (`unanswered`).
+    retry: RetryConfig,
     tokens: Arc<dyn TokenSource>,
     binding_retry: Vec<Duration>,
     key_size: KeySize,
@@ -486,7 +492,8 @@ pub struct ChainguardClient {
 }
 
 /// One cell per role name, so concurrent first lookups of one role send one request.
-type RoleMemo = std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::OnceCell<Role>>>>;
+type RoleMemo =
+    std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::OnceCell<Role>>>>;
 
 /// One pull token as listed: the identity, without the JWT (it cannot be read back).
 ///
@@ -766,6 +773,7 @@ impl ChainguardClient {
             role: role_id.to_owned(),
         };
         let mut waits = retry.iter();
+        let mut resends = self.retry.schedule();
         loop {
             let token = self.api_token().await?;
             let result = self
@@ -773,10 +781,21 @@ impl ChainguardClient {
                 .post(&format!("iam/v1/rolebindings/{parent}"))
                 .bearer_auth(&token)
                 .json(&body)
+                .at_most_once()
                 .send()
                 .await;
             match result {
                 Ok(answer) => return answer.json("role binding").await,
+                // Sent again blindly, a create whose answer was lost binds the role twice.
+                Err(err) if pull_through_core::http::may_have_been_processed(&err) => {
+                    if let Some(made) = self.existing_binding(parent, &body).await? {
+                        return Ok(made);
+                    }
+                    match resends.next_wait() {
+                        Some(wait) => tokio::time::sleep(wait).await,
+                        None => return Err(err),
+                    }
+                }
                 Err(Error::PermissionDenied(denied)) => match waits.next() {
                     Some(wait) => {
                         tracing::debug!(
@@ -869,16 +888,7 @@ impl ChainguardClient {
                 expiration: humantime::format_rfc3339_seconds(expires).to_string(),
             }),
         };
-        let token = self.api_token().await?;
-        let created: Identity = self
-            .api
-            .post(&format!("iam/v1/identities/{org}"))
-            .bearer_auth(&token)
-            .json(&identity)
-            .send()
-            .await?
-            .json("identity")
-            .await?;
+        let created = self.create_static_identity(org, &identity).await?;
         if let Err(err) = self
             .create_role_binding_for_new_identity(org.as_str(), &created.id, &role.id)
             .await

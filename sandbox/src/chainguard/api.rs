@@ -86,6 +86,7 @@ pub(crate) fn router(world: Arc<World>) -> Router {
             "/iam/v1/identities/{*rest}",
             post(create_identity).delete(delete_identity),
         )
+        .route("/iam/v1/rolebindings", get(list_bindings))
         .route(
             "/iam/v1/rolebindings/{*rest}",
             post(create_binding).delete(delete_binding),
@@ -293,6 +294,41 @@ async fn create_binding(
         .insert(id.clone(), (identity.clone(), role.clone()));
     axum::Json(json!({"id": id, "identity": identity, "role": role, "group": parent}))
         .into_response()
+}
+
+/// v1's list: the bindings below `uidp.descendantsOf`, each with its role as a full
+/// object and its group (an empty list without `role_bindings.list`, as v1 answers).
+async fn list_bindings(
+    State(world): State<Arc<World>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let roles = match caller(&world, &headers) {
+        Ok(roles) => roles,
+        Err(answer) => return answer,
+    };
+    let state = world.lock();
+    let under = query.get("uidp.descendantsOf").cloned().unwrap_or_default();
+    let items: Vec<Value> = if can(&roles, &state.org_id, "role_bindings.list") {
+        state
+            .bindings
+            .iter()
+            .filter(|(id, _)| id.starts_with(&format!("{under}/")))
+            .map(|(id, (identity, role))| {
+                let (name, caps) = ROLES
+                    .iter()
+                    .find(|(_, role_id, _)| role_id == role)
+                    .map(|(name, _, caps)| (*name, *caps))
+                    .unwrap_or(("", &[]));
+                json!({"id": id, "identity": identity,
+                       "role": {"id": role, "name": name, "capabilities": caps},
+                       "group": {"id": state.org_id, "name": state.org_name}})
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    axum::Json(json!({"items": items})).into_response()
 }
 
 async fn delete_binding(
