@@ -95,23 +95,29 @@ impl BarState {
 
     /// What is running, in at most `width` characters: the subjects in the order they
     /// started, grouped by what they run when that is not the flow's own name
-    /// (`pull token: cgr-private; cache: cgr-public`), as many as fit, then `+N more`.
+    /// (`pull token: cgr-private; cache: cgr-public`), each that fits (a long name is
+    /// passed over for shorter ones after it), then `+N more`.
     pub(crate) fn message(&self, width: usize) -> String {
-        let count = self.running.len();
-        for shown in (0..=count).rev() {
-            let text = self.render(shown);
-            if text.chars().count() <= width {
-                return text;
+        let fits = |text: &str| text.chars().count() <= width;
+        let mut shown: Vec<usize> = Vec::new();
+        for index in 0..self.running.len() {
+            shown.push(index);
+            if !fits(&self.render(&shown)) {
+                shown.pop();
             }
         }
+        let text = self.render(&shown);
+        if fits(&text) {
+            return text;
+        }
         // Not even "N running" fits: cut it.
-        self.render(0).chars().take(width).collect()
+        text.chars().take(width).collect()
     }
 
-    /// The first `shown` running entries, and how many more there are.
-    fn render(&self, shown: usize) -> String {
-        let hidden = self.running.len() - shown;
-        if shown == 0 {
+    /// The running entries at `shown` (indexes, in order), and how many more there are.
+    fn render(&self, shown: &[usize]) -> String {
+        let hidden = self.running.len() - shown.len();
+        if shown.is_empty() {
             return if hidden == 0 {
                 String::new()
             } else {
@@ -119,7 +125,7 @@ impl BarState {
             };
         }
         let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
-        for (what, subject) in &self.running[..shown] {
+        for (what, subject) in shown.iter().map(|&i| &self.running[i]) {
             match groups.iter_mut().find(|(w, _)| w == what) {
                 Some((_, subjects)) => subjects.push(subject),
                 None => groups.push((what, vec![subject])),
@@ -219,6 +225,16 @@ mod tests {
         );
         assert_eq!(state.message(30), "delete: cgr-public +2 more");
         assert_eq!(state.message(20), "3 running");
+        // A name too long to fit is passed over for one that fits.
+        let long_first = self::state(
+            "destroy",
+            9,
+            &[
+                ("delete", "chainguard-pull-through"),
+                ("delete", "cgr-public"),
+            ],
+        );
+        assert_eq!(long_first.message(30), "delete: cgr-public +1 more");
         assert_eq!(state.message(4), "3 ru");
         for width in 0..80 {
             assert!(state.message(width).chars().count() <= width, "{width}");
