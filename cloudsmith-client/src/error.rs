@@ -5,6 +5,14 @@ use http::StatusCode;
 use pull_through_core::error::{ApiErrorClass, ErrorEnvelope, VendorError};
 use serde_json::Value;
 
+/// The most the refused fields add to a message, in bytes. Each field is named by its
+/// whole path, so a body with many fields under a long key would otherwise repeat that
+/// key once per field: a message of the body's size squared (a 1 MB body, gigabytes).
+const MAX_FIELD_TEXT: usize = 4096;
+
+/// Where the fields stop when there are more than [`MAX_FIELD_TEXT`] holds.
+const MORE_FIELDS: &str = "… (more fields not shown)";
+
 /// Reads Cloudsmith's `ErrorDetail`: `detail`, then every refused field as `field: message`
 /// (nested objects as `parent.child`), and `code` (set on validation errors). `fields`
 /// values are read as any JSON: the spec says arrays of strings, but real answers carry
@@ -39,10 +47,15 @@ impl ErrorEnvelope for CloudsmithErrors {
         if detail.is_none() && fields.is_none() {
             return None;
         }
-        let mut named = Vec::new();
+        let mut lines = Lines {
+            named: Vec::new(),
+            left: MAX_FIELD_TEXT,
+            cut: false,
+        };
         if let Some(fields) = fields {
-            field_messages("", fields, &mut named);
+            field_messages("", fields, &mut lines);
         }
+        let named = lines.named;
         let message = match (detail, named.is_empty()) {
             (Some(detail), true) => detail.to_owned(),
             (Some(detail), false) => format!("{detail} ({})", named.join("; ")),
@@ -66,10 +79,36 @@ impl ErrorEnvelope for CloudsmithErrors {
     }
 }
 
+/// The `field: message` lines of a body so far, and what is left of [`MAX_FIELD_TEXT`].
+struct Lines {
+    named: Vec<String>,
+    left: usize,
+    cut: bool,
+}
+
+impl Lines {
+    /// Adds a line if it fits with its `; ` (the first always does, whole), else marks
+    /// the cut.
+    fn push(&mut self, line: String) {
+        let cost = line.len() + 2;
+        if self.named.is_empty() || cost <= self.left {
+            self.left = self.left.saturating_sub(cost);
+            self.named.push(line);
+        } else {
+            self.cut = true;
+            self.named.push(MORE_FIELDS.to_owned());
+        }
+    }
+}
+
 /// Flattens `fields` into `field: message` lines: arrays of strings are joined, objects
 /// nest their keys (`privileges: ...` for the `{"privileges": {"detail": ...}}` the API
-/// has been seen to answer), anything else is shown as JSON.
-fn field_messages(path: &str, value: &Value, out: &mut Vec<String>) {
+/// has been seen to answer), anything else is shown as JSON. Stops at the first line
+/// that does not fit what is left of [`MAX_FIELD_TEXT`].
+fn field_messages(path: &str, value: &Value, lines: &mut Lines) {
+    if lines.cut {
+        return;
+    }
     let line = |text: String| {
         if path.is_empty() {
             text
@@ -85,20 +124,26 @@ fn field_messages(path: &str, value: &Value, out: &mut Vec<String>) {
                     (false, "detail") => path.to_owned(),
                     (false, _) => format!("{path}.{key}"),
                 };
-                field_messages(&nested, inner, out);
+                field_messages(&nested, inner, lines);
+                if lines.cut {
+                    return;
+                }
             }
         }
         Value::Array(items) if items.iter().all(Value::is_string) => {
             let texts: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
-            out.push(line(texts.join(" ")));
+            lines.push(line(texts.join(" ")));
         }
         Value::Array(items) => {
             for (index, inner) in items.iter().enumerate() {
-                field_messages(&format!("{path}[{index}]"), inner, out);
+                field_messages(&format!("{path}[{index}]"), inner, lines);
+                if lines.cut {
+                    return;
+                }
             }
         }
-        Value::String(text) => out.push(line(text.clone())),
-        other => out.push(line(other.to_string())),
+        Value::String(text) => lines.push(line(text.clone())),
+        other => lines.push(line(other.to_string())),
     }
 }
 
@@ -138,5 +183,25 @@ mod tests {
         );
         assert_eq!(message("<html>bad gateway</html>"), None);
         assert_eq!(message(r#"{"errors":[]}"#), None);
+    }
+
+    #[test]
+    fn many_fields_under_a_long_key_are_cut() {
+        // Found by the property tests: 208 fields under a 23-byte key (a 4 KB body) made
+        // an 8 KB message, each line repeating the key; a long key over many fields grew
+        // the message with the square of the body.
+        let inner: serde_json::Map<String, Value> = (0..208)
+            .map(|i| (format!("f{i}"), serde_json::json!(["Invalid."])))
+            .collect();
+        let key = "k".repeat(23);
+        let body = serde_json::json!({"fields": {key.clone(): inner}}).to_string();
+        let message = message(&body).unwrap();
+        assert!(message.starts_with(&format!("{key}.f0: Invalid.; {key}.f1: Invalid.")));
+        assert!(message.ends_with(MORE_FIELDS), "{message}");
+        assert!(
+            message.len() <= MAX_FIELD_TEXT + MORE_FIELDS.len(),
+            "{}",
+            message.len()
+        );
     }
 }
