@@ -84,8 +84,18 @@ impl Deployment {
             backends.insert(name.clone(), factory.connect(table, &context)?);
         }
         check_caches(&config, &backends)?;
-        for (name, backend) in &backends {
-            if let Err(err) = backend.api.check_access().await {
+        // Each a round trip of its own: asked at once, a fleet's start costs one.
+        let (checks, resolved) = futures::join!(
+            futures::future::join_all(
+                backends
+                    .iter()
+                    .map(|(name, backend)| async move { (name, backend.api.check_access().await) })
+            ),
+            tokens.resolve_org(&config.org)
+        );
+        for (name, checked) in checks {
+            let backend = &backends[name];
+            if let Err(err) = checked {
                 let table = &config.backends[name];
                 if matches!(
                     err.kind(),
@@ -105,7 +115,6 @@ impl Deployment {
                 return Err(err.into());
             }
         }
-        let resolved = tokens.resolve_org(&config.org).await;
         let org_id = match (&config.org_id, resolved) {
             (None, resolved) => resolved?,
             (Some(given), Ok(resolved)) if *given != resolved => {
