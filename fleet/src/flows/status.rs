@@ -1,5 +1,6 @@
 //! `status`: what exists now, and the pull tokens this config made.
 
+use pull_through_core::listing::Listing;
 use pull_through_core::{CacheState, Error};
 use serde::Serialize;
 
@@ -62,11 +63,14 @@ impl Deployment {
     /// # Ok(()) }
     /// ```
     pub async fn status(&self) -> Result<Status, Error> {
-        let tokens = self.owned_tokens().await?;
+        let (tokens, listings) = futures::join!(self.owned_tokens(), self.listings());
+        let tokens = tokens?;
+        let unknown_listing = Listing::unknown();
         let caches: Vec<&CacheConfig> = self.config.caches.iter().collect();
         let statuses = self
             .each(caches, |cache| {
                 let tokens = &tokens;
+                let listing = listings.get(&cache.backend).unwrap_or(&unknown_listing);
                 async move {
                     let mut status = CacheStatus {
                         cache: cache.name.to_string(),
@@ -76,7 +80,12 @@ impl Deployment {
                         pull_token: None,
                         error: None,
                     };
-                    match self.backend(cache).api.describe(&cache.name).await {
+                    match self
+                        .backend(cache)
+                        .api
+                        .describe_in(&cache.name, listing)
+                        .await
+                    {
                         Ok(state) => {
                             status.pull_token =
                                 for_cache(tokens, &cache.name, state.as_ref()).current;
