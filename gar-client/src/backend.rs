@@ -1,6 +1,7 @@
 //! [`GarBackend`]: the core's [`PullThroughBackend`] for Google Artifact Registry.
 
 use async_trait::async_trait;
+use pull_through_core::listing::Listing;
 use pull_through_core::pull::docker_pulls;
 use pull_through_core::reconcile;
 use pull_through_core::{
@@ -81,7 +82,11 @@ impl GarBackend {
 
     /// The reconcile of one spec: a private cache's needs the service agent's name, read
     /// once per client.
-    async fn repositories(&self, spec: &CacheSpec) -> Result<Repositories<'_>, Error> {
+    async fn repositories<'a>(
+        &'a self,
+        spec: &CacheSpec,
+        listing: Option<&'a Listing>,
+    ) -> Result<Repositories<'a>, Error> {
         let private =
             matches!(&spec.kind, CacheKind::Remote(remote) if remote.credentials.is_some());
         let member = match private {
@@ -91,6 +96,7 @@ impl GarBackend {
         Ok(Repositories {
             backend: self,
             member,
+            listing,
         })
     }
 
@@ -188,12 +194,41 @@ impl PullThroughBackend for GarBackend {
 
     async fn plan(&self, spec: &CacheSpec) -> Result<Plan, Error> {
         self.check_spec(spec)?;
-        reconcile::plan(&self.repositories(spec).await?, spec).await
+        reconcile::plan(&self.repositories(spec, None).await?, spec).await
     }
 
     async fn ensure(&self, spec: &CacheSpec) -> Result<Ensured, Error> {
         self.check_spec(spec)?;
-        reconcile::ensure(&self.repositories(spec).await?, spec).await
+        reconcile::ensure(&self.repositories(spec, None).await?, spec).await
+    }
+
+    /// One `repositories.list` of the location (see the crate's `listing.rs`): a
+    /// repository without credentials is not read again; one with credentials is not
+    /// either, though a private spec still reads its secret's pinned version and policy.
+    async fn listing(&self) -> Result<Listing, Error> {
+        self.list_once().await
+    }
+
+    async fn plan_in(&self, spec: &CacheSpec, listing: &Listing) -> Result<Plan, Error> {
+        self.check_spec(spec)?;
+        let repositories = self.repositories(spec, Some(listing)).await?;
+        reconcile::plan_in(&repositories, spec, listing).await
+    }
+
+    async fn ensure_in(&self, spec: &CacheSpec, listing: &Listing) -> Result<Ensured, Error> {
+        self.check_spec(spec)?;
+        let repositories = self.repositories(spec, Some(listing)).await?;
+        reconcile::ensure_in(&repositories, spec, listing).await
+    }
+
+    /// The repository as listed or described before in the run, else read (and kept, so
+    /// that the `ensure_in` that follows does not read it again).
+    async fn describe_in(
+        &self,
+        name: &CacheName,
+        listing: &Listing,
+    ) -> Result<Option<CacheState>, Error> {
+        self.describe_known(name, listing).await
     }
 
     async fn describe(&self, name: &CacheName) -> Result<Option<CacheState>, Error> {

@@ -97,6 +97,13 @@ fn refused_upstream(err: Error, username: &str) -> Error {
     }
 }
 
+/// What a write of a remote's credentials left: the repository as the pinning PATCH
+/// answered it, and whether the cache's secret was made by this write.
+pub(crate) struct Written {
+    pub(crate) repository: Repository,
+    pub(crate) new_secret: bool,
+}
+
 impl GarClient {
     /// Writes `password` as the upstream password of remote `repository` and presents it
     /// upstream with `username`: makes the cache's secret (`pull-through-REPO`) if it is
@@ -131,9 +138,24 @@ impl GarClient {
         username: &str,
         password: &SecretString,
     ) -> Result<Repository, Error> {
+        self.write_credentials_of(repository, username, password)
+            .await
+            .map(|written| written.repository)
+    }
+
+    /// [`GarClient::write_upstream_credentials`], saying too whether the secret was made
+    /// now: a new secret holds only the version just added and its policy is empty, so
+    /// neither is read (the grant is written at once, and there are no older versions to
+    /// retire).
+    pub(crate) async fn write_credentials_of(
+        &self,
+        repository: &str,
+        username: &str,
+        password: &SecretString,
+    ) -> Result<Written, Error> {
         check_repository_id(repository)?;
         let secret = secret_id_for(repository);
-        self.ensure_secret(&secret).await?;
+        let new_secret = self.make_secret(&secret).await?.is_some();
         let added = self.add_secret_version(&secret, password).await?;
         let version = added
             .version_id()
@@ -147,9 +169,17 @@ impl GarClient {
                 )))
             })?
             .to_owned();
-        self.grant_secret_accessor(&secret).await?;
-        self.pin_upstream_credentials(repository, username, &version)
-            .await
+        match new_secret {
+            true => self.grant_on_new_secret(&secret).await?,
+            false => self.grant_secret_accessor(&secret).await?,
+        };
+        let repository = self
+            .pin_upstream_credentials(repository, username, &version)
+            .await?;
+        Ok(Written {
+            repository,
+            new_secret,
+        })
     }
 
     /// Pins version `version` of the cache's secret, with `username`, as remote

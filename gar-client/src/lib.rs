@@ -91,6 +91,7 @@ mod error;
 #[cfg(feature = "fleet")]
 mod fleet;
 mod iam;
+mod listing;
 pub mod model;
 mod operations;
 mod pages;

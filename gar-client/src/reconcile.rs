@@ -12,7 +12,10 @@ use pull_through_core::{
     UpstreamCredentials,
 };
 
+use pull_through_core::listing::Listing;
+
 use crate::backend::GarBackend;
+use crate::listing::{Listed, forget_listed, listed};
 use crate::model::{FORMAT_DOCKER, MODE_REMOTE, MODE_VIRTUAL, Repository, VirtualRepositoryConfig};
 use crate::rules::secret_id_for;
 
@@ -55,6 +58,8 @@ pub(crate) struct Repositories<'a> {
     pub(crate) backend: &'a GarBackend,
     /// The service agent as an IAM member, when the spec has credentials.
     pub(crate) member: Option<String>,
+    /// The run's listing, whose repositories are not read again (`listing.rs`).
+    pub(crate) listing: Option<&'a Listing>,
 }
 
 fn credentials(spec: &CacheSpec) -> Option<&UpstreamCredentials> {
@@ -90,6 +95,14 @@ impl Repositories<'_> {
         self.backend.client()
     }
 
+    /// Drops the listed repository `id` before a write: whatever the write's end, the
+    /// listing no longer says what the location holds.
+    fn forget(&self, id: &str) {
+        if let Some(listing) = self.listing {
+            forget_listed(listing, id);
+        }
+    }
+
     /// Writes the spec's credentials (a new version, the grant, the pin), then disables
     /// the versions neither the new pin nor the one it replaced (`before`) refer to:
     /// versions a run that stopped half way added. The version pinned before stays enabled
@@ -111,12 +124,16 @@ impl Repositories<'_> {
             .map(|(_, version)| version.to_owned());
         let written = self
             .client()
-            .write_upstream_credentials(id, credentials.username(), password)
+            .write_credentials_of(id, credentials.username(), password)
             .await?;
-        self.client()
-            .disable_unpinned(id, &written, previous.as_deref())
-            .await?;
-        Ok(written)
+        // A secret made by this write holds only the version just pinned: nothing to
+        // retire, so its versions are not listed.
+        if !written.new_secret {
+            self.client()
+                .disable_unpinned(id, &written.repository, previous.as_deref())
+                .await?;
+        }
+        Ok(written.repository)
     }
 }
 
@@ -158,9 +175,23 @@ impl Reconcile for Repositories<'_> {
         NameCase::Sensitive
     }
 
+    /// The repository (from the run's listing when it holds it, else read), and for a
+    /// private spec whose repository pins credentials, the pinned version and the
+    /// secret's policy. Those two are read per cache: Secret Manager lists secrets but
+    /// neither their versions' states nor their policies (`secrets.list` answers each
+    /// secret's name, replication, labels and etag, which says nothing of either), and
+    /// without them a disabled version or a removed grant, which break every pull, would
+    /// go unseen.
     async fn read(&self, name: &CacheName) -> Result<Option<Found>, Error> {
-        let Some(repository) = self.client().get_repository(name.as_str()).await? else {
-            return Ok(None);
+        let listed = self
+            .listing
+            .and_then(|listing| listed(listing, name.as_str()));
+        let repository = match listed {
+            Some(Listed(repository)) => repository,
+            None => match self.client().get_repository(name.as_str()).await? {
+                Some(repository) => repository,
+                None => return Ok(None),
+            },
         };
         let (accessor, pin_broken) = match (&self.member, repository.credentials()) {
             (Some(_), Some(creds)) => {
@@ -186,6 +217,27 @@ impl Reconcile for Repositories<'_> {
             .iter()
             .filter_map(|r| r.id().map(str::to_owned))
             .collect())
+    }
+
+    /// Every repository of the location (`repositories.list`, whole repositories, 1,000 a
+    /// page): whole for a repository without credentials; one with credentials is still
+    /// read on its own for a private spec (its secret's version and policy, see
+    /// [`read`](Self::read)), so it is named without a resource here.
+    async fn list_all(&self) -> Result<Option<Vec<(String, Option<Found>)>>, Error> {
+        Ok(Some(
+            crate::listing::list(self.client())
+                .await?
+                .into_iter()
+                .map(|(id, repository)| {
+                    let whole = repository.credentials().is_none().then(|| Found {
+                        repository,
+                        accessor: None,
+                        pin_broken: false,
+                    });
+                    (id, whole)
+                })
+                .collect(),
+        ))
     }
 
     fn desired(&self, spec: &CacheSpec) -> Vec<(String, FieldValue)> {
@@ -331,8 +383,11 @@ impl Reconcile for Repositories<'_> {
         Ok(())
     }
 
+    /// The repository comes from the create operation's `response`, and with credentials
+    /// from the pinning PATCH's answer (each the whole repository): nothing is read back.
     async fn create(&self, spec: &CacheSpec) -> Result<Found, Error> {
         let id = spec.name.as_str();
+        self.forget(id);
         // Anonymous first, credentials by PATCH after: the create also makes the service
         // agent the grant names (reference §3.3).
         let mut repository = self
@@ -377,38 +432,49 @@ impl Reconcile for Repositories<'_> {
                 ));
             }
         }
+        self.forget(id);
+        // Each write answers the whole repository as it left it; the last answer is what
+        // the repository holds, so nothing is read back. The grant is known from writing
+        // it, and a pin just written is readable (the PATCH's upstream check read it).
+        let mut written = found.clone();
         if !mask.is_empty() {
-            self.client().patch_repository(id, &mask, &changes).await?;
+            written.repository = self.client().patch_repository(id, &mask, &changes).await?;
         }
         match (write.password, credentials(spec)) {
             (PasswordWrite::Set(password), Some(credentials)) => {
-                self.write_credentials(spec, Some(&found.repository), credentials, password)
+                written.repository = self
+                    .write_credentials(spec, Some(&found.repository), credentials, password)
                     .await?;
+                written.accessor = self.member.as_ref().map(|_| true);
+                written.pin_broken = false;
             }
             (PasswordWrite::Clear, _) => {
-                self.client().clear_upstream_credentials(id).await?;
+                written.repository = self.client().clear_upstream_credentials(id).await?;
+                written.accessor = None;
+                written.pin_broken = false;
             }
             // The repository pins a secret this crate does not manage: the spec's password
             // goes into the cache's own secret, or the pin would stay foreign for ever.
             (_, Some(credentials)) if write.changes(PASSWORD_SECRET) => {
-                self.write_credentials(
-                    spec,
-                    Some(&found.repository),
-                    credentials,
-                    credentials.password(),
-                )
-                .await?;
+                written.repository = self
+                    .write_credentials(
+                        spec,
+                        Some(&found.repository),
+                        credentials,
+                        credentials.password(),
+                    )
+                    .await?;
+                written.accessor = self.member.as_ref().map(|_| true);
+                written.pin_broken = false;
             }
             // Only the grant is missing: repair it, and write nothing else.
             (_, Some(_)) if write.changes(SECRET_ACCESSOR) => {
                 self.client().repair_grant(id).await?;
+                written.accessor = Some(true);
             }
             _ => {}
         }
-        Ok(self
-            .read(&spec.name)
-            .await?
-            .unwrap_or_else(|| found.clone()))
+        Ok(written)
     }
 
     fn state(&self, found: &Found) -> Result<CacheState, Error> {

@@ -55,19 +55,10 @@ impl GarClient {
     /// # Ok(()) }
     /// ```
     pub async fn ensure_secret(&self, secret: &str) -> Result<Secret, Error> {
-        check_secret_id(secret)?;
         let path = format!("v1/projects/{}/secrets", self.project());
-        let request = self
-            .inner()
-            .secret_manager
-            .post(&path)
-            .query(&[("secretId", secret)])
-            .json(&serde_json::json!({"replication": {"automatic": {}}}))
-            // A repeat after a lost answer is a 409, which is handled below.
-            .idempotent(true);
-        match self.json::<Secret>(request, "secret").await {
-            Ok(created) => Ok(created),
-            Err(err) if err.is_already_exists() => {
+        match self.make_secret(secret).await {
+            Ok(Some(created)) => Ok(created),
+            Ok(None) => {
                 self.get_secret(secret).await?.ok_or_else(|| {
                     // Google's own answer to the read: 404.
                     let mut api = ApiError::new(
@@ -89,6 +80,27 @@ impl GarClient {
                     Error::NotFound(Box::new(api))
                 })
             }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Creates secret `secret` with automatic replication: `Some` with the secret when
+    /// this call made it, `None` when it was there already (409). A repeat after a lost
+    /// answer is a 409, so `Some` means the secret is new: it holds no version and its
+    /// IAM policy is empty, which spares the credentials' write a read of either.
+    pub(crate) async fn make_secret(&self, secret: &str) -> Result<Option<Secret>, Error> {
+        check_secret_id(secret)?;
+        let path = format!("v1/projects/{}/secrets", self.project());
+        let request = self
+            .inner()
+            .secret_manager
+            .post(&path)
+            .query(&[("secretId", secret)])
+            .json(&serde_json::json!({"replication": {"automatic": {}}}))
+            .idempotent(true);
+        match self.json::<Secret>(request, "secret").await {
+            Ok(created) => Ok(Some(created)),
+            Err(err) if err.is_already_exists() => Ok(None),
             Err(err) => Err(err),
         }
     }

@@ -91,6 +91,14 @@ fn envelope(code: u16, status: &str, message: &str) -> ResponseTemplate {
     }}))
 }
 
+/// A policy's etag after `writes` writes: Google's empty policy answers `ACAB`.
+fn etag(writes: u32) -> String {
+    match writes {
+        0 => "ACAB".to_owned(),
+        n => format!("BwX{n}"),
+    }
+}
+
 fn ok(body: Value) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(body)
 }
@@ -211,7 +219,7 @@ fn secret_manager(
             )
         }
         ("GET", Some("getIamPolicy")) => {
-            let mut policy = json!({"version": 1, "etag": format!("BwX{}", secret.etag)});
+            let mut policy = json!({"version": 1, "etag": etag(secret.etag)});
             if !secret.bindings.is_empty() {
                 policy["bindings"] = Value::Array(secret.bindings.clone());
             }
@@ -219,7 +227,7 @@ fn secret_manager(
         }
         ("POST", Some("setIamPolicy")) => {
             let policy = &body["policy"];
-            if state.aborts > 0 || policy["etag"].as_str() != Some(&format!("BwX{}", secret.etag)) {
+            if state.aborts > 0 || policy["etag"].as_str() != Some(&etag(secret.etag)) {
                 state.aborts = state.aborts.saturating_sub(1);
                 secret.etag += 1;
                 return envelope(
@@ -230,9 +238,7 @@ fn secret_manager(
             }
             secret.bindings = policy["bindings"].as_array().cloned().unwrap_or_default();
             secret.etag += 1;
-            ok(
-                json!({"version": 1, "bindings": secret.bindings, "etag": format!("BwX{}", secret.etag)}),
-            )
+            ok(json!({"version": 1, "bindings": secret.bindings, "etag": etag(secret.etag)}))
         }
         ("GET", None) if rest.contains("/versions/") => {
             let n = rest.rsplit('/').next().unwrap_or_default();
