@@ -85,14 +85,13 @@ impl Deployment {
         }
         check_caches(&config, &backends)?;
         // Each a round trip of its own: asked at once, a fleet's start costs one.
-        let (checks, resolved) = futures::join!(
-            futures::future::join_all(
-                backends
-                    .iter()
-                    .map(|(name, backend)| async move { (name, backend.api.check_access().await) })
-            ),
-            tokens.resolve_org(&config.org)
-        );
+        let (checks, resolved) =
+            futures::join!(
+                futures::future::join_all(backends.iter().map(|(name, backend)| async move {
+                    (name, backend.api.check_access().await)
+                })),
+                tokens.resolve_org(&config.org)
+            );
         for (name, checked) in checks {
             let backend = &backends[name];
             if let Err(err) = checked {

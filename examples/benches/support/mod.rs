@@ -121,7 +121,12 @@ impl Request {
 }
 
 /// Runs the program with `args` against the sandbox; panics with its stderr on failure.
-pub(crate) fn run(served: &Served, config: &Path, concurrency: u16, args: &[&str]) -> (Duration, Output) {
+pub(crate) fn run(
+    served: &Served,
+    config: &Path,
+    concurrency: u16,
+    args: &[&str],
+) -> (Duration, Output) {
     let started = Instant::now();
     let output = Command::new(BIN)
         .arg("--config")
