@@ -15,10 +15,11 @@
 //! `FLEET_REMOTES` (100, the pyartifactory comparison), and `PULL_THROUGH_PYTHON`, a Python
 //! with pyartifactory 2.11.2 (without it the comparison is skipped, with a message).
 
+#[path = "support/fleet_config.rs"]
+mod fleet_config;
 mod support;
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -31,103 +32,6 @@ fn setting<T: std::str::FromStr>(name: &str, default: T) -> T {
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
-
-/// The seeds' caches (`examples/seeds.toml`) for copy `k`, every name suffixed.
-fn copy_of_seeds(k: usize, artifactory_only: bool) -> String {
-    let s = format!("-{k:02}");
-    let mut text = format!(
-        r#"
-[[caches]]
-name = "cgr-public{s}"
-backend = "artifactory"
-upstream = "cgr.dev/chainguard"
-[[caches]]
-name = "cgr-private{s}"
-backend = "artifactory"
-upstream = "cgr.dev/{{org}}"
-pull_token = "registry.pull"
-[[caches]]
-name = "cgr-virt{s}"
-backend = "artifactory"
-members = ["cgr-public{s}", "cgr-private{s}"]
-[[caches]]
-name = "cg-private{s}"
-backend = "artifactory"
-upstream = "apk.cgr.dev/{{org}}"
-pull_token = "apk.pull"
-[[caches]]
-name = "cg-chainguard{s}"
-backend = "artifactory"
-upstream = "virtualapk.cgr.dev/{{org_id}}/chainguard"
-[[caches]]
-name = "cg-extras{s}"
-backend = "artifactory"
-upstream = "virtualapk.cgr.dev/{{org_id}}/extra-packages"
-[[caches]]
-name = "cg-apk-virt{s}"
-backend = "artifactory"
-members = ["cg-private{s}", "cg-chainguard{s}", "cg-extras{s}"]
-format = "apk"
-"#
-    );
-    if !artifactory_only {
-        let _ = write!(
-            text,
-            r#"
-[[caches]]
-name = "chainguard-pull-through{s}"
-backend = "gar"
-upstream = "cgr.dev/chainguard"
-[[caches]]
-name = "chainguard-private{s}"
-backend = "gar"
-upstream = "cgr.dev/{{org}}"
-pull_token = "registry.pull"
-[[caches]]
-name = "chainguard-virt{s}"
-backend = "gar"
-members = ["chainguard-pull-through{s}", "chainguard-private{s}"]
-
-[backends.cloudsmith{s}]
-type = "cloudsmith"
-owner_env = "CLOUDSMITH_OWNER"
-api_key_env = "CLOUDSMITH_API_KEY"
-user_env = "CLOUDSMITH_USER"
-repository = "chainguard{s}"
-[[caches]]
-name = "cloudsmith-public{s}"
-backend = "cloudsmith{s}"
-upstream = "cgr.dev/chainguard"
-[[caches]]
-name = "cloudsmith-private{s}"
-backend = "cloudsmith{s}"
-upstream = "cgr.dev/{{org}}"
-pull_token = "registry.pull"
-[[caches]]
-name = "chainguard{s}"
-backend = "cloudsmith{s}"
-members = ["cloudsmith-public{s}", "cloudsmith-private{s}"]
-"#
-        );
-    }
-    text
-}
-
-const HEADER: &str = r#"
-name = "fleet"
-[chainguard]
-org = "example.com"
-[backends.artifactory]
-type = "artifactory"
-url_env = "ARTIFACTORY_URL"
-token_env = "ARTIFACTORY_ACCESS_TOKEN"
-user_env = "ARTIFACTORY_USER"
-docker_access = "repository-path"
-[backends.gar]
-type = "gar"
-project_env = "GOOGLE_CLOUD_PROJECT"
-location = "us-central1"
-"#;
 
 fn write_config(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
@@ -203,17 +107,16 @@ fn main() {
     let dir = tempfile::tempdir().expect("a scratch folder");
     let served = serve(dir.path(), latency, &[]);
 
-    let key = key_generation(8);
+    let keys = 8 * cores;
+    let key = key_generation(keys, cores);
     println!(
-        "machine: {cores} cores; RSA-4096 key generation {} ms (mean of 8)",
+        "machine: {cores} cores; RSA-4096 keys made on every core: {} ms of elapsed time per key \
+         ({keys} keys)",
         key.as_millis()
     );
 
     // 1. First apply of the fleet.
-    let mut text = HEADER.to_owned();
-    for k in 0..copies {
-        text.push_str(&copy_of_seeds(k, artifactory_only));
-    }
+    let text = fleet_config::fleet(copies, artifactory_only);
     let caches = text.matches("[[caches]]").count();
     let tokens = text.matches("pull_token =").count();
     let config = write_config(dir.path(), "fleet.toml", &text);
@@ -259,13 +162,7 @@ fn main() {
     }
 
     // 3. pyartifactory's documented loop against apply, on the same fake and latency.
-    let mut text = HEADER.to_owned();
-    for i in 0..remotes {
-        let _ = write!(
-            text,
-            "[[caches]]\nname = \"remote-{i:03}\"\nbackend = \"artifactory\"\nupstream = \"cgr.dev/chainguard\"\n"
-        );
-    }
+    let text = fleet_config::remotes(remotes);
     let config = write_config(dir.path(), "remotes.toml", &text);
     served.reset();
     let (ours, _) = run(&served, &config, concurrency, &["apply"]);

@@ -5,6 +5,8 @@
 //! tokens' built-in roles are looked up once per run.
 
 mod common;
+#[path = "../benches/support/fleet_config.rs"]
+mod fleet_config;
 
 use std::collections::BTreeMap;
 
@@ -12,59 +14,6 @@ use common::flow::{flow_with, json, results};
 use common::gar::{journal, mark};
 
 const COPIES: usize = 3;
-
-fn config() -> String {
-    let mut text = String::from(
-        r#"name = "fleet"
-[chainguard]
-org = "example.com"
-[backends.artifactory]
-type = "artifactory"
-url_env = "ARTIFACTORY_URL"
-token_env = "ARTIFACTORY_ACCESS_TOKEN"
-user_env = "ARTIFACTORY_USER"
-docker_access = "repository-path"
-"#,
-    );
-    for k in 0..COPIES {
-        text.push_str(&format!(
-            r#"
-[[caches]]
-name = "cgr-public-{k}"
-backend = "artifactory"
-upstream = "cgr.dev/chainguard"
-[[caches]]
-name = "cgr-private-{k}"
-backend = "artifactory"
-upstream = "cgr.dev/{{org}}"
-pull_token = "registry.pull"
-[[caches]]
-name = "cgr-virt-{k}"
-backend = "artifactory"
-members = ["cgr-public-{k}", "cgr-private-{k}"]
-[[caches]]
-name = "cg-private-{k}"
-backend = "artifactory"
-upstream = "apk.cgr.dev/{{org}}"
-pull_token = "apk.pull"
-[[caches]]
-name = "cg-chainguard-{k}"
-backend = "artifactory"
-upstream = "virtualapk.cgr.dev/{{org_id}}/chainguard"
-[[caches]]
-name = "cg-extras-{k}"
-backend = "artifactory"
-upstream = "virtualapk.cgr.dev/{{org_id}}/extra-packages"
-[[caches]]
-name = "cg-apk-virt-{k}"
-backend = "artifactory"
-members = ["cg-private-{k}", "cg-chainguard-{k}", "cg-extras-{k}"]
-format = "apk"
-"#
-        ));
-    }
-    text
-}
 
 /// `METHOD path` of each request to `service` after `since`, counted.
 fn requests(served: &common::Served, service: &str, since: u64) -> BTreeMap<String, usize> {
@@ -112,7 +61,7 @@ fn a_fleet_is_listed_once_per_run_and_each_cache_read_at_most_once() {
     let served = common::serve();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fleet.toml");
-    std::fs::write(&path, config()).unwrap();
+    std::fs::write(&path, fleet_config::fleet(COPIES, true)).unwrap();
     let caches = 7 * COPIES;
 
     let start = mark(&served);
