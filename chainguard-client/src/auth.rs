@@ -63,7 +63,8 @@ fn missing(problem: String) -> Error {
 }
 
 /// The expiry in a JWT's `exp` claim, read without verifying (only to know when to
-/// refresh; the server verifies).
+/// refresh; the server verifies). `None` without one, or for one past what the system
+/// clock can hold (the token is then used until the server refuses it).
 ///
 /// ```
 /// use base64::Engine as _;
@@ -79,7 +80,7 @@ pub fn jwt_expiry(token: &str) -> Option<SystemTime> {
         .ok()?;
     let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
     let exp = claims.get("exp")?.as_u64()?;
-    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(exp))
+    SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(exp))
 }
 
 /// One token for every audience, as `CHAINGUARD_TOKEN` gives it. The caller is
@@ -303,6 +304,33 @@ impl ChainctlCache {
         self.dir
             .join(self.os.audience_folder(audience))
             .join("oidc-token")
+    }
+}
+
+#[cfg(test)]
+mod jwt_claims {
+    use super::*;
+
+    fn token(claims: &str) -> String {
+        format!("e30.{}.sig", BASE64_URL_SAFE_NO_PAD.encode(claims))
+    }
+
+    #[test]
+    fn an_expiry_past_the_clock_is_no_expiry() {
+        // Found by the property tests: {"exp":9223372036854775808} (2^63 seconds) panicked
+        // with "overflow when adding duration to instant".
+        for exp in ["9223372036854775808", "18446744073709551615"] {
+            assert_eq!(
+                jwt_expiry(&token(&format!(r#"{{"exp":{exp}}}"#))),
+                None,
+                "{exp}"
+            );
+        }
+        let expiry = jwt_expiry(&token(r#"{"exp":2000000000}"#)).unwrap();
+        assert_eq!(
+            expiry,
+            SystemTime::UNIX_EPOCH + Duration::from_secs(2_000_000_000)
+        );
     }
 }
 
