@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use pull_through_core::error::ApiError;
+use pull_through_core::listing::Listing;
 use pull_through_core::reconcile;
 use pull_through_core::{
     CacheKind, CacheName, CacheSpec, CacheState, Capabilities, ClientAccess, ClientLogin, Deleted,
@@ -392,11 +393,29 @@ impl PullThroughBackend for CloudsmithBackend {
     }
 
     async fn plan(&self, spec: &CacheSpec) -> Result<Plan, Error> {
+        self.plan_in(spec, &Listing::unknown()).await
+    }
+
+    async fn ensure(&self, spec: &CacheSpec) -> Result<Ensured, Error> {
+        self.ensure_in(spec, &Listing::unknown()).await
+    }
+
+    /// One listing of the backend's caches (the shared repository and its upstreams, or
+    /// every repository of the workspace), with what the run learns of the repositories
+    /// as it writes them: see the crate's `listing.rs`.
+    async fn listing(&self) -> Result<Listing, Error> {
+        self.list_once().await
+    }
+
+    async fn plan_in(&self, spec: &CacheSpec, listing: &Listing) -> Result<Plan, Error> {
         self.check_spec(spec)?;
         match &spec.kind {
-            CacheKind::Aggregate(_) => reconcile::plan(&Order(self), spec).await,
+            CacheKind::Aggregate(_) => {
+                reconcile::plan_in(&Order(self, Some(listing)), spec, listing).await
+            }
             _ => {
-                let plan = reconcile::plan(&Upstreams(self), spec).await?;
+                let plan =
+                    reconcile::plan_in(&Upstreams(self, Some(listing)), spec, listing).await?;
                 Ok(match (&self.layout, &spec.description) {
                     (Layout::Shared { repository }, Some(_)) => plan.with_note(format!(
                         "the description is not stored: an upstream has none, and repository \
@@ -408,12 +427,31 @@ impl PullThroughBackend for CloudsmithBackend {
         }
     }
 
-    async fn ensure(&self, spec: &CacheSpec) -> Result<Ensured, Error> {
+    async fn ensure_in(&self, spec: &CacheSpec, listing: &Listing) -> Result<Ensured, Error> {
         self.check_spec(spec)?;
         match &spec.kind {
-            CacheKind::Aggregate(_) => reconcile::ensure(&Order(self), spec).await,
-            _ => reconcile::ensure(&Upstreams(self), spec).await,
+            CacheKind::Aggregate(_) => {
+                reconcile::ensure_in(&Order(self, Some(listing)), spec, listing).await
+            }
+            _ => reconcile::ensure_in(&Upstreams(self, Some(listing)), spec, listing).await,
         }
+    }
+
+    async fn describe_in(
+        &self,
+        name: &CacheName,
+        listing: &Listing,
+    ) -> Result<Option<CacheState>, Error> {
+        if self.is_shared_repository(name.as_str()) {
+            return reconcile::describe_in(&Order(self, Some(listing)), name, listing).await;
+        }
+        if crate::rules::IDENTIFIER_RULES
+            .check(self.layout.repository_of(name.as_str()))
+            .is_err()
+        {
+            return Ok(None);
+        }
+        reconcile::describe_in(&Upstreams(self, Some(listing)), name, listing).await
     }
 
     async fn describe(&self, name: &CacheName) -> Result<Option<CacheState>, Error> {

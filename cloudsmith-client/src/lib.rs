@@ -122,6 +122,7 @@ mod error;
 mod fleet;
 mod holdings;
 mod layout;
+mod listing;
 mod marker;
 mod model;
 mod order;

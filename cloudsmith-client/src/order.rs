@@ -7,11 +7,13 @@
 //! [`CloudsmithBackend`]'s `plan` and `ensure`, which check the spec first.
 
 use async_trait::async_trait;
+use pull_through_core::listing::Listing;
 use pull_through_core::reconcile::{Observed, Reconcile, Write};
 use pull_through_core::{CacheKind, CacheName, CacheSpec, CacheState, Error, FieldValue, NameCase};
 
 use crate::backend::CloudsmithBackend;
 use crate::bodies::{DockerUpstreamPatch, RepositoryPatch};
+use crate::listing::Known;
 use crate::marker;
 use crate::model::{DockerUpstream, Repository};
 
@@ -45,8 +47,12 @@ pub(crate) fn in_resolution_order(mut upstreams: Vec<DockerUpstream>) -> Vec<Doc
 }
 
 /// The aggregate of the shared layout: the shared repository's upstreams in resolution
-/// order, while the repository carries the aggregate's marker.
-pub(crate) struct Order<'a>(pub(crate) &'a CloudsmithBackend);
+/// order, while the repository carries the aggregate's marker; within a run's listing when
+/// there is one.
+pub(crate) struct Order<'a>(
+    pub(crate) &'a CloudsmithBackend,
+    pub(crate) Option<&'a Listing>,
+);
 
 fn members_of(spec: &CacheSpec) -> &[CacheName] {
     match &spec.kind {
@@ -56,8 +62,13 @@ fn members_of(spec: &CacheSpec) -> &[CacheName] {
 }
 
 impl Order<'_> {
-    /// Sets each member's priority to its position (1 first), only where it differs, and
-    /// reads the upstreams again.
+    fn known(&self) -> Option<Known> {
+        self.1.and_then(Known::of)
+    }
+
+    /// Sets each member's priority to its position (1 first), only where it differs. Each
+    /// PATCH answers the whole upstream, which replaces the one read: the upstreams are
+    /// not listed again.
     async fn set_priorities(
         &self,
         spec: &CacheSpec,
@@ -65,28 +76,40 @@ impl Order<'_> {
     ) -> Result<Vec<DockerUpstream>, Error> {
         let client = self.0.client();
         let slug = &ordered.repository.slug;
-        let mut wrote = false;
+        let known = self.known();
+        let mut upstreams = ordered.upstreams.clone();
         for (position, member) in members_of(spec).iter().enumerate() {
             let priority = i64::try_from(position + 1).unwrap_or(i64::MAX);
-            let Some(upstream) = ordered.upstreams.iter().find(|u| u.name == member.as_str())
-            else {
+            let Some(upstream) = upstreams.iter_mut().find(|u| u.name == member.as_str()) else {
                 continue;
             };
             if upstream.priority != Some(priority) {
-                client
+                *upstream = client
                     .update_upstream(
                         slug,
                         &upstream.slug_perm,
                         &DockerUpstreamPatch::default().with_priority(priority),
                     )
                     .await?;
-                wrote = true;
+                if let Some(known) = &known {
+                    known.put_upstream(upstream);
+                }
             }
         }
-        if !wrote {
-            return Ok(ordered.upstreams.clone());
+        Ok(in_resolution_order(upstreams))
+    }
+
+    /// Writes the repository's description (the marker in it), as the run then knows it.
+    async fn write_description(&self, slug: &str, text: String) -> Result<Repository, Error> {
+        let repository = self
+            .0
+            .client()
+            .update_repository(slug, &RepositoryPatch::description(text))
+            .await?;
+        if let Some(known) = self.known() {
+            known.set_repository(repository.clone()).await;
         }
-        Ok(in_resolution_order(client.list_upstreams(slug).await?))
+        Ok(repository)
     }
 }
 
@@ -105,7 +128,27 @@ impl Reconcile for Order<'_> {
     /// The repository and its upstreams, when the repository carries the marker: without
     /// it the aggregate does not exist, whatever upstreams the repository holds.
     async fn read(&self, name: &CacheName) -> Result<Option<Ordered>, Error> {
-        self.0.aggregate(name.as_str()).await
+        match self.known() {
+            Some(known) => Ok(self
+                .0
+                .ordered_known(name.as_str(), Some(&known))
+                .await?
+                .filter(Ordered::has_aggregate)),
+            None => self.0.aggregate(name.as_str()).await,
+        }
+    }
+
+    /// The aggregate in one listing ([`CloudsmithBackend::snapshot`]), whole: the shared
+    /// repository while it carries the marker, with its upstreams.
+    async fn list_all(&self) -> Result<Option<Vec<(String, Option<Ordered>)>>, Error> {
+        let snapshot = self.0.snapshot().await?;
+        Ok(Some(
+            snapshot
+                .aggregate()
+                .map(|ordered| (ordered.repository.slug.clone(), Some(ordered)))
+                .into_iter()
+                .collect(),
+        ))
     }
 
     /// Never called: names are compared exactly ([`NameCase::Sensitive`]).
@@ -183,7 +226,12 @@ impl Reconcile for Order<'_> {
     /// leaves no aggregate and the next one creates it again. The repository keeps its
     /// description when the spec has none.
     async fn create(&self, spec: &CacheSpec) -> Result<Ordered, Error> {
-        let Some(ordered) = self.0.ordered(spec.name.as_str()).await? else {
+        let known = self.known();
+        let Some(ordered) = self
+            .0
+            .ordered_known(spec.name.as_str(), known.as_ref())
+            .await?
+        else {
             let members: Vec<&str> = members_of(spec).iter().map(CacheName::as_str).collect();
             return Err(Error::Unsupported {
                 vendor: "cloudsmith".to_owned(),
@@ -202,11 +250,9 @@ impl Reconcile for Order<'_> {
         let upstreams = self.set_priorities(spec, &ordered).await?;
         let text = spec.description.clone().or_else(|| ordered.description());
         let repository = self
-            .0
-            .client()
-            .update_repository(
+            .write_description(
                 &ordered.repository.slug,
-                &RepositoryPatch::description(marker::write(text.as_deref(), true)),
+                marker::write(text.as_deref(), true),
             )
             .await?;
         Ok(Ordered {
@@ -229,11 +275,9 @@ impl Reconcile for Order<'_> {
         }
         if let (true, Some(description)) = (write.changes("description"), &spec.description) {
             updated.repository = self
-                .0
-                .client()
-                .update_repository(
+                .write_description(
                     &ordered.repository.slug,
-                    &RepositoryPatch::description(marker::write(Some(description), true)),
+                    marker::write(Some(description), true),
                 )
                 .await?;
         }

@@ -6,6 +6,7 @@
 //! `ensure`, which check the spec first.
 
 use async_trait::async_trait;
+use pull_through_core::listing::Listing;
 use pull_through_core::reconcile::{Observed, PasswordWrite, Reconcile, Write};
 use pull_through_core::{
     CacheKind, CacheName, CacheSpec, CacheState, Error, FieldChange, FieldValue, NameCase,
@@ -17,6 +18,7 @@ use crate::bodies::{
     DockerUpstreamPatch, DockerUpstreamRequest, RepositoryCreate, RepositoryPatch,
 };
 use crate::layout::Layout;
+use crate::listing::Known;
 use crate::model::{DockerUpstream, Repository};
 use crate::rules::{PRIVATE_UPSTREAM_URL, PUBLIC_UPSTREAM_URL, upstream_url_for};
 use crate::upstreams::normalized;
@@ -73,12 +75,59 @@ pub(crate) fn desired_request(
     .with_priority(backend.default_priority(&remote.upstream)))
 }
 
-/// The remote caches of one backend, as the core's reconcile sees them.
-pub(crate) struct Upstreams<'a>(pub(crate) &'a CloudsmithBackend);
+/// The remote caches of one backend, as the core's reconcile sees them, within a run's
+/// listing when there is one.
+pub(crate) struct Upstreams<'a>(
+    pub(crate) &'a CloudsmithBackend,
+    pub(crate) Option<&'a Listing>,
+);
 
 impl Upstreams<'_> {
     fn own_repository(&self) -> bool {
         matches!(self.0.layout(), Layout::OwnRepository)
+    }
+
+    fn known(&self) -> Option<Known> {
+        self.1.and_then(Known::of)
+    }
+
+    /// Records what a write answered: the upstream (the shared repository's list) and the
+    /// repository; the aggregate's kept read no longer says what the repository holds.
+    async fn wrote(&self, located: &Located) {
+        let Some(known) = self.known() else {
+            return;
+        };
+        match (self.1, self.0.layout().shared_repository()) {
+            (Some(listing), Some(shared)) => {
+                // The shared repository is the aggregate's to write: kept as made.
+                known.put_upstream(&located.upstream);
+                listing.forget(shared);
+            }
+            _ => known.set_repository(located.repository.clone()).await,
+        }
+    }
+
+    /// POSTs the upstream, waiting out replication when `made` the repository just now.
+    async fn post_upstream(
+        &self,
+        slug: &str,
+        request: &DockerUpstreamRequest,
+        made: bool,
+    ) -> Result<DockerUpstream, Error> {
+        let client = self.0.client();
+        let mut schedule = client.replication_schedule();
+        loop {
+            match client.create_upstream(slug, request).await {
+                // Cloudsmith replicates across regions: a repository just made may not be
+                // found yet. Its Terraform provider retries such a 404 for a minute; here
+                // for the client's replication wait (a minute unless set).
+                Err(err) if made && err.is_not_found() => match schedule.next_wait() {
+                    Some(wait) => tokio::time::sleep(wait).await,
+                    None => return Err(err),
+                },
+                other => return other,
+            }
+        }
     }
 }
 
@@ -95,7 +144,29 @@ impl Reconcile for Upstreams<'_> {
     }
 
     async fn read(&self, name: &CacheName) -> Result<Option<Located>, Error> {
-        self.0.locate(name).await
+        match self.known() {
+            Some(known) => self.0.locate_known(name, &known).await,
+            None => self.0.locate(name).await,
+        }
+    }
+
+    /// Every cache in one listing ([`CloudsmithBackend::snapshot`]): the shared
+    /// repository's upstreams whole; with a repository per cache, each repository by name
+    /// (its upstream is in a list of its own, read when the cache is).
+    async fn list_all(&self) -> Result<Option<Vec<(String, Option<Located>)>>, Error> {
+        let snapshot = self.0.snapshot().await?;
+        Ok(Some(match self.0.layout().shared_repository() {
+            Some(_) => snapshot
+                .remotes()
+                .into_iter()
+                .map(|(name, located)| (name, Some(located)))
+                .collect(),
+            None => snapshot
+                .repositories
+                .into_iter()
+                .map(|repository| (repository.slug, None))
+                .collect(),
+        }))
     }
 
     /// Never called: names are compared exactly ([`NameCase::Sensitive`]), as slugs are
@@ -190,6 +261,8 @@ impl Reconcile for Upstreams<'_> {
         }
     }
 
+    /// The repository (made unless the run knows it is there) and the upstream, each as
+    /// its write answered it: nothing is read back.
     async fn create(&self, spec: &CacheSpec) -> Result<Located, Error> {
         let request = desired_request(self.0, spec)?;
         let client = self.0.client();
@@ -199,7 +272,11 @@ impl Reconcile for Upstreams<'_> {
         if let Some(description) = &own_description {
             body = body.with_description(description.clone());
         }
-        let (mut repository, made) = client.ensure_repository_made(&body).await?;
+        let known = self.known();
+        let (mut repository, made) = match &known {
+            Some(known) => known.made_repository(self.0, &body).await?,
+            None => client.ensure_repository_made(&body).await?,
+        };
         if let Some(description) = own_description {
             // A repository of that slug already there keeps its own description otherwise.
             if repository.description.as_deref() != Some(description.as_str()) {
@@ -208,23 +285,22 @@ impl Reconcile for Upstreams<'_> {
                     .await?;
             }
         }
-        let mut schedule = client.replication_schedule();
-        let upstream = loop {
-            match client.create_upstream(&slug, &request).await {
-                // Cloudsmith replicates across regions: a repository just made may not be
-                // found yet. Its Terraform provider retries such a 404 for a minute; here
-                // for the client's replication wait (a minute unless set).
-                Err(err) if made && err.is_not_found() => match schedule.next_wait() {
-                    Some(wait) => tokio::time::sleep(wait).await,
-                    None => return Err(err),
-                },
-                other => break other?,
+        let upstream = match (self.post_upstream(&slug, &request, made).await, &known) {
+            // The repository was listed, and has been deleted since: made again.
+            (Err(err), Some(known)) if !made && err.is_not_found() => {
+                known.forget_repository(&slug).await;
+                let (again, made) = known.made_repository(self.0, &body).await?;
+                repository = again;
+                self.post_upstream(&slug, &request, made).await?
             }
+            (upstream, _) => upstream?,
         };
-        Ok(Located {
+        let located = Located {
             repository,
             upstream,
-        })
+        };
+        self.wrote(&located).await;
+        Ok(located)
     }
 
     /// PATCHes only what differs: a rotation sends `auth_secret` alone, a username change
@@ -269,6 +345,8 @@ impl Reconcile for Upstreams<'_> {
                 .update_repository(&slug, &RepositoryPatch::description(description))
                 .await?;
         }
+        // Each PATCH answers the whole upstream or repository: nothing is read back.
+        self.wrote(&updated).await;
         Ok(updated)
     }
 

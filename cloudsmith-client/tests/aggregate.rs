@@ -371,23 +371,24 @@ async fn the_shared_layout_holds_both_upstreams_and_the_aggregate_orders_them() 
     Mock::given(method("GET"))
         .and(path("/repos/acme/chainguard/upstream/docker/"))
         .respond_with(ResponseTemplate::new(200).set_body_json(before.clone()))
-        .up_to_n_times(1)
-        .with_priority(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/repos/acme/chainguard/upstream/docker/"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(after))
-        .mount(&server)
-        .await;
+    // Each PATCH answers the whole upstream as written, which replaces the one read:
+    // the upstreams are not listed again.
     for (slug_perm, priority) in [("Priv", 1), ("Pub", 2)] {
+        let whole = after
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["slug_perm"] == slug_perm)
+            .unwrap()
+            .clone();
         Mock::given(method("PATCH"))
             .and(path(format!(
                 "/repos/acme/chainguard/upstream/docker/{slug_perm}/"
             )))
             .and(body_json(json!({"priority": priority})))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-                "slug_perm": slug_perm, "name": "x", "upstream_url": "https://cgr.dev"})))
+            .respond_with(ResponseTemplate::new(200).set_body_json(whole))
             .expect(1)
             .mount(&server)
             .await;
@@ -426,7 +427,6 @@ async fn the_shared_layout_holds_both_upstreams_and_the_aggregate_orders_them() 
             "GET /repos/acme/chainguard/upstream/docker/",
             "PATCH /repos/acme/chainguard/upstream/docker/Priv/",
             "PATCH /repos/acme/chainguard/upstream/docker/Pub/",
-            "GET /repos/acme/chainguard/upstream/docker/",
             "PATCH /repos/acme/chainguard/"
         ]
     );
