@@ -6,7 +6,7 @@
 //!
 //! Nothing is persisted on failure: the shrunk input is printed instead.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use proptest::prelude::*;
 use pull_through_core::http::{
