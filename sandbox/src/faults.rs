@@ -4,6 +4,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
+mod draw;
+
 /// A fault the sandbox answers with: instead of the fake's real answer (every kind but
 /// [`LostAnswer`](FaultKind::LostAnswer)), or after the fake performed the request and
 /// changed its state ([`LostAnswer`](FaultKind::LostAnswer)).
@@ -223,8 +225,10 @@ impl FaultRule {
     }
 }
 
-/// Random faults: each request draws, in arrival order, from a generator seeded with
-/// `seed`, so the same seed and the same requests give the same faults.
+/// Random faults: each request's fault is drawn from `seed`, what the request is (its
+/// service, method and path, with the ids the fakes make up generalized) and how many such
+/// requests came before it, so the same seed and the same requests give the same faults,
+/// in whatever order concurrent requests arrive.
 ///
 /// ```
 /// # async fn example() -> Result<(), pull_through_sandbox::SandboxError> {
@@ -265,16 +269,13 @@ pub struct Faults {
 #[derive(Debug, Default)]
 struct FaultsInner {
     rules: Vec<FaultRule>,
-    random: Option<(RandomFaults, fastrand::Rng)>,
+    random: Option<(RandomFaults, draw::Draws)>,
 }
 
 impl Faults {
     pub(crate) fn with_random(random: Option<RandomFaults>) -> Self {
         let faults = Faults::default();
-        faults.lock().random = random.map(|config| {
-            let rng = fastrand::Rng::with_seed(config.seed);
-            (config, rng)
-        });
+        faults.lock().random = random.map(|config| (config, draw::Draws::default()));
         faults
     }
 
@@ -283,8 +284,8 @@ impl Faults {
     pub(crate) fn reset(&self) {
         let mut inner = self.lock();
         inner.rules.clear();
-        if let Some((config, rng)) = &mut inner.random {
-            *rng = fastrand::Rng::with_seed(config.seed);
+        if let Some((_, draws)) = &mut inner.random {
+            draws.reset();
         }
     }
 
@@ -368,11 +369,8 @@ impl Faults {
         if from_fake {
             return None;
         }
-        let (config, rng) = inner.random.as_mut()?;
-        // Draw both numbers for every request so that a request's fault depends only on
-        // its position in the sequence, not on earlier outcomes.
-        let roll = rng.f64();
-        let pick = rng.usize(..config.kinds.len().max(1));
+        let (config, draws) = inner.random.as_mut()?;
+        let (roll, pick) = draws.next(config.seed, service, method, path, config.kinds.len());
         (roll < config.rate).then(|| config.kinds.get(pick).copied())?
     }
 }

@@ -5,6 +5,7 @@
 
 pub(crate) mod flow;
 pub(crate) mod gar;
+pub(crate) mod state;
 
 use std::collections::HashMap;
 use std::process::{Child, Command, Output, Stdio};
@@ -26,10 +27,17 @@ impl Drop for Served {
 }
 
 pub(crate) fn serve() -> Served {
+    serve_with(&[])
+}
+
+/// `sandbox serve` with more flags (`--fault-rate`, `--seed`, `--latency-ms`, ...).
+pub(crate) fn serve_with(flags: &[&str]) -> Served {
     let dir = tempfile::tempdir().unwrap();
     let env_file = dir.path().join("sandbox.env");
     let child = Command::new(BIN)
-        .args(["sandbox", "serve", "--stop-after", "120", "--env-file"])
+        .args(["sandbox", "serve", "--stop-after", "120"])
+        .args(flags)
+        .arg("--env-file")
         .arg(&env_file)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -83,12 +91,17 @@ fn unquote(value: &str) -> String {
 }
 
 pub(crate) fn run(served: &Served, args: &[&str], extra: &[(&str, &str)]) -> Output {
+    command(served, args, extra).output().unwrap()
+}
+
+/// The program with `args` and the sandbox's environment, not started yet.
+pub(crate) fn command(served: &Served, args: &[&str], extra: &[(&str, &str)]) -> Command {
     let mut command = Command::new(BIN);
     command.args(args).envs(&served.env).env_remove("RUST_LOG");
     for (key, value) in extra {
         command.env(key, value);
     }
-    command.output().unwrap()
+    command
 }
 
 pub(crate) fn text(bytes: &[u8]) -> String {

@@ -1,0 +1,143 @@
+//! Crashes: `pull-through apply` of the seeds config (all three backends and their pull
+//! tokens) killed with SIGKILL at random points, a few times in a row, then applied until
+//! it succeeds. No kill may leave a cache holding a revoked token, and the run that
+//! succeeds leaves no duplicate and no pull token unused.
+//!
+//! The kill points are drawn from a seed and printed, so a failure can be replayed
+//! (`cargo test -p pull-through --test crashes_converge -- --nocapture`).
+
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::flow::seeds;
+use common::{command, serve_with, state, text};
+
+/// Kills before the applies that must converge.
+const KILLS: usize = 3;
+
+/// One sandbox per seed; the seeds pick the kill points.
+const SEEDS: [u64; 3] = [101, 202, 303];
+
+/// Runs after the kills within which an apply must succeed.
+const MAX_RUNS: usize = 3;
+
+/// SplitMix64: kill points repeatable from a seed, without a dependency.
+struct KillPoints(u64);
+
+impl KillPoints {
+    /// A delay in `0..bound_ms` milliseconds.
+    fn next_ms(&mut self, bound_ms: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) % bound_ms
+    }
+}
+
+/// What one seed did: the kill delays (with whether the apply was still running when
+/// killed) and how many runs the convergence took.
+struct Crashed {
+    seed: u64,
+    kills: Vec<(u64, bool)>,
+    runs: usize,
+}
+
+fn crash_then_converge(seed: u64) -> Crashed {
+    // Some latency, so that an apply spans seconds and the kills land inside it.
+    let served = serve_with(&["--latency-ms", "10"]);
+    let config = seeds();
+    let args = [
+        "--config",
+        config.to_str().unwrap(),
+        "--output",
+        "json",
+        "apply",
+    ];
+    let mut points = KillPoints(seed);
+    let mut kills = Vec::new();
+    for kill in 1..=KILLS {
+        let delay = 50 + points.next_ms(4_000);
+        let mut child = command(&served, &args, &[])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay));
+        let running = child.try_wait().unwrap().is_none();
+        // SIGKILL on Unix: no destructor, no cleanup, as a machine losing power.
+        let _ = child.kill();
+        child.wait().unwrap();
+        kills.push((delay, running));
+        if let Err(problem) = state::no_cache_holds_a_revoked_token(&state::read(&served)) {
+            panic!("seed {seed}, kill {kill} after {delay} ms: {problem}");
+        }
+    }
+    for run in 1..=MAX_RUNS {
+        let output = command(&served, &args, &[]).output().unwrap();
+        let after = state::read(&served);
+        let context = || {
+            format!(
+                "seed {seed} (kills after {kills:?} ms), run {run}\nstdout:\n{}\nstderr:\n{}",
+                text(&output.stdout),
+                text(&output.stderr)
+            )
+        };
+        if let Err(problem) = state::no_cache_holds_a_revoked_token(&after) {
+            panic!("{problem}\n{}", context());
+        }
+        if output.status.success() {
+            if let Err(problem) = state::converged(&after) {
+                panic!("apply succeeded but left:\n{problem}\n{}", context());
+            }
+            return Crashed {
+                seed,
+                kills,
+                runs: run,
+            };
+        }
+    }
+    panic!("seed {seed} (kills after {kills:?} ms): no apply succeeded in {MAX_RUNS} runs");
+}
+
+#[test]
+fn apply_killed_at_random_points_converges_with_no_duplicates() {
+    let crashed: Vec<Crashed> = std::thread::scope(|scope| {
+        let handles: Vec<_> = SEEDS
+            .iter()
+            .map(|seed| scope.spawn(move || crash_then_converge(*seed)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    println!("apply killed (SIGKILL) {KILLS} times, then applied until it succeeded:");
+    for Crashed { seed, kills, runs } in &crashed {
+        let points: Vec<String> = kills
+            .iter()
+            .map(|(ms, running)| {
+                format!("{ms} ms{}", if *running { "" } else { " (had finished)" })
+            })
+            .collect();
+        println!(
+            "  seed {seed}: kills after {}; converged in {runs} run(s)",
+            points.join(", ")
+        );
+    }
+    let mid_run = crashed
+        .iter()
+        .flat_map(|c| &c.kills)
+        .filter(|(_, running)| *running)
+        .count();
+    assert!(
+        mid_run >= KILLS,
+        "only {mid_run} kills landed while apply ran: the test must kill it mid-run"
+    );
+}
