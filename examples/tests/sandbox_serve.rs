@@ -176,7 +176,10 @@ fn serve_writes_a_private_env_file_and_journals_requests() {
             counts("cloudsmith"),
             serde_json::json!({"repositories": 0, "upstreams": 0})
         );
-        assert_eq!(counts("artifactregistry"), serde_json::json!({"repositories": 0}));
+        assert_eq!(
+            counts("artifactregistry"),
+            serde_json::json!({"repositories": 0})
+        );
         assert_eq!(state["services"]["cgr.dev"], serde_json::Value::Null);
         let missing = reqwest::Client::new()
             .get(format!("{control}/v2/"))
