@@ -28,7 +28,10 @@ pub fn apkindex(data: &[u8]) {
     let _ = apk_repo::package::gzip_members(data, CAP);
     let lines = data.split(|&b| b == b'\n').count();
     let packages = parse_records(data).filter(Result::is_ok).count();
-    assert!(packages * 2 <= lines, "{packages} packages from {lines} lines");
+    assert!(
+        packages * 2 <= lines,
+        "{packages} packages from {lines} lines"
+    );
 }
 
 /// An `HTTP_AUTH` value; and host, user and password separated by NUL bytes, built and
