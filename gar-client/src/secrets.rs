@@ -5,6 +5,7 @@ use base64::Engine as _;
 use base64::prelude::BASE64_STANDARD;
 use http::{Method, StatusCode};
 use pull_through_core::error::ApiError;
+use pull_through_core::http::{RetryConfig, may_have_been_processed};
 use pull_through_core::{Deleted, Error, ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -151,6 +152,12 @@ impl GarClient {
     /// Adds a version holding `password` to secret `secret` (`:addVersion`, the payload
     /// base64 with its CRC32C), and answers it (its name carries the version number).
     ///
+    /// The add is sent at most once: when its answer is lost (a 5xx, a connection broken
+    /// after the request went out), the newest enabled versions are read back
+    /// (`:access`, which the caller may do as Secret Manager Admin) and the version that
+    /// holds `password` is answered; only when none does is the add sent again. A blind
+    /// repeat would add the password twice.
+    ///
     /// # Errors
     ///
     /// [`Error::InvalidInput`] for an id breaking the rules or a payload over 64 KiB; the
@@ -178,14 +185,70 @@ impl GarClient {
             ));
         }
         let (body, encoded) = payload_body(password);
-        let request = self
-            .inner()
-            .secret_manager
-            .post(&path)
-            .json(&body)
-            .sensitive(password)
-            .sensitive(&encoded);
-        self.json(request, "secret version").await
+        // Sent at most once: a repeat after a lost answer would add the password twice.
+        // What the secret holds says whether the lost one was added.
+        let mut resends = RetryConfig::default().with_max_attempts(3).schedule();
+        loop {
+            let request = self
+                .inner()
+                .secret_manager
+                .post(&path)
+                .json(&body)
+                .sensitive(password)
+                .sensitive(&encoded)
+                .at_most_once();
+            let err = match self.json(request, "secret version").await {
+                Ok(added) => return Ok(added),
+                Err(err) => err,
+            };
+            if !may_have_been_processed(&err) {
+                return Err(err);
+            }
+            if let Some(added) = self.version_holding(secret, password).await? {
+                return Ok(added);
+            }
+            match resends.next_wait() {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => return Err(err),
+            }
+        }
+    }
+
+    /// The newest enabled version of `secret` whose payload is `password`, among the
+    /// three newest enabled ones: what an `:addVersion` whose answer was lost added.
+    async fn version_holding(
+        &self,
+        secret: &str,
+        password: &SecretString,
+    ) -> Result<Option<SecretVersion>, Error> {
+        #[derive(Deserialize)]
+        struct Accessed {
+            payload: Payload,
+        }
+        #[derive(Deserialize)]
+        struct Payload {
+            #[serde(default)]
+            data: String,
+        }
+        let path = self.secret_path(secret)?;
+        let wanted = BASE64_STANDARD.encode(password.expose_secret().as_bytes());
+        let newest = self.list_secret_versions(secret).await?;
+        for version in newest.into_iter().filter(|v| v.is_enabled()).take(3) {
+            let Some(id) = version.version_id().filter(|id| is_version_number(id)) else {
+                continue;
+            };
+            let request = self
+                .inner()
+                .secret_manager
+                .get(&format!("{path}/versions/{id}:access"))
+                .sensitive(password);
+            let accessed: Accessed = self.json(request, "secret version payload").await?;
+            let held = SecretString::from(accessed.payload.data);
+            if held.expose_secret() == wanted {
+                return Ok(Some(version));
+            }
+        }
+        Ok(None)
     }
 
     /// Every version of secret `secret` (all pages), newest first as Google lists them.
