@@ -640,7 +640,9 @@ impl ArtifactoryClient {
     }
 
     /// Creates a repository (`PUT`). Every field set in `config` is sent, the password
-    /// included.
+    /// included. It is sent at most once: after a 5xx or a connection broken after the
+    /// request went out, the repository may exist, and the caller reads it back (as the
+    /// backend's `ensure` does) rather than sending the create again.
     ///
     /// # Errors
     ///
@@ -656,11 +658,13 @@ impl ArtifactoryClient {
         let path = key_path(&config.key)?;
         crate::rules::check_new_key(&config.key, &config.rclass, &config.package_type)?;
         self.with_merge_retry(|| {
-            // A create repeated after a lost answer would fail with "already exists";
-            // the merge-error retry is the only repetition a create gets.
+            // At most once: a create repeated after a lost answer fails with "already
+            // exists" and could not tell its own cache from another writer's. The caller
+            // reads back what a create that may have been processed made (the core's
+            // reconcile does); the merge-error retry is the only repetition it gets here.
             let mut request = self
                 .authorized(self.http.put(&path))
-                .idempotent(false)
+                .at_most_once()
                 .json(config);
             if let Some(password) = &config.password {
                 request = request.sensitive(password);
@@ -698,7 +702,13 @@ impl ArtifactoryClient {
             );
         }
         self.with_merge_retry(|| {
-            let mut request = self.authorized(self.http.post(&path)).json(&body);
+            // The same fields written twice give the same repository: safe to resend
+            // after a lost answer, which otherwise would leave the caller believing
+            // credentials it just wrote were never stored.
+            let mut request = self
+                .authorized(self.http.post(&path))
+                .idempotent(true)
+                .json(&body);
             if let Some(password) = password {
                 request = request.sensitive(password);
             }
