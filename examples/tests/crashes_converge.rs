@@ -37,11 +37,19 @@ impl KillPoints {
     }
 }
 
-/// What one seed did: the kill delays (with whether the apply was still running when
-/// killed) and how many runs the convergence took.
+/// One kill: after how long, whether the apply was still running, and what the fakes
+/// held then.
+#[derive(Debug)]
+struct Kill {
+    delay: u64,
+    running: bool,
+    held: String,
+}
+
+/// What one seed did: its kills and how many runs the convergence took.
 struct Crashed {
     seed: u64,
-    kills: Vec<(u64, bool)>,
+    kills: Vec<Kill>,
     runs: usize,
 }
 
@@ -59,7 +67,10 @@ fn crash_then_converge(seed: u64) -> Crashed {
     let mut points = KillPoints(seed);
     let mut kills = Vec::new();
     for kill in 1..=KILLS {
-        let delay = 50 + points.next_ms(4_000);
+        // A first apply takes about 4 s here (Google's operations are polled after a
+        // second); a kill within 3.5 s lands while pull tokens are made or caches
+        // written, and a later apply still has that work to do.
+        let delay = 50 + points.next_ms(3_500);
         let mut child = command(&served, &args, &[])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -70,17 +81,22 @@ fn crash_then_converge(seed: u64) -> Crashed {
         // SIGKILL on Unix: no destructor, no cleanup, as a machine losing power.
         let _ = child.kill();
         child.wait().unwrap();
-        kills.push((delay, running));
-        if let Err(problem) = state::no_cache_holds_a_revoked_token(&state::read(&served)) {
+        let held = state::read(&served);
+        if let Err(problem) = state::no_cache_holds_a_revoked_token(&held) {
             panic!("seed {seed}, kill {kill} after {delay} ms: {problem}");
         }
+        kills.push(Kill {
+            delay,
+            running,
+            held: state::summary(&held),
+        });
     }
     for run in 1..=MAX_RUNS {
         let output = command(&served, &args, &[]).output().unwrap();
         let after = state::read(&served);
         let context = || {
             format!(
-                "seed {seed} (kills after {kills:?} ms), run {run}\nstdout:\n{}\nstderr:\n{}",
+                "seed {seed} (kills: {kills:?}), run {run}\nstdout:\n{}\nstderr:\n{}",
                 text(&output.stdout),
                 text(&output.stderr)
             )
@@ -99,7 +115,7 @@ fn crash_then_converge(seed: u64) -> Crashed {
             };
         }
     }
-    panic!("seed {seed} (kills after {kills:?} ms): no apply succeeded in {MAX_RUNS} runs");
+    panic!("seed {seed} (kills: {kills:?}): no apply succeeded in {MAX_RUNS} runs");
 }
 
 #[test]
@@ -120,21 +136,20 @@ fn apply_killed_at_random_points_converges_with_no_duplicates() {
     });
     println!("apply killed (SIGKILL) {KILLS} times, then applied until it succeeded:");
     for Crashed { seed, kills, runs } in &crashed {
-        let points: Vec<String> = kills
-            .iter()
-            .map(|(ms, running)| {
-                format!("{ms} ms{}", if *running { "" } else { " (had finished)" })
-            })
-            .collect();
-        println!(
-            "  seed {seed}: kills after {}; converged in {runs} run(s)",
-            points.join(", ")
-        );
+        println!("  seed {seed}: converged in {runs} run(s) after");
+        for kill in kills {
+            let when = if kill.running {
+                ""
+            } else {
+                " (it had finished)"
+            };
+            println!("    a kill at {} ms{when}: {}", kill.delay, kill.held);
+        }
     }
     let mid_run = crashed
         .iter()
         .flat_map(|c| &c.kills)
-        .filter(|(_, running)| *running)
+        .filter(|kill| kill.running)
         .count();
     assert!(
         mid_run >= KILLS,

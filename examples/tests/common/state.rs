@@ -35,6 +35,22 @@ fn lines(state: &Value, service: &str, kind: &str) -> Vec<String> {
         .collect()
 }
 
+/// How many identities, role bindings, repositories (of all three vendors), upstreams
+/// and secret versions the fakes hold, for people reading a test's output.
+pub(crate) fn summary(state: &Value) -> String {
+    let count = |service: &str, kind: &str| state[service]["counts"][kind].as_u64().unwrap_or(0);
+    format!(
+        "{} identities, {} role bindings, {} repositories, {} upstreams, {} secret versions",
+        count("chainguard-api", "identities"),
+        count("chainguard-api", "role_bindings"),
+        count("artifactory", "repositories")
+            + count("artifactregistry", "repositories")
+            + count("cloudsmith", "repositories"),
+        count("cloudsmith", "upstreams"),
+        count("secretmanager", "secret_versions"),
+    )
+}
+
 /// The username each cache stores, as `(service, cache) -> username`.
 fn credentials(state: &Value) -> BTreeMap<(String, String), String> {
     ["artifactory", "artifactregistry", "cloudsmith"]
