@@ -103,7 +103,7 @@ async fn an_identity_whose_create_lost_its_answer_is_found_not_made_twice() {
             .await
             .unwrap_or_else(|err| panic!("{lost:?}: {err}"));
         let (identities, bindings) = world.held();
-        assert_eq!(identities, [token.identity_id.clone()], "{lost:?}");
+        assert_eq!(identities, [token.identity_id.as_str()], "{lost:?}");
         assert_eq!(bindings, [format!("{} registry.pull", token.identity_id)]);
         assert_eq!(
             world.requests(),
@@ -129,7 +129,7 @@ async fn a_binding_whose_create_lost_its_answer_is_found_not_made_twice() {
             .await
             .unwrap_or_else(|err| panic!("{lost:?}: {err}"));
         let (identities, bindings) = world.held();
-        assert_eq!(identities, [token.identity_id.clone()]);
+        assert_eq!(identities, [token.identity_id.as_str()]);
         assert_eq!(
             bindings,
             [format!("{} apk.pull", token.identity_id)],
@@ -167,7 +167,7 @@ async fn a_create_that_never_arrived_is_sent_again_once_the_read_finds_nothing()
         .await
         .unwrap();
     let (identities, bindings) = world.held();
-    assert_eq!(identities, [token.identity_id.clone()]);
+    assert_eq!(identities, [token.identity_id.as_str()]);
     assert_eq!(bindings, [format!("{} registry.pull", token.identity_id)]);
     assert_eq!(
         world.requests(),
