@@ -43,7 +43,7 @@ enum Slot {
     /// Listed as absent: created without a read.
     Absent,
     /// Listed, or made or written by the run.
-    Present(Repository),
+    Present(Box<Repository>),
 }
 
 /// What a run knows of the backend's repositories: each as listed and as the run wrote it,
@@ -85,7 +85,7 @@ impl Known {
     /// Repository `slug`, when the run knows it is there.
     pub(crate) async fn repository(&self, slug: &str) -> Option<Repository> {
         match &*self.slot(slug).lock().await {
-            Slot::Present(repository) => Some(repository.clone()),
+            Slot::Present(repository) => Some((**repository).clone()),
             _ => None,
         }
     }
@@ -93,7 +93,7 @@ impl Known {
     /// Records repository `slug` as the run wrote or read it.
     pub(crate) async fn set_repository(&self, repository: Repository) {
         let slot = self.slot(&repository.slug);
-        *slot.lock().await = Slot::Present(repository);
+        *slot.lock().await = Slot::Present(Box::new(repository));
     }
 
     /// Forgets repository `slug`: it must be read before it is taken for there or absent.
@@ -113,7 +113,7 @@ impl Known {
         let slot = self.slot(&body.slug);
         let mut slot = slot.lock().await;
         let (repository, made) = match &*slot {
-            Slot::Present(repository) => (repository.clone(), false),
+            Slot::Present(repository) => ((**repository).clone(), false),
             Slot::Absent => match client.create_repository(body).await {
                 Ok(created) => (created, true),
                 // Made by someone else since the listing: read it.
@@ -122,7 +122,7 @@ impl Known {
             },
             Slot::Unknown => client.ensure_repository_made(body).await?,
         };
-        *slot = Slot::Present(repository.clone());
+        *slot = Slot::Present(Box::new(repository.clone()));
         Ok((repository, made))
     }
 

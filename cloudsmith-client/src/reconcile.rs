@@ -283,6 +283,9 @@ impl Reconcile for Upstreams<'_> {
                 repository = client
                     .update_repository(&slug, &RepositoryPatch::description(description))
                     .await?;
+                if let Some(known) = &known {
+                    known.set_repository(repository.clone()).await;
+                }
             }
         }
         let upstream = match (self.post_upstream(&slug, &request, made).await, &known) {

@@ -229,7 +229,7 @@ impl Reconcile for Repositories<'_> {
                 .await?
                 .into_iter()
                 .map(|(id, repository)| {
-                    let whole = repository.credentials().is_none().then(|| Found {
+                    let whole = repository.credentials().is_none().then_some(Found {
                         repository,
                         accessor: None,
                         pin_broken: false,
