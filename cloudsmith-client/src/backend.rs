@@ -442,16 +442,7 @@ impl PullThroughBackend for CloudsmithBackend {
         name: &CacheName,
         listing: &Listing,
     ) -> Result<Option<CacheState>, Error> {
-        if self.is_shared_repository(name.as_str()) {
-            return reconcile::describe_in(&Order(self, Some(listing)), name, listing).await;
-        }
-        if crate::rules::IDENTIFIER_RULES
-            .check(self.layout.repository_of(name.as_str()))
-            .is_err()
-        {
-            return Ok(None);
-        }
-        reconcile::describe_in(&Upstreams(self, Some(listing)), name, listing).await
+        self.describe_known(name, listing).await
     }
 
     async fn describe(&self, name: &CacheName) -> Result<Option<CacheState>, Error> {

@@ -22,15 +22,17 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use pull_through_core::listing::Listing;
-use pull_through_core::{CacheName, Error};
+use pull_through_core::reconcile;
+use pull_through_core::{CacheName, CacheState, Error};
 
 use crate::backend::CloudsmithBackend;
 use crate::bodies::RepositoryCreate;
 use crate::layout::Layout;
 use crate::marker;
 use crate::model::{DockerUpstream, Repository};
-use crate::order::{Ordered, in_resolution_order};
-use crate::reconcile::Located;
+use crate::order::{Order, Ordered, in_resolution_order};
+use crate::reconcile::{Located, Upstreams};
+use crate::rules::IDENTIFIER_RULES;
 
 /// The listing's key for [`Known`]: a `/` is in no cache name.
 const KNOWN: &str = "cloudsmith/known";
@@ -271,6 +273,26 @@ impl CloudsmithBackend {
         };
         listing.remember(KNOWN, known);
         Ok(listing)
+    }
+
+    /// [`describe`](pull_through_core::PullThroughBackend::describe) within a run: what the
+    /// listing holds is not read, and what is read is kept for the `ensure_in` that follows.
+    pub(crate) async fn describe_known(
+        &self,
+        name: &CacheName,
+        listing: &Listing,
+    ) -> Result<Option<CacheState>, Error> {
+        if self.is_shared_repository(name.as_str()) {
+            return reconcile::describe_in(&Order(self, Some(listing)), name, listing).await;
+        }
+        if IDENTIFIER_RULES
+            .check(self.layout().repository_of(name.as_str()))
+            .is_err()
+        {
+            // No repository can have that slug.
+            return Ok(None);
+        }
+        reconcile::describe_in(&Upstreams(self, Some(listing)), name, listing).await
     }
 
     /// Cache `name`'s upstream as the run knows it: kept in `known` (the shared layout's),
