@@ -130,8 +130,10 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "PER_SECOND", value_parser = parse_per_second)]
     pub(crate) rate_limit: Option<f64>,
 
-    /// Seed for the injected faults; the same seed and requests give the same faults.
-    /// Printed when not given, so a run can be repeated.
+    /// Seed for the injected faults; the same seed and requests give the same faults, in
+    /// whatever order concurrent requests arrive (a request's fault depends on the seed,
+    /// what it is and how many such requests came before). Printed when not given, so a
+    /// run can be repeated.
     #[arg(long, value_name = "N")]
     pub(crate) seed: Option<u64>,
 
