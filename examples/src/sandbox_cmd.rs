@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use pull_through_sandbox::{FaultKind, Sandbox};
 use pull_through_sandbox::artifactory::{Artifactory, FieldChecks};
 use pull_through_sandbox::chainguard::Chainguard;
+use pull_through_sandbox::{FaultKind, Sandbox};
 use serde::Serialize;
 
 use crate::Failure;
@@ -131,7 +131,8 @@ fn human(serving: &Serving, stop_after: Option<u64>) -> String {
             "  faults: {} of requests ({}), seed {} (repeat with --seed {})\n",
             serving.fault_rate,
             match serving.fault_mix {
-                "unprocessed" => "500, 502, 503, 429 or a dropped connection, instead of the request",
+                "unprocessed" =>
+                    "500, 502, 503, 429 or a dropped connection, instead of the request",
                 "lost-answers" => "lost answers: performed, then a 502 or a dropped connection",
                 _ => "500, 502, 503, 429, a dropped connection, or a lost answer",
             },
