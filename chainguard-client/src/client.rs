@@ -868,7 +868,14 @@ impl ChainguardClient {
             let size = self.key_size.aws_lc();
             move || Signer::generate(size)
         });
-        let role = self.find_builtin_role(options.role.as_str()).await?;
+        let role = match self.find_builtin_role(options.role.as_str()).await {
+            Ok(role) => role,
+            Err(err) => {
+                // Not needed after all: a key not yet begun is not made.
+                key.abort();
+                return Err(err);
+            }
+        };
         let signer = key.await.map_err(|err| Error::Unsupported {
             vendor: "chainguard".to_owned(),
             what: format!("generating the pull token's key: {err}"),

@@ -88,6 +88,8 @@ struct Memory {
     writes: AtomicUsize,
     tokens: Arc<Tokens>,
     fail_writes: Mutex<Option<String>>,
+    /// Writes of this cache are made, then answered 502, as when the answer was lost.
+    lose_answers: Mutex<Option<String>>,
     forgets: AtomicUsize,
     refuse_new_pulls: AtomicBool,
     retired: AtomicUsize,
@@ -101,6 +103,7 @@ impl Memory {
             writes: AtomicUsize::new(0),
             tokens,
             fail_writes: Mutex::default(),
+            lose_answers: Mutex::default(),
             forgets: AtomicUsize::new(0),
             refuse_new_pulls: AtomicBool::new(false),
             retired: AtomicUsize::new(0),
@@ -116,6 +119,23 @@ impl Memory {
                 hint: "the test refuses it".into(),
             }),
             _ => Ok(()),
+        }
+    }
+
+    /// The answer to a write that was made: lost (a 502) for the cache named so.
+    fn answer<T>(&self, name: &str, made: T) -> Result<T, Error> {
+        match self.lose_answers.lock().unwrap().as_deref() {
+            Some(losing) if losing == name => Err(Error::from_api(
+                pull_through_core::error::ApiError::new(
+                    "memory",
+                    http::Method::PUT,
+                    format!("memory://{name}"),
+                    http::StatusCode::BAD_GATEWAY,
+                    "the answer was lost",
+                ),
+                None,
+            )),
+            _ => Ok(made),
         }
     }
 }
@@ -170,7 +190,8 @@ impl Reconcile for Caches<'_> {
             .lock()
             .unwrap()
             .insert(spec.name.to_string(), stored.clone());
-        Ok((spec.name.to_string(), stored))
+        self.0
+            .answer(spec.name.as_str(), (spec.name.to_string(), stored))
     }
     async fn update(
         &self,
@@ -197,7 +218,7 @@ impl Reconcile for Caches<'_> {
             .lock()
             .unwrap()
             .insert(name.clone(), stored.clone());
-        Ok((name.clone(), stored))
+        self.0.answer(name, (name.clone(), stored))
     }
     fn state(&self, (name, stored): &Self::Resource) -> Result<CacheState, Error> {
         state(name, stored)
@@ -660,4 +681,79 @@ async fn destroy_deletes_aggregates_first_then_revokes_the_configs_tokens() {
     let status = world.deployment.status().await.unwrap();
     assert!(status.caches.iter().all(|c| !c.exists));
     assert!(status.pull_tokens.is_empty());
+}
+
+#[tokio::test]
+async fn a_token_whose_cache_write_answer_was_lost_is_kept_not_revoked_under_the_cache() {
+    let world = world().await;
+    world.deployment.apply(&NoProgress).await.unwrap();
+    // Its token revoked behind our back: the next apply makes a new one and writes it,
+    // and the answer to that write is lost.
+    let first = world.stored_user("priv").unwrap();
+    world.tokens.live.lock().unwrap().remove(&first);
+    *world.memory.lose_answers.lock().unwrap() = Some("priv".into());
+    let outcomes = world.deployment.apply(&NoProgress).await.unwrap();
+    let private = outcomes.iter().find(|o| o.cache == "priv").unwrap();
+    assert_eq!(private.result, Outcome::Failed, "{private:?}");
+    let stored = world.stored_user("priv").expect("the write was made");
+    assert_ne!(stored, first);
+    assert_eq!(
+        world.live_tokens(),
+        [stored.clone()],
+        "the token the cache holds is not revoked under it"
+    );
+    assert!(world.tokens.revoked.lock().unwrap().is_empty());
+    assert_eq!(
+        private.new_token.as_ref().map(|t| t.identity_id.as_str()),
+        Some(stored.as_str()),
+        "it is shown once, as made"
+    );
+    assert!(
+        private
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("answer was lost"),
+        "{private:?}"
+    );
+
+    // The next run keeps it: no third token, no write.
+    *world.memory.lose_answers.lock().unwrap() = None;
+    world.writes();
+    let outcomes = world.deployment.apply(&NoProgress).await.unwrap();
+    assert!(outcomes.iter().all(|o| o.ok()), "{outcomes:?}");
+    assert_eq!(world.live_tokens(), [stored]);
+    assert_eq!(world.tokens.issued.load(Ordering::SeqCst), 2);
+    assert_eq!(world.writes(), 0);
+}
+
+#[tokio::test]
+async fn an_aggregate_whose_member_is_not_in_the_run_is_skipped_not_waited_for() {
+    let mut world = world().await;
+    world
+        .deployment
+        .config
+        .caches
+        .retain(|cache| cache.name.as_str() != "priv");
+    let outcomes =
+        tokio::time::timeout(Duration::from_secs(30), world.deployment.apply(&NoProgress))
+            .await
+            .expect("apply ends")
+            .unwrap();
+    let results: Vec<(&str, Outcome)> = outcomes
+        .iter()
+        .map(|o| (o.cache.as_str(), o.result))
+        .collect();
+    assert_eq!(
+        results,
+        [("pub", Outcome::Created), ("virt", Outcome::Skipped)]
+    );
+    assert!(
+        outcomes[1]
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("not in this run's config"),
+        "{outcomes:?}"
+    );
 }

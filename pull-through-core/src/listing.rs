@@ -39,6 +39,9 @@ use std::sync::{Mutex, PoisonError};
 pub struct Listing {
     names: Option<BTreeSet<String>>,
     resources: Mutex<HashMap<String, Box<dyn Any + Send + Sync>>>,
+    /// Names the run has seen present since (remembered), so a cache made in this run is
+    /// not taken for absent once what was kept of it is forgotten.
+    seen: Mutex<BTreeSet<String>>,
 }
 
 impl fmt::Debug for Listing {
@@ -75,7 +78,7 @@ impl Listing {
     pub fn of_names(names: impl IntoIterator<Item = String>) -> Listing {
         Listing {
             names: Some(names.into_iter().collect()),
-            resources: Mutex::default(),
+            ..Listing::default()
         }
     }
 
@@ -108,10 +111,18 @@ impl Listing {
     /// assert_eq!(listing.holds("cgr"), Some(false));
     /// ```
     pub fn holds(&self, name: &str) -> Option<bool> {
-        self.names.as_ref().map(|names| names.contains(name))
+        let seen = || {
+            self.seen
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .contains(name)
+        };
+        self.names
+            .as_ref()
+            .map(|names| names.contains(name) || seen())
     }
 
-    /// Every name, when complete.
+    /// Every name the listing held when it was taken, when complete.
     ///
     /// ```
     /// let listing = pull_through_core::listing::Listing::of_names(["a".to_owned(), "b".to_owned()]);
@@ -132,10 +143,15 @@ impl Listing {
     /// assert_eq!(listing.resource::<u8>("cgr-public"), Some(7));
     /// ```
     pub fn remember<R: Any + Send + Sync>(&self, name: impl Into<String>, resource: R) {
+        let name = name.into();
+        self.seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(name.clone());
         self.resources
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(name.into(), Box::new(resource));
+            .insert(name, Box::new(resource));
     }
 
     /// The resource kept for `name`, if it is of type `R`.
@@ -154,12 +170,13 @@ impl Listing {
     }
 
     /// Forgets what was kept for `name`: after a write it no longer says what the backend
-    /// holds.
+    /// holds. The name is still known to be present.
     ///
     /// ```
-    /// let listing = pull_through_core::listing::Listing::unknown().with_resource("a", 1u8);
+    /// let listing = pull_through_core::listing::Listing::of_names([]).with_resource("a", 1u8);
     /// listing.forget("a");
     /// assert_eq!(listing.resource::<u8>("a"), None);
+    /// assert_eq!(listing.holds("a"), Some(true));
     /// ```
     pub fn forget(&self, name: &str) {
         self.resources

@@ -487,45 +487,49 @@ where
     let name = spec.name.as_str();
     // Set when a create's answer was lost and the read found the cache it made.
     let mut created_unanswered = false;
-    let resource =
-        match read_in(backend, &spec.name, listing).await? {
-            Some(resource) => resource,
-            None => {
-                refuse_case_twin(backend, &spec.name, listing).await?;
-                match backend.create(spec).await {
-                    Ok(created) => {
-                        let state = backend.state(&created)?;
-                        listing.remember(name, created);
-                        return Ok(Ensured::Created { state });
-                    }
-                    Err(err) if err.is_already_exists() => backend
-                        .read(&spec.name)
-                        .await?
-                        .ok_or_else(|| Error::Unsupported {
+    let resource = match read_in(backend, &spec.name, listing).await? {
+        Some(resource) => resource,
+        None => {
+            refuse_case_twin(backend, &spec.name, listing).await?;
+            match backend.create(spec).await {
+                Ok(created) => {
+                    let state = backend.state(&created)?;
+                    listing.remember(name, created);
+                    return Ok(Ensured::Created { state });
+                }
+                Err(err) if err.is_already_exists() => match backend.read(&spec.name).await? {
+                    Some(resource) => resource,
+                    None => {
+                        // A letter-case twin made since the listing was taken answers
+                        // "exists" too: say so, rather than that the cache vanished.
+                        refuse_case_twin(backend, &spec.name, &Listing::unknown()).await?;
+                        return Err(Error::Unsupported {
                             vendor: backend.vendor().to_owned(),
                             what: format!(
                                 "ensuring {}: it vanished while being created",
                                 spec.name
                             ),
                             hint: "apply again".to_owned(),
-                        })?,
-                    // The vendor may have made the cache and lost the answer (a 5xx, a
-                    // connection broken after the request went out): what it holds says
-                    // which. Failing here instead would leave a cache the caller believes
-                    // was never made, holding credentials the caller then revokes.
-                    Err(err) if may_have_been_processed(&err) => {
-                        match backend.read(&spec.name).await? {
-                            Some(made) => {
-                                created_unanswered = true;
-                                made
-                            }
-                            None => return Err(err),
-                        }
+                        });
                     }
-                    Err(err) => return Err(err),
+                },
+                // The vendor may have made the cache and lost the answer (a 5xx, a
+                // connection broken after the request went out): what it holds says
+                // which. Failing here instead would leave a cache the caller believes
+                // was never made, holding credentials the caller then revokes.
+                Err(err) if may_have_been_processed(&err) => {
+                    match backend.read(&spec.name).await? {
+                        Some(made) => {
+                            created_unanswered = true;
+                            made
+                        }
+                        None => return Err(err),
+                    }
                 }
+                Err(err) => return Err(err),
             }
-        };
+        }
+    };
     backend.check_update(spec, &resource)?;
     let (changes, password) = diff(backend, spec, &resource);
     if changes.is_empty() {
@@ -708,6 +712,14 @@ mod tests {
         /// The next create answers 502: after storing the cache (its answer lost), or
         /// without (a gateway that never passed it on).
         create_502: Mutex<Option<bool>>,
+        /// Reads and listings sent.
+        reads: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Fake {
+        fn reads(&self) -> usize {
+            self.reads.swap(0, std::sync::atomic::Ordering::SeqCst)
+        }
     }
 
     #[async_trait]
@@ -720,6 +732,7 @@ mod tests {
             NameCase::Insensitive
         }
         async fn read(&self, name: &CacheName) -> Result<Option<Stored>, Error> {
+            self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             Ok(self
                 .stored
                 .lock()
@@ -729,6 +742,7 @@ mod tests {
                 .cloned())
         }
         async fn names(&self) -> Result<Vec<String>, Error> {
+            self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             Ok(self
                 .stored
                 .lock()
@@ -736,6 +750,17 @@ mod tests {
                 .iter()
                 .map(|s| s.key.clone())
                 .collect())
+        }
+        async fn list_all(&self) -> Result<Option<Vec<(String, Option<Stored>)>>, Error> {
+            self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(Some(
+                self.stored
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .map(|s| (s.key.clone(), Some(s.clone())))
+                    .collect(),
+            ))
         }
         fn desired(&self, spec: &CacheSpec) -> Vec<(String, FieldValue)> {
             vec![(
@@ -778,6 +803,18 @@ mod tests {
                     "https://fake/caches",
                     http::StatusCode::CONFLICT,
                     "already exists",
+                ))));
+            }
+            let twin = self.stored.lock().unwrap().iter().any(|s| {
+                s.key != spec.name.as_str() && s.key.eq_ignore_ascii_case(spec.name.as_str())
+            });
+            if twin {
+                return Err(Error::AlreadyExists(Box::new(crate::error::ApiError::new(
+                    "fake",
+                    http::Method::PUT,
+                    "https://fake/caches",
+                    http::StatusCode::CONFLICT,
+                    "a cache of that name exists, whatever its case",
                 ))));
             }
             let stored = Stored {
@@ -921,6 +958,84 @@ mod tests {
             writes(&fake),
             ["update cgr-private [\"username\", \"password\"] clear"]
         );
+    }
+
+    fn public(name: &str) -> CacheSpec {
+        CacheSpec::remote(CacheName::new(name).unwrap(), Upstream::CgrPublic)
+    }
+
+    #[tokio::test]
+    async fn within_a_listing_absent_caches_are_created_unread_and_listed_ones_not_read_again() {
+        let fake = Fake::default();
+        let listing = super::listing(&fake).await.unwrap();
+        assert_eq!(fake.reads(), 1, "one listing");
+        for name in ["a", "b"] {
+            assert!(matches!(
+                ensure_in(&fake, &public(name), &listing).await.unwrap(),
+                Ensured::Created { .. }
+            ));
+        }
+        assert_eq!(
+            fake.reads(),
+            0,
+            "no read, no twin listing: the listing said absent"
+        );
+        // What was written is kept: the same run's describe reads nothing.
+        assert!(
+            describe_in(&fake, &public("a").name, &listing)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(fake.reads(), 0);
+
+        // The next run: one listing holding whole caches, and nothing else.
+        let listing = super::listing(&fake).await.unwrap();
+        for name in ["a", "b"] {
+            assert!(matches!(
+                ensure_in(&fake, &public(name), &listing).await.unwrap(),
+                Ensured::Unchanged { .. }
+            ));
+            plan_in(&fake, &public(name), &listing).await.unwrap();
+        }
+        assert_eq!(fake.reads(), 1);
+        assert_eq!(writes(&fake), ["create a", "create b"]);
+    }
+
+    #[tokio::test]
+    async fn a_cache_made_in_the_run_is_not_taken_for_absent_once_forgotten() {
+        let fake = Fake::default();
+        let listing = Listing::of_names([]);
+        ensure_in(&fake, &public("a"), &listing).await.unwrap();
+        listing.forget("a");
+        fake.reads();
+        assert!(
+            read_in(&fake, &public("a").name, &listing)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(fake.reads(), 1, "read, not assumed absent");
+        assert_eq!(writes(&fake), ["create a"], "never made twice");
+    }
+
+    #[tokio::test]
+    async fn a_case_twin_made_after_the_listing_is_reported_as_one() {
+        let fake = Fake::default();
+        let listing = super::listing(&fake).await.unwrap();
+        fake.stored.lock().unwrap().push(Stored {
+            key: "CGR-public".into(),
+            url: "https://cgr.dev/".into(),
+            username: String::new(),
+        });
+        let err = ensure_in(&fake, &public("cgr-public"), &listing)
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("CGR-public already exists"),
+            "{err}"
+        );
+        assert!(writes(&fake).is_empty());
     }
 
     #[tokio::test]

@@ -1,16 +1,20 @@
-//! `apply`: pull tokens first, then remotes, then aggregates layer by layer; each step
-//! concurrent within itself. A cache that fails leaves the others done; a re-run
-//! converges because every step reads before it writes.
+//! `apply`: every cache at once, each as soon as what it needs is ready (a private remote
+//! after its pull token, an aggregate after its members), within per-backend and
+//! Chainguard concurrency limits. A cache that fails leaves the others done; a re-run
+//! converges because every step reads (or lists) before it writes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
+use futures::FutureExt as _;
+use pull_through_core::http::may_have_been_processed;
 use pull_through_core::listing::Listing;
 use pull_through_core::tokens::IssuedToken;
 use pull_through_core::{
-    CacheState, Ensured, Error, ExposeSecret, FieldChange, PullTokenRole, UpstreamCredentials,
+    CacheRole, CacheState, Ensured, Error, ExposeSecret, FieldChange, PullTokenRole,
+    UpstreamCredentials,
 };
 use serde::Serialize;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Semaphore, SemaphorePermit, watch};
 
 use crate::Deployment;
 use crate::config::{CacheConfig, CacheIntent};
@@ -168,9 +172,12 @@ impl CacheOutcome {
 struct Run<'a> {
     tokens: Vec<OwnedToken>,
     listings: BTreeMap<String, Listing>,
-    /// Calls to the cache backends.
-    backends: Semaphore,
-    /// Pull tokens made (mostly processor time: their keys).
+    /// For a backend without a listing (none is missing today; kept per run so nothing
+    /// read in one run is reused in another).
+    unknown: Listing,
+    /// Calls to each cache backend, by backend name.
+    backends: BTreeMap<String, Semaphore>,
+    /// Calls for pull tokens (mostly processor time: their keys).
     chainguard: Semaphore,
     /// Each cache done so far, and whether it ended as configured.
     done: watch::Sender<BTreeMap<String, bool>>,
@@ -179,10 +186,15 @@ struct Run<'a> {
 
 impl Run<'_> {
     fn listing(&self, cache: &CacheConfig) -> &Listing {
-        static UNKNOWN: std::sync::OnceLock<Listing> = std::sync::OnceLock::new();
-        self.listings
-            .get(&cache.backend)
-            .unwrap_or_else(|| UNKNOWN.get_or_init(Listing::unknown))
+        self.listings.get(&cache.backend).unwrap_or(&self.unknown)
+    }
+
+    /// A call's turn on the cache's backend.
+    async fn backend_permit(&self, cache: &CacheConfig) -> Option<SemaphorePermit<'_>> {
+        match self.backends.get(&cache.backend) {
+            Some(semaphore) => semaphore.acquire().await.ok(),
+            None => None,
+        }
     }
 }
 
@@ -210,13 +222,15 @@ impl Deployment {
     /// gets its pull token (one per cache of a private upstream, unless the cache holds a
     /// usable one) and is then written; a public remote is written at once; an aggregate
     /// waits for its members. At most [`concurrency`](Deployment::concurrency) calls run at
-    /// once against the cache backends, and as many against Chainguard, whose pull tokens
+    /// once against each backend, and as many against Chainguard, whose pull tokens
     /// take mostly processor time (their keys are made on every core while the backends'
     /// calls go on). Each backend is listed once ([`PullThroughBackend::listing`]) and each
     /// cache read at most once.
     ///
     /// A cache that fails leaves the others done; an aggregate over a failed member is
-    /// skipped; a token made for a cache that then failed is revoked again; tokens a cache
+    /// skipped, and so is one whose members are not all in the config (narrowed after
+    /// connecting); a token made for a cache that then failed is revoked again, unless the
+    /// write's answer was lost and the cache may hold it; tokens a cache
     /// no longer uses are revoked once it holds a working one. A re-run converges. `Err`
     /// only when nothing could start (the pull-token list could not be read).
     ///
@@ -233,18 +247,25 @@ impl Deployment {
         let (tokens, listings) = futures::join!(self.owned_tokens(), self.listings());
         let tokens = tokens?;
         progress.begin("apply", self.config.caches.len());
+        // The field is public: a caller's 0 would mean no progress at all.
+        let limit = self.concurrency.max(1);
         let run = Run {
             tokens,
             listings,
-            // The field is public: a caller's 0 would mean no progress at all.
-            backends: Semaphore::new(self.concurrency.max(1)),
-            chainguard: Semaphore::new(self.concurrency.max(1)),
+            unknown: Listing::unknown(),
+            backends: self
+                .backends
+                .keys()
+                .map(|name| (name.clone(), Semaphore::new(limit)))
+                .collect(),
+            chainguard: Semaphore::new(limit),
             done: watch::channel(BTreeMap::new()).0,
             progress,
         };
         // Tokens take longest, so private remotes queue first for the semaphores (which
         // are fair); aggregates queue only once their members are done.
         let order = self.apply_order();
+        let unplaceable = unplaceable(&order);
         let (private, rest): (Vec<&CacheConfig>, Vec<&CacheConfig>) =
             order.into_iter().partition(|cache| {
                 matches!(
@@ -259,7 +280,7 @@ impl Deployment {
             private
                 .into_iter()
                 .chain(rest)
-                .map(|cache| self.apply_scheduled(cache, &run)),
+                .map(|cache| self.apply_scheduled(cache, &run, &unplaceable)),
         )
         .await
         .into_iter()
@@ -275,9 +296,49 @@ impl Deployment {
 
     /// One cache of an apply, from waiting for what it needs to telling the others it is
     /// done.
-    async fn apply_scheduled(&self, cache: &CacheConfig, run: &Run<'_>) -> CacheOutcome {
+    async fn apply_scheduled(
+        &self,
+        cache: &CacheConfig,
+        run: &Run<'_>,
+        unplaceable: &BTreeSet<&str>,
+    ) -> CacheOutcome {
         let name = cache.name.as_str();
-        let outcome = match &cache.kind {
+        // A panic in one cache's work must not take the others' outcomes (and the tokens
+        // made for them) with it, nor leave its aggregates waiting.
+        let outcome = std::panic::AssertUnwindSafe(self.apply_cache(cache, run, unplaceable))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| {
+                CacheOutcome::failed(
+                    cache,
+                    Outcome::Failed,
+                    "internal error (a panic) while applying it; please report it",
+                )
+            });
+        run.progress.step("cache", name, &progress_text(&outcome));
+        run.progress.finished(name);
+        let ok = outcome.ok();
+        run.done.send_modify(|done| {
+            done.insert(name.to_owned(), ok);
+        });
+        outcome
+    }
+
+    async fn apply_cache(
+        &self,
+        cache: &CacheConfig,
+        run: &Run<'_>,
+        unplaceable: &BTreeSet<&str>,
+    ) -> CacheOutcome {
+        match &cache.kind {
+            CacheIntent::Aggregate { .. } if unplaceable.contains(cache.name.as_str()) => {
+                CacheOutcome::failed(
+                    cache,
+                    Outcome::Skipped,
+                    "a member is not in this run's config, or the members form a cycle; fix \
+                     the config and apply again",
+                )
+            }
             CacheIntent::Aggregate { members } => {
                 let mut done = run.done.subscribe();
                 // The sender lives in `run` until every cache is done, so this ends.
@@ -312,14 +373,7 @@ impl Deployment {
                 let token = (!leftover.is_empty()).then_some(Ok(Prepared::Leftover(leftover)));
                 self.apply_one(cache, token, run).await
             }
-        };
-        run.progress.step("cache", name, &progress_text(&outcome));
-        run.progress.finished(name);
-        let ok = outcome.ok();
-        run.done.send_modify(|done| {
-            done.insert(name.to_owned(), ok);
-        });
-        outcome
+        }
     }
 
     /// Revokes `tokens`, recording each in `revoked` or, with why, in `not_revoked`.
@@ -341,7 +395,7 @@ impl Deployment {
         run: &Run<'_>,
     ) -> Result<Prepared, Error> {
         let state = {
-            let _permit = run.backends.acquire().await;
+            let _permit = run.backend_permit(cache).await;
             run.progress.started("cache", cache.name.as_str());
             // Kept in the listing: the ensure that follows does not read it again.
             self.backend(cache)
@@ -416,7 +470,7 @@ impl Deployment {
         let mut outcome = CacheOutcome::new(cache, Outcome::Unchanged);
         outcome.pull_token = token_outcome;
         let ensured = {
-            let _permit = run.backends.acquire().await;
+            let _permit = run.backend_permit(cache).await;
             run.progress.started("cache", cache.name.as_str());
             backend
                 .api
@@ -433,8 +487,25 @@ impl Deployment {
             }
             Err(err) => {
                 // Nothing half made: a token the cache never received is revoked again.
+                // But a write whose answer was lost may have stored it: then the cache
+                // holds it, and revoking it would break the cache. Unless a fresh read
+                // says the cache does not present it, it is kept (and shown once, as
+                // made); the next apply finds it, in use or stale, and settles it.
                 let mut error = err.to_string();
                 if let Some(token) = new_token {
+                    if may_have_been_processed(&err)
+                        && self.may_hold(cache, &token.identity_id).await
+                    {
+                        error.push_str(&format!(
+                            "; the write's answer was lost, and the cache may hold the new pull \
+                             token {}: it is kept, and the next apply settles it",
+                            token.identity_id
+                        ));
+                        outcome.new_token = Some(token);
+                        outcome.result = Outcome::Failed;
+                        outcome.error = Some(error);
+                        return outcome;
+                    }
                     match self.tokens.revoke(&token.identity_id).await {
                         Ok(_) => outcome.pull_token = None,
                         Err(revoke) => error.push_str(&format!(
@@ -450,6 +521,43 @@ impl Deployment {
             }
         }
     }
+}
+
+impl Deployment {
+    /// Whether `cache` may present `identity_id` as its username: yes when a fresh read
+    /// says so, and when the read fails (not knowing, the token is not revoked under it).
+    async fn may_hold(&self, cache: &CacheConfig, identity_id: &str) -> bool {
+        match self.backend(cache).api.describe(&cache.name).await {
+            Ok(Some(state)) => match &state.role {
+                CacheRole::Remote { username, .. } => username.as_deref() == Some(identity_id),
+                _ => false,
+            },
+            Ok(None) => false,
+            Err(_) => true,
+        }
+    }
+}
+
+/// The aggregates that cannot be scheduled: one with a member outside the run (the
+/// config is a public field a caller may narrow after connecting) or in a cycle (which
+/// the config check refuses), and those over them. Without this they would wait forever
+/// for members that never report.
+fn unplaceable<'a>(order: &[&'a CacheConfig]) -> BTreeSet<&'a str> {
+    let mut placed: BTreeSet<&str> = BTreeSet::new();
+    let mut refused = BTreeSet::new();
+    for cache in order {
+        match &cache.kind {
+            CacheIntent::Aggregate { members }
+                if !members.iter().all(|m| placed.contains(m.as_str())) =>
+            {
+                refused.insert(cache.name.as_str());
+            }
+            _ => {
+                placed.insert(cache.name.as_str());
+            }
+        }
+    }
+    refused
 }
 
 fn progress_text(outcome: &CacheOutcome) -> String {
