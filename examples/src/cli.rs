@@ -34,8 +34,8 @@ pub(crate) struct GlobalArgs {
 
     /// How many calls the flows run at once against each backend, and as many against
     /// Chainguard (1 to 32). Sixteen suits a fleet of hundreds of caches; a 429 holds
-    /// every call to that vendor for its Retry-After, so a rate limit slows the run
-    /// instead of failing it.
+    /// every call of that backend's client for its Retry-After, so a rate limit slows the
+    /// run instead of failing it.
     #[arg(long, global = true, value_name = "N", default_value_t = 16,
           value_parser = clap::value_parser!(u16).range(1..=32))]
     pub(crate) concurrency: u16,

@@ -1093,6 +1093,13 @@ impl HttpClient {
         if let Some(pacer) = &inner.pacer {
             pacer.wait(&inner.vendor).await;
         }
+        let held = inner.backoff.remaining();
+        if !held.is_zero() {
+            // The requests one 429 held leave over a tenth of the hold, not at one
+            // instant into the same limit.
+            let spread = held.as_nanos().min(u128::from(u64::MAX)) as u64 / 10;
+            tokio::time::sleep(held + Duration::from_nanos(fastrand::u64(0..=spread))).await;
+        }
         inner.backoff.wait(&inner.vendor).await;
         let started = Instant::now();
         let mut attempt = 0;
