@@ -88,8 +88,9 @@ struct Memory {
     writes: AtomicUsize,
     tokens: Arc<Tokens>,
     fail_writes: Mutex<Option<String>>,
-    /// Writes of this cache are made, then answered 502, as when the answer was lost.
-    lose_answers: Mutex<Option<String>>,
+    /// Writes of this cache are made, then answered with this status: 502 as when the
+    /// answer was lost, 403 as when a later step of the write was refused.
+    lose_answers: Mutex<Option<(String, u16)>>,
     forgets: AtomicUsize,
     refuse_new_pulls: AtomicBool,
     retired: AtomicUsize,
@@ -124,14 +125,14 @@ impl Memory {
 
     /// The answer to a write that was made: lost (a 502) for the cache named so.
     fn answer<T>(&self, name: &str, made: T) -> Result<T, Error> {
-        match self.lose_answers.lock().unwrap().as_deref() {
-            Some(losing) if losing == name => Err(Error::from_api(
+        match self.lose_answers.lock().unwrap().as_ref() {
+            Some((losing, status)) if losing == name => Err(Error::from_api(
                 pull_through_core::error::ApiError::new(
                     "memory",
                     http::Method::PUT,
                     format!("memory://{name}"),
-                    http::StatusCode::BAD_GATEWAY,
-                    "the answer was lost",
+                    http::StatusCode::from_u16(*status).unwrap(),
+                    "the write was made, then this was answered",
                 ),
                 None,
             )),
@@ -685,13 +686,23 @@ async fn destroy_deletes_aggregates_first_then_revokes_the_configs_tokens() {
 
 #[tokio::test]
 async fn a_token_whose_cache_write_answer_was_lost_is_kept_not_revoked_under_the_cache() {
+    for (status, said) in [
+        (502, "answer was lost"),
+        (403, "the cache holds the new pull token"),
+    ] {
+        a_token_the_cache_may_hold_is_kept(status, said).await;
+    }
+}
+
+/// A write of a new token that landed, answered with `status`.
+async fn a_token_the_cache_may_hold_is_kept(status: u16, said: &str) {
     let world = world().await;
     world.deployment.apply(&NoProgress).await.unwrap();
     // Its token revoked behind our back: the next apply makes a new one and writes it,
     // and the answer to that write is lost.
     let first = world.stored_user("priv").unwrap();
     world.tokens.live.lock().unwrap().remove(&first);
-    *world.memory.lose_answers.lock().unwrap() = Some("priv".into());
+    *world.memory.lose_answers.lock().unwrap() = Some(("priv".into(), status));
     let outcomes = world.deployment.apply(&NoProgress).await.unwrap();
     let private = outcomes.iter().find(|o| o.cache == "priv").unwrap();
     assert_eq!(private.result, Outcome::Failed, "{private:?}");
@@ -713,7 +724,7 @@ async fn a_token_whose_cache_write_answer_was_lost_is_kept_not_revoked_under_the
             .error
             .as_deref()
             .unwrap_or("")
-            .contains("answer was lost"),
+            .contains(said),
         "{private:?}"
     );
 

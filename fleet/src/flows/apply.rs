@@ -487,18 +487,22 @@ impl Deployment {
             }
             Err(err) => {
                 // Nothing half made: a token the cache never received is revoked again.
-                // But a write whose answer was lost may have stored it: then the cache
-                // holds it, and revoking it would break the cache. Unless a fresh read
-                // says the cache does not present it, it is kept (and shown once, as
-                // made); the next apply finds it, in use or stale, and settles it.
+                // But the cache may have received it: a write whose answer was lost, or a
+                // later step that failed after the credentials landed (a secret version
+                // pinned, then the older ones not disabled). Revoking it then would break
+                // the cache. Unless a fresh read says the cache does not present it, it is
+                // kept (and shown once, as made); the next apply settles it.
                 let mut error = err.to_string();
                 if let Some(token) = new_token {
-                    if may_have_been_processed(&err)
-                        && self.may_hold(cache, &token.identity_id).await
-                    {
+                    if self.may_hold(cache, &token.identity_id).await {
+                        let why = if may_have_been_processed(&err) {
+                            "the write's answer was lost, and the cache may hold"
+                        } else {
+                            "the cache holds"
+                        };
                         error.push_str(&format!(
-                            "; the write's answer was lost, and the cache may hold the new pull \
-                             token {}: it is kept, and the next apply settles it",
+                            "; {why} the new pull token {}: it is kept, and the next apply \
+                             settles it",
                             token.identity_id
                         ));
                         outcome.new_token = Some(token);
