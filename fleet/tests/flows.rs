@@ -720,11 +720,7 @@ async fn a_token_the_cache_may_hold_is_kept(status: u16, said: &str) {
         "it is shown once, as made"
     );
     assert!(
-        private
-            .error
-            .as_deref()
-            .unwrap_or("")
-            .contains(said),
+        private.error.as_deref().unwrap_or("").contains(said),
         "{private:?}"
     );
 
@@ -766,5 +762,35 @@ async fn an_aggregate_whose_member_is_not_in_the_run_is_skipped_not_waited_for()
             .unwrap_or("")
             .contains("not in this run's config"),
         "{outcomes:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_token_replaced_by_apply_has_the_old_password_retired_and_a_first_token_none() {
+    let world = world().await;
+    world.deployment.apply(&NoProgress).await.unwrap();
+    assert_eq!(
+        world.memory.retired.load(Ordering::SeqCst),
+        0,
+        "a cache's first token replaces nothing"
+    );
+    let first = world.stored_user("priv").unwrap();
+    world.tokens.live.lock().unwrap().remove(&first);
+    let outcomes = world.deployment.apply(&NoProgress).await.unwrap();
+    let private = outcomes.iter().find(|o| o.cache == "priv").unwrap();
+    assert_eq!(private.result, Outcome::Updated, "{private:?}");
+    assert_eq!(world.memory.retired.load(Ordering::SeqCst), 1);
+    assert_eq!(private.notes, ["retired the old password of priv"]);
+
+    // A retirement that fails is a note, not a failure: the cache works.
+    let replaced = world.stored_user("priv").unwrap();
+    world.tokens.live.lock().unwrap().remove(&replaced);
+    world.memory.refuse_retire.store(true, Ordering::SeqCst);
+    let outcomes = world.deployment.apply(&NoProgress).await.unwrap();
+    let private = outcomes.iter().find(|o| o.cache == "priv").unwrap();
+    assert!(private.ok(), "{private:?}");
+    assert!(
+        private.notes[0].contains("could not be retired"),
+        "{private:?}"
     );
 }

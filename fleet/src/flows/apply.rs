@@ -479,8 +479,23 @@ impl Deployment {
         };
         match ensured {
             Ok(ensured) => {
+                // A new token written over an old one (expired, or revoked behind our
+                // back): the copies of the old password the backend kept are retired, as
+                // rotate retires them.
+                let replaced = new_token.is_some() && matches!(ensured, Ensured::Updated { .. });
                 outcome = outcome.ensured(ensured);
                 outcome.new_token = new_token;
+                if replaced {
+                    match backend.api.retire_credentials(&cache.name).await {
+                        Ok(retired) => outcome
+                            .notes
+                            .extend(retired.into_iter().map(|what| format!("retired {what}"))),
+                        Err(err) => outcome.notes.push(format!(
+                            "the copies of the old password the backend kept could not be \
+                             retired ({err}); apply or rotate again"
+                        )),
+                    }
+                }
                 // The cache holds a working token now; the others only widen exposure.
                 self.revoke_into(&mut outcome, stale).await;
                 outcome
