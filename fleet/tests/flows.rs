@@ -710,7 +710,7 @@ async fn a_token_the_cache_may_hold_is_kept(status: u16, said: &str) {
     assert_ne!(stored, first);
     assert_eq!(
         world.live_tokens(),
-        [stored.clone()],
+        std::slice::from_ref(&stored),
         "the token the cache holds is not revoked under it"
     );
     assert!(world.tokens.revoked.lock().unwrap().is_empty());
