@@ -435,3 +435,55 @@ async fn the_budget_bounds_each_attempt_too() {
         other => panic!("expected a timeout, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_429_does_not_use_up_an_attempt_but_other_failures_do() {
+    // Six 429s, then an answer: more than the four attempts, yet the request succeeds.
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/paced"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "0"))
+        .up_to_n_times(6)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/paced"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/broken"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let (client, _) = client(&server.uri(), quick_retry());
+
+    let answer = client.get("paced").send().await.unwrap();
+    assert_eq!(answer.status(), http::StatusCode::OK);
+    assert_eq!(received(&server).await, 7);
+
+    let err = client.get("broken").send().await.unwrap_err();
+    assert_eq!(err.status(), Some(http::StatusCode::SERVICE_UNAVAILABLE));
+    assert_eq!(received(&server).await, 7 + 4, "a 503 uses an attempt each");
+}
+
+#[tokio::test]
+async fn endless_429s_end_with_the_budget_never_in_a_busy_loop() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "0"))
+        .mount(&server)
+        .await;
+    let retry = RetryConfig::default()
+        .with_max_attempts(2)
+        .with_backoff(Duration::from_millis(50), Duration::from_millis(100))
+        .with_budget(Duration::from_secs(1));
+    let (client, _) = client(&server.uri(), retry);
+
+    let err = client.get("x").send().await.unwrap_err();
+    assert!(matches!(err, Error::RateLimited { .. }), "{err:?}");
+    // Within a one-second budget, waits of at least 50 ms past the second attempt: a
+    // busy loop would send thousands.
+    let sent = received(&server).await;
+    assert!((3..=25).contains(&sent), "{sent} requests");
+}

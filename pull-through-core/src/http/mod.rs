@@ -1102,7 +1102,8 @@ impl HttpClient {
         }
         inner.backoff.wait(&inner.vendor).await;
         let started = Instant::now();
-        let mut attempt = 0;
+        let mut attempt: u32 = 0;
+        let mut throttled: u32 = 0;
         loop {
             // A redirect hop is part of the attempt that got the redirect.
             if !hopped {
@@ -1135,7 +1136,11 @@ impl HttpClient {
             let attempt_started = Instant::now();
             let result = builder.send().instrument(span.clone()).await;
             let elapsed = attempt_started.elapsed();
-            let attempts_left = attempt < inner.retry.max_attempts;
+            // A 429 is the server pacing us, not the request failing: it does not use up an
+            // attempt (a fleet's requests would otherwise run out of attempts under a rate
+            // limit that merely slows them). The budget and `max_retry_after` still bound
+            // the waiting.
+            let attempts_left = attempt.saturating_sub(throttled) < inner.retry.max_attempts;
             let fits_budget = |delay: Duration| started.elapsed() + delay <= inner.retry.budget;
 
             match result {
@@ -1178,14 +1183,28 @@ impl HttpClient {
                             refusal: Some(refusal),
                         });
                     }
-                    let delay = if retry::retryable_status(status, request.repeat) && attempts_left
+                    let throttled_now = status == StatusCode::TOO_MANY_REQUESTS;
+                    let delay = if retry::retryable_status(status, request.repeat)
+                        && (attempts_left || throttled_now)
                     {
                         self.delay_for(&response, attempt)
                             .map(|delay| delay.max(self.pace_left()))
+                            // Past the attempts 429s do not use, never faster than the
+                            // backoff: a `Retry-After: 0` must not become a busy loop.
+                            .map(|delay| {
+                                if attempt >= inner.retry.max_attempts {
+                                    delay.max(inner.retry.backoff(attempt))
+                                } else {
+                                    delay
+                                }
+                            })
                             .filter(|delay| fits_budget(*delay))
                     } else {
                         None
                     };
+                    if throttled_now {
+                        throttled += 1;
+                    }
                     self.observe(
                         &request,
                         &shown_url,
