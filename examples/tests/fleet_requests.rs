@@ -145,3 +145,33 @@ fn a_fleet_is_listed_once_per_run_and_each_cache_read_at_most_once() {
         .collect();
     assert_eq!(all_reads.len(), caches + 4, "{all_reads:#?}");
 }
+
+#[test]
+fn a_fleet_under_a_rate_limit_is_slowed_not_failed() {
+    // Five requests a second per token at each fake, sixteen calls at once: most first
+    // attempts meet a 429, none may fail for it.
+    let served = common::serve_with(&["--rate-limit", "5"]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fleet.toml");
+    std::fs::write(&path, fleet_config::fleet(COPIES, true)).unwrap();
+
+    let start = mark(&served);
+    let first = json(&flow_with(&served, &path, &["apply"]));
+    let created = results(&first);
+    assert_eq!(created.len(), 7 * COPIES, "{first}");
+    assert!(created.iter().all(|(_, r)| r == "created"), "{created:?}");
+    let throttled = journal(&served)
+        .iter()
+        .filter(|e| e["seq"].as_u64().unwrap_or(0) > start && e["status"] == 429)
+        .count();
+    assert!(
+        throttled > 0,
+        "the limit was never met: the test proves nothing"
+    );
+    eprintln!("{throttled} requests met a 429");
+    let again = json(&flow_with(&served, &path, &["apply"]));
+    assert!(
+        results(&again).iter().all(|(_, r)| r == "unchanged"),
+        "{again}"
+    );
+}
