@@ -371,7 +371,13 @@ async fn one_span_per_attempt_without_secrets() {
         .with(spans.clone())
         .with(tracing_subscriber::filter::LevelFilter::TRACE);
     let _guard = tracing::subscriber::set_default(subscriber);
-    let (client, _) = client(&server.uri(), quick_retry());
+    // A timeout far above loopback's: on a loaded machine the 500 ms of the other tests
+    // can expire, and a third attempt would be a third span.
+    let client = HttpClient::builder("test", server.uri().parse().unwrap())
+        .retry(quick_retry())
+        .request_timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
     let token = SecretString::from("span-secret-token");
 
     client

@@ -1183,7 +1183,9 @@ impl HttpClient {
                             refusal: Some(refusal),
                         });
                     }
-                    let throttled_now = status == StatusCode::TOO_MANY_REQUESTS;
+                    // (Not for a client that retries nothing: `RetryConfig::none` means none.)
+                    let throttled_now =
+                        status == StatusCode::TOO_MANY_REQUESTS && inner.retry.max_attempts > 1;
                     let delay = if retry::retryable_status(status, request.repeat)
                         && (attempts_left || throttled_now)
                     {

@@ -27,7 +27,8 @@ use crate::error::{Error, TransportErrorKind};
 /// [`max_retry_after`](Self::max_retry_after) or the remaining budget ends the retries, and
 /// a 429 then surfaces as [`Error::RateLimited`](crate::Error::RateLimited) with the delay.
 /// A 429 does not use up one of the [`max_attempts`](Self::max_attempts): the server is
-/// pacing, not failing; past them it waits at least the backoff. Otherwise the wait doubles from [`initial_backoff`](Self::initial_backoff) up to
+/// pacing, not failing; past them it waits at least the backoff ([`none`](Self::none)
+/// still retries nothing). Otherwise the wait doubles from [`initial_backoff`](Self::initial_backoff) up to
 /// [`max_backoff`](Self::max_backoff), with jitter between half and all of it.
 ///
 /// ```
