@@ -25,12 +25,16 @@ pub(crate) fn docker_errors(status: StatusCode, code: &str, message: &str) -> Re
 }
 
 /// 429 `TOOMANYREQUESTS` in the registry envelope, as the distribution spec writes a
-/// registry's rate limit (the sandbox adds `Retry-After`).
-pub(crate) fn docker_throttled(retry_after_secs: u64) -> Response {
+/// registry's rate limit. No `Retry-After`: neither the spec nor the registries the fakes
+/// stand for (`cgr.dev`, `LOCATION-docker.pkg.dev`, `docker.cloudsmith.io`) document one.
+pub(crate) fn docker_throttled(throttle: &crate::rate_limit::Throttle) -> Response {
     docker_errors(
         StatusCode::TOO_MANY_REQUESTS,
         "TOOMANYREQUESTS",
-        &format!("too many requests; retry in {retry_after_secs} s"),
+        &format!(
+            "too many requests; retry in {} s",
+            throttle.retry_after_secs
+        ),
     )
 }
 

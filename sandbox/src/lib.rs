@@ -13,7 +13,8 @@
 //!   dropped connection), random but reproducible from a seed, or targeted with a
 //!   [`FaultRule`];
 //! - a rate limit per credential ([`SandboxBuilder::rate_limit`]), off by default, past
-//!   which each fake answers 429 with `Retry-After` in its vendor's error format;
+//!   which each fake answers 429 as its vendor does: in its error format, with
+//!   `Retry-After` only where the vendor documents one ([`FakeService::throttled`]);
 //! - what each fake holds ([`Sandbox::state`], [`ServiceState`]): objects by kind and the
 //!   username each cache stores, for tests that count duplicates;
 //! - control endpoints on every port: `GET /_sandbox/journal` (JSON lines),
@@ -90,6 +91,7 @@ pub use env::write_env_file;
 pub use faults::{FaultKind, FaultRule, Faults, RandomFaults};
 pub use journal::{Journal, JournalEntry, journal_contains};
 pub use private_file::{OpenPrivate, PrivateFile, open_private_file};
+pub use rate_limit::Throttle;
 pub use service::{FakeService, SandboxContext};
 pub use state::ServiceState;
 
@@ -320,8 +322,11 @@ impl SandboxBuilder {
     /// Limits every fake to `per_second` requests a second per credential (each
     /// `Authorization` value, API key or anonymous caller counted apart, at each service),
     /// as the vendors limit each token: a second's worth may come at once, and past the
-    /// rate a request is answered 429 with `Retry-After` in the vendor's own error format
-    /// ([`FakeService::throttled`]), without reaching the fake. Off by default.
+    /// rate a request is answered 429 as the vendor answers it ([`FakeService::throttled`]:
+    /// its error format, and `Retry-After` only where the vendor documents one, which
+    /// among the vendor fakes is Cloudsmith's API alone), without reaching the fake.
+    /// Requests one fake makes to another (a cache pulling from `cgr.dev`) are not
+    /// counted. Off by default.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -336,7 +341,8 @@ impl SandboxBuilder {
     /// assert_eq!(reqwest::get(ping.clone()).await?.status(), 200);
     /// let throttled = reqwest::get(ping).await?;
     /// assert_eq!(throttled.status(), 429);
-    /// assert_eq!(throttled.headers()["retry-after"], "1");
+    /// // JFrog documents no Retry-After: a client backs off on its own.
+    /// assert!(throttled.headers().get("retry-after").is_none());
     /// # Ok(()) }
     /// ```
     pub fn rate_limit(mut self, per_second: f64) -> Self {

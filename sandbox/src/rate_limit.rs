@@ -1,20 +1,74 @@
 //! The sandbox-wide rate limit: past a number of requests per second per credential, a
-//! fake answers 429 with `Retry-After`, in its vendor's error format
-//! ([`FakeService::throttled`](crate::FakeService::throttled)). Off unless
+//! fake answers 429 as its vendor does
+//! ([`FakeService::throttled`](crate::FakeService::throttled)): in the vendor's error
+//! format, with `Retry-After` only where the vendor documents one. Off unless
 //! [`SandboxBuilder::rate_limit`](crate::SandboxBuilder::rate_limit) sets it.
 //!
 //! Each service counts each credential apart, as the vendors count per token or key: the
 //! `Authorization` header's value, else `X-Api-Key` (Cloudsmith), else
 //! `X-JFrog-Art-Api` (Artifactory's API keys); requests with none share one count per
 //! service. The count is a token bucket: a second's worth of requests may come at once,
-//! then they are let through at the rate. A throttled request is not counted.
+//! then they are let through at the rate. A throttled request is not counted, nor is a
+//! request one fake makes to another (a cache pulling from `cgr.dev`): that stands for
+//! traffic between two vendors, whose 429 no client would see or wait out.
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use http::HeaderMap;
+use axum::response::Response;
+use http::{HeaderMap, HeaderValue};
+
+/// The longest wait a throttled caller is told, whatever the rate: a rate so small that
+/// its wait overflows a [`Duration`] still gets an answer.
+const MAX_WAIT: Duration = Duration::from_secs(3600);
+
+/// What a fake is told about a request past the sandbox's rate limit, to answer it as its
+/// vendor does ([`FakeService::throttled`](crate::FakeService::throttled)).
+///
+/// ```
+/// let throttle = pull_through_sandbox::Throttle::new(2, 0.5);
+/// assert_eq!((throttle.retry_after_secs, throttle.per_second), (2, 0.5));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct Throttle {
+    /// Whole seconds until the caller may send again (at least 1), what a `Retry-After`
+    /// would say.
+    pub retry_after_secs: u64,
+    /// The limit: requests per second per credential.
+    pub per_second: f64,
+}
+
+impl Throttle {
+    /// A throttle asking for a wait of `retry_after_secs` under a limit of `per_second`.
+    ///
+    /// ```
+    /// assert_eq!(pull_through_sandbox::Throttle::new(1, 2.0).retry_after_secs, 1);
+    /// ```
+    pub fn new(retry_after_secs: u64, per_second: f64) -> Throttle {
+        Throttle {
+            retry_after_secs,
+            per_second,
+        }
+    }
+
+    /// `answer` with `Retry-After: <retry_after_secs>`, for a fake whose vendor documents
+    /// that header on its 429s.
+    ///
+    /// ```
+    /// use pull_through_sandbox::{Throttle, axum::response::IntoResponse};
+    /// let answer = Throttle::new(3, 1.0).with_retry_after(http::StatusCode::TOO_MANY_REQUESTS.into_response());
+    /// assert_eq!(answer.headers()["retry-after"], "3");
+    /// ```
+    pub fn with_retry_after(&self, mut answer: Response) -> Response {
+        answer
+            .headers_mut()
+            .insert("retry-after", HeaderValue::from(self.retry_after_secs));
+        answer
+    }
+}
 
 /// One caller's bucket.
 #[derive(Debug, Clone, Copy)]
@@ -45,7 +99,7 @@ impl RateLimiter {
     }
 
     /// Counts one request; `Err` with the whole seconds to wait (at least 1, as
-    /// `Retry-After` gives them) when the caller is past the rate.
+    /// `Retry-After` gives them, at most [`MAX_WAIT`]) when the caller is past the rate.
     pub(crate) fn admit(&self, service: &str, headers: &HeaderMap) -> Result<(), u64> {
         self.admit_at(service, credential(headers), Instant::now())
     }
@@ -66,7 +120,11 @@ impl RateLimiter {
             bucket.tokens -= 1.0;
             return Ok(());
         }
-        let wait = Duration::from_secs_f64((1.0 - bucket.tokens) / self.per_second);
+        // A tiny rate (1e-300 a second passes the builder's check) makes a wait no
+        // `Duration` holds: it is told the longest wait instead of panicking.
+        let wait = Duration::try_from_secs_f64((1.0 - bucket.tokens) / self.per_second)
+            .unwrap_or(MAX_WAIT)
+            .min(MAX_WAIT);
         Err((wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1))
     }
 }
@@ -124,6 +182,25 @@ mod tests {
             limiter.admit_at("a", 1, start + Duration::from_secs(4)),
             Ok(())
         );
+    }
+
+    #[test]
+    fn a_tiny_rate_asks_for_the_longest_wait_without_panicking() {
+        for rate in [1e-300, f64::MIN_POSITIVE, 1e-6] {
+            let limiter = RateLimiter::new(rate);
+            let start = Instant::now();
+            assert_eq!(limiter.admit_at("a", 1, start), Ok(()), "{rate}");
+            assert_eq!(
+                limiter.admit_at("a", 1, start),
+                Err(MAX_WAIT.as_secs()),
+                "{rate}"
+            );
+            assert_eq!(
+                limiter.admit_at("a", 1, start + Duration::from_secs(3600)),
+                Err(MAX_WAIT.as_secs()),
+                "{rate}: an hour refills nothing at this rate"
+            );
+        }
     }
 
     #[test]

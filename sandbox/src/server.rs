@@ -19,7 +19,7 @@ use url::Url;
 
 use crate::faults::{FaultKind, FaultRule, Faults};
 use crate::journal::{Journal, JournalEntry};
-use crate::rate_limit::RateLimiter;
+use crate::rate_limit::{RateLimiter, Throttle};
 use crate::service::FakeService;
 use crate::state::ServiceState;
 
@@ -162,15 +162,27 @@ async fn handle(
     if !shared.latency.is_zero() {
         tokio::time::sleep(shared.latency).await;
     }
-    if let (Some(limiter), Some(service)) = (&shared.rate_limit, &listener.service) {
+    let from_fake = parts
+        .headers
+        .contains_key(crate::upstream::FROM_FAKE_HEADER);
+    // A request from another fake is not counted, as it draws no random fault: it stands
+    // for traffic between two vendors, whose 429 no client would see or wait out.
+    if let (Some(limiter), Some(service), false) =
+        (&shared.rate_limit, &listener.service, from_fake)
+    {
         if let Err(wait) = limiter.admit(&listener.name, &parts.headers) {
-            let mut response = service.throttled(wait);
-            response
-                .headers_mut()
-                .insert("retry-after", HeaderValue::from(wait));
+            let response = service.throttled(&Throttle::new(wait, limiter.per_second()));
+            let told = match response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+            {
+                Some(value) => format!("with Retry-After: {value}"),
+                None => "without Retry-After".to_owned(),
+            };
             entry.fault = Some(format!(
-                "rate limit: 429 with Retry-After: {wait} (past {} requests per second for \
-                 this credential)",
+                "rate limit: {} {told} (past {} requests per second for this credential)",
+                response.status().as_u16(),
                 limiter.per_second()
             ));
             entry.status = Some(response.status().as_u16());
@@ -182,9 +194,7 @@ async fn handle(
         &listener.name,
         parts.method.as_str(),
         parts.uri.path(),
-        parts
-            .headers
-            .contains_key(crate::upstream::FROM_FAKE_HEADER),
+        from_fake,
     );
     let request = Request::from_parts(parts, Body::from(bytes));
     let response = match fault {

@@ -5,6 +5,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use url::Url;
 
+use crate::rate_limit::Throttle;
 use crate::state::ServiceState;
 
 /// A fake of one vendor API. Adding a vendor to the sandbox is one module that implements
@@ -57,23 +58,67 @@ pub trait FakeService: Send + Sync + 'static {
     fn reset(&self) {}
 
     /// What the fake holds, for `GET /_sandbox/state` and
-    /// [`Sandbox::state`](crate::Sandbox::state): its objects by kind and the username
-    /// each cache stores. `None` (the default) for a fake that holds nothing worth
-    /// counting.
+    /// [`Sandbox::state`](crate::Sandbox::state): its objects by kind, the username each
+    /// cache stores and, where a cache pins a stored secret's version, that version; never
+    /// a secret. `None` (the default) for a fake that holds nothing worth counting.
+    ///
+    /// ```
+    /// use std::sync::Mutex;
+    /// use pull_through_sandbox::{FakeService, SandboxContext, ServiceState, axum::Router};
+    ///
+    /// /// A fake whose repositories a test counts.
+    /// struct Repos(Mutex<Vec<String>>);
+    ///
+    /// impl FakeService for Repos {
+    ///     fn name(&self) -> &str { "repos" }
+    ///     fn router(&self, _context: SandboxContext) -> Router { Router::new() }
+    ///     fn state(&self) -> Option<ServiceState> {
+    ///         let repos = self.0.lock().unwrap().clone();
+    ///         Some(ServiceState::new().with_objects("repositories", repos))
+    ///     }
+    /// }
+    ///
+    /// let fake = Repos(Mutex::new(vec!["cgr-private".to_owned()]));
+    /// assert_eq!(fake.state().unwrap().count("repositories"), 1);
+    /// ```
     fn state(&self) -> Option<ServiceState> {
         None
     }
 
     /// The answer to a request past the sandbox's rate limit
-    /// ([`SandboxBuilder::rate_limit`](crate::SandboxBuilder::rate_limit)), in the
-    /// vendor's own error format; the sandbox adds `Retry-After: retry_after_secs`. The
-    /// default is a 429 with a text body.
-    fn throttled(&self, retry_after_secs: u64) -> axum::response::Response {
+    /// ([`SandboxBuilder::rate_limit`](crate::SandboxBuilder::rate_limit)), as the vendor
+    /// answers: its status, its error format, and its headers. The sandbox adds nothing,
+    /// so a fake whose vendor documents `Retry-After` on its 429s adds it
+    /// ([`Throttle::with_retry_after`]) and one whose vendor documents only the status
+    /// does not, and clients meet both. The default, for a fake of no particular vendor,
+    /// is a 429 with a text body and `Retry-After`.
+    ///
+    /// ```
+    /// use pull_through_sandbox::{FakeService, SandboxContext, Throttle, axum::Router};
+    /// use pull_through_sandbox::axum::response::{IntoResponse, Response};
+    ///
+    /// /// A vendor whose 429 carries only the status, as its documentation says.
+    /// struct Quiet;
+    ///
+    /// impl FakeService for Quiet {
+    ///     fn name(&self) -> &str { "quiet" }
+    ///     fn router(&self, _context: SandboxContext) -> Router { Router::new() }
+    ///     fn throttled(&self, _throttle: &Throttle) -> Response {
+    ///         http::StatusCode::TOO_MANY_REQUESTS.into_response()
+    ///     }
+    /// }
+    ///
+    /// let answer = Quiet.throttled(&Throttle::new(2, 1.0));
+    /// assert_eq!(answer.status(), 429);
+    /// assert!(answer.headers().get("retry-after").is_none());
+    /// ```
+    fn throttled(&self, throttle: &Throttle) -> axum::response::Response {
         let mut answer = axum::response::Response::new(axum::body::Body::from(format!(
-            "rate limit exceeded; try again in {retry_after_secs} s"
+            "rate limit exceeded; try again in {} s",
+            throttle.retry_after_secs
         )));
         *answer.status_mut() = http::StatusCode::TOO_MANY_REQUESTS;
-        answer
+        throttle.with_retry_after(answer)
     }
 }
 

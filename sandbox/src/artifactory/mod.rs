@@ -394,7 +394,9 @@ impl FakeService for Artifactory {
         Some(held)
     }
 
-    fn throttled(&self, _retry_after_secs: u64) -> axum::response::Response {
+    /// JFrog documents no `Retry-After` (reference/artifactory.md §9): the status and the
+    /// error envelope only.
+    fn throttled(&self, _throttle: &crate::Throttle) -> axum::response::Response {
         repos::errors(
             axum::http::StatusCode::TOO_MANY_REQUESTS,
             "Too Many Requests",

@@ -181,6 +181,12 @@ fn text(status: StatusCode, body: &'static str) -> Response {
     (status, body).into_response()
 }
 
+/// A 429 as the APK repositories' other refusals read (a status line as the body), with
+/// no `Retry-After`: Chainguard documents the status only.
+pub(crate) fn throttled(_throttle: &crate::rate_limit::Throttle) -> Response {
+    text(StatusCode::TOO_MANY_REQUESTS, "429 TOO MANY REQUESTS")
+}
+
 fn unauthorized() -> Response {
     let mut answer = text(StatusCode::UNAUTHORIZED, "401 UNAUTHORIZED");
     answer.headers_mut().insert(

@@ -25,6 +25,7 @@ use std::sync::Arc;
 use url::Url;
 
 use crate::common::random_hex;
+use crate::rate_limit::Throttle;
 use crate::service::{FakeService, SandboxContext};
 use crate::state::ServiceState;
 
@@ -196,12 +197,8 @@ impl FakeService for ConsoleApi {
                 .with_objects("role_bindings", bindings),
         )
     }
-    fn throttled(&self, retry_after_secs: u64) -> axum::response::Response {
-        api::rpc(
-            axum::http::StatusCode::TOO_MANY_REQUESTS,
-            8,
-            &format!("rate limit exceeded; retry in {retry_after_secs} s"),
-        )
+    fn throttled(&self, throttle: &Throttle) -> axum::response::Response {
+        throttled_rpc(throttle)
     }
 }
 
@@ -218,12 +215,8 @@ impl FakeService for Issuer {
     fn env(&self, base_url: &Url) -> Vec<(String, String)> {
         vec![("CHAINGUARD_ISSUER_URL".to_owned(), base(base_url))]
     }
-    fn throttled(&self, retry_after_secs: u64) -> axum::response::Response {
-        api::rpc(
-            axum::http::StatusCode::TOO_MANY_REQUESTS,
-            8,
-            &format!("rate limit exceeded; retry in {retry_after_secs} s"),
-        )
+    fn throttled(&self, throttle: &Throttle) -> axum::response::Response {
+        throttled_rpc(throttle)
     }
 }
 
@@ -240,8 +233,8 @@ impl FakeService for Registry {
     fn env(&self, base_url: &Url) -> Vec<(String, String)> {
         vec![("CGR_REGISTRY_URL".to_owned(), base(base_url))]
     }
-    fn throttled(&self, retry_after_secs: u64) -> axum::response::Response {
-        crate::common::docker_throttled(retry_after_secs)
+    fn throttled(&self, throttle: &Throttle) -> axum::response::Response {
+        crate::common::docker_throttled(throttle)
     }
 }
 
@@ -258,6 +251,9 @@ impl FakeService for ApkRepositories {
     fn env(&self, base_url: &Url) -> Vec<(String, String)> {
         vec![("APK_CGR_URL".to_owned(), base(base_url))]
     }
+    fn throttled(&self, throttle: &Throttle) -> axum::response::Response {
+        apk::throttled(throttle)
+    }
 }
 
 impl FakeService for VirtualApk {
@@ -273,4 +269,20 @@ impl FakeService for VirtualApk {
     fn env(&self, base_url: &Url) -> Vec<(String, String)> {
         vec![("VIRTUALAPK_CGR_URL".to_owned(), base(base_url))]
     }
+    fn throttled(&self, throttle: &Throttle) -> axum::response::Response {
+        apk::throttled(throttle)
+    }
+}
+
+/// `RESOURCE_EXHAUSTED` (code 8) as the console API and the STS answer a 429: Chainguard
+/// documents the status only, so no `Retry-After` (reference/chainguard.md).
+fn throttled_rpc(throttle: &Throttle) -> axum::response::Response {
+    api::rpc(
+        axum::http::StatusCode::TOO_MANY_REQUESTS,
+        8,
+        &format!(
+            "rate limit exceeded; retry in {} s",
+            throttle.retry_after_secs
+        ),
+    )
 }

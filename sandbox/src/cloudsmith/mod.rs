@@ -511,16 +511,8 @@ impl FakeService for Api {
         Some(held)
     }
 
-    fn throttled(&self, retry_after_secs: u64) -> axum::response::Response {
-        let unit = if retry_after_secs == 1 {
-            "second"
-        } else {
-            "seconds"
-        };
-        envelope::detail(
-            axum::http::StatusCode::TOO_MANY_REQUESTS,
-            &format!("Request was throttled. Expected available in {retry_after_secs} {unit}."),
-        )
+    fn throttled(&self, throttle: &crate::Throttle) -> axum::response::Response {
+        rate::throttled(throttle)
     }
 }
 
@@ -542,8 +534,8 @@ impl FakeService for DockerRegistry {
         vec![("CLOUDSMITH_DOCKER_URL".to_owned(), base_url.to_string())]
     }
 
-    fn throttled(&self, retry_after_secs: u64) -> axum::response::Response {
-        crate::common::docker_throttled(retry_after_secs)
+    fn throttled(&self, throttle: &crate::Throttle) -> axum::response::Response {
+        crate::common::docker_throttled(throttle)
     }
 }
 

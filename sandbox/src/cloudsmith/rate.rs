@@ -17,6 +17,7 @@ use axum::response::Response;
 
 use super::Fake;
 use super::envelope::detail;
+use crate::rate_limit::Throttle;
 
 /// The limit the headers show when no rate is set: the Core plan's 5,400 an hour.
 const DEFAULT_LIMIT: u32 = 5400;
@@ -136,15 +137,7 @@ pub(crate) async fn authenticate(
     let path = path.strip_prefix("/v1").unwrap_or(path);
     let open = matches!(path, "/status/check/basic/" | "/user/self/");
     let mut answer = if let Some(wait) = quota.retry_after {
-        let unit = if wait == 1 { "second" } else { "seconds" };
-        let mut throttled = detail(
-            StatusCode::TOO_MANY_REQUESTS,
-            &format!("Request was throttled. Expected available in {wait} {unit}."),
-        );
-        throttled
-            .headers_mut()
-            .insert("retry-after", HeaderValue::from(wait));
-        throttled
+        throttled_detail(wait)
     } else {
         match valid {
             Some(false) => detail(StatusCode::UNAUTHORIZED, "Invalid token."),
@@ -160,19 +153,92 @@ pub(crate) async fn authenticate(
             }
         }
     };
-    let headers = answer.headers_mut();
-    headers.insert("x-ratelimit-limit", HeaderValue::from(quota.limit));
-    headers.insert("x-ratelimit-remaining", HeaderValue::from(quota.remaining));
-    headers.insert("x-ratelimit-reset", HeaderValue::from(quota.reset_epoch));
-    if let Ok(value) = HeaderValue::from_str(&format!("{:.3}", quota.interval)) {
-        headers.insert("x-ratelimit-interval", value);
+    quota.mark(&mut answer);
+    answer
+}
+
+/// Cloudsmith's 429 (reference/cloudsmith.md §4): the `detail` envelope and
+/// `Retry-After`, which Cloudsmith documents.
+fn throttled_detail(wait: u64) -> Response {
+    let unit = if wait == 1 { "second" } else { "seconds" };
+    let mut throttled = detail(
+        StatusCode::TOO_MANY_REQUESTS,
+        &format!("Request was throttled. Expected available in {wait} {unit}."),
+    );
+    throttled
+        .headers_mut()
+        .insert("retry-after", HeaderValue::from(wait));
+    throttled
+}
+
+impl Quota {
+    /// Puts the `X-RateLimit-*` headers on an answer.
+    fn mark(&self, answer: &mut Response) {
+        let headers = answer.headers_mut();
+        headers.insert("x-ratelimit-limit", HeaderValue::from(self.limit));
+        headers.insert("x-ratelimit-remaining", HeaderValue::from(self.remaining));
+        headers.insert("x-ratelimit-reset", HeaderValue::from(self.reset_epoch));
+        if let Ok(value) = HeaderValue::from_str(&format!("{:.3}", self.interval)) {
+            headers.insert("x-ratelimit-interval", value);
+        }
     }
+}
+
+/// The answer to a request past the sandbox-wide rate limit, as Cloudsmith's own limiter
+/// answers past its window: the 429 with `Retry-After`, and the `X-RateLimit-*` headers
+/// every answer carries, saying none are left until the wait is over. The limit is the
+/// sandbox's rate in requests per hour, the unit Cloudsmith's header counts in.
+pub(crate) fn throttled(throttle: &Throttle) -> Response {
+    let wait = throttle.retry_after_secs;
+    let per_hour = (throttle.per_second * 3600.0).floor();
+    let limit = if per_hour >= f64::from(u32::MAX) {
+        u32::MAX
+    } else {
+        // In range and not NaN (the builder refuses a rate that is not positive).
+        (per_hour as u32).max(1)
+    };
+    let reset = SystemTime::now() + Duration::from_secs(wait);
+    let quota = Quota {
+        limit,
+        remaining: 0,
+        reset_epoch: reset
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs()),
+        interval: wait as f64,
+        retry_after: Some(wait),
+    };
+    let mut answer = throttled_detail(wait);
+    quota.mark(&mut answer);
     answer
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sandbox_wide_limit_answers_like_cloudsmith_s_own() {
+        let answer = throttled(&Throttle::new(3, 0.5));
+        assert_eq!(answer.status(), StatusCode::TOO_MANY_REQUESTS);
+        let header = |name: &str| answer.headers()[name].to_str().unwrap().to_owned();
+        assert_eq!(header("retry-after"), "3");
+        assert_eq!(header("x-ratelimit-limit"), "1800");
+        assert_eq!(header("x-ratelimit-remaining"), "0");
+        assert_eq!(header("x-ratelimit-interval"), "3.000");
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let reset: u64 = header("x-ratelimit-reset").parse().unwrap();
+        // Three seconds from when the answer was made, which is no later than `now`.
+        assert!(
+            reset <= now + 3 && reset + 60 >= now + 3,
+            "{reset} vs {now}"
+        );
+        // A tiny rate still names a limit of at least one an hour.
+        let tiny = throttled(&Throttle::new(3600, 1e-300));
+        assert_eq!(tiny.headers()["x-ratelimit-limit"], "1");
+    }
 
     fn with(name: &'static str, value: &'static str) -> HeaderMap {
         let mut headers = HeaderMap::new();

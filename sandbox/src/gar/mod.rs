@@ -563,7 +563,9 @@ impl FakeService for ArtifactRegistry {
         }
         Some(held)
     }
-    fn throttled(&self, _retry_after_secs: u64) -> axum::response::Response {
+    /// Google lists the status alone (`RESOURCE_EXHAUSTED`, 429) for its APIs, no
+    /// `Retry-After` (reference/google-artifact-registry.md); so do its other fakes here.
+    fn throttled(&self, _throttle: &crate::Throttle) -> axum::response::Response {
         envelope::Refusal::rate_limited(ARTIFACT_REGISTRY, &self.0.project_number()).into_response()
     }
 }
@@ -608,7 +610,7 @@ impl FakeService for SecretManager {
                 ),
         )
     }
-    fn throttled(&self, _retry_after_secs: u64) -> axum::response::Response {
+    fn throttled(&self, _throttle: &crate::Throttle) -> axum::response::Response {
         envelope::Refusal::rate_limited(SECRET_MANAGER, &self.0.project_number()).into_response()
     }
 }
@@ -629,7 +631,7 @@ impl FakeService for ResourceManager {
             root(base_url),
         )]
     }
-    fn throttled(&self, _retry_after_secs: u64) -> axum::response::Response {
+    fn throttled(&self, _throttle: &crate::Throttle) -> axum::response::Response {
         envelope::Refusal::rate_limited(RESOURCE_MANAGER, &self.0.project_number()).into_response()
     }
 }
@@ -651,7 +653,7 @@ impl FakeService for DockerRegistry {
     fn env(&self, base_url: &Url) -> Vec<(String, String)> {
         vec![("GAR_DOCKER_REGISTRY_URL".to_owned(), root(base_url))]
     }
-    fn throttled(&self, retry_after_secs: u64) -> axum::response::Response {
-        crate::common::docker_throttled(retry_after_secs)
+    fn throttled(&self, throttle: &crate::Throttle) -> axum::response::Response {
+        crate::common::docker_throttled(throttle)
     }
 }

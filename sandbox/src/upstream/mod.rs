@@ -177,9 +177,10 @@ impl Fetched {
 }
 
 /// The header every request a fake makes through [`Upstream`] carries: the sandbox's
-/// random faults spare such requests (a cache pulling from `cgr.dev`, Artifact Registry
-/// checking an upstream), which stand for traffic between two vendors that the client
-/// under test never sees; a [`FaultRule`](crate::FaultRule) still matches them.
+/// random faults and its rate limit spare such requests (a cache pulling from `cgr.dev`,
+/// Artifact Registry checking an upstream), which stand for traffic between two vendors
+/// that the client under test never sees; a [`FaultRule`](crate::FaultRule) still
+/// matches them.
 ///
 /// ```
 /// assert_eq!(pull_through_sandbox::upstream::FROM_FAKE_HEADER, "x-pull-through-sandbox-hop");
