@@ -404,6 +404,7 @@ pub fn gzip_members(bytes: &[u8], max_decompressed: u64) -> Result<Vec<GzipMembe
             if read as u64 > budget {
                 return Err(IndexError::TooLarge {
                     what: format!("the file (at its gzip member from byte {start})"),
+                    which: crate::index::Limit::Decompressed,
                     limit: max_decompressed,
                     seen: max_decompressed - budget + read as u64,
                 });

@@ -1,65 +1,13 @@
 //! The decompression cap: how many bytes an index may decompress to, and the reader that
-//! holds a stream to it. An `APKINDEX.tar.gz` is a few hundred kilobytes that a server
-//! (or anyone on the path of a plain-http mirror) chooses; without a cap, one of a
-//! megabyte could decompress to terabytes and take the memory and time of every reader.
+//! holds a stream to it. Without it, an index of a megabyte could decompress to terabytes
+//! and take the time of every reader. It bounds bytes of text, not memory: what the text
+//! parses into is bounded by the package and memory caps ([`super::ReadOptions`]).
 
 use std::cell::Cell;
 use std::io::Read;
 use std::rc::Rc;
 
-use super::IndexError;
-
-/// The largest decompressed index read by default: 300 MiB, apko's limit. Real indexes
-/// are far smaller (Alpine's v3.16 `main`, 5,000 packages: 1.9 MB; Chainguard's largest:
-/// about 120 MB), so only a decompression bomb or a corrupt stream meets it.
-///
-/// ```
-/// use apk_repo::index::{DEFAULT_MAX_DECOMPRESSED, ReadOptions};
-/// assert_eq!(ReadOptions::default().max_decompressed, DEFAULT_MAX_DECOMPRESSED);
-/// assert_eq!(DEFAULT_MAX_DECOMPRESSED, 300 * 1024 * 1024);
-/// ```
-pub const DEFAULT_MAX_DECOMPRESSED: u64 = 300 * 1024 * 1024;
-
-/// How an index is read.
-///
-/// The cap counts every decompressed byte of the index members (tar headers, padding and
-/// entries apk skips included), and a tar entry whose header declares more than is left
-/// under the cap is refused from its header, before a byte of it is decompressed. Either
-/// way the read ends with [`IndexError::TooLarge`]; memory stays within the cap
-/// whatever the input.
-///
-/// ```
-/// use apk_repo::index::ReadOptions;
-/// let options = ReadOptions::default().with_max_decompressed(1024 * 1024 * 1024);
-/// assert_eq!(options.max_decompressed, 1 << 30);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ReadOptions {
-    /// The most decompressed bytes read (default [`DEFAULT_MAX_DECOMPRESSED`]).
-    pub max_decompressed: u64,
-}
-
-impl Default for ReadOptions {
-    fn default() -> Self {
-        ReadOptions {
-            max_decompressed: DEFAULT_MAX_DECOMPRESSED,
-        }
-    }
-}
-
-impl ReadOptions {
-    /// With the decompression cap set to `bytes`.
-    ///
-    /// ```
-    /// let options = apk_repo::index::ReadOptions::default().with_max_decompressed(64 << 20);
-    /// assert_eq!(options.max_decompressed, 64 << 20);
-    /// ```
-    pub fn with_max_decompressed(mut self, bytes: u64) -> ReadOptions {
-        self.max_decompressed = bytes;
-        self
-    }
-}
+use super::{IndexError, Limit};
 
 /// The bytes decompressed so far against the cap, shared between the [`Capped`] reader
 /// and the tar reader above it, which checks declared entry sizes against what is left.
@@ -89,6 +37,7 @@ impl Budget {
     pub(crate) fn too_large(&self, what: impl Into<String>) -> IndexError {
         IndexError::TooLarge {
             what: what.into(),
+            which: Limit::Decompressed,
             limit: self.limit,
             seen: self.read.get(),
         }
@@ -148,7 +97,12 @@ mod tests {
         );
         assert!(budget.exceeded());
         match budget.too_large("the index") {
-            IndexError::TooLarge { what, limit, seen } => {
+            IndexError::TooLarge {
+                what,
+                which: Limit::Decompressed,
+                limit,
+                seen,
+            } => {
                 assert_eq!((what.as_str(), limit, seen), ("the index", 10, 11));
             }
             other => panic!("{other:?}"),

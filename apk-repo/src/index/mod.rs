@@ -14,10 +14,14 @@
 //! the entry and fails with `BAD signature`; any other entry apk-tools would skip is
 //! reported in [`ApkIndex::skipped`].
 //!
-//! Reading streams through a cap on the decompressed size ([`ReadOptions`], default
-//! [`DEFAULT_MAX_DECOMPRESSED`], 300 MiB): a gzip bomb ends in [`IndexError::TooLarge`]
-//! after at most the cap's bytes, and a tar entry that declares more than is left under
-//! the cap is refused from its header.
+//! Reading holds to three caps ([`ReadOptions`]), each ending in [`IndexError::TooLarge`]
+//! with the [`Limit`] it met: the decompressed size (default [`DEFAULT_MAX_DECOMPRESSED`],
+//! 300 MiB: a gzip bomb stops after at most the cap's bytes, and a tar entry that declares
+//! more than is left under it is refused from its header), the packages (default
+//! [`DEFAULT_MAX_PACKAGES`], a million) and the memory of what is parsed (default
+//! [`DEFAULT_MAX_MEMORY`], 1 GiB), which bound what small text parses into. Tar
+//! extension entries (GNU long names, PAX headers) past 64 KiB are refused from their
+//! header, before they are read.
 //!
 //! ```no_run
 //! use apk_repo::index::{ApkIndex, Keyring};
@@ -30,19 +34,26 @@
 //! ```
 
 mod cap;
+mod entries;
 mod keys;
+mod memory;
+mod options;
 mod package;
+mod read;
 mod writer;
 
-use std::io::{BufReader, Cursor, Read};
+use std::io::{Cursor, Read};
 
 use aws_lc_rs::digest;
 use aws_lc_rs::signature::{self, UnparsedPublicKey};
 
-use cap::{Budget, Capped};
-pub use cap::{DEFAULT_MAX_DECOMPRESSED, ReadOptions};
+use entries::for_each_entry;
 pub use keys::Keyring;
+pub use options::{
+    DEFAULT_MAX_DECOMPRESSED, DEFAULT_MAX_MEMORY, DEFAULT_MAX_PACKAGES, Limit, ReadOptions,
+};
 pub use package::{Package, Records, parse_records};
+pub use read::for_each_package;
 pub use writer::{SigningKey, render_records, sign_index, write_index};
 pub(crate) use writer::{gzip, signature_member, tar_entry};
 
@@ -111,22 +122,23 @@ pub enum IndexError {
         /// What is wrong.
         problem: String,
     },
-    /// The index decompresses to more than the cap ([`ReadOptions::max_decompressed`]),
-    /// or one of its tar entries declares more than is left under it: a decompression
-    /// bomb, or a genuine index larger than the cap. Reading stopped there, at most one
-    /// byte past the cap.
-    #[error(
-        "{what} goes past the decompression cap of {limit} bytes (stopped after {seen} \
-         decompressed bytes): a gzip bomb, or an index larger than any real one; if it is \
-         genuine, raise the cap (max_decompressed of ReadOptions, RepoClientBuilder::read_options, \
-         or the argument of gzip_members)"
-    )]
+    /// The index goes past a cap of [`ReadOptions`] (`which`): it decompresses to more
+    /// than [`ReadOptions::max_decompressed`] or a tar entry declares more than is left
+    /// under it (a decompression bomb), it holds more than [`ReadOptions::max_packages`]
+    /// packages, or what it parses into would take more than [`ReadOptions::max_memory`]
+    /// (records made to fill memory); or it is a genuine index larger than the cap.
+    /// Reading stopped there. The message says how to raise the cap.
+    #[error("{}", which.message(what, *limit, *seen))]
     TooLarge {
-        /// What is too large: `the index`, a tar entry with its declared size, a gzip member.
+        /// What is too large: `the index`, a tar entry with its declared size, a gzip
+        /// member, `the APKINDEX`, a record, a line.
         what: String,
-        /// The cap, in decompressed bytes.
+        /// Which cap.
+        which: Limit,
+        /// The cap: decompressed bytes, packages or estimated bytes of memory.
         limit: u64,
-        /// The decompressed bytes read when reading stopped.
+        /// When reading stopped: the decompressed bytes read (at most one past the cap),
+        /// the package reached, or the memory the parsed index would have held.
         seen: u64,
     },
     /// A signature or `APKINDEX` entry apk-tools would skip (its tar typeflag is not
@@ -303,16 +315,7 @@ impl<'a> SignedIndex<'a> {
         let boundary = usize::try_from(cursor.position()).unwrap_or(bytes.len());
         let mut signatures = Vec::new();
         let mut archive = tar::Archive::new(&first[..]);
-        let entries = archive
-            .entries()
-            .map_err(|err| malformed(format!("the signature tar: {err}")))?;
-        for entry in entries {
-            let mut entry = entry.map_err(|err| malformed(format!("the signature tar: {err}")))?;
-            let path = entry
-                .path()
-                .map_err(|err| malformed(format!("a signature entry name: {err}")))?
-                .to_string_lossy()
-                .into_owned();
+        for_each_entry(&mut archive, "the signature tar", |path, mut entry| {
             let Some((kind, key_name)) = path
                 .strip_prefix(".SIGN.")
                 .and_then(|rest| rest.split_once('.'))
@@ -325,7 +328,7 @@ impl<'a> SignedIndex<'a> {
                 return Err(IndexError::SkippedEntry(skipped));
             }
             if entry.size() > MAX_SIGNATURE_ENTRY {
-                continue;
+                return Ok(());
             }
             let mut bytes = Vec::new();
             entry
@@ -336,7 +339,8 @@ impl<'a> SignedIndex<'a> {
                 key_name: key_name.to_owned(),
                 bytes,
             });
-        }
+            Ok(())
+        })?;
         Ok(SignedIndex {
             signatures,
             signed: &bytes[boundary..],
@@ -430,7 +434,8 @@ impl ApkIndex {
         ApkIndex::read_with(bytes, keyring, ReadOptions::default())
     }
 
-    /// [`ApkIndex::read`] with options.
+    /// [`ApkIndex::read`] with options: the caps on the decompressed bytes, the packages
+    /// and the memory the packages returned may take.
     ///
     /// # Errors
     ///
@@ -451,20 +456,13 @@ impl ApkIndex {
     ) -> Result<ApkIndex, IndexError> {
         let split = SignedIndex::split(bytes)?;
         let key = split.verify(keyring)?;
-        let mut index = ApkIndex::default();
-        let mut packages = Vec::new();
-        index.description = read_members(
-            split.signed,
-            options,
-            &mut |package| {
-                packages.push(package);
-                Ok(())
-            },
-            &mut index.skipped,
-        )?;
-        index.packages = packages;
-        index.signed_by = Some(key);
-        Ok(index)
+        let (description, packages, skipped) = read::collect(split.signed, options)?;
+        Ok(ApkIndex {
+            description,
+            packages,
+            signed_by: Some(key),
+            skipped,
+        })
     }
 
     /// Parses without checking any signature (like `apk --allow-untrusted`).
@@ -480,145 +478,31 @@ impl ApkIndex {
         ApkIndex::read_unverified_with(bytes, ReadOptions::default())
     }
 
-    /// [`ApkIndex::read_unverified`] with options.
+    /// [`ApkIndex::read_unverified`] with options (see [`ApkIndex::read_with`]).
     ///
     /// # Errors
     ///
     /// As [`ApkIndex::read_unverified`].
     ///
     /// ```
-    /// use apk_repo::index::{ApkIndex, IndexError, ReadOptions, write_index};
-    /// let bytes = write_index(&[], "repo");
-    /// let err = ApkIndex::read_unverified_with(&bytes, ReadOptions::default().with_max_decompressed(100)).unwrap_err();
-    /// assert!(matches!(err, IndexError::TooLarge { limit: 100, .. }));
+    /// use apk_repo::index::{ApkIndex, IndexError, Limit, Package, ReadOptions, write_index};
+    /// let mut package = Package::default();
+    /// (package.name, package.version) = ("a".into(), "1-r0".into());
+    /// let bytes = write_index(&[package.clone(), package], "repo");
+    /// let err = ApkIndex::read_unverified_with(&bytes, ReadOptions::default().with_max_packages(1)).unwrap_err();
+    /// assert!(matches!(err, IndexError::TooLarge { which: Limit::Packages, limit: 1, seen: 2, .. }));
     /// ```
     pub fn read_unverified_with(
         bytes: &[u8],
         options: ReadOptions,
     ) -> Result<ApkIndex, IndexError> {
         let split = SignedIndex::split(bytes)?;
-        let mut index = ApkIndex::default();
-        let mut packages = Vec::new();
-        index.description = read_members(
-            split.signed,
-            options,
-            &mut |package| {
-                packages.push(package);
-                Ok(())
-            },
-            &mut index.skipped,
-        )?;
-        index.packages = packages;
-        Ok(index)
+        let (description, packages, skipped) = read::collect(split.signed, options)?;
+        Ok(ApkIndex {
+            description,
+            packages,
+            signed_by: None,
+            skipped,
+        })
     }
-}
-
-/// Streams the packages of the index members (the bytes after any signature member) to
-/// `visit`, one at a time, without holding the decompressed index in memory. Returns the
-/// `DESCRIPTION`. Entries apk-tools would skip are handled as in [`ApkIndex::read`]: a
-/// skipped `APKINDEX` is an error; other skipped entries are ignored here (read with
-/// [`ApkIndex::read`] to see them in [`ApkIndex::skipped`]).
-///
-/// # Errors
-///
-/// [`IndexError::Malformed`], [`IndexError::Field`], [`IndexError::TooLarge`], or what
-/// `visit` returns.
-///
-/// ```no_run
-/// use apk_repo::index::{ReadOptions, SignedIndex, for_each_package};
-/// # let bytes = Vec::<u8>::new();
-/// let split = SignedIndex::split(&bytes)?;
-/// let mut count = 0;
-/// for_each_package(split.signed, ReadOptions::default(), |_| { count += 1; Ok(()) })?;
-/// # Ok::<(), apk_repo::index::IndexError>(())
-/// ```
-pub fn for_each_package(
-    index_members: &[u8],
-    options: ReadOptions,
-    mut visit: impl FnMut(Package) -> Result<(), IndexError>,
-) -> Result<Option<String>, IndexError> {
-    read_members(index_members, options, &mut visit, &mut Vec::new())
-}
-
-fn read_members(
-    index_members: &[u8],
-    options: ReadOptions,
-    visit: &mut impl FnMut(Package) -> Result<(), IndexError>,
-    skipped: &mut Vec<SkippedEntry>,
-) -> Result<Option<String>, IndexError> {
-    let budget = Budget::new(options.max_decompressed);
-    let capped = Capped::new(
-        flate2::bufread::MultiGzDecoder::new(index_members),
-        budget.clone(),
-    );
-    let result = read_entries(tar::Archive::new(capped), &budget, visit, skipped);
-    // Whatever error the overrun surfaced as (a tar header, a record), the cap is why.
-    if budget.exceeded() {
-        return Err(budget.too_large("the index"));
-    }
-    result
-}
-
-fn read_entries<R: Read>(
-    mut archive: tar::Archive<R>,
-    budget: &Budget,
-    visit: &mut impl FnMut(Package) -> Result<(), IndexError>,
-    skipped: &mut Vec<SkippedEntry>,
-) -> Result<Option<String>, IndexError> {
-    let malformed = |problem: String| IndexError::Malformed { problem };
-    let mut description = None;
-    let mut saw_index = false;
-    let entries = archive
-        .entries()
-        .map_err(|err| malformed(format!("the index tar: {err}")))?;
-    for entry in entries {
-        let entry = entry.map_err(|err| malformed(format!("the index tar: {err}")))?;
-        let name = entry
-            .path()
-            .map_err(|err| malformed(format!("an entry name: {err}")))?
-            .to_string_lossy()
-            .into_owned();
-        // A declared size past the cap cannot be read whole: refuse it from the header.
-        if entry.size() > budget.left() {
-            return Err(budget.too_large(format!(
-                "the tar entry {name:?}, which declares {} bytes,",
-                entry.size()
-            )));
-        }
-        if let Some(skip) = SkippedEntry::check(&name, entry.header()) {
-            if name == "APKINDEX" || name.starts_with(".SIGN.") {
-                return Err(IndexError::SkippedEntry(skip));
-            }
-            // apk-tools never sees it; neither does this reader.
-            skipped.push(skip);
-            continue;
-        }
-        match name.as_str() {
-            "APKINDEX" => {
-                saw_index = true;
-                for package in parse_records(BufReader::with_capacity(64 * 1024, entry)) {
-                    visit(package?)?;
-                }
-            }
-            "DESCRIPTION" => {
-                let mut text = String::new();
-                entry
-                    .take(64 * 1024)
-                    .read_to_string(&mut text)
-                    .map_err(|err| malformed(format!("DESCRIPTION: {err}")))?;
-                description = Some(text.trim_end().to_owned());
-            }
-            other if other.starts_with(".SIGN.") => {
-                return Err(malformed(format!(
-                    "signature entry {other:?} after the signature member"
-                )));
-            }
-            // Unknown entries are skipped, as apk does.
-            _ => {}
-        }
-    }
-    if !saw_index {
-        return Err(malformed("there is no APKINDEX entry".to_owned()));
-    }
-    Ok(description)
 }

@@ -1,8 +1,9 @@
 //! Index records: [`Package`] and the streaming record reader.
 
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 
 use super::IndexError;
+use super::memory::{Memory, heap, heap_of};
 
 /// One package of an APKINDEX, every field typed, unknown fields kept.
 ///
@@ -70,7 +71,10 @@ impl Package {
         format!("{}-{}.apk", self.name, self.version)
     }
 
-    fn set(&mut self, letter: u8, value: &str, line: u64) -> Result<(), IndexError> {
+    /// Sets field `letter` to `value`, charging what it allocates to `charge` first (a
+    /// list is refused from its text, before it is built).
+    fn set(&mut self, letter: u8, value: &str, charge: &mut Charge) -> Result<(), IndexError> {
+        let line = charge.line;
         let number = |value: &str| {
             value.parse::<u64>().map_err(|_| IndexError::Field {
                 line,
@@ -78,33 +82,103 @@ impl Package {
                 problem: format!("{value:?} is not a whole number"),
             })
         };
-        let list = |value: &str| value.split_whitespace().map(str::to_owned).collect();
         match letter {
-            b'C' => self.checksum = Some(value.to_owned()),
-            b'P' => self.name = value.to_owned(),
-            b'V' => self.version = value.to_owned(),
-            b'A' => self.arch = Some(value.to_owned()),
+            b'C' => charge.optional(&mut self.checksum, value)?,
+            b'P' => charge.text(&mut self.name, value)?,
+            b'V' => charge.text(&mut self.version, value)?,
+            b'A' => charge.optional(&mut self.arch, value)?,
             b'S' => self.size = Some(number(value)?),
             b'I' => self.installed_size = Some(number(value)?),
-            b'T' => self.description = Some(value.to_owned()),
-            b'U' => self.url = Some(value.to_owned()),
-            b'L' => self.license = Some(value.to_owned()),
-            b'o' => self.origin = Some(value.to_owned()),
-            b'm' => self.maintainer = Some(value.to_owned()),
+            b'T' => charge.optional(&mut self.description, value)?,
+            b'U' => charge.optional(&mut self.url, value)?,
+            b'L' => charge.optional(&mut self.license, value)?,
+            b'o' => charge.optional(&mut self.origin, value)?,
+            b'm' => charge.optional(&mut self.maintainer, value)?,
             b't' => self.build_time = Some(number(value)?),
-            b'c' => self.commit = Some(value.to_owned()),
+            b'c' => charge.optional(&mut self.commit, value)?,
             b'k' => self.provider_priority = Some(number(value)?),
-            b'D' => self.depends = list(value),
-            b'p' => self.provides = list(value),
-            b'i' => self.install_if = list(value),
-            other => self.other.push((char::from(other), value.to_owned())),
+            b'D' => charge.list(&mut self.depends, value)?,
+            b'p' => charge.list(&mut self.provides, value)?,
+            b'i' => charge.list(&mut self.install_if, value)?,
+            other => charge.other(&mut self.other, char::from(other), value)?,
         }
         Ok(())
     }
 }
 
+/// The heap of a list field: its buffer and each item.
+fn list_heap(list: &[String], capacity: usize) -> u64 {
+    heap_of::<String>(capacity) + list.iter().map(|item| heap(item.capacity())).sum::<u64>()
+}
+
+/// What setting one field allocates and frees, charged to the memory cap as it goes.
+struct Charge<'a> {
+    memory: &'a Memory,
+    line: u64,
+    added: u64,
+    freed: u64,
+}
+
+impl Charge<'_> {
+    fn add(&mut self, bytes: u64) -> Result<(), IndexError> {
+        let line = self.line;
+        self.memory
+            .charge(bytes, || format!("the APKINDEX record at line {line}"))?;
+        self.added += bytes;
+        Ok(())
+    }
+
+    fn text(&mut self, slot: &mut String, value: &str) -> Result<(), IndexError> {
+        self.add(heap(value.len()))?;
+        self.freed += heap(slot.capacity());
+        *slot = value.to_owned();
+        Ok(())
+    }
+
+    fn optional(&mut self, slot: &mut Option<String>, value: &str) -> Result<(), IndexError> {
+        self.add(heap(value.len()))?;
+        self.freed += slot.as_ref().map_or(0, |old| heap(old.capacity()));
+        *slot = Some(value.to_owned());
+        Ok(())
+    }
+
+    fn list(&mut self, slot: &mut Vec<String>, value: &str) -> Result<(), IndexError> {
+        // Counted from the text: a line of one-letter items would take twenty-eight
+        // times its length once built.
+        let (count, items) = value
+            .split_whitespace()
+            .fold((0, 0), |(count, bytes), item| {
+                (count + 1, bytes + heap(item.len()))
+            });
+        self.add(heap_of::<String>(count) + items)?;
+        self.freed += list_heap(slot, slot.capacity());
+        // `with_capacity` allocates exactly `count` elements, as charged.
+        let mut list = Vec::with_capacity(count);
+        list.extend(value.split_whitespace().map(str::to_owned));
+        *slot = list;
+        Ok(())
+    }
+
+    fn other(
+        &mut self,
+        slot: &mut Vec<(char, String)>,
+        letter: char,
+        value: &str,
+    ) -> Result<(), IndexError> {
+        let before = slot.capacity();
+        slot.push((letter, value.to_owned()));
+        // Charged once pushed: the growth is at most what the list already held.
+        let grown = heap_of::<(char, String)>(slot.capacity()) - heap_of::<(char, String)>(before);
+        self.add(heap(value.len()) + grown)
+    }
+}
+
 /// Reads APKINDEX text record by record, never holding more than one record; lines of
-/// any length are fine (real indexes have `p:` lines over 64 KiB).
+/// any length are fine (real indexes have `p:` lines over 64 KiB). Nothing here caps the
+/// memory a record takes (a line of one-letter list items takes about 28 times its
+/// length): [`ApkIndex::read_with`](super::ApkIndex::read_with) and
+/// [`for_each_package`](super::for_each_package) read through the caps of
+/// [`ReadOptions`](super::ReadOptions).
 ///
 /// Each item is a package, or an error naming the line and field that broke.
 ///
@@ -116,12 +190,7 @@ impl Package {
 /// assert!(results[1].as_ref().unwrap_err().to_string().contains("line 6"));
 /// ```
 pub fn parse_records<R: BufRead>(reader: R) -> Records<R> {
-    Records {
-        reader,
-        line: 0,
-        buffer: Vec::new(),
-        done: false,
-    }
+    Records::bounded(reader, Memory::new(u64::MAX))
 }
 
 /// The iterator of [`parse_records`].
@@ -138,20 +207,48 @@ pub struct Records<R> {
     line: u64,
     buffer: Vec<u8>,
     done: bool,
+    memory: Memory,
+    /// Charged for the line buffer's capacity, until the reader is dropped.
+    buffer_heap: u64,
+    /// Charged for the record being built, or for the last one returned.
+    record_heap: u64,
 }
 
 impl<R: BufRead> Records<R> {
+    /// Reads records, charging the line buffer and each record to `memory`.
+    pub(crate) fn bounded(reader: R, memory: Memory) -> Records<R> {
+        Records {
+            reader,
+            line: 0,
+            buffer: Vec::new(),
+            done: false,
+            memory,
+            buffer_heap: 0,
+            record_heap: 0,
+        }
+    }
+
+    /// The heap charged for the package [`Iterator::next`] returned last: its taker
+    /// releases it when it drops the package, or keeps it charged while it holds it.
+    pub(crate) fn last_heap(&self) -> u64 {
+        self.record_heap
+    }
+
     fn next_record(&mut self) -> Result<Option<Package>, IndexError> {
+        // The last record's charge went with it.
+        self.record_heap = 0;
+        let result = self.build_record();
+        if result.is_err() {
+            self.memory.release(std::mem::take(&mut self.record_heap));
+        }
+        result
+    }
+
+    fn build_record(&mut self) -> Result<Option<Package>, IndexError> {
         let mut package: Option<Package> = None;
         loop {
-            self.buffer.clear();
-            let read = self
-                .reader
-                .read_until(b'\n', &mut self.buffer)
-                .map_err(|err| IndexError::Malformed {
-                    problem: format!("reading the index text: {err}"),
-                })?;
-            if read == 0 {
+            self.read_line()?;
+            if self.buffer.is_empty() {
                 self.done = true;
                 return finish(package, self.line);
             }
@@ -175,10 +272,47 @@ impl<R: BufRead> Records<R> {
                 field: char::from(text[0]),
                 problem: "the value is not UTF-8".to_owned(),
             })?;
-            package
+            let mut charge = Charge {
+                memory: &self.memory,
+                line: self.line,
+                added: 0,
+                freed: 0,
+            };
+            let set = package
                 .get_or_insert_with(Package::default)
-                .set(text[0], value, self.line)?;
+                .set(text[0], value, &mut charge);
+            let (added, freed) = (charge.added, charge.freed);
+            self.record_heap += added;
+            set?;
+            self.memory.release(freed);
+            self.record_heap = self.record_heap.saturating_sub(freed);
         }
+    }
+
+    /// Reads the next line into the buffer (empty at the end), charging the buffer's
+    /// growth: a line may take what is left under the cap, and no more is read.
+    fn read_line(&mut self) -> Result<(), IndexError> {
+        self.buffer.clear();
+        let room = self.memory.left().saturating_add(self.buffer_heap);
+        (&mut self.reader)
+            .take(room.saturating_add(1))
+            .read_until(b'\n', &mut self.buffer)
+            .map_err(|err| IndexError::Malformed {
+                problem: format!("reading the index text: {err}"),
+            })?;
+        let grown = heap(self.buffer.capacity()).saturating_sub(self.buffer_heap);
+        let line = self.line + 1;
+        self.memory
+            .charge(grown, || format!("APKINDEX line {line}"))?;
+        self.buffer_heap += grown;
+        Ok(())
+    }
+}
+
+impl<R> Drop for Records<R> {
+    fn drop(&mut self) {
+        // The line buffer goes with the reader; a returned record's charge does not.
+        self.memory.release(self.buffer_heap);
     }
 }
 
