@@ -227,8 +227,10 @@ impl FaultRule {
 
 /// Random faults: each request's fault is drawn from `seed`, what the request is (its
 /// service, method and path, with the ids the fakes make up generalized) and how many such
-/// requests came before it, so the same seed and the same requests give the same faults,
-/// in whatever order concurrent requests arrive.
+/// requests came before it, so the same seed and the same requests give the same faults
+/// whatever order requests of different kinds arrive in. Requests of one kind that
+/// overlap (two identities created at once) take that kind's draws in the order they
+/// arrive, which no seed controls.
 ///
 /// ```
 /// # async fn example() -> Result<(), pull_through_sandbox::SandboxError> {
@@ -322,6 +324,22 @@ impl Faults {
     /// ```
     pub fn clear(&self) {
         self.lock().rules.clear();
+    }
+
+    /// Stops random faults for the rest of the sandbox's life (a reset does not bring them
+    /// back); rules stay. A test that drove a run through faults can then check the
+    /// result with a clean run. `DELETE /_sandbox/faults/random` does the same.
+    ///
+    /// ```
+    /// # async fn example() -> Result<(), pull_through_sandbox::SandboxError> {
+    /// # use pull_through_sandbox::Sandbox;
+    /// let sandbox = Sandbox::builder().random_faults(1.0, 7).start().await?;
+    /// sandbox.faults().stop_random();
+    /// // Every request now reaches its fake.
+    /// # Ok(()) }
+    /// ```
+    pub fn stop_random(&self) {
+        self.lock().random = None;
     }
 
     /// The rules still in force.
@@ -426,6 +444,25 @@ mod tests {
             faults.decide("cgr.dev", "GET", "/v2/", true),
             Some(FaultKind::Status { status: 503 })
         );
+    }
+
+    #[test]
+    fn stopped_random_faults_stay_stopped_and_rules_stay() {
+        let faults = Faults::with_random(Some(RandomFaults {
+            rate: 1.0,
+            seed: 3,
+            kinds: FaultKind::DEFAULT_MIX.to_vec(),
+        }));
+        faults.add(FaultRule::new(FaultKind::Status { status: 503 }).path_prefix("/rule"));
+        assert!(faults.decide("s", "GET", "/", false).is_some());
+        faults.stop_random();
+        assert_eq!(faults.decide("s", "GET", "/", false), None);
+        assert_eq!(
+            faults.decide("s", "GET", "/rule", false),
+            Some(FaultKind::Status { status: 503 })
+        );
+        faults.reset();
+        assert_eq!(faults.decide("s", "GET", "/", false), None);
     }
 
     #[test]

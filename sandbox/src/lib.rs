@@ -18,8 +18,9 @@
 //! - what each fake holds ([`Sandbox::state`], [`ServiceState`]): objects by kind and the
 //!   username each cache stores, for tests that count duplicates;
 //! - control endpoints on every port: `GET /_sandbox/journal` (JSON lines),
-//!   `POST /_sandbox/reset`, `GET|POST|DELETE /_sandbox/faults`, `GET /_sandbox/services`,
-//!   `GET /_sandbox/state`;
+//!   `POST /_sandbox/reset`, `GET|POST|DELETE /_sandbox/faults`,
+//!   `DELETE /_sandbox/faults/random` (random faults off for good),
+//!   `GET /_sandbox/services`, `GET /_sandbox/state`;
 //!   they answer only requests whose `Host` is `127.0.0.1` (any `127.0.0.0/8` address),
 //!   `[::1]` or `localhost`, with or without the port, and refuse others with 403, so that a
 //!   web page whose name was rebound to the loopback address cannot reach them.

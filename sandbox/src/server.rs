@@ -340,13 +340,18 @@ fn control_router(shared: Arc<Shared>) -> Router {
             "/_sandbox/faults",
             get(list_faults).post(add_fault).delete(clear_faults),
         )
+        .route(
+            "/_sandbox/faults/random",
+            axum::routing::delete(stop_random_faults),
+        )
         .route("/_sandbox/services", get(services))
         .route("/_sandbox/state", get(state))
         .fallback(|| async {
             text(
                 StatusCode::NOT_FOUND,
                 "control endpoints: GET /_sandbox/journal, POST /_sandbox/reset, \
-                 GET|POST|DELETE /_sandbox/faults, GET /_sandbox/services, GET /_sandbox/state",
+                 GET|POST|DELETE /_sandbox/faults, DELETE /_sandbox/faults/random, \
+                 GET /_sandbox/services, GET /_sandbox/state",
             )
         })
         .with_state(shared)
@@ -395,6 +400,12 @@ async fn add_fault(
 
 async fn clear_faults(State(shared): State<Arc<Shared>>) -> StatusCode {
     shared.faults.clear();
+    StatusCode::NO_CONTENT
+}
+
+/// Stops random faults for the rest of the sandbox's life ([`Faults::stop_random`]).
+async fn stop_random_faults(State(shared): State<Arc<Shared>>) -> StatusCode {
+    shared.faults.stop_random();
     StatusCode::NO_CONTENT
 }
 

@@ -1,5 +1,6 @@
 //! What each fake holds, read-only, for tests that count what a run made: the objects by
-//! kind and the username each cache stores (`GET /_sandbox/state`, [`Sandbox::state`]).
+//! kind, the username each cache stores and the secret version it pins
+//! (`GET /_sandbox/state`, [`Sandbox::state`]).
 //!
 //! [`Sandbox::state`]: crate::Sandbox::state
 
@@ -7,10 +8,13 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// What one fake holds: its objects by kind, each as a short line naming it, and the
-/// username each cache's stored upstream credentials name. Never a secret.
+/// What one fake holds: its objects by kind, each as a short line naming it, the
+/// username each cache's stored upstream credentials name and, where a cache keeps its
+/// password as a pinned secret version, that version. Never a secret.
 ///
-/// The kinds the vendor fakes report: `chainguard-api` holds `identities` (their ids) and
+/// The kinds the vendor fakes report: `chainguard-api` holds `identities` (their ids),
+/// `identity_subjects` (`<identity> <subject>`: the subject its tokens carry, so an
+/// identity made twice from one request shows as two lines with one subject) and
 /// `role_bindings` (`<identity> <role>`, so a binding made twice shows twice);
 /// `artifactory` holds `repositories` (keys); `artifactregistry` holds `repositories`
 /// (ids); `secretmanager` holds `secrets` (ids) and `secret_versions`
@@ -18,7 +22,8 @@ use serde::{Deserialize, Serialize};
 /// shows as two versions with one checksum); `cloudsmith` holds `repositories` (slugs) and
 /// `upstreams` (`<repository> <name> <url>`). The caches' fakes fill
 /// [`credentials`](Self::credentials): Artifactory by repository key, Artifact Registry by
-/// repository id, Cloudsmith by upstream name.
+/// repository id, Cloudsmith by upstream name; Artifact Registry also fills
+/// [`pinned_versions`](Self::pinned_versions).
 ///
 /// ```
 /// use pull_through_sandbox::ServiceState;
@@ -41,6 +46,12 @@ pub struct ServiceState {
     /// Cache (repository key, repository id or upstream name) to the username its
     /// stored upstream credentials name.
     pub credentials: BTreeMap<String, String>,
+    /// Cache to the secret version holding its password, for caches that keep it in a
+    /// secret store (Artifact Registry's `passwordSecretVersion`): `<secret>/<number>`
+    /// as `secret_versions` lines begin (`latest` resolved to the version it names), or
+    /// the pin as written when it names no version the fake holds. Never the payload.
+    #[serde(default)]
+    pub pinned_versions: BTreeMap<String, String>,
 }
 
 impl ServiceState {
@@ -81,6 +92,19 @@ impl ServiceState {
     pub fn with_credential(mut self, cache: &str, username: &str) -> ServiceState {
         self.credentials
             .insert(cache.to_owned(), username.to_owned());
+        self
+    }
+
+    /// Records the secret version a cache's stored credentials pin.
+    ///
+    /// ```
+    /// let state = pull_through_sandbox::ServiceState::new()
+    ///     .with_pinned_version("chainguard-private", "pull-through-chainguard-private/2");
+    /// assert_eq!(state.pinned_versions["chainguard-private"], "pull-through-chainguard-private/2");
+    /// ```
+    pub fn with_pinned_version(mut self, cache: &str, version: &str) -> ServiceState {
+        self.pinned_versions
+            .insert(cache.to_owned(), version.to_owned());
         self
     }
 

@@ -449,3 +449,45 @@ async fn the_fault_endpoint_refuses_nonsense() {
     }
     assert!(sandbox.faults().rules().is_empty());
 }
+
+#[tokio::test]
+async fn random_faults_can_be_stopped_through_the_control_endpoint() {
+    let sandbox = Sandbox::builder()
+        .service(Counter::default())
+        .random_faults_of(1.0, 5, vec![FaultKind::Status { status: 503 }])
+        .start()
+        .await
+        .unwrap();
+    let client = reqwest::Client::new();
+    assert_eq!(
+        client
+            .get(url(&sandbox, "ok"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        503
+    );
+    let stopped = client
+        .delete(
+            sandbox
+                .control_url()
+                .join("_sandbox/faults/random")
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stopped.status(), 204);
+    for _ in 0..20 {
+        assert_eq!(
+            client
+                .get(url(&sandbox, "ok"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+    }
+}

@@ -168,10 +168,18 @@ pub(crate) fn random_slug_perm(length: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut bytes = vec![0u8; length];
     let _ = SystemRandom::new().fill(&mut bytes);
-    bytes
+    let mut made: Vec<u8> = bytes
         .iter()
-        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
-        .collect()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()])
+        .collect();
+    // At least one upper-case letter, as Cloudsmith's ids have: the sandbox's random
+    // faults tell a made-up id from a name a client chose (always lower case) by it.
+    if !made.iter().any(u8::is_ascii_uppercase) {
+        if let Some(first) = made.first_mut() {
+            *first = ALPHABET[usize::from(bytes[0]) % 26];
+        }
+    }
+    made.into_iter().map(char::from).collect()
 }
 
 /// Now, as the API writes times.

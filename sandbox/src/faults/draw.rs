@@ -3,6 +3,12 @@
 //! (a client's calls at once, several backends read together) reach the sandbox in an
 //! order no seed controls, and a draw from one shared sequence would hand the faults to
 //! other requests on every run.
+//!
+//! What this does not make repeatable: requests of one kind that overlap (two pull
+//! tokens' identities created at once: one method, one path) share that kind's draws in
+//! the order they arrive, the n-th to arrive taking the n-th draw. So a seed repeats its
+//! faults where each kind's requests come one after another, and may hand a kind's faults
+//! to another of its requests where they overlap.
 
 use std::collections::HashMap;
 
@@ -36,21 +42,63 @@ impl Draws {
     }
 }
 
-/// The path with the segments that differ from run to run (ids the fakes make up: an
-/// organization's 40 hex digits, an operation's UUID, a `slug_perm`) replaced by `*`,
-/// so that the same request draws the same fault on every run.
+/// The path with the ids the fakes make up replaced by `*`, so that the same request
+/// draws the same fault on every run: only id shapes, so names a client chose (a cache
+/// called `cgr-private-07`) stay, and requests for different caches stay different kinds.
 fn generalized(path: &str) -> String {
     path.split('/')
-        .map(|segment| {
-            let made_up = segment.len() >= 8
-                && segment.bytes().any(|b| b.is_ascii_digit())
-                && segment
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-            if made_up { "*" } else { segment }
-        })
+        .map(generalized_segment)
         .collect::<Vec<_>>()
         .join("/")
+}
+
+/// One path segment with its made-up ids replaced: a UUID (an operation), a `slug_perm`
+/// (Cloudsmith's 12 letters and digits, at least one upper case, as the fake makes them),
+/// or a run of 16 or more lower-case hex digits (Chainguard's 40-digit and 16-digit ids,
+/// key names such as `chainguard-<hex>.rsa.pub`).
+fn generalized_segment(segment: &str) -> String {
+    if is_uuid(segment) || is_slug_perm(segment) {
+        return "*".to_owned();
+    }
+    let mut out = String::with_capacity(segment.len());
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        if run.len() >= 16 {
+            out.push('*');
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in segment.chars() {
+        if matches!(c, '0'..='9' | 'a'..='f') {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+/// `8-4-4-4-12` hex digits.
+fn is_uuid(segment: &str) -> bool {
+    let groups: Vec<&str> = segment.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(group, len)| group.len() == len && group.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Twelve ASCII letters and digits with an upper-case letter: a `slug_perm` as the
+/// Cloudsmith fake makes them. Names a client gives (slugs, keys, repository ids) are
+/// lower case.
+fn is_slug_perm(segment: &str) -> bool {
+    segment.len() == 12
+        && segment.bytes().all(|b| b.is_ascii_alphanumeric())
+        && segment.bytes().any(|b| b.is_ascii_uppercase())
 }
 
 /// FNV-1a: a hash that stays the same across Rust releases, unlike std's.
@@ -84,11 +132,36 @@ mod tests {
             generalized(
                 "/v1/projects/p/locations/us-central1/operations/56b6b5a7-2d89-4168-b46d-1a2b3c4d5e6f"
             ),
-            "/v1/projects/p/locations/*/operations/*"
+            "/v1/projects/p/locations/us-central1/operations/*"
         );
         assert_eq!(
-            generalized("/artifactory/api/repositories/cgr-private"),
-            "/artifactory/api/repositories/cgr-private"
+            generalized("/repos/sandbox-org/chainguard/upstream/docker/Pz8Lqmw6HRgV/"),
+            "/repos/sandbox-org/chainguard/upstream/docker/*/"
+        );
+        assert_eq!(
+            generalized(
+                "/keys/chainguard-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.rsa.pub"
+            ),
+            "/keys/chainguard-*.rsa.pub"
+        );
+    }
+
+    #[test]
+    fn names_a_client_chose_are_kept() {
+        for path in [
+            "/artifactory/api/repositories/cgr-private",
+            "/artifactory/api/repositories/cgr-private-07",
+            "/v1/projects/pull-through-sandbox/locations/us-central1/repositories/chainguard-private2",
+            "/repos/sandbox-org/cloudsmith12/",
+            "/artifactory/api/repositories/deadbeef00",
+            "/v1/projects/123456789012/secrets/s/versions/12",
+        ] {
+            assert_eq!(generalized(path), path);
+        }
+        // Two caches are two kinds: their draws do not depend on which came first.
+        assert_ne!(
+            generalized("/artifactory/api/repositories/cgr-private-07"),
+            generalized("/artifactory/api/repositories/cgr-private-08")
         );
     }
 

@@ -492,6 +492,18 @@ impl Gar {
             .collect()
     }
 
+    /// The version a `passwordSecretVersion` pin names, as `<secret>/<number>` (the
+    /// state's `secret_versions` lines begin so), or the pin itself when it names none.
+    fn pinned(&self, state: &State, pin: &str) -> String {
+        remote::parse_version_name(pin)
+            .and_then(|(project, secret, version)| {
+                let number = self.fake.project(project)?.number;
+                let secret = state.secrets.get(&(number, secret.to_owned()))?;
+                Some(format!("{}/{}", secret.id, secret.version(version)?.number))
+            })
+            .unwrap_or_else(|| pin.to_owned())
+    }
+
     fn secret_key(&self, secret: &str) -> (String, String) {
         match secret
             .strip_prefix("projects/")
@@ -557,8 +569,10 @@ impl FakeService for ArtifactRegistry {
             state.repositories.values().map(|repo| repo.id.clone()),
         );
         for repo in state.repositories.values() {
-            if let Some((username, _)) = repo.credentials() {
-                held = held.with_credential(&repo.id, &username);
+            if let Some((username, pin)) = repo.credentials() {
+                held = held
+                    .with_credential(&repo.id, &username)
+                    .with_pinned_version(&repo.id, &self.0.pinned(&state, &pin));
             }
         }
         Some(held)
