@@ -34,9 +34,6 @@ use crate::order::{Order, Ordered, in_resolution_order};
 use crate::reconcile::{Located, Upstreams};
 use crate::rules::IDENTIFIER_RULES;
 
-/// The listing's key for [`Known`]: a `/` is in no cache name.
-const KNOWN: &str = "cloudsmith/known";
-
 /// What the run knows of one repository.
 #[derive(Debug, Clone)]
 enum Slot {
@@ -67,7 +64,7 @@ struct Inner {
 impl Known {
     /// The run's knowledge kept in `listing`, if our listing made it.
     pub(crate) fn of(listing: &Listing) -> Option<Known> {
-        listing.resource::<Known>(KNOWN)
+        listing.extra::<Known>()
     }
 
     fn slot(&self, slug: &str) -> Arc<tokio::sync::Mutex<Slot>> {
@@ -271,7 +268,7 @@ impl CloudsmithBackend {
                 listing
             }
         };
-        listing.remember(KNOWN, known);
+        listing.set_extra(known);
         Ok(listing)
     }
 

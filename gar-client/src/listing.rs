@@ -23,19 +23,14 @@ use crate::reconcile::Found;
 #[derive(Debug, Clone)]
 pub(crate) struct Listed(pub(crate) Repository);
 
-/// The listing's key for repository `id`: a `/` is in no cache name.
-fn key(id: &str) -> String {
-    format!("listed/{id}")
-}
-
 /// Repository `id` as listed, if the listing holds it with credentials.
 pub(crate) fn listed(listing: &Listing, id: &str) -> Option<Listed> {
-    listing.resource::<Listed>(&key(id))
+    listing.resource::<Listed>(id)
 }
 
 /// Forgets listed repository `id`.
 pub(crate) fn forget_listed(listing: &Listing, id: &str) {
-    listing.forget(&key(id));
+    listing.forget(id);
 }
 
 /// Every repository of the client's location, by id.
@@ -59,7 +54,7 @@ fn keep(listing: &Listing, id: &str, repository: Repository) {
                 pin_broken: false,
             },
         ),
-        Some(_) => listing.remember(key(id), Listed(repository)),
+        Some(_) => listing.remember(id, Listed(repository)),
     }
 }
 

@@ -231,7 +231,9 @@ impl GarClient {
             data: String,
         }
         let path = self.secret_path(secret)?;
-        let wanted = BASE64_STANDARD.encode(password.expose_secret().as_bytes());
+        // The payload as Google returns it: the password in base64, as secret as itself.
+        let wanted =
+            SecretString::from(BASE64_STANDARD.encode(password.expose_secret().as_bytes()));
         let newest = self.list_secret_versions(secret).await?;
         for version in newest.into_iter().filter(|v| v.is_enabled()).take(3) {
             let Some(id) = version.version_id().filter(|id| is_version_number(id)) else {
@@ -241,10 +243,11 @@ impl GarClient {
                 .inner()
                 .secret_manager
                 .get(&format!("{path}/versions/{id}:access"))
-                .sensitive(password);
+                .sensitive(password)
+                .sensitive(&wanted);
             let accessed: Accessed = self.json(request, "secret version payload").await?;
             let held = SecretString::from(accessed.payload.data);
-            if held.expose_secret() == wanted {
+            if held.expose_secret() == wanted.expose_secret() {
                 return Ok(Some(version));
             }
         }

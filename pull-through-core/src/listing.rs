@@ -20,7 +20,7 @@
 //! assert_eq!(Listing::unknown().holds("cgr-public"), None);
 //! ```
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::sync::{Mutex, PoisonError};
@@ -38,7 +38,11 @@ use std::sync::{Mutex, PoisonError};
 #[derive(Default)]
 pub struct Listing {
     names: Option<BTreeSet<String>>,
-    resources: Mutex<HashMap<String, Box<dyn Any + Send + Sync>>>,
+    /// By resource type and cache name, so a backend may keep two views of one cache
+    /// (as listed, as read whole) apart.
+    resources: Mutex<HashMap<(TypeId, String), Box<dyn Any + Send + Sync>>>,
+    /// What a backend keeps of the whole run beside its caches, by type.
+    extras: Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
     /// Names the run has seen present since (remembered), so a cache made in this run is
     /// not taken for absent once what was kept of it is forgotten.
     seen: Mutex<BTreeSet<String>>,
@@ -54,7 +58,7 @@ impl fmt::Debug for Listing {
         f.debug_struct("Listing")
             .field("names", &self.names.as_ref().map(BTreeSet::len))
             .field("resources", &resources)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -151,7 +155,7 @@ impl Listing {
         self.resources
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(name, Box::new(resource));
+            .insert((TypeId::of::<R>(), name), Box::new(resource));
     }
 
     /// The resource kept for `name`, if it is of type `R`.
@@ -164,7 +168,7 @@ impl Listing {
         self.resources
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .get(name)
+            .get(&(TypeId::of::<R>(), name.to_owned()))
             .and_then(|resource| resource.downcast_ref::<R>())
             .cloned()
     }
@@ -182,6 +186,37 @@ impl Listing {
         self.resources
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .remove(name);
+            .retain(|(_, kept), _| kept != name);
+    }
+
+    /// Keeps what a backend knows of the whole run beside its caches (its repositories'
+    /// locks, say), one value per type; it names no cache.
+    ///
+    /// ```
+    /// let listing = pull_through_core::listing::Listing::unknown();
+    /// listing.set_extra(vec!["shared-repository".to_owned()]);
+    /// assert_eq!(listing.extra::<Vec<String>>().unwrap(), ["shared-repository"]);
+    /// assert_eq!(listing.holds("shared-repository"), None);
+    /// ```
+    pub fn set_extra<T: Any + Send + Sync>(&self, value: T) {
+        self.extras
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(TypeId::of::<T>(), Box::new(value));
+    }
+
+    /// What [`set_extra`](Self::set_extra) kept of type `T`.
+    ///
+    /// ```
+    /// let listing = pull_through_core::listing::Listing::unknown();
+    /// assert_eq!(listing.extra::<u32>(), None);
+    /// ```
+    pub fn extra<T: Any + Clone>(&self) -> Option<T> {
+        self.extras
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&TypeId::of::<T>())
+            .and_then(|value| value.downcast_ref::<T>())
+            .cloned()
     }
 }
