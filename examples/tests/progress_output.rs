@@ -134,7 +134,7 @@ fn verify_rotate_and_destroy_print_their_steps_and_nothing_in_json() {
     for args in [&["verify"][..], &["rotate", "--cache", "cg-private"][..]] {
         let output = flow(&served, args, &[]);
         expect_code(&output, 0);
-        assert_eq!(stderr_lines(&output), Vec::<String>::new(), "{args:?}");
+        assert_eq!(text(&output.stderr), "", "{args:?}");
         json(&output);
     }
 
