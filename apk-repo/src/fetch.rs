@@ -186,8 +186,11 @@ impl RepoClientBuilder {
         self
     }
 
-    /// How [`RepoClient::fetch_verified_index`] reads the index: its decompression cap
-    /// (default [`DEFAULT_MAX_DECOMPRESSED`](crate::index::DEFAULT_MAX_DECOMPRESSED)).
+    /// How [`RepoClient::fetch_verified_index`] reads the index: its caps on the
+    /// decompressed bytes, the packages and the memory of the parsed index (defaults
+    /// [`DEFAULT_MAX_DECOMPRESSED`](crate::index::DEFAULT_MAX_DECOMPRESSED),
+    /// [`DEFAULT_MAX_PACKAGES`](crate::index::DEFAULT_MAX_PACKAGES),
+    /// [`DEFAULT_MAX_MEMORY`](crate::index::DEFAULT_MAX_MEMORY)).
     ///
     /// ```
     /// # use apk_repo::{fetch::RepoClient, index::ReadOptions, repo_url::RepoUrl};

@@ -1,20 +1,21 @@
 //! Gzip bombs against the index reader: a megabyte that decompresses to a gigabyte is
 //! refused with [`IndexError::TooLarge`] (or, for a tar extension entry, as malformed),
-//! without decompressing or allocating what it claims. The bombs are built here, a member of a mebibyte of zeros repeated, never
-//! stored. Where `/proc/self` tells (Linux), each test also checks the process's peak
-//! memory; the tests take turns so one's peak is not another's.
+//! without decompressing or allocating what it claims. The bombs are built here, a member
+//! of a mebibyte of zeros repeated, never stored. Where `/proc/self` tells (Linux), each
+//! test also checks the process's peak memory; the tests take turns so one's peak is not
+//! another's. What small text parses into is in `parsed_memory.rs`.
+
+mod support;
 
 use std::io::{Read, Write};
-use std::sync::Mutex;
+
+use support::{MIB, measured, turn};
 
 use apk_repo::index::{
     ApkIndex, DEFAULT_MAX_DECOMPRESSED, IndexError, Limit, Package, ReadOptions, write_index,
 };
 
-const MIB: u64 = 1024 * 1024;
 const GIB: u64 = 1024 * MIB;
-
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
@@ -47,28 +48,6 @@ fn bomb(header: &[u8], zeros: u64) -> Vec<u8> {
     bytes
 }
 
-/// The peak resident memory in bytes, from `/proc/self/status`.
-fn peak() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
-}
-
-/// Runs `read` and returns what it returned with how far the peak rose above the memory
-/// in use before it (`None` where the peak cannot be reset and read).
-fn measured<T>(read: impl FnOnce() -> T) -> (T, Option<u64>) {
-    // Writing 5 resets the peak to the current use (Linux 4.0 and later).
-    let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
-    let before = peak().filter(|_| reset);
-    let result = read();
-    let rise = before.and_then(|before| Some(peak()?.saturating_sub(before)));
-    if rise.is_none() {
-        eprintln!("note: peak memory is not measurable here; only the error is checked");
-    }
-    (result, rise)
-}
-
 /// The fields of a [`IndexError::TooLarge`] of the decompression cap.
 fn too_large(err: IndexError) -> (String, u64, u64) {
     match err {
@@ -84,7 +63,7 @@ fn too_large(err: IndexError) -> (String, u64, u64) {
 
 #[test]
 fn a_gigabyte_bomb_is_refused_from_its_header() {
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _turn = turn();
     let bytes = bomb(&header("APKINDEX", tar::EntryType::Regular, GIB), GIB);
     assert!(
         bytes.len() < 2 * MIB as usize,
@@ -119,7 +98,7 @@ fn a_gigabyte_bomb_is_refused_from_its_header() {
 fn a_long_name_bomb_is_refused_from_its_header() {
     // The tar crate would read a GNU long name whole into memory before yielding the
     // entry it names; the reader refuses one past 64 KiB from its header instead.
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _turn = turn();
     let bytes = bomb(
         &header("././@LongLink", tar::EntryType::GNULongName, GIB),
         GIB,
@@ -149,7 +128,7 @@ fn a_bomb_past_the_cap_in_skipped_entries_stops_at_the_cap() {
     // Entries that each fit under what is left, but not together: nothing declares the
     // whole, so the cap on the stream stops it, one byte past the cap (here in the
     // seventeenth header, which the cap cuts).
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _turn = turn();
     let mut bytes = Vec::new();
     for i in 0..32 {
         bytes.extend(bomb(
@@ -173,7 +152,7 @@ fn a_bomb_past_the_cap_in_skipped_entries_stops_at_the_cap() {
 fn a_signature_member_bomb_is_malformed() {
     // The signature member is read on its own, so this bomb is one member: a signature
     // entry and 64 MiB of zeros, compressed as they are generated.
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _turn = turn();
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     encoder
         .write_all(&header(
@@ -208,7 +187,7 @@ fn a_signature_member_bomb_is_malformed() {
 
 #[test]
 fn an_index_at_the_cap_passes_and_a_smaller_cap_refuses_it() {
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _turn = turn();
     let packages: Vec<Package> = (0..2000)
         .map(|i| {
             let mut package = Package::default();

@@ -10,8 +10,8 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use apk_repo::index::{
-    ApkIndex, IndexError, Keyring, Package, ReadOptions, SignedIndex, SigningKey, for_each_package,
-    parse_records, render_records, sign_index, write_index,
+    ApkIndex, IndexError, Keyring, Limit, Package, ReadOptions, SignedIndex, SigningKey,
+    for_each_package, parse_records, render_records, sign_index, write_index,
 };
 use apk_repo::package::gzip_members;
 use proptest::prelude::*;
@@ -154,6 +154,31 @@ fn check_error(err: &IndexError) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// A cap met names the cap of `options` it met, and where it stopped agrees with it.
+fn check_cap(err: &IndexError, options: ReadOptions) -> Result<(), TestCaseError> {
+    if let IndexError::TooLarge {
+        which, limit, seen, ..
+    } = *err
+    {
+        match which {
+            Limit::Decompressed => {
+                prop_assert_eq!(limit, options.max_decompressed);
+                prop_assert!(seen <= limit.saturating_add(1));
+            }
+            Limit::Packages => {
+                prop_assert_eq!(limit, options.max_packages);
+                prop_assert_eq!(seen, limit + 1);
+            }
+            Limit::Memory => {
+                prop_assert_eq!(limit, options.max_memory);
+                prop_assert!(seen > limit);
+            }
+            other => prop_assert!(false, "{other:?}"),
+        }
+    }
+    Ok(())
+}
+
 /// A read index holds at most one package per eight decompressed bytes (`P:a\nV:1\n`).
 fn check_proportional(index: &ApkIndex, decompressed: usize) -> Result<(), TestCaseError> {
     prop_assert!(
@@ -178,8 +203,12 @@ fn read_every_way(bytes: &[u8], options: ReadOptions) -> Result<(), TestCaseErro
                 if let Ok(decompressed) = decompressed {
                     check_proportional(&index, decompressed)?;
                 }
+                prop_assert!(index.packages.len() as u64 <= options.max_packages);
             }
-            Err(err) => check_error(&err)?,
+            Err(err) => {
+                check_error(&err)?;
+                check_cap(&err, options)?;
+            }
         }
     }
     if let Ok(split) = SignedIndex::split(bytes) {
@@ -189,12 +218,11 @@ fn read_every_way(bytes: &[u8], options: ReadOptions) -> Result<(), TestCaseErro
             count += 1;
             Ok(())
         }) {
-            Ok(_) => {}
-            Err(IndexError::TooLarge { limit, seen, .. }) => {
-                prop_assert_eq!(limit, options.max_decompressed);
-                prop_assert!(seen <= limit.saturating_add(1));
+            Ok(_) => prop_assert!(count as u64 <= options.max_packages),
+            Err(err) => {
+                check_error(&err)?;
+                check_cap(&err, options)?;
             }
-            Err(err) => check_error(&err)?,
         }
     }
     Ok(())
@@ -337,6 +365,8 @@ proptest! {
         which in any::<prop::sample::Index>(),
         mutations in proptest::collection::vec(mutation(), 1..4),
         cap in prop_oneof![Just(u64::MAX), 0u64..20_000],
+        packages in prop_oneof![Just(u64::MAX), 0u64..8],
+        memory in prop_oneof![Just(u64::MAX), 0u64..20_000],
     ) {
         // Damage behind the gzip layer, so the tar and record readers see it.
         let (indexes, _) = corpus();
@@ -348,7 +378,11 @@ proptest! {
         }
         let mut bytes = original[..original.len() - split.signed.len()].to_vec();
         bytes.extend(gzip(&tar));
-        read_every_way(&bytes, ReadOptions::default().with_max_decompressed(cap))?;
+        let options = ReadOptions::default()
+            .with_max_decompressed(cap)
+            .with_max_packages(packages)
+            .with_max_memory(memory);
+        read_every_way(&bytes, options)?;
     }
 
     #[test]
@@ -356,6 +390,8 @@ proptest! {
         entries in proptest::collection::vec(entry_strategy(), 0..5),
         end_blocks in 0usize..3,
         cap in prop_oneof![Just(ReadOptions::default().max_decompressed), 0u64..8192],
+        packages in prop_oneof![Just(ReadOptions::default().max_packages), 0u64..4],
+        memory in prop_oneof![Just(ReadOptions::default().max_memory), 0u64..4096],
     ) {
         let mut tar = Vec::new();
         for (name, typeflag, claimed, body) in &entries {
@@ -363,7 +399,11 @@ proptest! {
         }
         tar.resize(tar.len() + 512 * end_blocks, 0);
         let bytes = gzip(&tar);
-        read_every_way(&bytes, ReadOptions::default().with_max_decompressed(cap))?;
+        let options = ReadOptions::default()
+            .with_max_decompressed(cap)
+            .with_max_packages(packages)
+            .with_max_memory(memory);
+        read_every_way(&bytes, options)?;
         // The record text alone stays proportional too: read as a single APKINDEX entry.
         if let Ok(index) = ApkIndex::read_unverified(&bytes) {
             check_proportional(&index, tar.len())?;

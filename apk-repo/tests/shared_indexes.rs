@@ -4,7 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use apk_repo::index::{ApkIndex, IndexError, Keyring, SignedIndex};
+use apk_repo::index::{
+    ApkIndex, IndexError, Keyring, Limit, ReadOptions, SignedIndex, for_each_package,
+};
 
 fn testdata() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata/apk");
@@ -155,4 +157,69 @@ fn an_unsigned_index_reads_only_unverified() {
     let index = ApkIndex::read_unverified(&unsigned).unwrap();
     assert_eq!(index.packages.len(), 1);
     assert_eq!(index.signed_by, None);
+}
+
+/// The cap of `which` an error met, and where.
+fn cap_met(result: Result<ApkIndex, IndexError>) -> (Limit, u64, u64) {
+    match result {
+        Err(IndexError::TooLarge {
+            which, limit, seen, ..
+        }) => (which, limit, seen),
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_real_indexes_read_well_within_the_default_caps() {
+    let Some(data) = testdata() else { return };
+    let folder = data.join("alpine-v3.16-main-x86_64");
+    let bytes = std::fs::read(folder.join("APKINDEX.tar.gz")).unwrap();
+    let keyring = keyring_of(&folder);
+    let count = ApkIndex::read(&bytes, &keyring).unwrap().packages.len() as u64;
+    assert_eq!(count, 4929);
+
+    // The package cap is exact.
+    let at = ReadOptions::default().with_max_packages(count);
+    assert_eq!(
+        ApkIndex::read_with(&bytes, &keyring, at)
+            .unwrap()
+            .packages
+            .len() as u64,
+        count
+    );
+    let under = ReadOptions::default().with_max_packages(count - 1);
+    assert_eq!(
+        cap_met(ApkIndex::read_with(&bytes, &keyring, under)),
+        (Limit::Packages, count - 1, count)
+    );
+
+    // Parsed, the index takes about 6.4 MiB: far under the default gibibyte.
+    let roomy = ReadOptions::default().with_max_memory(8 << 20);
+    assert_eq!(
+        ApkIndex::read_with(&bytes, &keyring, roomy)
+            .unwrap()
+            .packages
+            .len() as u64,
+        count
+    );
+    let tight = ReadOptions::default().with_max_memory(4 << 20);
+    let (which, limit, seen) = cap_met(ApkIndex::read_with(&bytes, &keyring, tight));
+    assert_eq!((which, limit), (Limit::Memory, 4 << 20));
+    assert!(seen > 4 << 20, "{seen}");
+    // Streamed, it holds one record at a time.
+    let split = SignedIndex::split(&bytes).unwrap();
+    let mut streamed = 0;
+    let one_record = ReadOptions::default().with_max_memory(256 << 10);
+    for_each_package(split.signed, one_record, |_| {
+        streamed += 1;
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(streamed, count);
+
+    for index in ["rsa256-signed", "multi-signed"] {
+        let bytes = std::fs::read(data.join(index).join("APKINDEX.tar.gz")).unwrap();
+        let read = ApkIndex::read_unverified_with(&bytes, ReadOptions::default()).unwrap();
+        assert!(!read.packages.is_empty(), "{index}");
+    }
 }

@@ -32,8 +32,9 @@ pub const DEFAULT_MAX_DECOMPRESSED: u64 = 300 * 1024 * 1024;
 pub const DEFAULT_MAX_PACKAGES: u64 = 1_000_000;
 
 /// The most memory the parsed index may hold by default: 1 GiB, counted as
-/// [`ReadOptions::max_memory`] describes. Alpine's v3.16 `main` takes about 6 MiB; an
-/// index of 200,000 generated packages (88 MB of text) about 170 MiB.
+/// [`ReadOptions::max_memory`] describes. Alpine's v3.16 `main` takes 6.4 MiB; 200,000
+/// generated packages shaped like Wolfi's (88 MB of text) take 250 MiB, so the largest
+/// real indexes (about 120 MB) take some 350 MiB.
 ///
 /// ```
 /// use apk_repo::index::{DEFAULT_MAX_MEMORY, ReadOptions};
