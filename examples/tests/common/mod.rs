@@ -30,12 +30,26 @@ pub(crate) fn serve() -> Served {
     serve_with(&[])
 }
 
-/// `sandbox serve` with more flags (`--fault-rate`, `--seed`, `--latency-ms`, ...).
+/// How long a test's sandbox serves (`--stop-after`) unless the test asks for longer:
+/// a safety net should the test die without stopping it, long enough for one test.
+pub(crate) const STOP_AFTER_SECS: u64 = 120;
+
+/// `sandbox serve` with more flags (`--fault-rate`, `--seed`, `--latency-ms`, ...), for
+/// [`STOP_AFTER_SECS`].
 pub(crate) fn serve_with(flags: &[&str]) -> Served {
+    serve_for(STOP_AFTER_SECS, flags)
+}
+
+/// `sandbox serve` with more flags, stopping after `stop_after_secs` seconds: tests that
+/// run many applies at once (the fault and crash tests) need longer than
+/// [`STOP_AFTER_SECS`] on a busy machine, and a sandbox that stopped mid-test would fail
+/// them for the wrong reason.
+pub(crate) fn serve_for(stop_after_secs: u64, flags: &[&str]) -> Served {
     let dir = tempfile::tempdir().unwrap();
     let env_file = dir.path().join("sandbox.env");
     let child = Command::new(BIN)
-        .args(["sandbox", "serve", "--stop-after", "120"])
+        .args(["sandbox", "serve", "--stop-after"])
+        .arg(stop_after_secs.to_string())
         .args(flags)
         .arg("--env-file")
         .arg(&env_file)

@@ -1,6 +1,8 @@
 //! What the fakes hold after a run of the seeds config (`GET /_sandbox/state`), and the
-//! checks the fault and crash tests make of it: no cache holds a revoked token, and a
-//! converged run left exactly what one clean run leaves (no duplicate, no leftover).
+//! checks the fault and crash tests make of it: after every run, however it ended, no
+//! cache holds a revoked token or pins a secret version that cannot be read, and no pull
+//! token was made twice; a converged run left exactly what one clean run leaves (no
+//! duplicate, no leftover).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -71,17 +73,52 @@ fn credentials(state: &Value) -> BTreeMap<(String, String), String> {
         .collect()
 }
 
-/// No cache presents a token whose identity is gone: what every run, however it ended
-/// (a fault, a kill), must leave.
+/// The secret version each Artifact Registry cache pins (`<secret>/<number>`, or the
+/// pin as written when the fake holds no such version).
+fn pinned_versions(state: &Value) -> BTreeMap<String, String> {
+    state["artifactregistry"]["pinned_versions"]
+        .as_object()
+        .unwrap_or_else(|| panic!("artifactregistry reports no pinned versions: {state:#}"))
+        .iter()
+        .map(|(cache, pin)| (cache.clone(), pin.as_str().unwrap().to_owned()))
+        .collect()
+}
+
+/// Secret Manager's versions as `<secret>/<number>` to their state (`ENABLED`, ...).
+fn version_states(state: &Value) -> BTreeMap<String, String> {
+    lines(state, "secretmanager", "secret_versions")
+        .iter()
+        .filter_map(|line| {
+            let mut words = line.split(' ');
+            Some((words.next()?.to_owned(), words.next()?.to_owned()))
+        })
+        .collect()
+}
+
+/// No cache presents a token whose identity is gone, and no Artifact Registry cache pins
+/// a secret version that is missing or not enabled (its password could not be read): what
+/// every run, however it ended (a fault, a kill), must leave.
 pub(crate) fn no_cache_holds_a_revoked_token(state: &Value) -> Result<(), String> {
     let identities: BTreeSet<String> = lines(state, "chainguard-api", "identities")
         .into_iter()
         .collect();
-    let revoked: Vec<String> = credentials(state)
+    let mut revoked: Vec<String> = credentials(state)
         .into_iter()
         .filter(|(_, user)| !identities.contains(user))
         .map(|((service, cache), user)| format!("{service} {cache} holds revoked {user}"))
         .collect();
+    let versions = version_states(state);
+    for (cache, pin) in pinned_versions(state) {
+        match versions.get(&pin).map(String::as_str) {
+            Some("ENABLED") => {}
+            Some(other) => revoked.push(format!(
+                "artifactregistry {cache} pins {pin}, which is {other}"
+            )),
+            None => revoked.push(format!(
+                "artifactregistry {cache} pins {pin}, which Secret Manager does not hold"
+            )),
+        }
+    }
     if revoked.is_empty() {
         Ok(())
     } else {
@@ -89,10 +126,54 @@ pub(crate) fn no_cache_holds_a_revoked_token(state: &Value) -> Result<(), String
     }
 }
 
+/// No two identities share a subject: a pull token made twice from one request (a create
+/// resent after its answer was lost) shows so, even when the run that made it would clean
+/// it up as unused before a converged run is counted. What every run must leave.
+pub(crate) fn no_identity_made_twice(state: &Value) -> Result<(), String> {
+    let mut by_subject: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for line in lines(state, "chainguard-api", "identity_subjects") {
+        let (id, subject) = line
+            .split_once(' ')
+            .unwrap_or_else(|| panic!("identity_subjects line {line:?} is not `<id> <subject>`"));
+        by_subject
+            .entry(subject.to_owned())
+            .or_default()
+            .push(id.to_owned());
+    }
+    let twice: Vec<String> = by_subject
+        .iter()
+        .filter(|(_, ids)| ids.len() > 1)
+        .map(|(subject, ids)| format!("identities {ids:?} share subject {subject}"))
+        .collect();
+    if twice.is_empty() {
+        Ok(())
+    } else {
+        Err(twice.join("; "))
+    }
+}
+
+/// What every run, however it ended, must leave: [`no_cache_holds_a_revoked_token`] and
+/// [`no_identity_made_twice`].
+pub(crate) fn after_every_run(state: &Value) -> Result<(), String> {
+    let problems: Vec<String> = [
+        no_cache_holds_a_revoked_token(state),
+        no_identity_made_twice(state),
+    ]
+    .into_iter()
+    .filter_map(Result::err)
+    .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
+}
+
 /// Exactly what one clean apply of the seeds leaves: the seeds' repositories and upstreams
-/// once each, one secret with one enabled version and no password added twice, and four
-/// pull tokens (identities), each bound once to its role and each held by exactly one of
-/// the four private caches, so that no token made is left unused.
+/// once each, one secret with one enabled version, pinned by the Artifact Registry cache,
+/// and no password added twice, and four pull tokens (identities) with four subjects,
+/// each bound once to its role and each held by exactly one of the four private caches,
+/// so that no token made is left unused.
 pub(crate) fn converged(state: &Value) -> Result<(), String> {
     let mut problems = Vec::new();
     let mut expect = |what: &str, got: Vec<String>, want: &[&str]| {
@@ -151,6 +232,22 @@ pub(crate) fn converged(state: &Value) -> Result<(), String> {
             "secret versions: {versions:?}, expected one enabled and no password added twice"
         ));
     }
+    let enabled_versions: Vec<String> = version_states(state)
+        .into_iter()
+        .filter(|(_, state)| state == "ENABLED")
+        .map(|(version, _)| version)
+        .collect();
+    let pins = pinned_versions(state);
+    let want_pins: BTreeMap<String, String> = enabled_versions
+        .iter()
+        .map(|version| ("chainguard-private".to_owned(), version.clone()))
+        .collect();
+    if enabled_versions.len() != 1 || pins != want_pins {
+        problems.push(format!(
+            "pinned secret versions: {pins:?}, expected the secret's single enabled version \
+             (of {versions:?})"
+        ));
+    }
 
     let identities: BTreeSet<String> = lines(state, "chainguard-api", "identities")
         .into_iter()
@@ -168,6 +265,15 @@ pub(crate) fn converged(state: &Value) -> Result<(), String> {
     .collect();
     if caches != want_caches {
         problems.push(format!("caches with credentials: {caches:?}"));
+    }
+    if let Err(problem) = no_identity_made_twice(state) {
+        problems.push(problem);
+    }
+    let subjects = lines(state, "chainguard-api", "identity_subjects");
+    if subjects.len() != identities.len() {
+        problems.push(format!(
+            "identity subjects {subjects:?} do not match identities {identities:?}"
+        ));
     }
     let users: BTreeSet<String> = held.values().cloned().collect();
     if users.len() != held.len() || users != identities {
