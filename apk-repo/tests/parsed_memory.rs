@@ -2,7 +2,8 @@
 //! with two allocations, so 300 MiB of such records (a few hundred kilobytes gzipped,
 //! well under the decompression cap) took some 15 GiB before the package and memory caps.
 //! Each test builds its index here and, where `/proc/self` tells (Linux), checks the
-//! process's peak memory. Also here: tar extension entries (GNU long names, PAX headers),
+//! process's peak memory; every test takes its turn, so none allocates while another
+//! measures. Also here: tar extension entries (GNU long names, PAX headers),
 //! which are refused past 64 KiB from their header.
 
 mod support;
@@ -254,6 +255,7 @@ fn a_line_longer_than_the_memory_left_is_refused_as_it_is_read() {
 
 #[test]
 fn kept_packages_are_charged_and_streamed_ones_are_not() {
+    let _turn = turn();
     let packages: Vec<Package> = (0..20_000)
         .map(|i| {
             let mut package = Package::default();
@@ -296,6 +298,7 @@ fn malformed(bytes: &[u8]) -> String {
 
 #[test]
 fn long_names_and_pax_paths_name_the_next_entry() {
+    let _turn = turn();
     let long_name = tar_gz(&[
         entry("././@LongLink", b'L', b"APKINDEX\0"),
         entry("cut-short", b'0', RECORD),
@@ -317,6 +320,7 @@ fn long_names_and_pax_paths_name_the_next_entry() {
 
 #[test]
 fn extension_entries_past_64_kib_are_refused_from_their_header() {
+    let _turn = turn();
     let body = vec![b'a'; 64 * 1024 + 1];
     for (flag, kind) in [
         (b'L', "GNU long-name"),
@@ -358,6 +362,7 @@ fn extension_entries_past_64_kib_are_refused_from_their_header() {
 
 #[test]
 fn extension_entries_that_describe_nothing_or_twice_are_malformed() {
+    let _turn = turn();
     let twice = tar_gz(&[
         entry("././@LongLink", b'L', b"APKINDEX\0"),
         entry("././@LongLink", b'L', b"APKINDEX\0"),

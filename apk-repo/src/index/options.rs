@@ -54,9 +54,10 @@ pub const DEFAULT_MAX_MEMORY: u64 = 1024 * 1024 * 1024;
 ///   before it is built), the line being read and the skipped entries.
 ///
 /// The reader's memory is then at most about `max_memory` plus fixed buffers of some
-/// 200 KiB (the gzip window, a 64 KiB read buffer, tar extension entries of at most
-/// 64 KiB, which are refused past that from their header) and, when the index is signed,
-/// the signature member (at most 16 MiB).
+/// 300 KiB (the inflater and its window, a 64 KiB read buffer, a `DESCRIPTION` of at
+/// most 64 KiB, and a long name and a PAX header of at most 64 KiB each, refused past
+/// that from their header) and, when the index is signed, the signature member (at most
+/// 16 MiB, read before the index).
 ///
 /// ```
 /// use apk_repo::index::ReadOptions;
