@@ -603,6 +603,8 @@ async fn the_backend_passes_the_conformance_suite() {
         "ARTIFACTORY_TOKEN",
     ));
     conformance::run_all(&backend, world.log.as_ref(), &fixtures).await;
+    // And within a run: plan, ensure and describe through a listing.
+    conformance::run_all(&conformance::InRun(&backend), world.log.as_ref(), &fixtures).await;
     // What the suite created, it deleted.
     assert_eq!(
         backend.list().await.unwrap(),

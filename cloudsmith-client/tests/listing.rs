@@ -9,16 +9,14 @@ mod sandbox_support;
 
 use std::collections::BTreeMap;
 
-use async_trait::async_trait;
 use sandbox_support::*;
 
 use cloudsmith_client::{CloudsmithBackend, Layout};
 use pull_through_core::conformance::{self, Fixtures};
 use pull_through_core::listing::Listing;
 use pull_through_core::{
-    CacheKind, CacheName, CacheSpec, CacheState, Capabilities, ClientAccess, ClientLogin, Deleted,
-    Ensured, Error, PackageFormat, Plan, Probe, PullThroughBackend, Upstream, UpstreamCredentials,
-    Verification,
+    CacheKind, CacheSpec, ClientLogin, Ensured, PackageFormat, Probe, PullThroughBackend, Upstream,
+    UpstreamCredentials,
 };
 use pull_through_sandbox::cloudsmith::{OWNER, USER};
 
@@ -319,58 +317,6 @@ async fn a_stale_listing_converges() {
     assert_eq!(world.cloudsmith.upstreams("chainguard").len(), 2);
 }
 
-/// Each call in a run of its own: `plan`, `ensure` and `describe` through a fresh listing
-/// and `plan_in`, `ensure_in`, `describe_in`, so the conformance suite holds of them.
-#[derive(Debug)]
-struct InRun(CloudsmithBackend);
-
-#[async_trait]
-impl PullThroughBackend for InRun {
-    fn vendor(&self) -> &str {
-        self.0.vendor()
-    }
-    fn capabilities(&self) -> Capabilities {
-        self.0.capabilities()
-    }
-    fn check_spec(&self, spec: &CacheSpec) -> Result<(), Error> {
-        self.0.check_spec(spec)
-    }
-    async fn plan(&self, spec: &CacheSpec) -> Result<Plan, Error> {
-        // A spec is checked before the listing, which sends a request.
-        self.0.check_spec(spec)?;
-        self.0.plan_in(spec, &self.0.listing().await?).await
-    }
-    async fn ensure(&self, spec: &CacheSpec) -> Result<Ensured, Error> {
-        self.0.check_spec(spec)?;
-        self.0.ensure_in(spec, &self.0.listing().await?).await
-    }
-    async fn describe(&self, name: &CacheName) -> Result<Option<CacheState>, Error> {
-        self.0.describe_in(name, &self.0.listing().await?).await
-    }
-    async fn list(&self) -> Result<Vec<CacheState>, Error> {
-        self.0.list().await
-    }
-    async fn delete(&self, name: &CacheName) -> Result<Deleted, Error> {
-        self.0.delete(name).await
-    }
-    fn client_access(
-        &self,
-        state: &CacheState,
-        login: Option<&ClientLogin>,
-    ) -> Result<ClientAccess, Error> {
-        self.0.client_access(state, login)
-    }
-    async fn verify(&self, state: &CacheState, probe: &Probe) -> Result<Verification, Error> {
-        self.0.verify(state, probe).await
-    }
-    async fn forget(&self, name: &CacheName, probe: &Probe) -> Result<Deleted, Error> {
-        self.0.forget(name, probe).await
-    }
-    fn fronts(&self, upstream: &Upstream, upstream_url: &str) -> bool {
-        self.0.fronts(upstream, upstream_url)
-    }
-}
-
 #[tokio::test]
 async fn the_conformance_suite_holds_through_the_listing_in_both_layouts() {
     let world = world().await;
@@ -406,7 +352,8 @@ async fn the_conformance_suite_holds_through_the_listing_in_both_layouts() {
                 "apk.cgr.dev/example.com".parse().unwrap(),
             )),
         };
-        let backend = InRun(backend(&world, layout));
+        let inner = backend(&world, layout);
+        let backend = conformance::InRun(&inner);
         conformance::run_all(&backend, world.log.as_ref(), &fixtures).await;
         assert!(world.cloudsmith.repository_slugs().is_empty());
     }

@@ -9,7 +9,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use chainguard_client::auth::StaticToken;
 use chainguard_client::{ChainguardClient, PullTokenOptions};
 use gar_client::{Backoff, GarBackend, GarClient};
@@ -17,9 +16,8 @@ use pull_through_core::conformance::{self, Fixtures};
 use pull_through_core::http::{RecordingObserver, RetryConfig};
 use pull_through_core::listing::Listing;
 use pull_through_core::{
-    CacheKind, CacheName, CacheRole, CacheSpec, CacheState, Capabilities, ClientAccess,
-    ClientLogin, Deleted, Ensured, Error, OrgId, PackageFormat, Plan, Probe, PullThroughBackend,
-    PullTokenRole, Upstream, UpstreamCredentials, Verification,
+    CacheKind, CacheName, CacheRole, CacheSpec, ClientLogin, Ensured, OrgId, PackageFormat, Probe,
+    PullThroughBackend, PullTokenRole, Upstream, UpstreamCredentials,
 };
 use pull_through_sandbox::Sandbox;
 use pull_through_sandbox::chainguard::Chainguard;
@@ -428,55 +426,6 @@ async fn a_stale_listing_converges() {
     assert_eq!(enabled, [2], "the failed run's version is retired");
 }
 
-/// Each call in a run of its own: `plan`, `ensure` and `describe` through a fresh listing
-/// and `plan_in`, `ensure_in`, `describe_in`, so the conformance suite holds of them.
-#[derive(Debug)]
-struct InRun(GarBackend);
-
-#[async_trait]
-impl PullThroughBackend for InRun {
-    fn vendor(&self) -> &str {
-        self.0.vendor()
-    }
-    fn capabilities(&self) -> Capabilities {
-        self.0.capabilities()
-    }
-    fn check_spec(&self, spec: &CacheSpec) -> Result<(), Error> {
-        self.0.check_spec(spec)
-    }
-    async fn plan(&self, spec: &CacheSpec) -> Result<Plan, Error> {
-        // A spec is checked before the listing, which sends a request.
-        self.0.check_spec(spec)?;
-        self.0.plan_in(spec, &self.0.listing().await?).await
-    }
-    async fn ensure(&self, spec: &CacheSpec) -> Result<Ensured, Error> {
-        self.0.check_spec(spec)?;
-        self.0.ensure_in(spec, &self.0.listing().await?).await
-    }
-    async fn describe(&self, name: &CacheName) -> Result<Option<CacheState>, Error> {
-        self.0.describe_in(name, &self.0.listing().await?).await
-    }
-    async fn list(&self) -> Result<Vec<CacheState>, Error> {
-        self.0.list().await
-    }
-    async fn delete(&self, name: &CacheName) -> Result<Deleted, Error> {
-        self.0.delete(name).await
-    }
-    fn client_access(
-        &self,
-        state: &CacheState,
-        login: Option<&ClientLogin>,
-    ) -> Result<ClientAccess, Error> {
-        self.0.client_access(state, login)
-    }
-    async fn verify(&self, state: &CacheState, probe: &Probe) -> Result<Verification, Error> {
-        self.0.verify(state, probe).await
-    }
-    async fn retire_credentials(&self, name: &CacheName) -> Result<Vec<String>, Error> {
-        self.0.retire_credentials(name).await
-    }
-}
-
 #[tokio::test]
 async fn the_conformance_suite_holds_through_the_listing() {
     let world = world().await;
@@ -494,5 +443,6 @@ async fn the_conformance_suite_holds_through_the_listing() {
             "conformance-login-secret",
             "GOOGLE_OAUTH_ACCESS_TOKEN",
         ));
-    conformance::run_all(&InRun(backend(&world)), world.log.as_ref(), &fixtures).await;
+    let backend = backend(&world);
+    conformance::run_all(&conformance::InRun(&backend), world.log.as_ref(), &fixtures).await;
 }

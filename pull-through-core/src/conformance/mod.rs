@@ -54,6 +54,10 @@
 //! }
 //! ```
 
+mod in_run;
+
+pub use in_run::InRun;
+
 use async_trait::async_trait;
 use http::Method;
 use secrecy::ExposeSecret;
