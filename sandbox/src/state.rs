@@ -1,6 +1,6 @@
 //! What each fake holds, read-only, for tests that count what a run made: the objects by
-//! kind, the username each cache stores and the secret version it pins
-//! (`GET /_sandbox/state`, [`Sandbox::state`]).
+//! kind, the username each cache stores and the secret version it pins, and the subject
+//! of each identity (`GET /_sandbox/state`, [`Sandbox::state`]).
 //!
 //! [`Sandbox::state`]: crate::Sandbox::state
 
@@ -9,13 +9,14 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 /// What one fake holds: its objects by kind, each as a short line naming it, the
-/// username each cache's stored upstream credentials name and, where a cache keeps its
-/// password as a pinned secret version, that version. Never a secret.
+/// username each cache's stored upstream credentials name, where a cache keeps its
+/// password as a pinned secret version, that version, and the subject each identity's
+/// tokens carry. Never a secret.
 ///
-/// The kinds the vendor fakes report: `chainguard-api` holds `identities` (their ids),
-/// `identity_subjects` (`<identity> <subject>`: the subject its tokens carry, so an
-/// identity made twice from one request shows as two lines with one subject) and
-/// `role_bindings` (`<identity> <role>`, so a binding made twice shows twice);
+/// The kinds the vendor fakes report: `chainguard-api` holds `identities` (their ids) and
+/// `role_bindings` (`<identity> <role>`, so a binding made twice shows twice), and fills
+/// [`subjects`](Self::subjects), so an identity made twice from one request shows as two
+/// ids with one subject;
 /// `artifactory` holds `repositories` (keys); `artifactregistry` holds `repositories`
 /// (ids); `secretmanager` holds `secrets` (ids) and `secret_versions`
 /// (`<secret>/<number> <state> crc32c=<the payload's CRC32C>`, so a password added twice
@@ -52,6 +53,10 @@ pub struct ServiceState {
     /// the pin as written when it names no version the fake holds. Never the payload.
     #[serde(default)]
     pub pinned_versions: BTreeMap<String, String>,
+    /// Identity to the subject its tokens carry (`sub`: public, in every token), for
+    /// fakes of identity providers (`chainguard-api`).
+    #[serde(default)]
+    pub subjects: BTreeMap<String, String>,
 }
 
 impl ServiceState {
@@ -105,6 +110,18 @@ impl ServiceState {
     pub fn with_pinned_version(mut self, cache: &str, version: &str) -> ServiceState {
         self.pinned_versions
             .insert(cache.to_owned(), version.to_owned());
+        self
+    }
+
+    /// Records the subject an identity's tokens carry.
+    ///
+    /// ```
+    /// let state = pull_through_sandbox::ServiceState::new().with_subject("ORG/0a1b", "pull-token-1");
+    /// assert_eq!(state.subjects["ORG/0a1b"], "pull-token-1");
+    /// ```
+    pub fn with_subject(mut self, identity: &str, subject: &str) -> ServiceState {
+        self.subjects
+            .insert(identity.to_owned(), subject.to_owned());
         self
     }
 

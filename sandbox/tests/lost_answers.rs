@@ -262,7 +262,7 @@ async fn the_state_shows_a_repository_whose_create_lost_its_answer() {
         json!({"counts": {"access_tokens": 0, "repositories": 1},
                "objects": {"access_tokens": [], "repositories": ["cgr-private"]},
                "credentials": {"cgr-private": "ORG/0123456789abcdef"},
-               "pinned_versions": {}})
+               "pinned_versions": {}, "subjects": {}})
     );
     assert!(
         !dumped.to_string().contains("jwt"),

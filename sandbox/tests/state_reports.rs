@@ -89,11 +89,10 @@ async fn an_identity_made_twice_shows_two_ids_with_one_subject() {
         ids.push((made.ok()["id"].as_str().unwrap().to_owned(), subject));
     }
     let state = google.sandbox.state();
-    let mut want: Vec<String> = ids
+    let want: std::collections::BTreeMap<String, String> = ids
         .iter()
-        .map(|(id, subject)| format!("{id} {subject}"))
+        .map(|(id, subject)| (id.clone(), (*subject).to_owned()))
         .collect();
-    want.sort();
-    assert_eq!(state["chainguard-api"].objects["identity_subjects"], want);
+    assert_eq!(state["chainguard-api"].subjects, want);
     assert_eq!(state["chainguard-api"].count("identities"), 3);
 }

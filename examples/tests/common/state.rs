@@ -126,19 +126,23 @@ pub(crate) fn no_cache_holds_a_revoked_token(state: &Value) -> Result<(), String
     }
 }
 
+/// Each identity's subject, as `identity -> subject`.
+fn subjects(state: &Value) -> BTreeMap<String, String> {
+    state["chainguard-api"]["subjects"]
+        .as_object()
+        .unwrap_or_else(|| panic!("chainguard-api reports no subjects: {state:#}"))
+        .iter()
+        .map(|(id, subject)| (id.clone(), subject.as_str().unwrap().to_owned()))
+        .collect()
+}
+
 /// No two identities share a subject: a pull token made twice from one request (a create
 /// resent after its answer was lost) shows so, even when the run that made it would clean
 /// it up as unused before a converged run is counted. What every run must leave.
 pub(crate) fn no_identity_made_twice(state: &Value) -> Result<(), String> {
     let mut by_subject: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for line in lines(state, "chainguard-api", "identity_subjects") {
-        let (id, subject) = line
-            .split_once(' ')
-            .unwrap_or_else(|| panic!("identity_subjects line {line:?} is not `<id> <subject>`"));
-        by_subject
-            .entry(subject.to_owned())
-            .or_default()
-            .push(id.to_owned());
+    for (id, subject) in subjects(state) {
+        by_subject.entry(subject).or_default().push(id);
     }
     let twice: Vec<String> = by_subject
         .iter()
@@ -269,8 +273,8 @@ pub(crate) fn converged(state: &Value) -> Result<(), String> {
     if let Err(problem) = no_identity_made_twice(state) {
         problems.push(problem);
     }
-    let subjects = lines(state, "chainguard-api", "identity_subjects");
-    if subjects.len() != identities.len() {
+    let subjects = subjects(state);
+    if subjects.keys().cloned().collect::<BTreeSet<String>>() != identities {
         problems.push(format!(
             "identity subjects {subjects:?} do not match identities {identities:?}"
         ));

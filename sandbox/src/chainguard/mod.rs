@@ -191,18 +191,16 @@ impl FakeService for ConsoleApi {
         let bindings = state.bindings.values().map(|(identity, role)| {
             format!("{identity} {}", world::role_name(role).unwrap_or(role))
         });
+        let mut held = ServiceState::new()
+            .with_objects("identities", state.identities.keys().cloned())
+            .with_objects("role_bindings", bindings);
         // The subject a pull token's identity was made with is public (it is in every
         // token's `sub`); two identities with one subject are one request made twice.
-        let subjects = state.identities.iter().map(|(id, identity)| {
+        for (id, identity) in &state.identities {
             let subject = identity["static"]["subject"].as_str().unwrap_or_default();
-            format!("{id} {subject}")
-        });
-        Some(
-            ServiceState::new()
-                .with_objects("identities", state.identities.keys().cloned())
-                .with_objects("identity_subjects", subjects)
-                .with_objects("role_bindings", bindings),
-        )
+            held = held.with_subject(id, subject);
+        }
+        Some(held)
     }
     fn throttled(&self, throttle: &Throttle) -> axum::response::Response {
         throttled_rpc(throttle)
