@@ -125,15 +125,18 @@ pub(crate) struct ServeArgs {
 
     /// Limit every fake to this many requests per second per credential (each token or
     /// API key, and anonymous callers, counted apart at each service), as the vendors
-    /// rate-limit each token: past it a request is answered 429 with Retry-After, in the
-    /// vendor's error format, without being performed. Off by default.
+    /// rate-limit each token: past it a request is answered 429 as the vendor answers it
+    /// (its error format; Retry-After only from Cloudsmith's API, the one vendor that
+    /// documents it), without being performed. Requests one fake makes to another are not
+    /// counted. Off by default.
     #[arg(long, value_name = "PER_SECOND", value_parser = parse_per_second)]
     pub(crate) rate_limit: Option<f64>,
 
-    /// Seed for the injected faults; the same seed and requests give the same faults, in
-    /// whatever order concurrent requests arrive (a request's fault depends on the seed,
-    /// what it is and how many such requests came before). Printed when not given, so a
-    /// run can be repeated.
+    /// Seed for the injected faults: a request's fault depends on the seed, what it is
+    /// (service, method, path) and how many such requests came before, so the same seed
+    /// and requests give the same faults whatever order requests of different kinds
+    /// arrive in; requests of one kind sent at once take that kind's faults in the order
+    /// they arrive. Printed when not given, so a run can be repeated.
     #[arg(long, value_name = "N")]
     pub(crate) seed: Option<u64>,
 

@@ -115,8 +115,8 @@ fn human(serving: &Serving, stop_after: Option<u64>) -> String {
     );
     text.push_str(
         "  control endpoints on every port: GET /_sandbox/journal, POST /_sandbox/reset, \
-         GET|POST|DELETE /_sandbox/faults, GET /_sandbox/services, GET /_sandbox/state (what \
-         each fake holds)\n",
+         GET|POST|DELETE /_sandbox/faults, DELETE /_sandbox/faults/random, GET \
+         /_sandbox/services, GET /_sandbox/state (what each fake holds)\n",
     );
     text.push_str(
         "  fakes stand in for console-api.enforce.dev, issuer.enforce.dev, cgr.dev, apk.cgr.dev and \
@@ -142,7 +142,8 @@ fn human(serving: &Serving, stop_after: Option<u64>) -> String {
     }
     if let Some(rate) = serving.rate_limit {
         text.push_str(&format!(
-            "  rate limit: {rate} requests per second per credential, then 429 with Retry-After\n"
+            "  rate limit: {rate} requests per second per credential, then 429 (with Retry-After \
+             only from the Cloudsmith API, as the vendors document)\n"
         ));
     }
     if serving.latency_ms > 0 {
