@@ -492,18 +492,6 @@ impl Gar {
             .collect()
     }
 
-    /// The version a `passwordSecretVersion` pin names, as `<secret>/<number>` (the
-    /// state's `secret_versions` lines begin so), or the pin itself when it names none.
-    fn pinned(&self, state: &State, pin: &str) -> String {
-        remote::parse_version_name(pin)
-            .and_then(|(project, secret, version)| {
-                let number = self.fake.project(project)?.number;
-                let secret = state.secrets.get(&(number, secret.to_owned()))?;
-                Some(format!("{}/{}", secret.id, secret.version(version)?.number))
-            })
-            .unwrap_or_else(|| pin.to_owned())
-    }
-
     fn secret_key(&self, secret: &str) -> (String, String) {
         match secret
             .strip_prefix("projects/")
@@ -572,7 +560,7 @@ impl FakeService for ArtifactRegistry {
             if let Some((username, pin)) = repo.credentials() {
                 held = held
                     .with_credential(&repo.id, &username)
-                    .with_pinned_version(&repo.id, &self.0.pinned(&state, &pin));
+                    .with_pinned_version(&repo.id, &remote::pinned(&self.0.fake, &state, &pin));
             }
         }
         Some(held)

@@ -55,6 +55,19 @@ pub(crate) fn parse_version_name(name: &str) -> Option<(&str, &str, &str)> {
     }
 }
 
+/// The version a `passwordSecretVersion` pin names, as `<secret>/<number>` (how the
+/// state's `secret_versions` lines begin; `latest` resolved as [`credentials`] resolves
+/// it), or the pin itself when it names none the fake holds.
+pub(crate) fn pinned(fake: &Fake, state: &State, pin: &str) -> String {
+    parse_version_name(pin)
+        .and_then(|(project, secret, version)| {
+            let number = fake.project(project)?.number;
+            let secret = state.secrets.get(&(number, secret.to_owned()))?;
+            Some(format!("{}/{}", secret.id, secret.version(version)?.number))
+        })
+        .unwrap_or_else(|| pin.to_owned())
+}
+
 /// The credentials a remote sends upstream: `None` for an anonymous remote. Whether
 /// Google resolves `versions/latest` is not documented (reference §8); the fake takes it
 /// as the newest version.
