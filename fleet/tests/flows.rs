@@ -91,6 +91,8 @@ struct Memory {
     /// Writes of this cache are made, then answered with this status: 502 as when the
     /// answer was lost, 403 as when a later step of the write was refused.
     lose_answers: Mutex<Option<(String, u16)>>,
+    /// A write of this cache panics, as a bug would.
+    panic_on: Mutex<Option<String>>,
     forgets: AtomicUsize,
     refuse_new_pulls: AtomicBool,
     retired: AtomicUsize,
@@ -105,6 +107,7 @@ impl Memory {
             tokens,
             fail_writes: Mutex::default(),
             lose_answers: Mutex::default(),
+            panic_on: Mutex::default(),
             forgets: AtomicUsize::new(0),
             refuse_new_pulls: AtomicBool::new(false),
             retired: AtomicUsize::new(0),
@@ -113,6 +116,9 @@ impl Memory {
     }
 
     fn refuse(&self, name: &CacheName) -> Result<(), Error> {
+        if self.panic_on.lock().unwrap().as_deref() == Some(name.as_str()) {
+            panic!("a bug while writing {name}");
+        }
         match self.fail_writes.lock().unwrap().as_deref() {
             Some(failing) if failing == name.as_str() => Err(Error::Unsupported {
                 vendor: "memory".into(),
@@ -687,7 +693,7 @@ async fn destroy_deletes_aggregates_first_then_revokes_the_configs_tokens() {
 #[tokio::test]
 async fn a_token_whose_cache_write_answer_was_lost_is_kept_not_revoked_under_the_cache() {
     for (status, said) in [
-        (502, "answer was lost"),
+        (502, "the cache holds the new pull token"),
         (403, "the cache holds the new pull token"),
     ] {
         a_token_the_cache_may_hold_is_kept(status, said).await;
@@ -722,6 +728,11 @@ async fn a_token_the_cache_may_hold_is_kept(status: u16, said: &str) {
     assert!(
         private.error.as_deref().unwrap_or("").contains(said),
         "{private:?}"
+    );
+    assert_eq!(
+        private.notes,
+        ["retired the old password of priv"],
+        "the read confirmed it: the old password's copies go"
     );
 
     // The next run keeps it: no third token, no write.
@@ -793,4 +804,38 @@ async fn a_token_replaced_by_apply_has_the_old_password_retired_and_a_first_toke
         private.notes[0].contains("could not be retired"),
         "{private:?}"
     );
+}
+
+#[tokio::test]
+async fn a_panic_in_one_cache_fails_it_alone_and_its_new_token_is_revoked() {
+    let world = world().await;
+    *world.memory.panic_on.lock().unwrap() = Some("priv".into());
+    let outcomes = world.deployment.apply(&NoProgress).await.unwrap();
+    let results: Vec<(&str, Outcome)> = outcomes
+        .iter()
+        .map(|o| (o.cache.as_str(), o.result))
+        .collect();
+    assert_eq!(
+        results,
+        [
+            ("pub", Outcome::Created),
+            ("priv", Outcome::Failed),
+            ("virt", Outcome::Skipped)
+        ]
+    );
+    assert!(
+        outcomes[1]
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("a panic"),
+        "{outcomes:?}"
+    );
+    // The token made for it, never written, is not lost: revoked.
+    assert!(world.live_tokens().is_empty(), "{:?}", world.live_tokens());
+    assert_eq!(world.tokens.revoked.lock().unwrap().len(), 1);
+
+    *world.memory.panic_on.lock().unwrap() = None;
+    let outcomes = world.deployment.apply(&NoProgress).await.unwrap();
+    assert!(outcomes.iter().all(|o| o.ok()), "{outcomes:?}");
 }

@@ -6,7 +6,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures::FutureExt as _;
-use pull_through_core::http::may_have_been_processed;
 use pull_through_core::listing::Listing;
 use pull_through_core::tokens::IssuedToken;
 use pull_through_core::{
@@ -179,14 +178,28 @@ struct Run<'a> {
     backends: BTreeMap<String, Semaphore>,
     /// Calls for pull tokens (mostly processor time: their keys).
     chainguard: Semaphore,
-    /// Each cache done so far, and whether it ended as configured.
+    /// Each cache done so far, and whether it was written as configured.
     done: watch::Sender<BTreeMap<String, bool>>,
+    /// The tokens made in this run, by cache, until the cache's work settles them: a
+    /// panic in that work must not lose one (neither revoked nor shown).
+    made: std::sync::Mutex<BTreeMap<String, IssuedToken>>,
     progress: &'a dyn Progress,
 }
 
 impl Run<'_> {
     fn listing(&self, cache: &CacheConfig) -> &Listing {
         self.listings.get(&cache.backend).unwrap_or(&self.unknown)
+    }
+
+    /// A call's turn against Chainguard.
+    async fn chainguard_permit(&self) -> Option<SemaphorePermit<'_>> {
+        self.chainguard.acquire().await.ok()
+    }
+
+    fn made(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, IssuedToken>> {
+        self.made
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// A call's turn on the cache's backend.
@@ -260,6 +273,7 @@ impl Deployment {
                 .collect(),
             chainguard: Semaphore::new(limit),
             done: watch::channel(BTreeMap::new()).0,
+            made: std::sync::Mutex::default(),
             progress,
         };
         // Tokens take longest, so private remotes queue first for the semaphores (which
@@ -305,22 +319,41 @@ impl Deployment {
         let name = cache.name.as_str();
         // A panic in one cache's work must not take the others' outcomes (and the tokens
         // made for them) with it, nor leave its aggregates waiting.
-        let outcome = std::panic::AssertUnwindSafe(self.apply_cache(cache, run, unplaceable))
+        let caught = std::panic::AssertUnwindSafe(self.apply_cache(cache, run, unplaceable))
             .catch_unwind()
-            .await
-            .unwrap_or_else(|_| {
-                CacheOutcome::failed(
-                    cache,
-                    Outcome::Failed,
-                    "internal error (a panic) while applying it; please report it",
-                )
-            });
+            .await;
+        let made = run.made().remove(name);
+        let outcome = match caught {
+            Ok(outcome) => outcome,
+            Err(_) => self.after_panic(cache, made, run).await,
+        };
         run.progress.step("cache", name, &progress_text(&outcome));
         run.progress.finished(name);
-        let ok = outcome.ok();
+        // Written as configured: an aggregate over it may go, even if a stale token of
+        // it could not be revoked.
+        let ok = !matches!(outcome.result, Outcome::Failed | Outcome::Skipped);
         run.done.send_modify(|done| {
             done.insert(name.to_owned(), ok);
         });
+        outcome
+    }
+
+    /// A cache whose work panicked: its failure, and the token made for it settled as
+    /// after a failed write (kept and shown if the cache may hold it, else revoked).
+    async fn after_panic(
+        &self,
+        cache: &CacheConfig,
+        made: Option<IssuedToken>,
+        run: &Run<'_>,
+    ) -> CacheOutcome {
+        let mut outcome = CacheOutcome::failed(
+            cache,
+            Outcome::Failed,
+            "internal error (a panic) while applying it; please report it",
+        );
+        if let Some(token) = made {
+            self.settle_unwritten(&mut outcome, cache, token, run).await;
+        }
         outcome
     }
 
@@ -410,6 +443,7 @@ impl Deployment {
                 let _permit = run.chainguard.acquire().await;
                 run.progress.started("pull token", cache.name.as_str());
                 let token = self.create_token(&cache.name, role).await?;
+                run.made().insert(cache.name.to_string(), token.clone());
                 run.progress.step(
                     "pull token",
                     cache.name.as_str(),
@@ -435,7 +469,11 @@ impl Deployment {
             None => (None, None, Vec::new(), None),
             Some(Ok(Prepared::Leftover(stale))) => (None, None, stale, None),
             Some(Err(err)) => {
-                return CacheOutcome::failed(cache, Outcome::Failed, format!("pull token: {err}"));
+                return CacheOutcome::failed(
+                    cache,
+                    Outcome::Failed,
+                    format!("preparing its pull token: {err}"),
+                );
             }
             Some(Ok(Prepared::Kept(current, stale))) => (
                 unwritten_credentials(&current.identity_id),
@@ -480,79 +518,114 @@ impl Deployment {
         match ensured {
             Ok(ensured) => {
                 // A new token written over an old one (expired, or revoked behind our
-                // back): the copies of the old password the backend kept are retired, as
-                // rotate retires them.
+                // back): the copies of the old password the backend kept are retired.
                 let replaced = new_token.is_some() && matches!(ensured, Ensured::Updated { .. });
                 outcome = outcome.ensured(ensured);
                 outcome.new_token = new_token;
                 if replaced {
-                    match backend.api.retire_credentials(&cache.name).await {
-                        Ok(retired) => outcome
-                            .notes
-                            .extend(retired.into_iter().map(|what| format!("retired {what}"))),
-                        Err(err) => outcome.notes.push(format!(
-                            "the copies of the old password the backend kept could not be \
-                             retired ({err}); apply or rotate again"
-                        )),
-                    }
+                    self.retire_into(&mut outcome, cache, run).await;
                 }
                 // The cache holds a working token now; the others only widen exposure.
+                let _permit = run.chainguard_permit().await;
                 self.revoke_into(&mut outcome, stale).await;
                 outcome
             }
             Err(err) => {
-                // Nothing half made: a token the cache never received is revoked again.
-                // But the cache may have received it: a write whose answer was lost, or a
-                // later step that failed after the credentials landed (a secret version
-                // pinned, then the older ones not disabled). Revoking it then would break
-                // the cache. Unless a fresh read says the cache does not present it, it is
-                // kept (and shown once, as made); the next apply settles it.
-                let mut error = err.to_string();
-                if let Some(token) = new_token {
-                    if self.may_hold(cache, &token.identity_id).await {
-                        let why = if may_have_been_processed(&err) {
-                            "the write's answer was lost, and the cache may hold"
-                        } else {
-                            "the cache holds"
-                        };
-                        error.push_str(&format!(
-                            "; {why} the new pull token {}: it is kept, and the next apply \
-                             settles it",
-                            token.identity_id
-                        ));
-                        outcome.new_token = Some(token);
-                        outcome.result = Outcome::Failed;
-                        outcome.error = Some(error);
-                        return outcome;
-                    }
-                    match self.tokens.revoke(&token.identity_id).await {
-                        Ok(_) => outcome.pull_token = None,
-                        Err(revoke) => error.push_str(&format!(
-                            "; the pull token {} made for it could not be revoked ({revoke}): the \
-                             next apply revokes it",
-                            token.identity_id
-                        )),
-                    }
-                }
+                outcome.error = Some(err.to_string());
                 outcome.result = Outcome::Failed;
-                outcome.error = Some(error);
+                if let Some(token) = new_token {
+                    self.settle_unwritten(&mut outcome, cache, token, run).await;
+                }
                 outcome
             }
+        }
+    }
+
+    /// A token made for `cache` whose write failed (or whose work panicked). Nothing half
+    /// made: a token the cache never received is revoked again. But the cache may have
+    /// received it (a write whose answer was lost; a later step that failed after the
+    /// credentials landed, such as disabling older secret versions), and revoking it then
+    /// would break the cache. Unless a fresh read says the cache does not present it, it
+    /// is kept and shown once, as made; when the read confirms it, the old password's
+    /// copies are retired; the next apply settles the rest.
+    async fn settle_unwritten(
+        &self,
+        outcome: &mut CacheOutcome,
+        cache: &CacheConfig,
+        token: IssuedToken,
+        run: &Run<'_>,
+    ) {
+        let mut error = outcome.error.take().unwrap_or_default();
+        let held = {
+            let _permit = run.backend_permit(cache).await;
+            self.holds(cache, &token.identity_id).await
+        };
+        if held != Some(false) {
+            let why = if held == Some(true) {
+                "the cache holds"
+            } else {
+                "the cache could not be read, and may hold"
+            };
+            error.push_str(&format!(
+                "; {why} the new pull token {}: it is kept, and the next apply settles it",
+                token.identity_id
+            ));
+            outcome.new_token = Some(token);
+            outcome.error = Some(error);
+            if held == Some(true) {
+                self.retire_into(outcome, cache, run).await;
+            }
+            return;
+        }
+        let revoked = {
+            let _permit = run.chainguard_permit().await;
+            self.tokens.revoke(&token.identity_id).await
+        };
+        match revoked {
+            Ok(_) => outcome.pull_token = None,
+            Err(revoke) => error.push_str(&format!(
+                "; the pull token {} made for it could not be revoked ({revoke}): the next \
+                 apply revokes it",
+                token.identity_id
+            )),
+        }
+        outcome.error = Some(error);
+    }
+
+    /// Retires the copies of the old password the backend kept, as rotate does, noting
+    /// what was retired or why it could not be.
+    async fn retire_into(&self, outcome: &mut CacheOutcome, cache: &CacheConfig, run: &Run<'_>) {
+        let retired = {
+            let _permit = run.backend_permit(cache).await;
+            self.backend(cache)
+                .api
+                .retire_credentials(&cache.name)
+                .await
+        };
+        match retired {
+            Ok(retired) => outcome
+                .notes
+                .extend(retired.into_iter().map(|what| format!("retired {what}"))),
+            Err(err) => outcome.notes.push(format!(
+                "the copies of the old password the backend kept could not be retired ({err}); \
+                 apply or rotate again"
+            )),
         }
     }
 }
 
 impl Deployment {
-    /// Whether `cache` may present `identity_id` as its username: yes when a fresh read
-    /// says so, and when the read fails (not knowing, the token is not revoked under it).
-    async fn may_hold(&self, cache: &CacheConfig, identity_id: &str) -> bool {
+    /// Whether `cache` presents `identity_id` as its username, by a fresh read (not the
+    /// run's listing, which the failed write may have outdated); `None` when it cannot be
+    /// read.
+    async fn holds(&self, cache: &CacheConfig, identity_id: &str) -> Option<bool> {
         match self.backend(cache).api.describe(&cache.name).await {
-            Ok(Some(state)) => match &state.role {
+            Ok(Some(state)) => Some(match &state.role {
                 CacheRole::Remote { username, .. } => username.as_deref() == Some(identity_id),
                 _ => false,
-            },
-            Ok(None) => false,
-            Err(_) => true,
+            }),
+            Ok(None) => Some(false),
+            Err(_) => None,
         }
     }
 }
