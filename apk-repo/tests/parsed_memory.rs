@@ -309,6 +309,15 @@ fn long_names_and_pax_paths_name_the_next_entry() {
         entry("cut-short", b'0', RECORD),
     ]);
     assert_eq!(names(&pax), ["wget"]);
+    // Both: the PAX path wins, as in apk-tools; a name ends at its first NUL.
+    let both = tar_gz(&[
+        entry("././@LongLink", b'L', b"APKINDEX\0"),
+        entry("PaxHeaders/x", b'x', b"14 path=other\n"),
+        entry("cut-short", b'0', b"P:x\nV:1\n\n"),
+        entry("././@LongLink", b'L', b"APKINDEX\0ignored after the NUL"),
+        entry("cut-short", b'0', RECORD),
+    ]);
+    assert_eq!(names(&both), ["wget"]);
     // A long name of exactly the limit is read; it names an entry apk ignores.
     let at_limit = tar_gz(&[
         entry("././@LongLink", b'L', &[b'a'; 64 * 1024]),

@@ -2,7 +2,7 @@
 //! repositories, 1,000 a page), so that a fleet reads no repository on its own.
 //!
 //! A repository without credentials is kept whole, as the reconcile's resource. One with
-//! credentials is kept as listed ([`Listed`], under a key no cache can be named), because
+//! credentials is kept as listed ([`Listed`], a type of its own beside the whole [`Found`]), because
 //! a private spec still reads its secret's pinned version and policy (see the reconcile's
 //! `read`): the reconcile then reads those two and not the repository.
 //!

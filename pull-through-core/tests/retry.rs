@@ -493,3 +493,26 @@ async fn endless_429s_end_with_the_budget_never_in_a_busy_loop() {
     let sent = received(&server).await;
     assert!((3..=25).contains(&sent), "{sent} requests");
 }
+
+#[tokio::test]
+async fn a_server_answering_only_429_is_given_up_on_before_a_long_budget() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "0"))
+        .mount(&server)
+        .await;
+    // A day's budget and no backoff: only the cap on free 429s ends it.
+    let retry = RetryConfig::default()
+        .with_max_attempts(2)
+        .with_backoff(Duration::ZERO, Duration::ZERO)
+        .with_budget(Duration::from_secs(86_400));
+    let (client, _) = client(&server.uri(), retry);
+
+    let err = client.get("x").send().await.unwrap_err();
+    assert!(matches!(err, Error::RateLimited { .. }), "{err:?}");
+    assert_eq!(
+        received(&server).await,
+        22,
+        "twenty 429s that use no attempt, then the two attempts"
+    );
+}

@@ -51,10 +51,8 @@ pub(crate) fn for_each_entry<R: Read>(
                 )));
             }
         }
-        // The tar crate, like GNU tar, takes these as extensions only in a ustar or GNU
-        // header; in an old one they are entries of an unknown type, which apk skips.
-        let modern = header.as_ustar().is_some() || header.as_gnu().is_some();
-        if modern && matches!(flag, b'L' | b'K' | b'x') {
+        // apk-tools 2.14's `apk_tar_parse` applies these whatever the header's magic.
+        if matches!(flag, b'L' | b'K' | b'x') {
             let twice = match flag {
                 b'L' => long_name.is_some(),
                 b'K' => std::mem::replace(&mut long_link, true),
@@ -79,19 +77,16 @@ pub(crate) fn for_each_entry<R: Read>(
             }
             continue;
         }
-        let name = match (long_name.take(), pax.take()) {
-            (Some(mut bytes), _) => {
-                if bytes.last() == Some(&0) {
-                    bytes.pop();
-                }
-                String::from_utf8_lossy(&bytes).into_owned()
-            }
-            (None, Some(pax)) => match pax_path(&pax) {
-                Some(path) => String::from_utf8_lossy(path).into_owned(),
-                None => String::from_utf8_lossy(&entry.header().path_bytes()).into_owned(),
-            },
-            (None, None) => String::from_utf8_lossy(&entry.header().path_bytes()).into_owned(),
+        // As apk-tools names an entry: a PAX `path` over a GNU long name over the header's
+        // own, each a C string (cut at its first NUL).
+        let (long_name, pax) = (long_name.take(), pax.take());
+        let header_path = entry.header().path_bytes().into_owned();
+        let chosen: &[u8] = match (pax.as_deref().and_then(pax_path), long_name.as_deref()) {
+            (Some(path), _) => path,
+            (None, Some(long)) => long,
+            (None, None) => &header_path,
         };
+        let name = String::from_utf8_lossy(c_string(chosen)).into_owned();
         long_link = false;
         visit(name, entry)?;
     }
@@ -101,6 +96,11 @@ pub(crate) fn for_each_entry<R: Read>(
         ));
     }
     Ok(())
+}
+
+/// `bytes` up to its first NUL, as C reads a name.
+fn c_string(bytes: &[u8]) -> &[u8] {
+    bytes.split(|b| *b == 0).next().unwrap_or(bytes)
 }
 
 /// The kind of extension entry a typeflag marks, for messages.

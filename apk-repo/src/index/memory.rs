@@ -1,6 +1,6 @@
 //! The memory cap: an estimate of the heap the reader holds for what it parsed, charged as
 //! it parses. Text is small next to what it parses into (a nine-byte record becomes a
-//! `Package` of 400 bytes and two allocations; a two-byte list item a 24-byte `String`
+//! `Package` of about 460 bytes and two allocations; a two-byte list item a 24-byte `String`
 //! and an allocation), so the decompression cap alone would let a few hundred kilobytes
 //! of gzip take gigabytes.
 

@@ -53,8 +53,9 @@ pub const DEFAULT_MAX_MEMORY: u64 = 1024 * 1024 * 1024;
 ///   the packages kept, the record being parsed (a list field is refused from its text,
 ///   before it is built), the line being read and the skipped entries.
 ///
-/// The reader's memory is then at most about `max_memory` plus fixed buffers of some
-/// 300 KiB (the inflater and its window, a 64 KiB read buffer, a `DESCRIPTION` of at
+/// The reader's memory is then at most about `max_memory` (one very long line can take up
+/// to twice the room left under it for a moment, as its buffer doubles before it is
+/// charged) plus fixed buffers of some 300 KiB (the inflater and its window, a 64 KiB read buffer, a `DESCRIPTION` of at
 /// most 64 KiB, and a long name and a PAX header of at most 64 KiB each, refused past
 /// that from their header) and, when the index is signed, the signature member (at most
 /// 16 MiB, read before the index).

@@ -100,6 +100,15 @@ pub use pacing::{MAX_RATE_LIMIT_WAIT, rate_limit_wait};
 pub use policy::{MAX_REDIRECTS, RedirectReason, RedirectRefusal, check_redirect};
 pub use retry::{RetryConfig, RetrySchedule, may_have_been_processed, parse_retry_after};
 
+/// How many 429s one request may meet without using up an attempt: enough for a fleet's
+/// run under a rate limit, few enough that a server answering nothing but 429 is given up
+/// on well before a long budget runs out.
+const MAX_FREE_429S: u32 = 20;
+
+/// The shortest wait after a 429 that did not use up an attempt, whatever `Retry-After`
+/// and the backoff say: a `Retry-After: 0` with a zero backoff must not become a busy loop.
+const MIN_FREE_429_WAIT: Duration = Duration::from_millis(100);
+
 use pacing::Pacer;
 use retry::Repeat;
 
@@ -1184,8 +1193,9 @@ impl HttpClient {
                         });
                     }
                     // (Not for a client that retries nothing: `RetryConfig::none` means none.)
-                    let throttled_now =
-                        status == StatusCode::TOO_MANY_REQUESTS && inner.retry.max_attempts > 1;
+                    let throttled_now = status == StatusCode::TOO_MANY_REQUESTS
+                        && inner.retry.max_attempts > 1
+                        && throttled < MAX_FREE_429S;
                     let delay = if retry::retryable_status(status, request.repeat)
                         && (attempts_left || throttled_now)
                     {
@@ -1195,7 +1205,9 @@ impl HttpClient {
                             // backoff: a `Retry-After: 0` must not become a busy loop.
                             .map(|delay| {
                                 if attempt >= inner.retry.max_attempts {
-                                    delay.max(inner.retry.backoff(attempt))
+                                    delay
+                                        .max(inner.retry.backoff(attempt))
+                                        .max(MIN_FREE_429_WAIT)
                                 } else {
                                     delay
                                 }

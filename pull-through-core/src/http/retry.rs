@@ -26,9 +26,9 @@ use crate::error::{Error, TransportErrorKind};
 /// before it tries again ([`may_have_been_processed`], [`RetrySchedule`]). A `Retry-After` header (seconds or HTTP date) sets the wait; one longer than
 /// [`max_retry_after`](Self::max_retry_after) or the remaining budget ends the retries, and
 /// a 429 then surfaces as [`Error::RateLimited`](crate::Error::RateLimited) with the delay.
-/// A 429 does not use up one of the [`max_attempts`](Self::max_attempts): the server is
-/// pacing, not failing; past them it waits at least the backoff ([`none`](Self::none)
-/// still retries nothing). Otherwise the wait doubles from [`initial_backoff`](Self::initial_backoff) up to
+/// Up to 20 429s do not use up one of the [`max_attempts`](Self::max_attempts): the
+/// server is pacing, not failing; past the attempts each waits at least the backoff and
+/// 100 ms ([`none`](Self::none) still retries nothing). Otherwise the wait doubles from [`initial_backoff`](Self::initial_backoff) up to
 /// [`max_backoff`](Self::max_backoff), with jitter between half and all of it.
 ///
 /// ```
