@@ -196,9 +196,14 @@ impl FakeService for ConsoleApi {
             .with_objects("role_bindings", bindings);
         // The subject a pull token's identity was made with is public (it is in every
         // token's `sub`); two identities with one subject are one request made twice.
+        // Identities without one (claim-matching, not static) have no subject to share.
         for (id, identity) in &state.identities {
-            let subject = identity["static"]["subject"].as_str().unwrap_or_default();
-            held = held.with_subject(id, subject);
+            if let Some(subject) = identity["static"]["subject"]
+                .as_str()
+                .filter(|s| !s.is_empty())
+            {
+                held = held.with_subject(id, subject);
+            }
         }
         Some(held)
     }
