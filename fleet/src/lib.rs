@@ -66,8 +66,8 @@ pub use factory::{
     BackendFactory, BackendTable, ConnectContext, Connected, Factories, Setting, TableField,
 };
 pub use flows::access::CacheAccess;
-pub use flows::apply::{CacheOutcome, Outcome, TokenOutcome};
 pub use flows::destroy::Destroyed;
+pub use flows::outcome::{CacheOutcome, Outcome, TokenOutcome};
 pub use flows::plan::{CachePlan, TokenPlan};
 pub use flows::status::{CacheStatus, Status};
 pub use flows::tokens::{OwnedToken, remaining};

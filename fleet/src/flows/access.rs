@@ -5,7 +5,7 @@ use pull_through_core::Reveal;
 use serde::Serialize;
 
 use crate::Deployment;
-use crate::flows::apply::CacheOutcome;
+use crate::flows::outcome::CacheOutcome;
 
 /// The client access of one cache, rendered line by line.
 ///

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::Deployment;
 use crate::config::{CacheConfig, CacheIntent};
-use crate::flows::apply::{CacheOutcome, Outcome};
+use crate::flows::outcome::{CacheOutcome, Outcome};
 use crate::progress::Progress;
 
 /// What destroy did.

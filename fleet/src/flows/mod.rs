@@ -3,6 +3,7 @@
 pub(crate) mod access;
 pub(crate) mod apply;
 pub(crate) mod destroy;
+pub(crate) mod outcome;
 pub(crate) mod plan;
 pub(crate) mod rotate;
 pub(crate) mod status;

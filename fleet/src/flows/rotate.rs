@@ -7,7 +7,7 @@ use pull_through_core::{CheckOutcome, Error, ExposeSecret, PullTokenRole, Upstre
 
 use crate::Deployment;
 use crate::config::CacheConfig;
-use crate::flows::apply::{CacheOutcome, Outcome, TokenOutcome};
+use crate::flows::outcome::{CacheOutcome, Outcome, TokenOutcome};
 use crate::flows::tokens::{OwnedToken, for_cache, rfc3339};
 use crate::progress::Progress;
 
