@@ -19,7 +19,7 @@ use super::{Reconcile, Write, diff};
 /// What the vendor answered; [`Error::InvalidInput`] for a letter-case twin; what
 /// [`Reconcile::check_update`] refuses.
 ///
-/// See the [module documentation](self) for a whole backend.
+/// See the [module documentation](super) for a whole backend.
 pub async fn plan<R>(backend: &R, spec: &CacheSpec) -> Result<Plan, Error>
 where
     R: Reconcile + ?Sized,
@@ -75,7 +75,7 @@ where
 ///
 /// As [`plan`], and what the vendor answered to the write.
 ///
-/// See the [module documentation](self) for a whole backend.
+/// See the [module documentation](super) for a whole backend.
 pub async fn ensure<R>(backend: &R, spec: &CacheSpec) -> Result<Ensured, Error>
 where
     R: Reconcile + ?Sized,
