@@ -17,7 +17,7 @@ use pull_through_core::redact::{
     shown_url,
 };
 use pull_through_core::registry::parse_bearer_challenge;
-use pull_through_core::{CacheName, OrgId, OrgName, Upstream};
+use pull_through_core::{CacheName, OrgId, OrgName, Upstream, ValidationError};
 use serde_json::{Value, json};
 
 fn config(cases: u32) -> ProptestConfig {
@@ -187,7 +187,17 @@ proptest! {
     fn names_read_back_their_printed_form(text in prop_oneof![soup(URL_PIECES), any::<String>()]) {
         if let Ok(upstream) = Upstream::parse(&text) {
             prop_assert_eq!(Upstream::parse(&upstream.to_string()).unwrap(), upstream.clone());
-            prop_assert_eq!(Upstream::parse(upstream.url().as_str()).unwrap(), upstream);
+            // The upstream URL names what the cache pulls from: for a private cgr.dev
+            // remote that is the registry's root, which alone does not say the
+            // organization (the parse refuses it as ambiguous, by design).
+            match Upstream::parse(upstream.url().as_str()) {
+                Ok(back) => prop_assert_eq!(back, upstream),
+                Err(ValidationError::UpstreamAmbiguous { .. }) => prop_assert!(
+                    matches!(upstream, Upstream::CgrPrivate { .. }),
+                    "{upstream:?} has an ambiguous URL"
+                ),
+                Err(other) => prop_assert!(false, "{upstream:?}: {other}"),
+            }
         }
         if let Ok(org) = OrgName::new(text.clone()) {
             prop_assert_eq!(OrgName::new(org.to_string()).unwrap(), org);
