@@ -144,9 +144,8 @@ impl GarClient {
     }
 
     /// [`GarClient::write_upstream_credentials`], saying too whether the secret was made
-    /// now: a new secret holds only the version just added and its policy is empty, so
-    /// neither is read (the grant is written at once, and there are no older versions to
-    /// retire).
+    /// now: a new secret holds only the version just added, so its versions are not listed
+    /// (there are no older ones to retire); its policy is read for the etag all the same.
     pub(crate) async fn write_credentials_of(
         &self,
         repository: &str,
@@ -169,10 +168,9 @@ impl GarClient {
                 )))
             })?
             .to_owned();
-        match new_secret {
-            true => self.grant_on_new_secret(&secret).await?,
-            false => self.grant_secret_accessor(&secret).await?,
-        };
+        // Read then write, even on a secret just made: the reference documents the etag
+        // read from getIamPolicy, not what a never-set policy's etag is.
+        self.grant_secret_accessor(&secret).await?;
         let repository = self
             .pin_upstream_credentials(repository, username, &version)
             .await?;

@@ -24,9 +24,6 @@ pub enum Grant {
     AlreadyPresent,
 }
 
-/// The etag of a policy never set, as `getIamPolicy` answers it: `{"etag": "ACAB"}`.
-const EMPTY_POLICY_ETAG: &str = "ACAB";
-
 /// Whether an error is IAM's answer to a stale etag.
 fn is_aborted(err: &Error) -> bool {
     err.api()
@@ -122,26 +119,6 @@ impl GarClient {
         match self.get_secret_iam_policy(secret).await {
             Ok(policy) => Ok(policy.grants(SECRET_ACCESSOR_ROLE, &member)),
             Err(err) if err.is_not_found() => Ok(false),
-            Err(err) => Err(err),
-        }
-    }
-
-    /// [`GarClient::grant_secret_accessor`] on a secret this run has just made, whose policy
-    /// is Google's empty one: written at once with that policy's etag (`ACAB`), without
-    /// reading it first. Should anyone have changed the policy since (or Google spell the
-    /// empty policy's etag otherwise), IAM refuses the etag (409 `ABORTED`) and the grant
-    /// is made the usual way, read then write.
-    pub(crate) async fn grant_on_new_secret(&self, secret: &str) -> Result<Grant, Error> {
-        check_secret_id(secret)?;
-        let member = self.service_agent().await?;
-        let mut policy = Policy {
-            etag: Some(EMPTY_POLICY_ETAG.to_owned()),
-            ..Policy::default()
-        };
-        policy.add(SECRET_ACCESSOR_ROLE, &member);
-        match self.set_secret_iam_policy(secret, &policy).await {
-            Ok(_) => Ok(Grant::Added),
-            Err(err) if is_aborted(&err) => self.grant_secret_accessor(secret).await,
             Err(err) => Err(err),
         }
     }

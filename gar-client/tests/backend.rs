@@ -80,8 +80,14 @@ async fn a_private_cache_is_created_anonymously_then_secret_version_grant_and_pi
             format!("GET ar /v1/projects/{PROJECT}/locations/{LOCATION}/operations/op-1"),
             format!("POST sm {}", secret(&format!("?secretId={SECRET}"))),
             format!("POST sm {}", secret(&format!("/{SECRET}:addVersion"))),
-            // A secret made now has Google's empty policy (etag ACAB) and no other
-            // version: the grant is written without a read, and no versions are listed.
+            // A secret made now has no other version (none are listed); its policy is
+            // read for its etag, then written, as the reference documents.
+            format!(
+                "GET sm {}",
+                secret(&format!(
+                    "/{SECRET}:getIamPolicy?options.requestedPolicyVersion=3"
+                ))
+            ),
             format!("POST sm {}", secret(&format!("/{SECRET}:setIamPolicy"))),
             format!(
                 "PATCH ar {}",
@@ -96,12 +102,13 @@ async fn a_private_cache_is_created_anonymously_then_secret_version_grant_and_pi
         "created anonymously"
     );
     assert_eq!(
-        log[7].body,
-        Some(json!({"policy": {"etag": "ACAB", "bindings": [
+        log[8].body,
+        // The etag and version as the read answered them.
+        Some(json!({"policy": {"etag": "ACAB", "version": 1, "bindings": [
             {"role": "roles/secretmanager.secretAccessor", "members": [agent()]}]}}))
     );
     assert_eq!(
-        log[8].body,
+        log[9].body,
         Some(
             json!({"remoteRepositoryConfig": {"upstreamCredentials": {"usernamePasswordCredentials":
             {"username": USER, "passwordSecretVersion": pin(1)}}}})

@@ -220,8 +220,10 @@ async fn a_first_apply_sends_the_listing_and_the_writes_and_a_re_apply_writes_no
                 ("GET", "ar /repositories", 1),
                 ("GET", "crm", 1),
                 ("GET", "ar /operations/*", 15),
+                // Each new secret's policy, read for its etag before the grant.
+                ("GET", "sm /secrets/*:getIamPolicy", 5),
                 // The writes: each repository; for a private one its secret, a version,
-                // the grant (written at once on a new secret) and the pin.
+                // the grant and the pin.
                 ("POST", "ar /repositories", 15),
                 ("POST", "sm /secrets", 5),
                 ("POST", "sm /secrets/*:addVersion", 5),
