@@ -104,8 +104,10 @@ async fn a_private_cache_is_created_anonymously_then_secret_version_grant_and_pi
     assert_eq!(
         log[8].body,
         // The etag and version as the read answered them.
-        Some(json!({"policy": {"etag": "ACAB", "version": 1, "bindings": [
-            {"role": "roles/secretmanager.secretAccessor", "members": [agent()]}]}}))
+        Some(
+            json!({"policy": {"etag": "ACAB", "version": 1, "bindings": [
+            {"role": "roles/secretmanager.secretAccessor", "members": [agent()]}]}})
+        )
     );
     assert_eq!(
         log[9].body,
